@@ -1,0 +1,126 @@
+/*
+ * nginx-gamma: a bump allocator; everything in it is freed at once.
+ */
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gm_arena.h"
+
+
+#define GM_ARENA_ALIGN  16
+
+
+struct gm_arena_block_s {
+    gm_arena_block_t  *next;
+    size_t             size;
+    size_t             used;
+    /* keeps data aligned on 16 bytes */
+    _Alignas(16) unsigned char  data[];
+};
+
+
+gm_arena_t *
+gm_arena_create(size_t block_size)
+{
+    gm_arena_t  *a;
+
+    a = calloc(1, sizeof(gm_arena_t));
+    if (a == NULL) {
+        return NULL;
+    }
+
+    a->block_size = block_size ? block_size : 16384;
+
+    return a;
+}
+
+
+void
+gm_arena_destroy(gm_arena_t *a)
+{
+    gm_arena_block_t  *b, *next;
+
+    if (a == NULL) {
+        return;
+    }
+
+    for (b = a->blocks; b; b = next) {
+        next = b->next;
+        free(b);
+    }
+
+    free(a);
+}
+
+
+void *
+gm_arena_alloc(gm_arena_t *a, size_t size)
+{
+    size_t             bsize;
+    gm_arena_block_t  *b;
+    void              *p;
+
+    size = (size + GM_ARENA_ALIGN - 1) & ~((size_t) GM_ARENA_ALIGN - 1);
+
+    b = a->blocks;
+
+    if (b == NULL || b->size - b->used < size) {
+        bsize = size > a->block_size / 4 ? size : a->block_size;
+
+        b = malloc(sizeof(gm_arena_block_t) + bsize);
+        if (b == NULL) {
+            return NULL;
+        }
+
+        b->size = bsize;
+        b->used = 0;
+        a->total += sizeof(gm_arena_block_t) + bsize;
+
+        if (bsize == a->block_size || a->blocks == NULL) {
+            b->next = a->blocks;
+            a->blocks = b;
+
+        } else {
+            /* a big block goes behind the current one, so it stays in use */
+            b->next = a->blocks->next;
+            a->blocks->next = b;
+        }
+    }
+
+    p = b->data + b->used;
+    b->used += size;
+
+    return p;
+}
+
+
+void *
+gm_arena_calloc(gm_arena_t *a, size_t size)
+{
+    void  *p;
+
+    p = gm_arena_alloc(a, size);
+    if (p) {
+        memset(p, 0, size);
+    }
+
+    return p;
+}
+
+
+int
+gm_arena_strdup(gm_arena_t *a, gm_str_t *dst, const char *src, size_t len)
+{
+    dst->data = gm_arena_alloc(a, len + 1);
+    if (dst->data == NULL) {
+        return -1;
+    }
+
+    memcpy(dst->data, src, len);
+    dst->data[len] = '\0';
+    dst->len = len;
+
+    return 0;
+}

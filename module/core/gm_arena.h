@@ -1,0 +1,33 @@
+/*
+ * nginx-gamma: a bump allocator; everything in it is freed at once.
+ */
+
+#ifndef GM_ARENA_H
+#define GM_ARENA_H
+
+
+#include <stddef.h>
+
+#include "gm_str.h"
+
+
+typedef struct gm_arena_block_s  gm_arena_block_t;
+
+typedef struct {
+    gm_arena_block_t  *blocks;
+    size_t             block_size;
+    size_t             total;         /* bytes obtained from malloc */
+} gm_arena_t;
+
+
+gm_arena_t *gm_arena_create(size_t block_size);
+void gm_arena_destroy(gm_arena_t *a);
+/* 16-byte aligned; NULL on allocation failure */
+void *gm_arena_alloc(gm_arena_t *a, size_t size);
+void *gm_arena_calloc(gm_arena_t *a, size_t size);
+/* copies len bytes and appends a NUL; returns -1 on failure */
+int gm_arena_strdup(gm_arena_t *a, gm_str_t *dst, const char *src,
+    size_t len);
+
+
+#endif /* GM_ARENA_H */

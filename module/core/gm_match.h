@@ -1,0 +1,40 @@
+/*
+ * nginx-gamma: matching a request against a compiled route table.
+ * Allocation-free; runs on the event loop.
+ */
+
+#ifndef GM_MATCH_H
+#define GM_MATCH_H
+
+
+#include "gm_snapshot.h"
+
+
+/*
+ * Looks up the first instance of a request header.  lname is lowercase.
+ * Returns 1 and sets *value when present, else 0.
+ */
+typedef int (*gm_header_pt)(void *ctx, const gm_str_t *lname,
+    gm_str_t *value);
+
+typedef struct {
+    gm_str_t       method;
+    gm_str_t       path;              /* decoded, normalized, no query */
+    gm_str_t       args;              /* raw query string, no '?' */
+    gm_header_pt   header;
+    void          *ctx;
+} gm_request_t;
+
+/* per-thread regex scratch: PCRE2 match data and limits */
+typedef struct gm_matcher_s  gm_matcher_t;
+
+
+gm_matcher_t *gm_matcher_create(uint32_t match_limit, uint32_t depth_limit);
+void gm_matcher_destroy(gm_matcher_t *m);
+
+/* the highest-precedence matching rule, or NULL (404) */
+const gm_rule_t *gm_route_table_match(const gm_route_table_t *t,
+    const gm_request_t *r, gm_matcher_t *m);
+
+
+#endif /* GM_MATCH_H */

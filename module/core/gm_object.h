@@ -1,0 +1,221 @@
+/*
+ * nginx-gamma: the Kubernetes objects the mesh is built from, as parsed
+ * and validated C structures.  Each object owns one arena that holds the
+ * object and everything it points to.
+ */
+
+#ifndef GM_OBJECT_H
+#define GM_OBJECT_H
+
+
+#include <stdint.h>
+#include <jansson.h>
+
+#include "gm_arena.h"
+#include "gm_log.h"
+#include "gm_str.h"
+
+
+typedef enum {
+    GM_KIND_SERVICE = 0,
+    GM_KIND_ENDPOINTSLICE,
+    GM_KIND_HTTPROUTE,
+    GM_KIND_MAX
+} gm_kind_e;
+
+
+/* an IPv4 or IPv6 address, network byte order */
+typedef struct {
+    int       family;                 /* AF_INET or AF_INET6 */
+    uint8_t   addr[16];               /* first 4 bytes used for AF_INET */
+} gm_addr_t;
+
+
+typedef struct {
+    gm_kind_e   kind;
+    gm_str_t    ns;
+    gm_str_t    name;
+    int64_t     created;              /* creationTimestamp, unix seconds */
+    gm_str_t    resource_version;     /* empty when absent */
+    gm_str_t    uid;                  /* empty when absent */
+} gm_meta_t;
+
+
+/* Service (v1) */
+
+typedef enum {
+    GM_SERVICE_CLUSTER_IP = 0,
+    GM_SERVICE_NODE_PORT,
+    GM_SERVICE_LOAD_BALANCER,
+    GM_SERVICE_EXTERNAL_NAME
+} gm_service_type_e;
+
+typedef struct {
+    gm_str_t    name;                 /* empty when unnamed */
+    uint16_t    port;
+    uint16_t    target_port;          /* 0 when unset or named */
+    gm_str_t    target_port_name;     /* empty unless targetPort is a name */
+    gm_str_t    protocol;             /* "TCP" when absent */
+    gm_str_t    app_protocol;         /* empty when absent */
+} gm_service_port_t;
+
+typedef struct {
+    gm_meta_t           meta;
+    gm_service_type_e   type;
+    unsigned            headless:1;   /* clusterIP: None */
+    gm_addr_t          *cluster_ips;  /* clusterIPs, or clusterIP alone */
+    size_t              ncluster_ips;
+    gm_service_port_t  *ports;
+    size_t              nports;
+} gm_service_t;
+
+
+/* EndpointSlice (discovery.k8s.io/v1) */
+
+typedef struct {
+    gm_str_t    name;                 /* empty when unnamed */
+    uint16_t    port;                 /* 0 when unset */
+} gm_eps_port_t;
+
+typedef struct {
+    gm_addr_t  *addrs;
+    size_t      naddrs;
+    /* conditions; an absent ready counts as ready (API semantics) */
+    unsigned    ready:1;
+    unsigned    serving:1;
+    unsigned    terminating:1;
+} gm_endpoint_t;
+
+typedef struct {
+    gm_meta_t       meta;
+    gm_str_t        service_name;     /* label kubernetes.io/service-name */
+    int             family;           /* AF_INET, AF_INET6; FQDN rejected */
+    gm_eps_port_t  *ports;
+    size_t          nports;
+    gm_endpoint_t  *endpoints;
+    size_t          nendpoints;
+} gm_endpointslice_t;
+
+
+/* HTTPRoute (gateway.networking.k8s.io/v1, v1beta1) */
+
+typedef struct {
+    gm_str_t    group;                /* defaulted: gateway.networking.k8s.io */
+    gm_str_t    kind;                 /* defaulted: Gateway */
+    gm_str_t    ns;                   /* defaulted: the route's namespace */
+    gm_str_t    name;
+    gm_str_t    section_name;         /* empty when unset */
+    uint16_t    port;                 /* 0 when unset */
+} gm_parent_ref_t;
+
+typedef enum {
+    GM_MATCH_EXACT = 0,
+    GM_MATCH_PREFIX,
+    GM_MATCH_REGEX
+} gm_match_type_e;
+
+typedef struct {
+    gm_match_type_e   type;
+    gm_str_t          name;           /* headers: lowercased */
+    gm_str_t          value;
+} gm_kv_match_t;
+
+typedef struct {
+    gm_match_type_e   path_type;      /* defaulted: PathPrefix */
+    gm_str_t          path;           /* defaulted: "/" */
+    gm_str_t          method;         /* empty when unset */
+    gm_kv_match_t    *headers;        /* duplicates removed, first wins */
+    size_t            nheaders;
+    gm_kv_match_t    *query;          /* duplicates removed, first wins */
+    size_t            nquery;
+} gm_http_match_t;
+
+typedef enum {
+    GM_FILTER_REQUEST_HEADER_MODIFIER = 0,
+    GM_FILTER_RESPONSE_HEADER_MODIFIER,
+    GM_FILTER_REQUEST_MIRROR,
+    GM_FILTER_REQUEST_REDIRECT,
+    GM_FILTER_URL_REWRITE,
+    GM_FILTER_CORS,
+    GM_FILTER_EXTENSION_REF,
+    GM_FILTER_EXTERNAL_AUTH
+} gm_filter_type_e;
+
+typedef struct {
+    gm_filter_type_e   type;
+    json_t            *spec;          /* owned reference to the raw filter */
+} gm_filter_t;
+
+typedef struct {
+    gm_str_t       group;             /* defaulted: "" */
+    gm_str_t       kind;              /* defaulted: Service */
+    gm_str_t       ns;                /* defaulted: the route's namespace */
+    gm_str_t       name;
+    uint16_t       port;              /* 0 when unset (invalid for Service) */
+    uint32_t       weight;            /* defaulted: 1 */
+    gm_filter_t   *filters;
+    size_t         nfilters;
+} gm_backend_ref_t;
+
+#define GM_DURATION_UNSET  (-1)
+
+typedef struct {
+    gm_str_t           name;          /* empty when unset */
+    gm_http_match_t   *matches;       /* defaulted: one PathPrefix "/" */
+    size_t             nmatches;
+    gm_filter_t       *filters;
+    size_t             nfilters;
+    gm_backend_ref_t  *backends;
+    size_t             nbackends;
+    int64_t            timeout_request_ms;   /* GM_DURATION_UNSET, 0 = off */
+    int64_t            timeout_backend_ms;   /* GM_DURATION_UNSET, 0 = off */
+    unsigned           has_retry:1;
+    uint32_t           retry_attempts;
+    int64_t            retry_backoff_ms;     /* GM_DURATION_UNSET */
+    uint16_t          *retry_codes;
+    size_t             nretry_codes;
+    /* set when the rule is invalid: the rule is kept for precedence
+     * bookkeeping but never matches; the reason was logged */
+    unsigned           invalid:1;
+} gm_http_rule_t;
+
+typedef struct {
+    gm_meta_t          meta;
+    gm_parent_ref_t   *parents;
+    size_t             nparents;
+    gm_http_rule_t    *rules;
+    size_t             nrules;
+} gm_httproute_t;
+
+
+typedef union {
+    gm_meta_t            meta;
+    gm_service_t         service;
+    gm_endpointslice_t   endpointslice;
+    gm_httproute_t       httproute;
+} gm_object_body_t;
+
+typedef struct {
+    gm_arena_t         *arena;        /* owns the object and its strings */
+    gm_object_body_t   *body;         /* body->meta.kind tells the member */
+} gm_object_t;
+
+
+const char *gm_kind_name(gm_kind_e kind);
+
+/*
+ * Parses and validates one object (a decoded manifest or an API list item).
+ * Returns NULL when the object is invalid or of a kind we do not use; in the
+ * invalid case one line naming "kind ns/name" and the reason is logged.
+ * *ignored is set to 1 when the kind is simply not one of ours (not logged).
+ */
+gm_object_t *gm_object_parse(json_t *json, const gm_log_t *log,
+    int *ignored);
+
+void gm_object_free(gm_object_t *obj);
+
+/* parses an IPv4/IPv6 literal; returns -1 if it is not one */
+int gm_addr_parse(gm_addr_t *addr, const char *s);
+
+
+#endif /* GM_OBJECT_H */

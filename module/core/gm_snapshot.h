@@ -1,0 +1,131 @@
+/*
+ * nginx-gamma: the compiled, immutable, reference-counted view of the mesh
+ * that the event loop routes with.  Built by the watcher thread from the
+ * store; after the hand-off only the event loop touches it (reference
+ * counts and round-robin cursors are not atomic).
+ */
+
+#ifndef GM_SNAPSHOT_H
+#define GM_SNAPSHOT_H
+
+
+#include <stdint.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include "gm_arena.h"
+#include "gm_log.h"
+#include "gm_object.h"
+#include "gm_store.h"
+
+
+typedef struct gm_snapshot_s     gm_snapshot_t;
+typedef struct gm_route_table_s  gm_route_table_t;
+typedef struct gm_rule_s         gm_rule_t;
+
+
+typedef struct {
+    union {
+        struct sockaddr       sa;
+        struct sockaddr_in    sin;
+        struct sockaddr_in6   sin6;
+    } u;
+    socklen_t   socklen;
+    gm_str_t    text;                 /* "10.0.0.1:8080", "[::1]:80" */
+} gm_sockaddr_t;
+
+
+typedef enum {
+    GM_BACKEND_OK = 0,
+    GM_BACKEND_NOT_FOUND,             /* no such Service or port: 500 */
+    GM_BACKEND_INVALID,               /* kind, ExternalName, ...: 500 */
+    GM_BACKEND_NO_ENDPOINTS           /* no ready endpoints: 503 */
+} gm_backend_status_e;
+
+/* one (Service, port) as a destination; shared by every rule using it */
+typedef struct {
+    gm_str_t              ns;
+    gm_str_t              name;
+    uint16_t              port;
+    gm_str_t              label;      /* "ns/name:port" */
+    gm_backend_status_e   status;
+    gm_sockaddr_t        *endpoints;  /* ready endpoints only */
+    size_t                nendpoints;
+    uint32_t              rr;         /* round-robin cursor, event loop */
+} gm_backend_t;
+
+typedef struct {
+    gm_backend_t  *backend;
+    uint32_t       weight;            /* never 0: weight-0 refs are dropped */
+    gm_str_t       service;           /* as written: "ns/name:port" */
+    /* backendRef filters (issue 4) go here */
+} gm_weighted_backend_t;
+
+struct gm_rule_s {
+    gm_str_t                route_ns;
+    gm_str_t                route_name;
+    gm_str_t                rule_name;    /* empty when unnamed */
+    uint32_t                rule_index;
+    gm_str_t                label;        /* "ns/name#index" or "ns/name#n" */
+    gm_weighted_backend_t  *backends;
+    size_t                  nbackends;
+    uint64_t                total_weight; /* 0 ⇒ nothing can be chosen */
+    unsigned                no_backends:1;   /* rule has no backendRefs */
+    int64_t                 timeout_request_ms;
+    int64_t                 timeout_backend_ms;
+};
+
+typedef enum {
+    GM_TABLE_NONE = 0,
+    GM_TABLE_PRODUCER,
+    GM_TABLE_CONSUMER
+} gm_table_kind_e;
+
+/* one Service port as seen through its ClusterIPs */
+typedef struct {
+    gm_str_t            ns;
+    gm_str_t            name;
+    gm_str_t            label;            /* "ns/name:port" */
+    uint16_t            port;
+    gm_backend_t       *passthrough;      /* the Service's own endpoints */
+    gm_route_table_t   *producer;         /* NULL when no producer routes */
+    /* consumer tables sorted by namespace */
+    gm_str_t           *consumer_ns;
+    gm_route_table_t  **consumer;
+    size_t              nconsumers;
+} gm_frontend_t;
+
+
+/*
+ * Compiles the store.  Never fails on bad objects (they are logged and left
+ * out); returns NULL only when memory runs out.  The result has one
+ * reference.
+ */
+gm_snapshot_t *gm_snapshot_build(gm_store_t *store, const gm_log_t *log);
+
+void gm_snapshot_ref(gm_snapshot_t *s);
+void gm_snapshot_unref(gm_snapshot_t *s);
+
+uint64_t gm_snapshot_generation(const gm_snapshot_t *s);
+void gm_snapshot_set_generation(gm_snapshot_t *s, uint64_t gen);
+size_t gm_snapshot_size(const gm_snapshot_t *s);     /* bytes allocated */
+size_t gm_snapshot_nservices(const gm_snapshot_t *s);
+size_t gm_snapshot_nfrontends(const gm_snapshot_t *s);
+
+/* O(1) lookup by destination; NULL when the address is no ClusterIP:port */
+const gm_frontend_t *gm_snapshot_find_frontend(const gm_snapshot_t *s,
+    const gm_addr_t *ip, uint16_t port);
+
+/*
+ * The consumer table of client namespace ns when there is one, else the
+ * producer table, else NULL (*kind GM_TABLE_NONE: pass through).
+ */
+const gm_route_table_t *gm_frontend_route_table(const gm_frontend_t *f,
+    const char *ns, size_t ns_len, gm_table_kind_e *kind);
+
+/* weighted random choice; rnd is uniform in [0, 2^32) */
+gm_weighted_backend_t *gm_rule_pick_backend(const gm_rule_t *rule,
+    uint32_t rnd);
+
+
+#endif /* GM_SNAPSHOT_H */
