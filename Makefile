@@ -1,0 +1,99 @@
+SHELL := /bin/bash
+
+# nginx-gamma: build the dynamic module against Debian's nginx source tree,
+# run the demo mesh, run the tests.
+
+NGINX_SRC   ?= /usr/share/nginx/src
+NGINX_BIN   ?= /usr/sbin/nginx
+BUILD       := build
+NGX_BUILD   := $(BUILD)/nginx
+MODULE      := $(BUILD)/ngx_http_gamma_module.so
+
+CC          ?= cc
+WARN        := -Wall -Wextra -Werror
+# the flags Debian's nginx was built with (nginx -V)
+DEB_CC_OPT  := -g -O2 -fstack-protector-strong -Wformat \
+               -Werror=format-security -fPIC -Wdate-time -D_FORTIFY_SOURCE=2
+DEB_LD_OPT  := -Wl,-z,relro -Wl,-z,now -fPIC
+
+CORE_SRCS   := $(wildcard module/core/*.c)
+CORE_HDRS   := $(wildcard module/core/*.h)
+MOD_SRCS    := $(wildcard module/*/*.c)
+MOD_HDRS    := $(wildcard module/*/*.h)
+UNIT_SRCS   := $(wildcard t/unit/test_*.c)
+UNIT_BINS   := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
+UNIT_LIBS   := -ljansson -lyaml -lpcre2-8 -lpthread
+UNIT_CFLAGS := $(WARN) -g -O1 -fsanitize=address,undefined \
+               -fno-omit-frame-pointer -Imodule/core -It/unit
+
+DEB_PACKAGES := nginx nginx-dev build-essential libpcre2-dev \
+                libjansson-dev libcurl4-openssl-dev libyaml-dev libssl-dev \
+                zlib1g-dev clang libclang-rt-14-dev valgrind perl \
+                libtest-base-perl libtest-longstring-perl \
+                libhttp-message-perl liblist-moreutils-perl curl iproute2 \
+                iptables
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all module deps run test unit check-style fuzz clean
+
+all: module
+
+module: $(MODULE)
+
+# configure once per change of the addon script; then only the module builds
+$(NGX_BUILD)/objs/Makefile: config
+	@[ -f $(NGINX_SRC)/configure ] || { \
+	    echo "nginx-dev is missing: run 'make deps'" >&2; exit 1; }
+	rm -rf $(NGX_BUILD)
+	mkdir -p $(BUILD)
+	cp -r $(NGINX_SRC) $(NGX_BUILD)
+	. $(NGX_BUILD)/conf_flags && cd $(NGX_BUILD) && \
+	    ./configure "$${NGX_CONF_FLAGS[@]}" \
+	        --with-cc-opt='$(DEB_CC_OPT) $(WARN)' \
+	        --with-ld-opt='$(DEB_LD_OPT)' \
+	        --add-dynamic-module=$(CURDIR) > configure.log 2>&1 || \
+	    { tail -20 configure.log; exit 1; }
+
+$(MODULE): $(NGX_BUILD)/objs/Makefile $(MOD_SRCS) $(MOD_HDRS)
+	$(MAKE) -s -C $(NGX_BUILD) -f objs/Makefile modules
+	cp $(NGX_BUILD)/objs/ngx_http_gamma_module.so $@
+
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | \
+	        grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	    echo "installing:" $$missing; \
+	    $(SUDO) apt-get update -q && \
+	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q \
+	        --no-install-recommends $$missing; \
+	fi
+
+$(BUILD)/unit/%: t/unit/%.c $(CORE_SRCS) $(CORE_HDRS) t/unit/tap.h
+	@mkdir -p $(BUILD)/unit
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(wildcard t/unit/fixture.c) \
+	    $(CORE_SRCS) $(UNIT_LIBS)
+
+unit: $(UNIT_BINS)
+
+check-style:
+	@./tools/check-style
+
+test: deps module unit check-style
+	TEST_NGINX_BINARY=$(NGINX_BIN) \
+	TEST_NGINX_LOAD_MODULES=$(CURDIR)/$(MODULE) \
+	    prove -I t/lib -r t $(UNIT_BINS)
+
+DEMO := $(BUILD)/demo
+
+run: deps module
+	@mkdir -p $(DEMO)/logs
+	@tools/demo-help
+	exec $(NGINX_BIN) -p $(CURDIR)/$(DEMO)/ -c $(CURDIR)/conf/demo/nginx.conf \
+	    -e stderr \
+	    -g 'daemon off; pid $(CURDIR)/$(DEMO)/logs/nginx.pid; \
+	        load_module $(CURDIR)/$(MODULE);'
+
+clean:
+	rm -rf $(BUILD) t/servroot*

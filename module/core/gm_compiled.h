@@ -1,0 +1,84 @@
+/*
+ * nginx-gamma: the private layout of a compiled snapshot, shared by the
+ * compiler (gm_compile.c), the snapshot accessors (gm_snapshot.c) and the
+ * matcher (gm_match.c).  The nginx glue uses gm_snapshot.h and gm_match.h
+ * only.
+ */
+
+#ifndef GM_COMPILED_H
+#define GM_COMPILED_H
+
+
+#ifndef PCRE2_CODE_UNIT_WIDTH
+#define PCRE2_CODE_UNIT_WIDTH  8
+#endif
+
+#include <pcre2.h>
+
+#include "gm_snapshot.h"
+
+
+/* a header or query parameter test */
+typedef struct {
+    gm_match_type_e    type;          /* GM_MATCH_EXACT or GM_MATCH_REGEX */
+    gm_str_t           name;          /* headers: lowercase */
+    gm_str_t           value;
+    pcre2_code        *re;            /* GM_MATCH_REGEX: full-value match */
+} gm_value_test_t;
+
+/* one HTTPRouteMatch, its tests precompiled */
+typedef struct {
+    gm_match_type_e    path_type;
+    /* PathPrefix: without its trailing '/', so "/" is the empty string */
+    gm_str_t           path;
+    pcre2_code        *path_re;       /* GM_MATCH_REGEX: full-path match */
+    gm_str_t           method;        /* empty: any method */
+    gm_value_test_t   *headers;
+    size_t             nheaders;
+    gm_value_test_t   *query;
+    size_t             nquery;
+} gm_route_match_t;
+
+typedef struct {
+    const gm_route_match_t  *match;
+    const gm_rule_t         *rule;
+} gm_route_entry_t;
+
+/* (rule, match) pairs in precedence order: the first that matches wins */
+struct gm_route_table_s {
+    size_t             nentries;
+    gm_route_entry_t   entries[];
+};
+
+/* open addressing slot of the (ClusterIP, port) index */
+typedef struct {
+    gm_addr_t          addr;
+    uint16_t           port;
+    gm_frontend_t     *frontend;      /* NULL: the slot is free */
+} gm_frontend_slot_t;
+
+struct gm_snapshot_s {
+    gm_arena_t          *arena;       /* holds the snapshot itself too */
+    uint64_t             generation;
+    uint32_t             refs;
+    size_t               nservices;
+    size_t               nfrontends;
+    size_t               nbackends;
+    size_t               ntables;
+    gm_frontend_slot_t  *slots;
+    size_t               nslots;      /* a power of two */
+};
+
+
+gm_snapshot_t *gm_snapshot_create(size_t block_size);
+/* sizes the frontend index for n (ClusterIP, port) keys; -1: no memory */
+int gm_snapshot_init_index(gm_snapshot_t *s, size_t n);
+/* the slot holding this key, or the free slot where it belongs */
+gm_frontend_slot_t *gm_snapshot_frontend_slot(const gm_snapshot_t *s,
+    const gm_addr_t *ip, uint16_t port);
+
+/* the order of consumer namespaces: bytes, then length */
+int gm_str_cmp(const char *a, size_t alen, const char *b, size_t blen);
+
+
+#endif /* GM_COMPILED_H */

@@ -1,0 +1,237 @@
+/*
+ * nginx-gamma: the snapshot object: its reference count, the
+ * (ClusterIP, port) index and the route table choice.  The compiler that
+ * fills it is gm_compile.c.
+ */
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gm_compiled.h"
+
+
+static uint64_t gm_frontend_hash(const gm_addr_t *ip, uint16_t port);
+
+
+gm_snapshot_t *
+gm_snapshot_create(size_t block_size)
+{
+    gm_arena_t     *arena;
+    gm_snapshot_t  *s;
+
+    arena = gm_arena_create(block_size);
+    if (arena == NULL) {
+        return NULL;
+    }
+
+    s = gm_arena_calloc(arena, sizeof(gm_snapshot_t));
+    if (s == NULL) {
+        gm_arena_destroy(arena);
+        return NULL;
+    }
+
+    s->arena = arena;
+    s->refs = 1;
+
+    return s;
+}
+
+
+int
+gm_snapshot_init_index(gm_snapshot_t *s, size_t n)
+{
+    size_t  nslots;
+
+    /* a load factor of at most 1/2 keeps the probe sequences short */
+    nslots = 16;
+
+    while (nslots < n * 2) {
+        nslots *= 2;
+    }
+
+    s->slots = gm_arena_calloc(s->arena, nslots * sizeof(gm_frontend_slot_t));
+    if (s->slots == NULL) {
+        return -1;
+    }
+
+    s->nslots = nslots;
+
+    return 0;
+}
+
+
+gm_frontend_slot_t *
+gm_snapshot_frontend_slot(const gm_snapshot_t *s, const gm_addr_t *ip,
+    uint16_t port)
+{
+    size_t               i, alen;
+    gm_frontend_slot_t  *slot;
+
+    alen = (ip->family == AF_INET) ? 4 : 16;
+    i = gm_frontend_hash(ip, port) & (s->nslots - 1);
+
+    for ( ;; ) {
+        slot = &s->slots[i];
+
+        if (slot->frontend == NULL
+            || (slot->port == port
+                && slot->addr.family == ip->family
+                && memcmp(slot->addr.addr, ip->addr, alen) == 0))
+        {
+            return slot;
+        }
+
+        i = (i + 1) & (s->nslots - 1);
+    }
+}
+
+
+void
+gm_snapshot_ref(gm_snapshot_t *s)
+{
+    s->refs++;
+}
+
+
+void
+gm_snapshot_unref(gm_snapshot_t *s)
+{
+    if (s == NULL) {
+        return;
+    }
+
+    if (--s->refs == 0) {
+        /* the regexes live in the arena too: nothing else to free */
+        gm_arena_destroy(s->arena);
+    }
+}
+
+
+uint64_t
+gm_snapshot_generation(const gm_snapshot_t *s)
+{
+    return s->generation;
+}
+
+
+void
+gm_snapshot_set_generation(gm_snapshot_t *s, uint64_t gen)
+{
+    s->generation = gen;
+}
+
+
+size_t
+gm_snapshot_size(const gm_snapshot_t *s)
+{
+    return s->arena->total;
+}
+
+
+size_t
+gm_snapshot_nservices(const gm_snapshot_t *s)
+{
+    return s->nservices;
+}
+
+
+size_t
+gm_snapshot_nfrontends(const gm_snapshot_t *s)
+{
+    return s->nfrontends;
+}
+
+
+const gm_frontend_t *
+gm_snapshot_find_frontend(const gm_snapshot_t *s, const gm_addr_t *ip,
+    uint16_t port)
+{
+    if (s->nslots == 0
+        || (ip->family != AF_INET && ip->family != AF_INET6))
+    {
+        return NULL;
+    }
+
+    return gm_snapshot_frontend_slot(s, ip, port)->frontend;
+}
+
+
+const gm_route_table_t *
+gm_frontend_route_table(const gm_frontend_t *f, const char *ns,
+    size_t ns_len, gm_table_kind_e *kind)
+{
+    int     c;
+    size_t  lo, hi, mid;
+
+    lo = 0;
+    hi = (ns != NULL) ? f->nconsumers : 0;
+
+    while (lo < hi) {
+        mid = lo + (hi - lo) / 2;
+        c = gm_str_cmp(ns, ns_len, f->consumer_ns[mid].data,
+                       f->consumer_ns[mid].len);
+
+        if (c == 0) {
+            *kind = GM_TABLE_CONSUMER;
+            return f->consumer[mid];
+        }
+
+        if (c < 0) {
+            hi = mid;
+
+        } else {
+            lo = mid + 1;
+        }
+    }
+
+    if (f->producer) {
+        *kind = GM_TABLE_PRODUCER;
+        return f->producer;
+    }
+
+    *kind = GM_TABLE_NONE;
+
+    return NULL;
+}
+
+
+int
+gm_str_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+    int     c;
+    size_t  n;
+
+    n = alen < blen ? alen : blen;
+    c = (n != 0) ? memcmp(a, b, n) : 0;
+
+    if (c != 0) {
+        return c;
+    }
+
+    return (alen > blen) - (alen < blen);
+}
+
+
+/* FNV-1a over the family, the address bytes and the port */
+
+static uint64_t
+gm_frontend_hash(const gm_addr_t *ip, uint16_t port)
+{
+    size_t    i, alen;
+    uint64_t  h;
+
+    alen = (ip->family == AF_INET) ? 4 : 16;
+    h = 14695981039346656037ULL;
+    h = (h ^ (uint64_t) ip->family) * 1099511628211ULL;
+
+    for (i = 0; i < alen; i++) {
+        h = (h ^ ip->addr[i]) * 1099511628211ULL;
+    }
+
+    h = (h ^ (port >> 8)) * 1099511628211ULL;
+    h = (h ^ (port & 0xff)) * 1099511628211ULL;
+
+    /* FNV's low bits mix poorly: fold the high half in */
+    return h ^ (h >> 32);
+}

@@ -1,0 +1,340 @@
+/*
+ * nginx-gamma: the object store, keyed by kind, namespace and name.
+ * One chained hash table per kind, so counting and walking a kind never
+ * looks at the others.
+ */
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gm_store.h"
+
+
+#define GM_STORE_MIN_BUCKETS  64
+
+
+typedef struct gm_store_node_s  gm_store_node_t;
+
+struct gm_store_node_s {
+    gm_store_node_t  *next;
+    uint64_t          hash;
+    gm_object_t      *obj;
+};
+
+typedef struct {
+    gm_store_node_t  **buckets;
+    size_t             nbuckets;      /* a power of two */
+    size_t             nelts;
+} gm_store_table_t;
+
+struct gm_store_s {
+    gm_store_table_t   tables[GM_KIND_MAX];
+    uint64_t           version;
+};
+
+
+static uint64_t gm_store_hash(const char *ns, size_t ns_len,
+    const char *name, size_t name_len);
+static int gm_store_node_is(gm_store_node_t *node, uint64_t hash,
+    const char *ns, size_t ns_len, const char *name, size_t name_len);
+static gm_store_node_t **gm_store_lookup(gm_store_table_t *t, uint64_t hash,
+    const char *ns, size_t ns_len, const char *name, size_t name_len);
+static int gm_store_grow(gm_store_table_t *t);
+
+
+gm_store_t *
+gm_store_create(void)
+{
+    gm_store_t  *store;
+    size_t       i;
+
+    store = calloc(1, sizeof(gm_store_t));
+    if (store == NULL) {
+        return NULL;
+    }
+
+    for (i = 0; i < GM_KIND_MAX; i++) {
+        store->tables[i].buckets = calloc(GM_STORE_MIN_BUCKETS,
+                                          sizeof(gm_store_node_t *));
+        if (store->tables[i].buckets == NULL) {
+            gm_store_destroy(store);
+            return NULL;
+        }
+
+        store->tables[i].nbuckets = GM_STORE_MIN_BUCKETS;
+    }
+
+    return store;
+}
+
+
+void
+gm_store_destroy(gm_store_t *store)
+{
+    size_t             i, b;
+    gm_store_node_t   *node, *next;
+    gm_store_table_t  *t;
+
+    if (store == NULL) {
+        return;
+    }
+
+    for (i = 0; i < GM_KIND_MAX; i++) {
+        t = &store->tables[i];
+
+        for (b = 0; t->buckets && b < t->nbuckets; b++) {
+            for (node = t->buckets[b]; node; node = next) {
+                next = node->next;
+                gm_object_free(node->obj);
+                free(node);
+            }
+        }
+
+        free(t->buckets);
+    }
+
+    free(store);
+}
+
+
+int
+gm_store_put(gm_store_t *store, gm_object_t *obj)
+{
+    uint64_t            hash;
+    gm_meta_t          *meta;
+    gm_store_node_t   **slot, *node;
+    gm_store_table_t   *t;
+
+    meta = &obj->body->meta;
+
+    if ((unsigned) meta->kind >= GM_KIND_MAX) {
+        gm_object_free(obj);
+        return -1;
+    }
+
+    t = &store->tables[meta->kind];
+    hash = gm_store_hash(meta->ns.data, meta->ns.len,
+                         meta->name.data, meta->name.len);
+
+    slot = gm_store_lookup(t, hash, meta->ns.data, meta->ns.len,
+                           meta->name.data, meta->name.len);
+
+    if (*slot) {
+        gm_object_free((*slot)->obj);
+        (*slot)->obj = obj;
+        store->version++;
+        return 0;
+    }
+
+    if (t->nelts >= t->nbuckets && gm_store_grow(t) != 0) {
+        gm_object_free(obj);
+        return -1;
+    }
+
+    node = malloc(sizeof(gm_store_node_t));
+    if (node == NULL) {
+        gm_object_free(obj);
+        return -1;
+    }
+
+    node->hash = hash;
+    node->obj = obj;
+    node->next = t->buckets[hash & (t->nbuckets - 1)];
+    t->buckets[hash & (t->nbuckets - 1)] = node;
+    t->nelts++;
+    store->version++;
+
+    return 0;
+}
+
+
+int
+gm_store_delete(gm_store_t *store, gm_kind_e kind, const char *ns,
+    const char *name)
+{
+    size_t              ns_len, name_len;
+    uint64_t            hash;
+    gm_store_node_t   **slot, *node;
+    gm_store_table_t   *t;
+
+    if ((unsigned) kind >= GM_KIND_MAX) {
+        return 0;
+    }
+
+    ns_len = strlen(ns);
+    name_len = strlen(name);
+    hash = gm_store_hash(ns, ns_len, name, name_len);
+    t = &store->tables[kind];
+
+    slot = gm_store_lookup(t, hash, ns, ns_len, name, name_len);
+    node = *slot;
+
+    if (node == NULL) {
+        return 0;
+    }
+
+    *slot = node->next;
+    t->nelts--;
+    store->version++;
+
+    gm_object_free(node->obj);
+    free(node);
+
+    return 1;
+}
+
+
+gm_object_t *
+gm_store_get(gm_store_t *store, gm_kind_e kind, const char *ns,
+    const char *name)
+{
+    size_t             ns_len, name_len;
+    uint64_t           hash;
+    gm_store_node_t  **slot;
+
+    if ((unsigned) kind >= GM_KIND_MAX) {
+        return NULL;
+    }
+
+    ns_len = strlen(ns);
+    name_len = strlen(name);
+    hash = gm_store_hash(ns, ns_len, name, name_len);
+
+    slot = gm_store_lookup(&store->tables[kind], hash, ns, ns_len,
+                           name, name_len);
+
+    return *slot ? (*slot)->obj : NULL;
+}
+
+
+size_t
+gm_store_count(gm_store_t *store, gm_kind_e kind)
+{
+    if ((unsigned) kind >= GM_KIND_MAX) {
+        return 0;
+    }
+
+    return store->tables[kind].nelts;
+}
+
+
+void
+gm_store_foreach(gm_store_t *store, gm_kind_e kind, gm_store_iter_pt cb,
+    void *data)
+{
+    size_t             b;
+    gm_store_node_t   *node;
+    gm_store_table_t  *t;
+
+    if ((unsigned) kind >= GM_KIND_MAX) {
+        return;
+    }
+
+    t = &store->tables[kind];
+
+    for (b = 0; b < t->nbuckets; b++) {
+        for (node = t->buckets[b]; node; node = node->next) {
+            cb(data, node->obj);
+        }
+    }
+}
+
+
+uint64_t
+gm_store_version(gm_store_t *store)
+{
+    return store->version;
+}
+
+
+/* FNV-1a over "ns\0name" */
+
+static uint64_t
+gm_store_hash(const char *ns, size_t ns_len, const char *name,
+    size_t name_len)
+{
+    size_t    i;
+    uint64_t  h;
+
+    h = 14695981039346656037ULL;
+
+    for (i = 0; i < ns_len; i++) {
+        h = (h ^ (unsigned char) ns[i]) * 1099511628211ULL;
+    }
+
+    h = (h ^ 0) * 1099511628211ULL;
+
+    for (i = 0; i < name_len; i++) {
+        h = (h ^ (unsigned char) name[i]) * 1099511628211ULL;
+    }
+
+    return h;
+}
+
+
+static int
+gm_store_node_is(gm_store_node_t *node, uint64_t hash, const char *ns,
+    size_t ns_len, const char *name, size_t name_len)
+{
+    gm_meta_t  *meta;
+
+    if (node->hash != hash) {
+        return 0;
+    }
+
+    meta = &node->obj->body->meta;
+
+    return meta->ns.len == ns_len && meta->name.len == name_len
+           && memcmp(meta->ns.data, ns, ns_len) == 0
+           && memcmp(meta->name.data, name, name_len) == 0;
+}
+
+
+/* the link that points at the node with this key, or the chain's end */
+
+static gm_store_node_t **
+gm_store_lookup(gm_store_table_t *t, uint64_t hash, const char *ns,
+    size_t ns_len, const char *name, size_t name_len)
+{
+    gm_store_node_t  **slot;
+
+    slot = &t->buckets[hash & (t->nbuckets - 1)];
+
+    while (*slot
+           && !gm_store_node_is(*slot, hash, ns, ns_len, name, name_len))
+    {
+        slot = &(*slot)->next;
+    }
+
+    return slot;
+}
+
+
+static int
+gm_store_grow(gm_store_table_t *t)
+{
+    size_t             n, b;
+    gm_store_node_t  **buckets, *node, *next;
+
+    n = t->nbuckets * 2;
+
+    buckets = calloc(n, sizeof(gm_store_node_t *));
+    if (buckets == NULL) {
+        return -1;
+    }
+
+    for (b = 0; b < t->nbuckets; b++) {
+        for (node = t->buckets[b]; node; node = next) {
+            next = node->next;
+            node->next = buckets[node->hash & (n - 1)];
+            buckets[node->hash & (n - 1)] = node;
+        }
+    }
+
+    free(t->buckets);
+    t->buckets = buckets;
+    t->nbuckets = n;
+
+    return 0;
+}

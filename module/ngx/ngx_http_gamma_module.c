@@ -1,0 +1,386 @@
+/*
+ * nginx-gamma: the module, its directives and configuration.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_gamma_module.h"
+
+
+static ngx_int_t ngx_http_gamma_preconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_gamma_postconfiguration(ngx_conf_t *cf);
+static void *ngx_http_gamma_create_main_conf(ngx_conf_t *cf);
+static void *ngx_http_gamma_create_srv_conf(ngx_conf_t *cf);
+static char *ngx_http_gamma_merge_srv_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static void *ngx_http_gamma_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_gamma_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static char *ngx_http_gamma_source(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_gamma_source_file(ngx_conf_t *cf,
+    ngx_http_gamma_main_conf_t *gmcf, ngx_str_t *value);
+static char *ngx_http_gamma_namespace(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_http_gamma_valid_namespace(ngx_str_t *ns);
+static ngx_int_t ngx_http_gamma_init_process(ngx_cycle_t *cycle);
+static void ngx_http_gamma_exit_process(ngx_cycle_t *cycle);
+
+
+static ngx_command_t  ngx_http_gamma_commands[] = {
+
+    { ngx_string("gamma_source"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_http_gamma_source,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("gamma_namespace"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_http_gamma_namespace,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("gamma"),
+      NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_gamma_loc_conf_t, enable),
+      NULL },
+
+    { ngx_string("gamma_balancer"),
+      NGX_HTTP_UPS_CONF|NGX_CONF_NOARGS,
+      ngx_http_gamma_balancer,
+      0,
+      0,
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_gamma_module_ctx = {
+    ngx_http_gamma_preconfiguration,       /* preconfiguration */
+    ngx_http_gamma_postconfiguration,      /* postconfiguration */
+
+    ngx_http_gamma_create_main_conf,       /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    ngx_http_gamma_create_srv_conf,        /* create server configuration */
+    ngx_http_gamma_merge_srv_conf,         /* merge server configuration */
+
+    ngx_http_gamma_create_loc_conf,        /* create location configuration */
+    ngx_http_gamma_merge_loc_conf          /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_gamma_module = {
+    NGX_MODULE_V1,
+    &ngx_http_gamma_module_ctx,            /* module context */
+    ngx_http_gamma_commands,               /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    ngx_http_gamma_init_process,           /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    ngx_http_gamma_exit_process,           /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static ngx_int_t
+ngx_http_gamma_preconfiguration(ngx_conf_t *cf)
+{
+    return ngx_http_gamma_add_variables(cf);
+}
+
+
+static ngx_int_t
+ngx_http_gamma_postconfiguration(ngx_conf_t *cf)
+{
+    return ngx_http_gamma_router_init(cf);
+}
+
+
+static void *
+ngx_http_gamma_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_gamma_main_conf_t  *gmcf;
+
+    gmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_gamma_main_conf_t));
+    if (gmcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     gmcf->source = NGX_HTTP_GAMMA_SOURCE_NONE;
+     *     gmcf->file_path = { 0, NULL };
+     *     gmcf->api_url = { 0, NULL };
+     *     gmcf->worker = NULL;
+     */
+
+    return gmcf;
+}
+
+
+static void *
+ngx_http_gamma_create_srv_conf(ngx_conf_t *cf)
+{
+    ngx_http_gamma_srv_conf_t  *gscf;
+
+    gscf = ngx_pcalloc(cf->pool, sizeof(ngx_http_gamma_srv_conf_t));
+    if (gscf == NULL) {
+        return NULL;
+    }
+
+    gscf->namespace = NGX_CONF_UNSET_PTR;
+
+    return gscf;
+}
+
+
+static char *
+ngx_http_gamma_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_gamma_srv_conf_t  *prev = parent;
+    ngx_http_gamma_srv_conf_t  *conf = child;
+
+    ngx_conf_merge_ptr_value(conf->namespace, prev->namespace, NULL);
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_gamma_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_gamma_loc_conf_t  *glcf;
+
+    glcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_gamma_loc_conf_t));
+    if (glcf == NULL) {
+        return NULL;
+    }
+
+    glcf->enable = NGX_CONF_UNSET;
+
+    return glcf;
+}
+
+
+static char *
+ngx_http_gamma_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_gamma_loc_conf_t  *prev = parent;
+    ngx_http_gamma_loc_conf_t  *conf = child;
+
+    ngx_http_gamma_main_conf_t  *gmcf;
+
+    ngx_conf_merge_value(conf->enable, prev->enable, 0);
+
+    if (conf->enable) {
+        gmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_gamma_module);
+
+        if (gmcf->source == NGX_HTTP_GAMMA_SOURCE_NONE) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"gamma on\" requires \"gamma_source\" "
+                               "in the http block");
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_gamma_source(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_gamma_main_conf_t  *gmcf = conf;
+
+    ngx_str_t  *value;
+
+    if (gmcf->source != NGX_HTTP_GAMMA_SOURCE_NONE) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strncmp(value[1].data, "file:", 5) == 0) {
+        if (cf->args->nelts != 2) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "extra parameter \"%V\" in \"gamma_source\" "
+                               "directive", &value[2]);
+            return NGX_CONF_ERROR;
+        }
+
+        return ngx_http_gamma_source_file(cf, gmcf, &value[1]);
+    }
+
+    if (ngx_strcmp(value[1].data, "kubernetes") == 0) {
+        if (cf->args->nelts == 3
+            && ngx_strncmp(value[2].data, "https://", 8) != 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid API server URL \"%V\" in "
+                               "\"gamma_source\" directive, it must start "
+                               "with \"https://\"", &value[2]);
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"gamma_source kubernetes\" is not supported by "
+                           "this build yet, use \"gamma_source file:<path>\"");
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid value \"%V\" in \"gamma_source\" directive, "
+                       "it must be \"file:<path>\" or \"kubernetes [<url>]\"",
+                       &value[1]);
+
+    return NGX_CONF_ERROR;
+}
+
+
+static char *
+ngx_http_gamma_source_file(ngx_conf_t *cf, ngx_http_gamma_main_conf_t *gmcf,
+    ngx_str_t *value)
+{
+    ngx_str_t        path;
+    ngx_file_info_t  fi;
+
+    path.data = value->data + 5;
+    path.len = value->len - 5;
+
+    if (path.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "empty path in \"gamma_source\" directive");
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_conf_full_name(cf->cycle, &path, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    /* nginx -t says so now rather than a worker later */
+    if (ngx_file_info(path.data, &fi) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "gamma_source \"%V\" cannot be read", &path);
+        return NGX_CONF_ERROR;
+    }
+
+    gmcf->source = NGX_HTTP_GAMMA_SOURCE_FILE;
+    gmcf->file_path = path;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_gamma_namespace(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_gamma_srv_conf_t  *gscf = conf;
+
+    ngx_str_t                         *value;
+    ngx_http_compile_complex_value_t   ccv;
+
+    if (gscf->namespace != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    gscf->namespace = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
+    if (gscf->namespace == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+    ccv.cf = cf;
+    ccv.value = &value[1];
+    ccv.complex_value = gscf->namespace;
+
+    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (gscf->namespace->lengths == NULL
+        && ngx_http_gamma_valid_namespace(&value[1]) != NGX_OK)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid namespace \"%V\" in \"gamma_namespace\" "
+                           "directive, it must be a DNS label (lowercase "
+                           "letters, digits and \"-\", at most 63)",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_gamma_valid_namespace(ngx_str_t *ns)
+{
+    u_char      c;
+    ngx_uint_t  i;
+
+    if (ns->len == 0 || ns->len > 63
+        || ns->data[0] == '-' || ns->data[ns->len - 1] == '-')
+    {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < ns->len; i++) {
+        c = ns->data[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_gamma_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_gamma_main_conf_t  *gmcf;
+
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return NGX_OK;
+    }
+
+    gmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_gamma_module);
+
+    if (gmcf == NULL || gmcf->source == NGX_HTTP_GAMMA_SOURCE_NONE) {
+        return NGX_OK;
+    }
+
+    return ngx_http_gamma_watcher_init(cycle, gmcf);
+}
+
+
+static void
+ngx_http_gamma_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_gamma_main_conf_t  *gmcf;
+
+    gmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_gamma_module);
+
+    if (gmcf && gmcf->worker) {
+        ngx_http_gamma_watcher_exit(gmcf);
+    }
+}

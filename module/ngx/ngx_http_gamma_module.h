@@ -1,0 +1,83 @@
+/*
+ * nginx-gamma: types shared by the nginx glue.
+ */
+
+#ifndef NGX_HTTP_GAMMA_MODULE_H
+#define NGX_HTTP_GAMMA_MODULE_H
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "gm_match.h"
+#include "gm_snapshot.h"
+#include "gm_watcher.h"
+
+
+typedef enum {
+    NGX_HTTP_GAMMA_SOURCE_NONE = 0,
+    NGX_HTTP_GAMMA_SOURCE_FILE,
+    NGX_HTTP_GAMMA_SOURCE_KUBERNETES
+} ngx_http_gamma_source_e;
+
+
+/* what one worker owns: the thread, the hand-off and the live snapshot */
+typedef struct {
+    ngx_log_t              *log;
+    gm_watcher_t           *watcher;
+    ngx_connection_t       *notify;       /* the eventfd in the event loop */
+    pthread_mutex_t         lock;
+    gm_snapshot_t          *pending;      /* under lock */
+    gm_snapshot_t          *current;      /* event loop only */
+    gm_matcher_t           *matcher;
+    uint64_t                rnd;          /* xorshift state */
+} ngx_http_gamma_worker_t;
+
+
+typedef struct {
+    ngx_http_gamma_source_e   source;
+    ngx_str_t                 file_path;     /* zero-terminated */
+    ngx_str_t                 api_url;
+    ngx_http_gamma_worker_t  *worker;
+} ngx_http_gamma_main_conf_t;
+
+
+typedef struct {
+    ngx_http_complex_value_t  *namespace;
+} ngx_http_gamma_srv_conf_t;
+
+
+typedef struct {
+    ngx_flag_t                 enable;
+} ngx_http_gamma_loc_conf_t;
+
+
+/* per request: the routing decision and the snapshot it points into */
+typedef struct {
+    gm_snapshot_t             *snapshot;
+    const gm_frontend_t       *frontend;
+    const gm_rule_t           *rule;
+    gm_table_kind_e            table_kind;
+    gm_backend_t              *backend;
+    gm_sockaddr_t              direct;        /* passthrough, not a Service */
+    unsigned                   is_direct:1;
+    const gm_sockaddr_t       *endpoint;      /* last one the balancer chose */
+} ngx_http_gamma_ctx_t;
+
+
+extern ngx_module_t  ngx_http_gamma_module;
+
+
+ngx_int_t ngx_http_gamma_watcher_init(ngx_cycle_t *cycle,
+    ngx_http_gamma_main_conf_t *gmcf);
+void ngx_http_gamma_watcher_exit(ngx_http_gamma_main_conf_t *gmcf);
+
+ngx_int_t ngx_http_gamma_router_init(ngx_conf_t *cf);
+
+char *ngx_http_gamma_balancer(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+
+ngx_int_t ngx_http_gamma_add_variables(ngx_conf_t *cf);
+
+
+#endif /* NGX_HTTP_GAMMA_MODULE_H */

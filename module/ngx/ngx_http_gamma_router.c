@@ -1,0 +1,409 @@
+/*
+ * nginx-gamma: the routing phase handler.  It finds the Service by the
+ * connection's destination, picks the consumer or producer route table for
+ * the client's namespace, matches the request and chooses a backend; the
+ * balancer then picks the endpoint.  Nothing here allocates more than the
+ * request context, and nothing waits on the watcher thread.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <linux/netfilter_ipv4.h>
+
+#include "ngx_http_gamma_module.h"
+
+
+#ifndef IP6T_SO_ORIGINAL_DST
+#define IP6T_SO_ORIGINAL_DST  80
+#endif
+
+
+typedef struct {
+    ngx_sockaddr_t   sa;
+    socklen_t        socklen;
+    ngx_uint_t       redirected;     /* REDIRECTed: differs from local */
+} ngx_http_gamma_dst_t;
+
+
+static ngx_int_t ngx_http_gamma_handler(ngx_http_request_t *r);
+static ngx_http_gamma_ctx_t *ngx_http_gamma_create_ctx(ngx_http_request_t *r,
+    ngx_http_gamma_worker_t *w);
+static void ngx_http_gamma_cleanup(void *data);
+static ngx_int_t ngx_http_gamma_destination(ngx_http_request_t *r,
+    ngx_http_gamma_dst_t *dst);
+static ngx_int_t ngx_http_gamma_route(ngx_http_request_t *r,
+    ngx_http_gamma_worker_t *w, ngx_http_gamma_ctx_t *ctx);
+static ngx_int_t ngx_http_gamma_direct(ngx_http_request_t *r,
+    ngx_http_gamma_ctx_t *ctx, ngx_http_gamma_dst_t *dst);
+static ngx_int_t ngx_http_gamma_choose(ngx_http_request_t *r,
+    ngx_http_gamma_worker_t *w, ngx_http_gamma_ctx_t *ctx,
+    const gm_route_table_t *table);
+static ngx_int_t ngx_http_gamma_backend_status(ngx_http_request_t *r,
+    gm_backend_t *b);
+static int ngx_http_gamma_header(void *data, const gm_str_t *lname,
+    gm_str_t *value);
+static uint32_t ngx_http_gamma_random(ngx_http_gamma_worker_t *w);
+static void ngx_http_gamma_addr(gm_addr_t *addr, uint16_t *port,
+    struct sockaddr *sa);
+
+
+ngx_int_t
+ngx_http_gamma_router_init(ngx_conf_t *cf)
+{
+    ngx_http_handler_pt        *h;
+    ngx_http_core_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PREACCESS_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_gamma_handler;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_gamma_handler(ngx_http_request_t *r)
+{
+    ngx_http_gamma_ctx_t        *ctx;
+    ngx_http_gamma_worker_t     *w;
+    ngx_http_gamma_loc_conf_t   *glcf;
+    ngx_http_gamma_main_conf_t  *gmcf;
+
+    glcf = ngx_http_get_module_loc_conf(r, ngx_http_gamma_module);
+
+    if (!glcf->enable || ngx_http_get_module_ctx(r, ngx_http_gamma_module)) {
+        return NGX_DECLINED;
+    }
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_gamma_module);
+    w = gmcf->worker;
+
+    if (w == NULL || w->current == NULL) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "gamma: no mesh state yet, answering 503");
+        return NGX_HTTP_SERVICE_UNAVAILABLE;
+    }
+
+    ctx = ngx_http_gamma_create_ctx(r, w);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_gamma_route(r, w, ctx);
+}
+
+
+static ngx_http_gamma_ctx_t *
+ngx_http_gamma_create_ctx(ngx_http_request_t *r, ngx_http_gamma_worker_t *w)
+{
+    ngx_pool_cleanup_t    *cln;
+    ngx_http_gamma_ctx_t  *ctx;
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_gamma_ctx_t));
+    if (ctx == NULL) {
+        return NULL;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    /* the snapshot lives until the last request that routed with it ends */
+    ctx->snapshot = w->current;
+    gm_snapshot_ref(ctx->snapshot);
+
+    cln->handler = ngx_http_gamma_cleanup;
+    cln->data = ctx->snapshot;
+
+    ngx_http_set_ctx(r, ctx, ngx_http_gamma_module);
+
+    return ctx;
+}
+
+
+static void
+ngx_http_gamma_cleanup(void *data)
+{
+    gm_snapshot_unref(data);
+}
+
+
+static ngx_int_t
+ngx_http_gamma_route(ngx_http_request_t *r, ngx_http_gamma_worker_t *w,
+    ngx_http_gamma_ctx_t *ctx)
+{
+    uint16_t                    port;
+    gm_addr_t                   ip;
+    ngx_str_t                   ns;
+    ngx_http_gamma_dst_t        dst;
+    const gm_route_table_t     *table;
+    ngx_http_gamma_srv_conf_t  *gscf;
+
+    if (ngx_http_gamma_destination(r, &dst) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_gamma_addr(&ip, &port, &dst.sa.sockaddr);
+
+    ctx->frontend = gm_snapshot_find_frontend(ctx->snapshot, &ip, port);
+
+    if (ctx->frontend == NULL) {
+        return ngx_http_gamma_direct(r, ctx, &dst);
+    }
+
+    gscf = ngx_http_get_module_srv_conf(r, ngx_http_gamma_module);
+    ngx_str_null(&ns);
+
+    if (gscf->namespace
+        && ngx_http_complex_value(r, gscf->namespace, &ns) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    table = gm_frontend_route_table(ctx->frontend, (const char *) ns.data,
+                                    ns.len, &ctx->table_kind);
+
+    if (table == NULL) {
+        /* no routes: the Service as if the mesh were absent */
+        ctx->backend = ctx->frontend->passthrough;
+        return ngx_http_gamma_backend_status(r, ctx->backend);
+    }
+
+    return ngx_http_gamma_choose(r, w, ctx, table);
+}
+
+
+static ngx_int_t
+ngx_http_gamma_destination(ngx_http_request_t *r, ngx_http_gamma_dst_t *dst)
+{
+    int                level, name;
+    socklen_t          len;
+    ngx_connection_t  *c;
+
+    c = r->connection;
+
+    if (ngx_connection_local_sockaddr(c, NULL, 0) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    len = sizeof(ngx_sockaddr_t);
+
+    if (c->local_sockaddr->sa_family == AF_INET6) {
+        level = SOL_IPV6;
+        name = IP6T_SO_ORIGINAL_DST;
+
+    } else {
+        level = SOL_IP;
+        name = SO_ORIGINAL_DST;
+    }
+
+    /* fails without conntrack: then the local address is the destination */
+    if (c->local_sockaddr->sa_family != AF_UNIX
+        && getsockopt(c->fd, level, name, &dst->sa, &len) == 0)
+    {
+        dst->socklen = len;
+        dst->redirected = ngx_cmp_sockaddr(&dst->sa.sockaddr, len,
+                                           c->local_sockaddr,
+                                           c->local_socklen, 1)
+                          != NGX_OK;
+        return NGX_OK;
+    }
+
+    ngx_memcpy(&dst->sa, c->local_sockaddr, c->local_socklen);
+    dst->socklen = c->local_socklen;
+    dst->redirected = 0;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Not a Service.  Redirected traffic goes on to where it was headed;
+ * traffic addressed to this proxy itself names nothing to proxy to, and
+ * sending it back to our own listener would loop.
+ */
+static ngx_int_t
+ngx_http_gamma_direct(ngx_http_request_t *r, ngx_http_gamma_ctx_t *ctx,
+    ngx_http_gamma_dst_t *dst)
+{
+    u_char  *p;
+    size_t   len;
+
+    if (!dst->redirected) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "gamma: %V is no Service ClusterIP:port, answering 421",
+                      &r->connection->addr_text);
+        return NGX_HTTP_MISDIRECTED_REQUEST;
+    }
+
+    ngx_memcpy(&ctx->direct.u, &dst->sa, dst->socklen);
+    ctx->direct.socklen = dst->socklen;
+
+    p = ngx_pnalloc(r->pool, NGX_SOCKADDR_STRLEN + 1);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    len = ngx_sock_ntop(&dst->sa.sockaddr, dst->socklen, p,
+                        NGX_SOCKADDR_STRLEN, 1);
+    p[len] = '\0';
+
+    ctx->direct.text.data = (char *) p;
+    ctx->direct.text.len = len;
+    ctx->is_direct = 1;
+
+    return NGX_DECLINED;
+}
+
+
+static ngx_int_t
+ngx_http_gamma_choose(ngx_http_request_t *r, ngx_http_gamma_worker_t *w,
+    ngx_http_gamma_ctx_t *ctx, const gm_route_table_t *table)
+{
+    gm_request_t            req;
+    const gm_rule_t        *rule;
+    gm_weighted_backend_t  *wb;
+
+    req.method.data = (char *) r->method_name.data;
+    req.method.len = r->method_name.len;
+    req.path.data = (char *) r->uri.data;
+    req.path.len = r->uri.len;
+    req.args.data = (char *) r->args.data;
+    req.args.len = r->args.len;
+    req.header = ngx_http_gamma_header;
+    req.ctx = r;
+
+    rule = gm_route_table_match(table, &req, w->matcher);
+    ctx->rule = rule;
+
+    if (rule == NULL) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "gamma: no %s route of %s matches, answering 404",
+                      ctx->table_kind == GM_TABLE_CONSUMER
+                      ? "consumer" : "producer",
+                      ctx->frontend->label.data);
+        return NGX_HTTP_NOT_FOUND;
+    }
+
+    if (rule->no_backends || rule->total_weight == 0) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "gamma: rule %s has no backend to send to, "
+                      "answering 500", rule->label.data);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    wb = gm_rule_pick_backend(rule, ngx_http_gamma_random(w));
+    ctx->backend = wb->backend;
+
+    return ngx_http_gamma_backend_status(r, ctx->backend);
+}
+
+
+static ngx_int_t
+ngx_http_gamma_backend_status(ngx_http_request_t *r, gm_backend_t *b)
+{
+    switch (b->status) {
+
+    case GM_BACKEND_OK:
+        return NGX_DECLINED;
+
+    case GM_BACKEND_NO_ENDPOINTS:
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "gamma: backend %s has no ready endpoints, "
+                      "answering 503", b->label.data);
+        return NGX_HTTP_SERVICE_UNAVAILABLE;
+
+    default:
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "gamma: backend %s %s, answering 500", b->label.data,
+                      b->status == GM_BACKEND_NOT_FOUND
+                      ? "does not exist" : "is not a valid backend");
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+}
+
+
+static int
+ngx_http_gamma_header(void *data, const gm_str_t *lname, gm_str_t *value)
+{
+    ngx_http_request_t  *r = data;
+
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return 0;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == lname->len
+            && ngx_strncmp(h[i].lowcase_key, lname->data, lname->len) == 0)
+        {
+            value->data = (char *) h[i].value.data;
+            value->len = h[i].value.len;
+            return 1;
+        }
+    }
+}
+
+
+/* xorshift64*: weights need speed and spread, not secrecy */
+static uint32_t
+ngx_http_gamma_random(ngx_http_gamma_worker_t *w)
+{
+    w->rnd ^= w->rnd >> 12;
+    w->rnd ^= w->rnd << 25;
+    w->rnd ^= w->rnd >> 27;
+
+    return (uint32_t) ((w->rnd * 0x2545F4914F6CDD1DULL) >> 32);
+}
+
+
+static void
+ngx_http_gamma_addr(gm_addr_t *addr, uint16_t *port, struct sockaddr *sa)
+{
+    struct sockaddr_in   *sin;
+    struct sockaddr_in6  *sin6;
+
+    ngx_memzero(addr, sizeof(gm_addr_t));
+
+    if (sa->sa_family == AF_INET6) {
+        sin6 = (struct sockaddr_in6 *) sa;
+        *port = ntohs(sin6->sin6_port);
+
+        /* a dual-stack listener sees IPv4 clients as ::ffff:a.b.c.d */
+        if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+            addr->family = AF_INET;
+            ngx_memcpy(addr->addr, &sin6->sin6_addr.s6_addr[12], 4);
+            return;
+        }
+
+        addr->family = AF_INET6;
+        ngx_memcpy(addr->addr, &sin6->sin6_addr, 16);
+        return;
+    }
+
+    sin = (struct sockaddr_in *) sa;
+    addr->family = AF_INET;
+    ngx_memcpy(addr->addr, &sin->sin_addr, 4);
+    *port = ntohs(sin->sin_port);
+}

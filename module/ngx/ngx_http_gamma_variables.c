@@ -1,0 +1,151 @@
+/*
+ * nginx-gamma: $gamma_* variables, for access logs and proxy headers.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_gamma_module.h"
+
+
+typedef enum {
+    NGX_HTTP_GAMMA_VAR_SERVICE = 0,
+    NGX_HTTP_GAMMA_VAR_ROUTE,
+    NGX_HTTP_GAMMA_VAR_ROUTE_KIND,
+    NGX_HTTP_GAMMA_VAR_RULE,
+    NGX_HTTP_GAMMA_VAR_BACKEND,
+    NGX_HTTP_GAMMA_VAR_ENDPOINT
+} ngx_http_gamma_var_e;
+
+
+static ngx_int_t ngx_http_gamma_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static void ngx_http_gamma_variable_value(ngx_http_gamma_ctx_t *ctx,
+    ngx_http_gamma_var_e which, gm_str_t *out);
+
+
+static ngx_http_variable_t  ngx_http_gamma_vars[] = {
+
+    { ngx_string("gamma_service"), NULL, ngx_http_gamma_variable,
+      NGX_HTTP_GAMMA_VAR_SERVICE, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("gamma_route"), NULL, ngx_http_gamma_variable,
+      NGX_HTTP_GAMMA_VAR_ROUTE, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("gamma_route_kind"), NULL, ngx_http_gamma_variable,
+      NGX_HTTP_GAMMA_VAR_ROUTE_KIND, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("gamma_rule"), NULL, ngx_http_gamma_variable,
+      NGX_HTTP_GAMMA_VAR_RULE, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("gamma_backend"), NULL, ngx_http_gamma_variable,
+      NGX_HTTP_GAMMA_VAR_BACKEND, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("gamma_endpoint"), NULL, ngx_http_gamma_variable,
+      NGX_HTTP_GAMMA_VAR_ENDPOINT, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+      ngx_http_null_variable
+};
+
+
+ngx_int_t
+ngx_http_gamma_add_variables(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var, *v;
+
+    for (v = ngx_http_gamma_vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_gamma_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
+    uintptr_t data)
+{
+    gm_str_t               s;
+    ngx_http_gamma_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_gamma_module);
+
+    s.data = NULL;
+    s.len = 0;
+
+    if (ctx) {
+        ngx_http_gamma_variable_value(ctx, data, &s);
+    }
+
+    if (s.len == 0) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->data = (u_char *) s.data;
+    v->len = s.len;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_gamma_variable_value(ngx_http_gamma_ctx_t *ctx,
+    ngx_http_gamma_var_e which, gm_str_t *out)
+{
+    static gm_str_t  kinds[] = {
+        { 4, "none" }, { 8, "producer" }, { 8, "consumer" }
+    };
+
+    switch (which) {
+
+    case NGX_HTTP_GAMMA_VAR_SERVICE:
+        if (ctx->frontend) {
+            *out = ctx->frontend->label;
+        }
+        break;
+
+    case NGX_HTTP_GAMMA_VAR_ROUTE:
+        if (ctx->rule) {
+            /* "ns/name" is the head of the rule label */
+            out->data = ctx->rule->label.data;
+            out->len = ctx->rule->route_ns.len + 1
+                       + ctx->rule->route_name.len;
+        }
+        break;
+
+    case NGX_HTTP_GAMMA_VAR_ROUTE_KIND:
+        if (ctx->frontend) {
+            *out = kinds[ctx->table_kind];
+        }
+        break;
+
+    case NGX_HTTP_GAMMA_VAR_RULE:
+        if (ctx->rule) {
+            *out = ctx->rule->rule_name;
+        }
+        break;
+
+    case NGX_HTTP_GAMMA_VAR_BACKEND:
+        if (ctx->backend) {
+            *out = ctx->backend->label;
+        }
+        break;
+
+    case NGX_HTTP_GAMMA_VAR_ENDPOINT:
+        if (ctx->endpoint) {
+            *out = ctx->endpoint->text;
+        }
+        break;
+    }
+}

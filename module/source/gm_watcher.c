@@ -1,0 +1,256 @@
+/*
+ * nginx-gamma: the watcher thread.  It owns the source, the store and the
+ * compiler, and hands every new snapshot to a publish callback.
+ */
+
+#define _GNU_SOURCE
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gm_file_source.h"
+#include "gm_store.h"
+#include "gm_watcher.h"
+
+
+struct gm_watcher_s {
+    gm_watcher_conf_t   conf;
+    char               *file_path;
+    int                 stop_fd;
+    pthread_t           tid;
+    gm_store_t         *store;
+    gm_file_source_t   *fs;
+    uint64_t            generation;
+};
+
+
+static void *gm_watcher_main(void *data);
+static int gm_watcher_wait(gm_watcher_t *w, int fd, int timeout_ms);
+static void gm_watcher_debounce(gm_watcher_t *w);
+static void gm_watcher_publish(gm_watcher_t *w);
+static int64_t gm_watcher_now_ms(void);
+
+
+gm_watcher_t *
+gm_watcher_start(const gm_watcher_conf_t *conf)
+{
+    int            err;
+    sigset_t       all, old;
+    gm_watcher_t  *w;
+
+    w = calloc(1, sizeof(gm_watcher_t));
+    if (w == NULL) {
+        return NULL;
+    }
+
+    w->conf = *conf;
+    w->file_path = strdup(conf->file_path);
+    w->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    w->store = gm_store_create();
+
+    if (w->file_path == NULL || w->stop_fd == -1 || w->store == NULL) {
+        goto failed;
+    }
+
+    /* signals stay with the event loop */
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    err = pthread_create(&w->tid, NULL, gm_watcher_main, w);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+
+    if (err == 0) {
+        return w;
+    }
+
+    errno = err;
+
+failed:
+
+    err = errno;
+
+    if (w->stop_fd != -1) {
+        close(w->stop_fd);
+    }
+
+    gm_store_destroy(w->store);
+    free(w->file_path);
+    free(w);
+
+    errno = err;
+
+    return NULL;
+}
+
+
+void
+gm_watcher_stop(gm_watcher_t *w)
+{
+    uint64_t  one;
+
+    if (w == NULL) {
+        return;
+    }
+
+    one = 1;
+
+    if (write(w->stop_fd, &one, sizeof(one)) != sizeof(one)) {
+        gm_log(&w->conf.log, GM_LOG_ERR, "cannot stop the watcher: %s",
+               strerror(errno));
+        return;
+    }
+
+    pthread_join(w->tid, NULL);
+
+    gm_file_source_destroy(w->fs);
+    gm_store_destroy(w->store);
+    close(w->stop_fd);
+    free(w->file_path);
+    free(w);
+}
+
+
+static void *
+gm_watcher_main(void *data)
+{
+    int            rc;
+    gm_watcher_t  *w;
+
+    w = data;
+
+    w->fs = gm_file_source_create(w->file_path, w->store, &w->conf.log);
+
+    if (w->fs == NULL) {
+        gm_log(&w->conf.log, GM_LOG_ERR,
+               "file source \"%s\" cannot be watched, mesh state is empty",
+               w->file_path);
+        gm_watcher_publish(w);
+        gm_watcher_wait(w, -1, -1);
+        return NULL;
+    }
+
+    gm_file_source_scan(w->fs);
+    gm_watcher_publish(w);
+
+    for ( ;; ) {
+        rc = gm_watcher_wait(w, gm_file_source_fd(w->fs), -1);
+
+        if (rc == -1) {
+            return NULL;
+        }
+
+        if (rc == 1 && gm_file_source_drain(w->fs)) {
+            gm_watcher_debounce(w);
+
+            if (gm_file_source_scan(w->fs)) {
+                gm_watcher_publish(w);
+            }
+        }
+    }
+}
+
+
+/* -1: stop requested; 1: fd readable; 0: timeout */
+static int
+gm_watcher_wait(gm_watcher_t *w, int fd, int timeout_ms)
+{
+    int            n;
+    struct pollfd  pfd[2];
+
+    pfd[0].fd = w->stop_fd;
+    pfd[0].events = POLLIN;
+    pfd[1].fd = fd;
+    pfd[1].events = POLLIN;
+
+    for ( ;; ) {
+        n = poll(pfd, fd == -1 ? 1 : 2, timeout_ms);
+
+        if (n == -1 && errno == EINTR) {
+            continue;
+        }
+
+        if (n == -1) {
+            gm_log(&w->conf.log, GM_LOG_ERR, "poll() failed: %s",
+                   strerror(errno));
+            return -1;
+        }
+
+        if (pfd[0].revents) {
+            return -1;
+        }
+
+        return n > 0;
+    }
+}
+
+
+/* an editor saves in several steps: wait for quiet, within a bound */
+static void
+gm_watcher_debounce(gm_watcher_t *w)
+{
+    int      rc;
+    int64_t  deadline, now;
+
+    deadline = gm_watcher_now_ms() + w->conf.max_delay_ms;
+
+    for ( ;; ) {
+        now = gm_watcher_now_ms();
+
+        if (now >= deadline) {
+            return;
+        }
+
+        rc = gm_watcher_wait(w, gm_file_source_fd(w->fs),
+                             (int) (deadline - now < w->conf.debounce_ms
+                                    ? deadline - now : w->conf.debounce_ms));
+
+        if (rc != 1 || !gm_file_source_drain(w->fs)) {
+            return;
+        }
+    }
+}
+
+
+static void
+gm_watcher_publish(gm_watcher_t *w)
+{
+    int64_t         start;
+    gm_snapshot_t  *s;
+
+    start = gm_watcher_now_ms();
+
+    s = gm_snapshot_build(w->store, &w->conf.log);
+    if (s == NULL) {
+        gm_log(&w->conf.log, GM_LOG_ERR,
+               "out of memory compiling the mesh, the previous state stays");
+        return;
+    }
+
+    gm_snapshot_set_generation(s, ++w->generation);
+
+    gm_log(&w->conf.log, GM_LOG_INFO,
+           "snapshot %llu: %zu services, %zu frontends, %zu bytes, %lld ms",
+           (unsigned long long) w->generation, gm_snapshot_nservices(s),
+           gm_snapshot_nfrontends(s), gm_snapshot_size(s),
+           (long long) (gm_watcher_now_ms() - start));
+
+    w->conf.publish(w->conf.publish_data, s);
+}
+
+
+static int64_t
+gm_watcher_now_ms(void)
+{
+    struct timespec  ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

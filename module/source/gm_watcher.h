@@ -1,0 +1,35 @@
+/*
+ * nginx-gamma: the watcher thread.  It owns the source, the store and the
+ * compiler, and hands every new snapshot to a publish callback.
+ */
+
+#ifndef GM_WATCHER_H
+#define GM_WATCHER_H
+
+
+#include "gm_log.h"
+#include "gm_snapshot.h"
+
+
+typedef struct gm_watcher_s  gm_watcher_t;
+
+/* called in the watcher thread; takes over the snapshot's reference */
+typedef void (*gm_publish_pt)(void *data, gm_snapshot_t *s);
+
+typedef struct {
+    const char      *file_path;       /* the file source */
+    gm_log_t         log;
+    gm_publish_pt    publish;
+    void            *publish_data;
+    unsigned         debounce_ms;     /* quiet time before a rescan */
+    unsigned         max_delay_ms;    /* ... but never longer than this */
+} gm_watcher_conf_t;
+
+
+/* starts the thread; NULL (with errno) when it could not be started */
+gm_watcher_t *gm_watcher_start(const gm_watcher_conf_t *conf);
+/* asks the thread to stop, joins it and frees everything it owned */
+void gm_watcher_stop(gm_watcher_t *w);
+
+
+#endif /* GM_WATCHER_H */
