@@ -29,10 +29,16 @@ typedef struct {
 typedef struct gm_matcher_s  gm_matcher_t;
 
 
+/* a limit of 0 keeps PCRE2's default; a regex hitting a limit: no match */
 gm_matcher_t *gm_matcher_create(uint32_t match_limit, uint32_t depth_limit);
 void gm_matcher_destroy(gm_matcher_t *m);
 
-/* the highest-precedence matching rule, or NULL (404) */
+/*
+ * The highest-precedence matching rule, or NULL (404); t may be NULL.
+ * Header and query values: Exact is a case-sensitive comparison, a
+ * RegularExpression must match the whole value.  Query parameters are
+ * not percent-decoded; the first occurrence of a name counts.
+ */
 const gm_rule_t *gm_route_table_match(const gm_route_table_t *t,
     const gm_request_t *r, gm_matcher_t *m);
 

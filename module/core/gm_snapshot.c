@@ -43,10 +43,10 @@ gm_snapshot_init_index(gm_snapshot_t *s, size_t n)
 {
     size_t  nslots;
 
-    /* a load factor of at most 1/2 keeps the probe sequences short */
+    /* a load factor of at most 2/3 keeps the probe sequences short */
     nslots = 16;
 
-    while (nslots < n * 2) {
+    while (nslots < n + n / 2) {
         nslots *= 2;
     }
 
@@ -161,8 +161,13 @@ const gm_route_table_t *
 gm_frontend_route_table(const gm_frontend_t *f, const char *ns,
     size_t ns_len, gm_table_kind_e *kind)
 {
-    int     c;
-    size_t  lo, hi, mid;
+    int              c;
+    size_t           lo, hi, mid;
+    gm_table_kind_e  unused;
+
+    if (kind == NULL) {
+        kind = &unused;
+    }
 
     lo = 0;
     hi = (ns != NULL) ? f->nconsumers : 0;
@@ -232,6 +237,10 @@ gm_frontend_hash(const gm_addr_t *ip, uint16_t port)
     h = (h ^ (port >> 8)) * 1099511628211ULL;
     h = (h ^ (port & 0xff)) * 1099511628211ULL;
 
-    /* FNV's low bits mix poorly: fold the high half in */
-    return h ^ (h >> 32);
+    /* FNV's low bits mix poorly: a finalizer spreads the high ones */
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+
+    return h;
 }

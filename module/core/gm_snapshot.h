@@ -66,7 +66,8 @@ struct gm_rule_s {
     gm_str_t                route_name;
     gm_str_t                rule_name;    /* empty when unnamed */
     uint32_t                rule_index;
-    gm_str_t                label;        /* "ns/name#index" or "ns/name#n" */
+    /* "ns/name/rulename", or "ns/name/rule<index>" when unnamed */
+    gm_str_t                label;
     gm_weighted_backend_t  *backends;
     size_t                  nbackends;
     uint64_t                total_weight; /* 0 ⇒ nothing can be chosen */
@@ -109,7 +110,8 @@ void gm_snapshot_unref(gm_snapshot_t *s);
 uint64_t gm_snapshot_generation(const gm_snapshot_t *s);
 void gm_snapshot_set_generation(gm_snapshot_t *s, uint64_t gen);
 size_t gm_snapshot_size(const gm_snapshot_t *s);     /* bytes allocated */
-size_t gm_snapshot_nservices(const gm_snapshot_t *s);
+size_t gm_snapshot_nservices(const gm_snapshot_t *s);  /* in the store */
+/* Service ports with a frontend: all but headless and ExternalName ones */
 size_t gm_snapshot_nfrontends(const gm_snapshot_t *s);
 
 /* O(1) lookup by destination; NULL when the address is no ClusterIP:port */

@@ -234,30 +234,30 @@ static ngx_int_t
 ngx_http_gamma_direct(ngx_http_request_t *r, ngx_http_gamma_ctx_t *ctx,
     ngx_http_gamma_dst_t *dst)
 {
-    u_char  *p;
-    size_t   len;
-
-    if (!dst->redirected) {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "gamma: %V is no Service ClusterIP:port, answering 421",
-                      &r->connection->addr_text);
-        return NGX_HTTP_MISDIRECTED_REQUEST;
-    }
-
-    ngx_memcpy(&ctx->direct.u, &dst->sa, dst->socklen);
-    ctx->direct.socklen = dst->socklen;
+    u_char     *p;
+    ngx_str_t   text;
 
     p = ngx_pnalloc(r->pool, NGX_SOCKADDR_STRLEN + 1);
     if (p == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    len = ngx_sock_ntop(&dst->sa.sockaddr, dst->socklen, p,
-                        NGX_SOCKADDR_STRLEN, 1);
-    p[len] = '\0';
+    text.len = ngx_sock_ntop(&dst->sa.sockaddr, dst->socklen, p,
+                             NGX_SOCKADDR_STRLEN, 1);
+    text.data = p;
+    p[text.len] = '\0';
 
-    ctx->direct.text.data = (char *) p;
-    ctx->direct.text.len = len;
+    if (!dst->redirected) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "gamma: %V is no Service ClusterIP:port, answering 421",
+                      &text);
+        return NGX_HTTP_MISDIRECTED_REQUEST;
+    }
+
+    ngx_memcpy(&ctx->direct.u, &dst->sa, dst->socklen);
+    ctx->direct.socklen = dst->socklen;
+    ctx->direct.text.data = (char *) text.data;
+    ctx->direct.text.len = text.len;
     ctx->is_direct = 1;
 
     return NGX_DECLINED;

@@ -1,0 +1,314 @@
+/*
+ * nginx-gamma: matching a request against a compiled route table, and the
+ * weighted choice of a backend.  Runs on the event loop: no allocation
+ * (PCRE2 keeps its backtracking frames in the matcher's match data, so
+ * only a regex needing more than ever before grows them).
+ *
+ * Query parameters are split on '&' and '=' as they come, without
+ * percent-decoding: a test value must be written as it appears on the
+ * wire.  A parameter without '=' has the empty value; when a name repeats,
+ * the first occurrence counts.
+ */
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gm_compiled.h"
+#include "gm_match.h"
+
+
+struct gm_matcher_s {
+    pcre2_match_data     *data;
+    pcre2_match_context  *ctx;
+};
+
+
+static void gm_matcher_warm_up(gm_matcher_t *m);
+static int gm_match_entry(const gm_route_match_t *mt, const gm_request_t *r,
+    gm_matcher_t *m);
+static int gm_match_path(const gm_route_match_t *mt, const gm_str_t *path,
+    gm_matcher_t *m);
+static int gm_match_headers(const gm_route_match_t *mt,
+    const gm_request_t *r, gm_matcher_t *m);
+static int gm_match_query(const gm_route_match_t *mt, const gm_str_t *args,
+    gm_matcher_t *m);
+static int gm_match_value(const gm_value_test_t *t, const gm_str_t *value,
+    gm_matcher_t *m);
+static int gm_match_regex(const pcre2_code *re, const gm_str_t *s,
+    gm_matcher_t *m);
+static int gm_query_arg(const gm_str_t *args, const gm_str_t *name,
+    gm_str_t *value);
+
+
+gm_matcher_t *
+gm_matcher_create(uint32_t match_limit, uint32_t depth_limit)
+{
+    gm_matcher_t  *m;
+
+    m = calloc(1, sizeof(gm_matcher_t));
+    if (m == NULL) {
+        return NULL;
+    }
+
+    /* only whether it matched counts: one pair of offsets is enough */
+    m->data = pcre2_match_data_create(1, NULL);
+    m->ctx = pcre2_match_context_create(NULL);
+
+    if (m->data == NULL || m->ctx == NULL) {
+        gm_matcher_destroy(m);
+        return NULL;
+    }
+
+    if (match_limit != 0) {
+        pcre2_set_match_limit(m->ctx, match_limit);
+    }
+
+    if (depth_limit != 0) {
+        pcre2_set_depth_limit(m->ctx, depth_limit);
+    }
+
+    gm_matcher_warm_up(m);
+
+    return m;
+}
+
+
+void
+gm_matcher_destroy(gm_matcher_t *m)
+{
+    if (m == NULL) {
+        return;
+    }
+
+    pcre2_match_data_free(m->data);
+    pcre2_match_context_free(m->ctx);
+    free(m);
+}
+
+
+/*
+ * PCRE2 allocates its backtracking frames on the first match and keeps
+ * them in the match data: one match now spares the first request that.
+ */
+
+static void
+gm_matcher_warm_up(gm_matcher_t *m)
+{
+    int          err;
+    PCRE2_SIZE   off;
+    pcre2_code  *re;
+
+    re = pcre2_compile((PCRE2_SPTR) "a", 1, 0, &err, &off, NULL);
+
+    if (re != NULL) {
+        (void) pcre2_match(re, (PCRE2_SPTR) "a", 1, 0, 0, m->data, m->ctx);
+        pcre2_code_free(re);
+    }
+}
+
+
+const gm_rule_t *
+gm_route_table_match(const gm_route_table_t *t, const gm_request_t *r,
+    gm_matcher_t *m)
+{
+    size_t  i;
+
+    if (t == NULL) {
+        return NULL;
+    }
+
+    for (i = 0; i < t->nentries; i++) {
+        if (gm_match_entry(t->entries[i].match, r, m)) {
+            return t->entries[i].rule;
+        }
+    }
+
+    return NULL;
+}
+
+
+/*
+ * rnd is mapped onto [0, total_weight) by a multiply-shift, done in two
+ * halves so that no total can overflow; then the cumulative walk.
+ */
+
+gm_weighted_backend_t *
+gm_rule_pick_backend(const gm_rule_t *rule, uint32_t rnd)
+{
+    size_t    i;
+    uint64_t  x, total;
+
+    total = rule->total_weight;
+
+    if (total == 0 || rule->nbackends == 0) {
+        return NULL;
+    }
+
+    x = (uint64_t) rnd * (total >> 32)
+        + (((uint64_t) rnd * (total & 0xffffffff)) >> 32);
+
+    for (i = 0; i < rule->nbackends - 1; i++) {
+        if (x < rule->backends[i].weight) {
+            break;
+        }
+
+        x -= rule->backends[i].weight;
+    }
+
+    return &rule->backends[i];
+}
+
+
+/* the tests of one match are ANDed, cheapest first */
+
+static int
+gm_match_entry(const gm_route_match_t *mt, const gm_request_t *r,
+    gm_matcher_t *m)
+{
+    if (mt->method.len != 0 && !gm_str_eq(&mt->method, &r->method)) {
+        return 0;
+    }
+
+    return gm_match_path(mt, &r->path, m)
+           && gm_match_headers(mt, r, m)
+           && gm_match_query(mt, &r->args, m);
+}
+
+
+static int
+gm_match_path(const gm_route_match_t *mt, const gm_str_t *path,
+    gm_matcher_t *m)
+{
+    size_t  len;
+
+    switch (mt->path_type) {
+
+    case GM_MATCH_EXACT:
+        return gm_str_eq(&mt->path, path);
+
+    case GM_MATCH_REGEX:
+        return gm_match_regex(mt->path_re, path, m);
+
+    default:
+        break;
+    }
+
+    /* PathPrefix compares whole segments: "/v2" is no prefix of "/v2x" */
+    len = mt->path.len;
+
+    if (len == 0) {
+        return 1;
+    }
+
+    return path->len >= len
+           && memcmp(path->data, mt->path.data, len) == 0
+           && (path->len == len || path->data[len] == '/');
+}
+
+
+static int
+gm_match_headers(const gm_route_match_t *mt, const gm_request_t *r,
+    gm_matcher_t *m)
+{
+    size_t    i;
+    gm_str_t  value;
+
+    for (i = 0; i < mt->nheaders; i++) {
+        if (r->header == NULL
+            || !r->header(r->ctx, &mt->headers[i].name, &value)
+            || !gm_match_value(&mt->headers[i], &value, m))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+static int
+gm_match_query(const gm_route_match_t *mt, const gm_str_t *args,
+    gm_matcher_t *m)
+{
+    size_t    i;
+    gm_str_t  value;
+
+    for (i = 0; i < mt->nquery; i++) {
+        if (!gm_query_arg(args, &mt->query[i].name, &value)
+            || !gm_match_value(&mt->query[i], &value, m))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/* Exact is case-sensitive; a regex must match the whole value */
+
+static int
+gm_match_value(const gm_value_test_t *t, const gm_str_t *value,
+    gm_matcher_t *m)
+{
+    if (t->type == GM_MATCH_REGEX) {
+        return gm_match_regex(t->re, value, m);
+    }
+
+    return t->value.len == value->len
+           && (value->len == 0
+               || memcmp(t->value.data, value->data, value->len) == 0);
+}
+
+
+/* anchored at both ends at compile time; errors and limits: no match */
+
+static int
+gm_match_regex(const pcre2_code *re, const gm_str_t *s, gm_matcher_t *m)
+{
+    int  rc;
+
+    rc = pcre2_match(re, (PCRE2_SPTR) (s->data ? s->data : ""), s->len, 0,
+                     0, m->data, m->ctx);
+
+    return rc >= 0;
+}
+
+
+static int
+gm_query_arg(const gm_str_t *args, const gm_str_t *name, gm_str_t *value)
+{
+    const char  *p, *end, *amp, *eq, *name_end;
+
+    if (args->len == 0) {
+        return 0;
+    }
+
+    p = args->data;
+    end = p + args->len;
+
+    for ( ;; ) {
+        amp = memchr(p, '&', end - p);
+        if (amp == NULL) {
+            amp = end;
+        }
+
+        eq = memchr(p, '=', amp - p);
+        name_end = eq ? eq : amp;
+
+        if ((size_t) (name_end - p) == name->len
+            && memcmp(p, name->data, name->len) == 0)
+        {
+            value->data = (char *) (eq ? eq + 1 : amp);
+            value->len = amp - value->data;
+            return 1;
+        }
+
+        if (amp == end) {
+            return 0;
+        }
+
+        p = amp + 1;
+    }
+}
