@@ -114,6 +114,12 @@ gm_manifest_parse(const char *buf, size_t len, const char *source_name,
         source_name = "(manifest)";
     }
 
+    /* libyaml asserts on a NULL input */
+    if (buf == NULL) {
+        buf = "";
+        len = 0;
+    }
+
     memset(&err, 0, sizeof(gm_manifest_err_t));
 
     docs = json_array();

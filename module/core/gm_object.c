@@ -513,18 +513,27 @@ gm_path_pop(gm_ctx_t *ctx, size_t old)
 }
 
 
+/* a path cut at the end of buf still says where */
 static void
 gm_path_format(gm_ctx_t *ctx, const char *field, char *buf, size_t size)
 {
-    const char  *sep;
+    size_t  n, len;
 
     if (field == NULL) {
         field = "";
     }
 
-    sep = (ctx->plen && field[0] && field[0] != '[') ? "." : "";
+    n = ctx->plen < size - 1 ? ctx->plen : size - 1;
+    memcpy(buf, ctx->path, n);
 
-    snprintf(buf, size, "%s%s%s", ctx->path, sep, field);
+    if (n && field[0] && field[0] != '[' && n < size - 1) {
+        buf[n++] = '.';
+    }
+
+    len = strlen(field);
+    len = len < size - 1 - n ? len : size - 1 - n;
+    memcpy(buf + n, field, len);
+    buf[n + len] = '\0';
 }
 
 
@@ -672,6 +681,8 @@ gm_get_object(gm_ctx_t *ctx, json_t *obj, const char *key, json_t **out)
 {
     json_t  *v;
 
+    *out = NULL;
+
     v = gm_field(obj, key);
     if (v != NULL && !json_is_object(v)) {
         return gm_reject(ctx, key, "must be an object");
@@ -688,6 +699,8 @@ gm_get_array(gm_ctx_t *ctx, json_t *obj, const char *key, size_t max,
     json_t **out)
 {
     json_t  *v;
+
+    *out = NULL;
 
     v = gm_field(obj, key);
 
@@ -794,6 +807,8 @@ gm_check_int(gm_ctx_t *ctx, const char *field, json_t *v, int64_t min,
 {
     json_int_t  n;
 
+    *out = 0;
+
     if (!json_is_integer(v)) {
         return gm_reject(ctx, field, "must be an integer");
     }
@@ -854,6 +869,8 @@ gm_get_enum(gm_ctx_t *ctx, json_t *obj, const char *key,
     char         text[48];
     size_t       len;
     const char  *s;
+
+    *out = 0;
 
     rc = gm_get_cstr(ctx, obj, key, 0, SIZE_MAX, &s, &len);
     if (rc <= 0) {
@@ -2861,6 +2878,8 @@ gm_filter_type(gm_ctx_t *ctx, json_t *item, int *type)
     char         text[48];
     size_t       i, len;
     const char  *s;
+
+    *type = 0;
 
     rc = gm_get_cstr(ctx, item, "type", 0, SIZE_MAX, &s, &len);
     if (rc <= 0) {

@@ -1363,6 +1363,8 @@ test_manifest_errors(void)
     ok(gm_manifest_parse("", 0, "empty", test_count, &called, &test_logger) == 0
        && test_lines.n == 0 && called == 0,
        "empty file: no documents, no error");
+    ok(gm_manifest_parse(NULL, 0, "null", test_count, &called, &test_logger)
+       == 0 && called == 0, "NULL buffer: an empty file");
     ok(gm_manifest_parse("\x01\x02", 2, NULL, test_count, &called, &test_logger)
        == -1 && test_lines.n == 1 && called == 0, "binary: rejected");
 }

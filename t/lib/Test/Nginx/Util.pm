@@ -414,6 +414,8 @@ sub nginx_started_once () { $StartedOnce }
 # error.log that no_error_log and grep_error_log would see.  Otherwise
 # returns { ok => 0, status => wait status or undef, error => text }.
 sub start_nginx () {
+    catch_signals() unless $StartedOnce;
+
     my $bin = nginx_binary();
     my @cmd = ($bin, '-p', "$ServRoot/", '-c', "$ServRoot/conf/nginx.conf");
 
@@ -457,6 +459,17 @@ sub start_nginx () {
                       . START_TIMEOUT . ' s' };
 }
 
+# nginx sits in its own process group, so a Ctrl-C reaches only us:
+# exit through our END block, which stops nginx, unless the .t file
+# handles the signal itself.
+sub catch_signals () {
+    for my $sig (qw(INT TERM HUP)) {
+        next if $SIG{$sig} && $SIG{$sig} ne 'DEFAULT';
+        my $num = POSIX->can("SIG$sig")->();
+        $SIG{$sig} = sub { exit 128 + $num };
+    }
+}
+
 sub pid_file_pid () {
     open my $fh, '<', "$ServRoot/logs/nginx.pid" or return 0;
     my $line = readline($fh) // '';
@@ -471,8 +484,18 @@ sub stop_nginx () {
     my $pid = $NginxPid;
     undef $NginxPid;
 
-    kill QUIT => $pid;
-    my $status = wait_child($pid, STOP_TIMEOUT);
+    # nginx checks its quit flag only when epoll_wait() returns, so a
+    # SIGQUIT landing just before that call (a fresh nginx often has
+    # not reached it yet) is not acted on until some event comes.
+    # Repeating the signal wakes it.
+    my $deadline = time + STOP_TIMEOUT;
+    my $status;
+
+    while (!defined $status && time < $deadline) {
+        kill QUIT => $pid;
+        $status = wait_child($pid, 0.02);
+    }
+
     my $killed = 0;
 
     if (!defined $status) {
