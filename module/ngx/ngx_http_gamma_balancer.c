@@ -36,9 +36,22 @@ static void ngx_http_gamma_balancer_free_peer(ngx_peer_connection_t *pc,
 char *
 ngx_http_gamma_balancer(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
+    ngx_http_upstream_server_t    *us;
     ngx_http_upstream_srv_conf_t  *uscf;
 
     uscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_upstream_module);
+
+    /*
+     * "upstream" insists on a server; this placeholder is never used: the
+     * mesh provides the endpoints.
+     */
+    us = ngx_array_push(uscf->servers);
+    if (us == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(us, sizeof(ngx_http_upstream_server_t));
+    ngx_str_set(&us->name, "gamma");
 
     if (uscf->peer.init_upstream) {
         ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
@@ -58,7 +71,7 @@ ngx_http_gamma_balancer(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 static ngx_int_t
 ngx_http_gamma_balancer_init(ngx_conf_t *cf, ngx_http_upstream_srv_conf_t *us)
 {
-    if (us->servers && us->servers->nelts) {
+    if (us->servers->nelts > 1) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"server\" cannot be used in an upstream with "
                            "\"gamma_balancer\": the mesh provides endpoints");
