@@ -469,7 +469,30 @@ gamma: backend faces/empty:18080 has no ready endpoints, answering 503
 
 
 
-=== TEST 15: a missing backend Service gets 500, a rule without backendRefs gets 500
+=== TEST 15: a missing backend Service gets 500
+--- user_files eval
+[["mesh/base.yaml", $GammaTest::Base], ["mesh/routes.yaml", <<'_EOY_']]
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: broken, namespace: faces}
+spec:
+  parentRefs:
+  - {group: "", kind: Service, name: smiley}
+  rules:
+  - backendRefs:
+    - {name: nosuch, port: 18080}
+_EOY_
+--- request
+GET /missing
+--- more_headers
+X-Test-To: 127.10.0.1:18080
+--- error_code: 500
+--- error_log
+gamma: backend faces/nosuch:18080 does not exist, answering 500
+
+
+
+=== TEST 16: a rule without backendRefs gets 500
 --- user_files eval
 [["mesh/base.yaml", $GammaTest::Base], ["mesh/routes.yaml", <<'_EOY_']]
 apiVersion: gateway.networking.k8s.io/v1
@@ -480,25 +503,19 @@ spec:
   - {group: "", kind: Service, name: smiley}
   rules:
   - matches:
-    - path: {type: PathPrefix, value: /missing}
-    backendRefs:
-    - {name: nosuch, port: 18080}
-  - matches:
     - path: {type: PathPrefix, value: /none}
 _EOY_
---- request eval
-["GET /missing", "GET /none"]
---- more_headers eval
-["X-Test-To: 127.10.0.1:18080", "X-Test-To: 127.10.0.1:18080"]
---- error_code eval
-[500, 500]
---- error_log eval
-["backend faces/nosuch:18080 does not exist, answering 500",
- "has no backend to send to, answering 500"]
+--- request
+GET /none
+--- more_headers
+X-Test-To: 127.10.0.1:18080
+--- error_code: 500
+--- error_log
+gamma: rule faces/broken/rule0 has no backend to send to, answering 500
 
 
 
-=== TEST 16: weight 0 is never chosen; a cross-namespace backend needs no grant
+=== TEST 17: weight 0 is never chosen; a cross-namespace backend needs no grant
 --- user_files eval
 [["mesh/base.yaml", $GammaTest::Base], ["mesh/routes.yaml", <<'_EOY_']]
 apiVersion: gateway.networking.k8s.io/v1

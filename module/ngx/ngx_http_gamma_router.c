@@ -209,7 +209,10 @@ ngx_http_gamma_destination(ngx_http_request_t *r, ngx_http_gamma_dst_t *dst)
     if (c->local_sockaddr->sa_family != AF_UNIX
         && getsockopt(c->fd, level, name, &dst->sa, &len) == 0)
     {
-        dst->socklen = len;
+        /* the kernel does not update len for SO_ORIGINAL_DST */
+        dst->socklen = dst->sa.sockaddr.sa_family == AF_INET6
+                       ? sizeof(struct sockaddr_in6)
+                       : sizeof(struct sockaddr_in);
         dst->redirected = ngx_cmp_sockaddr(&dst->sa.sockaddr, len,
                                            c->local_sockaddr,
                                            c->local_socklen, 1)

@@ -27,7 +27,7 @@ use Time::HiRes qw(sleep time);
 
 
 use Exporter 'import';
-our @EXPORT = qw(gamma_client gamma_write gamma_mesh_config);
+our @EXPORT = qw(gamma_client gamma_write gamma_mesh_config gamma_wait_synced);
 
 my $root = abs_path(dirname(__FILE__) . '/../..');
 
@@ -209,6 +209,9 @@ endpoints:
 _EOY_
 
 sub gamma_mesh_config () {
+    # the client location is "/"
+    Test::Nginx::Socket::no_root_location();
+
     Test::Nginx::Socket::add_block_preprocessor(sub {
         my $block = shift;
 
@@ -223,6 +226,25 @@ sub gamma_mesh_config () {
             $block->set_value("config", $ClientConfig);
         }
     });
+}
+
+# nginx accepts connections before its worker has read the mesh: a block
+# that edits manifests first waits for the first snapshot to be in service
+# (needs log level info).
+sub gamma_wait_synced () {
+    my $log = "$ENV{TEST_NGINX_SERVER_ROOT}/logs/error.log";
+    my $start = time;
+
+    while (time - $start < 5) {
+        if (open my $fh, '<', $log) {
+            while (<$fh>) {
+                return 1 if /gamma: snapshot \d+ in service/;
+            }
+        }
+        sleep 0.01;
+    }
+
+    die "the mesh was not in service after 5 s";
 }
 
 # Writes a file (a manifest, usually) the way an editor does: new content
