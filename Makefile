@@ -18,13 +18,15 @@ DEB_LD_OPT  := -Wl,-z,relro -Wl,-z,now -fPIC
 
 CORE_SRCS   := $(wildcard module/core/*.c)
 CORE_HDRS   := $(wildcard module/core/*.h)
+SOURCE_SRCS := $(wildcard module/source/*.c)
+SOURCE_HDRS := $(wildcard module/source/*.h)
 MOD_SRCS    := $(wildcard module/*/*.c)
 MOD_HDRS    := $(wildcard module/*/*.h)
 UNIT_SRCS   := $(wildcard t/unit/test_*.c)
 UNIT_BINS   := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
-UNIT_LIBS   := -ljansson -lyaml -lpcre2-8 -lpthread
+UNIT_LIBS   := -ljansson -lyaml -lpcre2-8 -lcurl -lpthread
 UNIT_CFLAGS := $(WARN) -g -O1 -fsanitize=address,undefined \
-               -fno-omit-frame-pointer -Imodule/core -It/unit
+               -fno-omit-frame-pointer -Imodule/core -Imodule/source -It/unit
 
 DEB_PACKAGES := nginx nginx-dev build-essential libpcre2-dev \
                 libjansson-dev libcurl4-openssl-dev libyaml-dev libssl-dev \
@@ -70,10 +72,11 @@ deps:
 	        --no-install-recommends $$missing; \
 	fi
 
-$(BUILD)/unit/%: t/unit/%.c $(CORE_SRCS) $(CORE_HDRS) t/unit/tap.h
+$(BUILD)/unit/%: t/unit/%.c $(CORE_SRCS) $(CORE_HDRS) $(SOURCE_SRCS) \
+        $(SOURCE_HDRS) t/unit/tap.h
 	@mkdir -p $(BUILD)/unit
 	$(CC) $(UNIT_CFLAGS) -o $@ $< $(wildcard t/unit/fixture.c) \
-	    $(CORE_SRCS) $(UNIT_LIBS)
+	    $(CORE_SRCS) $(SOURCE_SRCS) $(UNIT_LIBS)
 
 unit: $(UNIT_BINS)
 

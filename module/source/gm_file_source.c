@@ -46,6 +46,7 @@ struct gm_file_s {
     gm_file_key_t  *keys;
     size_t          nkeys;
     unsigned        seen:1;
+    unsigned        stale:1;        /* re-read: it shares a dropped key */
 };
 
 struct gm_file_source_s {
@@ -86,6 +87,9 @@ static int gm_file_key_cmp(const void *one, const void *two);
 static void gm_file_keys_sort(gm_file_load_t *ld);
 static void gm_file_keys_free(gm_file_key_t *keys, size_t n);
 static int gm_file_drop(gm_file_source_t *fs, gm_file_t *f);
+static int gm_file_forget(gm_file_source_t *fs, gm_file_t *f,
+    gm_file_key_t *key);
+static int gm_file_reload_stale(gm_file_source_t *fs);
 
 
 gm_file_source_t *
@@ -266,7 +270,7 @@ gm_file_source_scan(gm_file_source_t *fs)
         free(f);
     }
 
-    return changed;
+    return changed | gm_file_reload_stale(fs);
 }
 
 
@@ -413,8 +417,7 @@ gm_file_load(gm_file_source_t *fs, gm_file_t *f)
     /* objects the file no longer holds */
     for (i = 0; i < f->nkeys; i++) {
         if (!gm_file_keys_has(ld.keys, ld.nkeys, &f->keys[i])) {
-            ld.changed |= gm_store_delete(fs->store, f->keys[i].kind,
-                                          f->keys[i].ns, f->keys[i].name);
+            ld.changed |= gm_file_forget(fs, f, &f->keys[i]);
         }
     }
 
@@ -645,13 +648,58 @@ gm_file_drop(gm_file_source_t *fs, gm_file_t *f)
     changed = 0;
 
     for (i = 0; i < f->nkeys; i++) {
-        changed |= gm_store_delete(fs->store, f->keys[i].kind, f->keys[i].ns,
-                                   f->keys[i].name);
+        changed |= gm_file_forget(fs, f, &f->keys[i]);
     }
 
     gm_file_keys_free(f->keys, f->nkeys);
     f->keys = NULL;
     f->nkeys = 0;
+
+    return changed;
+}
+
+
+/*
+ * An object a file no longer holds leaves the store, unless another file
+ * defines it too: then that file is read again and its version stays.
+ */
+static int
+gm_file_forget(gm_file_source_t *fs, gm_file_t *f, gm_file_key_t *key)
+{
+    int         shared;
+    gm_file_t  *other;
+
+    shared = 0;
+
+    for (other = fs->files; other; other = other->next) {
+        if (other != f && gm_file_keys_has(other->keys, other->nkeys, key)) {
+            other->stale = 1;
+            shared = 1;
+        }
+    }
+
+    if (shared) {
+        return 0;
+    }
+
+    return gm_store_delete(fs->store, key->kind, key->ns, key->name);
+}
+
+
+static int
+gm_file_reload_stale(gm_file_source_t *fs)
+{
+    int         changed;
+    gm_file_t  *f;
+
+    changed = 0;
+
+    for (f = fs->files; f; f = f->next) {
+        if (f->stale) {
+            f->stale = 0;
+            changed |= gm_file_load(fs, f);
+        }
+    }
 
     return changed;
 }
