@@ -80,10 +80,26 @@ $(BUILD)/unit/%: t/unit/%.c $(CORE_SRCS) $(CORE_HDRS) $(SOURCE_SRCS) \
 
 unit: $(UNIT_BINS)
 
+FUZZ_BIN  := $(BUILD)/fuzz_manifest
+FUZZ_TIME ?= 10
+
+$(FUZZ_BIN): t/unit/fuzz_manifest.c $(CORE_SRCS) $(CORE_HDRS)
+	@mkdir -p $(BUILD)
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -Imodule/core \
+	    -o $@ $< $(CORE_SRCS) -ljansson -lyaml -lpcre2-8
+
+# a short run in "make test"; "make fuzz FUZZ_TIME=600" for a real one
+fuzz: $(FUZZ_BIN)
+	@rm -rf $(BUILD)/fuzz-corpus && mkdir -p $(BUILD)/fuzz-corpus
+	$(FUZZ_BIN) -max_total_time=$(FUZZ_TIME) -max_len=8192 \
+	    -print_final_stats=0 $(BUILD)/fuzz-corpus t/unit/fuzz-corpus \
+	    2>$(BUILD)/fuzz.log || { tail -40 $(BUILD)/fuzz.log; exit 1; }
+	@grep -E "^Done|#[0-9]+.*DONE" $(BUILD)/fuzz.log | tail -1
+
 check-style:
 	@./tools/check-style
 
-test: deps module unit check-style
+test: deps module unit check-style fuzz
 	TEST_NGINX_BINARY=$(NGINX_BIN) \
 	TEST_NGINX_LOAD_MODULES=$(CURDIR)/$(MODULE) \
 	    prove -I t/lib -r t $(UNIT_BINS)

@@ -73,13 +73,15 @@ our $HttpConfig = <<'_EOC_';
     server {
         listen $TEST_NGINX_POD_PORT;
         access_log off;
-        return 200 "pod $server_addr:$server_port $request_method $request_uri host=$http_host\n";
+        set $pod "pod $server_addr:$server_port";
+        return 200 "$pod $request_method $request_uri host=$http_host\n";
     }
 
     server {
         listen $TEST_NGINX_POD_PORT2;
         access_log off;
-        return 200 "pod2 $server_addr:$server_port $request_method $request_uri\n";
+        set $pod "pod2 $server_addr:$server_port";
+        return 200 "$pod $request_method $request_uri\n";
     }
 
     map $http_x_test_to $gamma_test_to {

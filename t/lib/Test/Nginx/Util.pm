@@ -90,6 +90,7 @@ $ENV{TEST_NGINX_SERVER_PORT} //= $ServerPort;
 my $OwnerPid = $$;
 
 my $NginxPid;           # our nginx child (master or single process)
+my $NginxReady;         # it has written its pid file
 my $StartedOnce = 0;
 my $StaleChecked = 0;
 my $NginxV;             # cached "nginx -V" output
@@ -178,6 +179,7 @@ sub nginx_v () {
     my $pid = eval { open3($in, $fh, undef, $bin, '-V') };
 
     if ($pid) {
+        close $in;
         local $/;
         $out = readline($fh) // '';
         waitpid($pid, 0);
@@ -416,6 +418,10 @@ sub nginx_started_once () { $StartedOnce }
 sub start_nginx () {
     catch_signals() unless $StartedOnce;
 
+    # With SIGCHLD ignored (a .t file that forks a fake server may do
+    # that) the kernel reaps nginx for us and its exit status is lost.
+    $SIG{CHLD} = 'DEFAULT' if ($SIG{CHLD} // '') eq 'IGNORE';
+
     my $bin = nginx_binary();
     my @cmd = ($bin, '-p', "$ServRoot/", '-c', "$ServRoot/conf/nginx.conf");
 
@@ -436,24 +442,25 @@ sub start_nginx () {
         POSIX::_exit(127);
     }
 
+    # Known before we wait: a signal that ends us now must stop it.
+    ($NginxPid, $NginxReady) = ($pid, 0);
+
     my $deadline = time + START_TIMEOUT;
 
     while (time < $deadline) {
-        if (waitpid($pid, WNOHANG) == $pid) {
-            return { ok => 0, status => $?, error => exit_text($?) };
+        if (defined(my $status = reap_nginx())) {
+            return { ok => 0, status => $status, error => exit_text($status) };
         }
 
         if (pid_file_pid() == $pid) {
-            $NginxPid = $pid;
-            $StartedOnce = 1;
+            ($NginxReady, $StartedOnce) = (1, 1);
             return { ok => 1 };
         }
 
         sleep 0.002;
     }
 
-    kill KILL => -$pid;
-    waitpid($pid, 0);
+    stop_nginx();
     return { ok => 0, status => undef,
              error => 'did not write its pid file within '
                       . START_TIMEOUT . ' s' };
@@ -461,12 +468,17 @@ sub start_nginx () {
 
 # nginx sits in its own process group, so a Ctrl-C reaches only us:
 # exit through our END block, which stops nginx, unless the .t file
-# handles the signal itself.
+# handles the signal itself.  SIGPIPE too ("prove ... | head"): then
+# ignored, so that writing the test summary to the closed pipe does not
+# end us again before nginx is stopped.
 sub catch_signals () {
-    for my $sig (qw(INT TERM HUP)) {
+    for my $sig (qw(INT TERM HUP PIPE)) {
         next if $SIG{$sig} && $SIG{$sig} ne 'DEFAULT';
         my $num = POSIX->can("SIG$sig")->();
-        $SIG{$sig} = sub { exit 128 + $num };
+        $SIG{$sig} = sub {
+            $SIG{PIPE} = 'IGNORE';
+            exit 128 + $num;
+        };
     }
 }
 
@@ -477,37 +489,38 @@ sub pid_file_pid () {
 }
 
 # Stops our nginx: SIGQUIT, then SIGKILL to its process group.  Returns
-# undef if none was running, else { status, killed }.
+# undef if none was running, else { status, killed }.  $NginxPid stays
+# set until the process is reaped, so that our END block, should a
+# signal end us in here, finishes the job.
 sub stop_nginx () {
     return undef unless $NginxPid;
 
     my $pid = $NginxPid;
-    undef $NginxPid;
-
-    # nginx checks its quit flag only when epoll_wait() returns, so a
-    # SIGQUIT landing just before that call (a fresh nginx often has
-    # not reached it yet) is not acted on until some event comes.
-    # Repeating the signal wakes it.
-    my $deadline = time + STOP_TIMEOUT;
     my $status;
 
-    while (!defined $status && time < $deadline) {
-        kill QUIT => $pid;
-        $status = wait_child($pid, 0.02);
+    # Before its pid file, nginx may not handle SIGQUIT yet.  After it,
+    # nginx checks its quit flag only when epoll_wait() returns, so a
+    # SIGQUIT landing just before that call (a fresh nginx often has
+    # not reached it yet) is not acted on until some event comes:
+    # repeating the signal wakes it.
+    if ($NginxReady) {
+        my $deadline = time + STOP_TIMEOUT;
+
+        while (!defined $status && time < $deadline) {
+            kill QUIT => $pid;
+            $status = wait_child($pid, 0.02);
+        }
     }
 
     my $killed = 0;
 
     if (!defined $status) {
         kill KILL => -$pid;
-        waitpid($pid, 0);
-        $status = $?;
+        $status = wait_child($pid, STOP_TIMEOUT) // 0;
         $killed = 1;
     }
 
-    # Workers whose master died abnormally would keep the port.
-    kill KILL => -$pid if kill 0 => -$pid;
-
+    forget_nginx($pid);
     return { status => $status, killed => $killed };
 }
 
@@ -515,19 +528,28 @@ sub stop_nginx () {
 # status; else undef.
 sub reap_nginx () {
     return undef unless $NginxPid;
-    return undef unless waitpid($NginxPid, WNOHANG) == $NginxPid;
 
-    my $status = $?;
-    kill KILL => -$NginxPid if kill 0 => -$NginxPid;
-    undef $NginxPid;
+    my $pid = $NginxPid;
+    my $status = wait_child($pid, 0);
+    forget_nginx($pid) if defined $status;
     return $status;
 }
 
+sub forget_nginx ($pid) {
+    # Workers whose master died abnormally would keep the port.
+    kill KILL => -$pid if kill 0 => -$pid;
+    undef $NginxPid;
+}
+
+# The wait status of child $pid once it exits within $timeout, else
+# undef.  A child already reaped (we were interrupted) counts as 0.
 sub wait_child ($pid, $timeout) {
     my $deadline = time + $timeout;
 
     while (1) {
-        return $? if waitpid($pid, WNOHANG) == $pid;
+        my $r = waitpid $pid, WNOHANG;
+        return $? if $r == $pid;
+        return 0 if $r < 0;
         return undef if time >= $deadline;
         sleep 0.002;
     }
