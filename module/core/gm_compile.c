@@ -191,6 +191,8 @@ static int gm_cc_add_attach(gm_compile_t *cc, gm_frontend_t *f,
 static int gm_cc_route_compile(gm_compile_t *cc, gm_cc_route_t *cr);
 static const gm_http_rule_t *gm_cc_http_rule(const gm_cc_route_t *cr,
     uint32_t index);
+static int gm_cc_rule_retry(gm_compile_t *cc, gm_rule_t *rule,
+    const gm_http_rule_t *hr);
 static int gm_cc_rule_compile(gm_compile_t *cc, gm_cc_route_t *cr,
     uint32_t index);
 static int gm_cc_rule_backends(gm_compile_t *cc, gm_rule_t *rule,
@@ -1421,6 +1423,32 @@ gm_cc_http_rule(const gm_cc_route_t *cr, uint32_t index)
 }
 
 
+static int
+gm_cc_rule_retry(gm_compile_t *cc, gm_rule_t *rule, const gm_http_rule_t *hr)
+{
+    uint16_t  *codes;
+
+    rule->has_retry = hr->has_retry;
+    rule->retry_attempts = hr->retry_attempts;
+    rule->retry_backoff_ms = hr->retry_backoff_ms;
+
+    if (hr->nretry_codes == 0) {
+        return 0;
+    }
+
+    codes = gm_arena_alloc(cc->arena, hr->nretry_codes * sizeof(uint16_t));
+    if (codes == NULL) {
+        return -1;
+    }
+
+    memcpy(codes, hr->retry_codes, hr->nretry_codes * sizeof(uint16_t));
+    rule->retry_codes = codes;
+    rule->nretry_codes = hr->nretry_codes;
+
+    return 0;
+}
+
+
 /* label: "ns/name/rulename", or "ns/name/rule<index>" when unnamed */
 
 static int
@@ -1439,6 +1467,10 @@ gm_cc_rule_compile(gm_compile_t *cc, gm_cc_route_t *cr, uint32_t index)
     rule->timeout_request_ms = hr->timeout_request_ms;
     rule->timeout_backend_ms = hr->timeout_backend_ms;
     rule->no_backends = (hr->nbackends == 0);
+
+    if (gm_cc_rule_retry(cc, rule, hr) != 0) {
+        return -1;
+    }
 
     if (hr->name.len != 0) {
         rc = gm_cc_intern(cc, &rule->rule_name, &hr->name);

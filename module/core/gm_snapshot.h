@@ -54,11 +54,14 @@ typedef struct {
     uint32_t              rr;         /* round-robin cursor, event loop */
 } gm_backend_t;
 
+/* compiled HTTPRoute filters, laid out by gm_filter.h */
+typedef struct gm_filters_s  gm_filters_t;
+
 typedef struct {
-    gm_backend_t  *backend;
-    uint32_t       weight;            /* never 0: weight-0 refs are dropped */
-    gm_str_t       service;           /* as written: "ns/name:port" */
-    /* backendRef filters (issue 4) go here */
+    gm_backend_t        *backend;
+    uint32_t             weight;      /* never 0: weight-0 refs are dropped */
+    gm_str_t             service;     /* as written: "ns/name:port" */
+    const gm_filters_t  *filters;     /* backendRef filters, or NULL */
 } gm_weighted_backend_t;
 
 struct gm_rule_s {
@@ -72,8 +75,14 @@ struct gm_rule_s {
     size_t                  nbackends;
     uint64_t                total_weight; /* 0 ⇒ nothing can be chosen */
     unsigned                no_backends:1;   /* rule has no backendRefs */
-    int64_t                 timeout_request_ms;
-    int64_t                 timeout_backend_ms;
+    int64_t                 timeout_request_ms;   /* GM_DURATION_UNSET */
+    int64_t                 timeout_backend_ms;   /* GM_DURATION_UNSET */
+    unsigned                has_retry:1;
+    uint32_t                retry_attempts;       /* retries after the 1st */
+    int64_t                 retry_backoff_ms;     /* GM_DURATION_UNSET */
+    const uint16_t         *retry_codes;
+    size_t                  nretry_codes;
+    const gm_filters_t     *filters;              /* rule filters, or NULL */
 };
 
 typedef enum {

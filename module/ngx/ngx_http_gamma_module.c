@@ -7,6 +7,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_gamma_module.h"
+#include "ngx_http_gamma_filter.h"
 
 
 static ngx_int_t ngx_http_gamma_preconfiguration(ngx_conf_t *cf);
@@ -104,6 +105,10 @@ ngx_http_gamma_preconfiguration(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_gamma_postconfiguration(ngx_conf_t *cf)
 {
+    if (ngx_http_gamma_filter_init(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     return ngx_http_gamma_router_init(cf);
 }
 

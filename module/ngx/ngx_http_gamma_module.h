@@ -59,6 +59,7 @@ typedef struct {
     const gm_frontend_t       *frontend;
     const gm_rule_t           *rule;
     gm_table_kind_e            table_kind;
+    gm_weighted_backend_t     *weighted;      /* the backendRef chosen */
     gm_backend_t              *backend;
     gm_sockaddr_t              direct;        /* passthrough, not a Service */
     unsigned                   is_direct:1;

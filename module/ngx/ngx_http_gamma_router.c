@@ -13,6 +13,7 @@
 #include <linux/netfilter_ipv4.h>
 
 #include "ngx_http_gamma_module.h"
+#include "ngx_http_gamma_filter.h"
 
 
 #ifndef IP6T_SO_ORIGINAL_DST
@@ -271,6 +272,7 @@ static ngx_int_t
 ngx_http_gamma_choose(ngx_http_request_t *r, ngx_http_gamma_worker_t *w,
     ngx_http_gamma_ctx_t *ctx, const gm_route_table_t *table)
 {
+    ngx_int_t               rc;
     gm_request_t            req;
     const gm_rule_t        *rule;
     gm_weighted_backend_t  *wb;
@@ -296,6 +298,11 @@ ngx_http_gamma_choose(ngx_http_request_t *r, ngx_http_gamma_worker_t *w,
         return NGX_HTTP_NOT_FOUND;
     }
 
+    rc = ngx_http_gamma_filter_rule(r, ctx);
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
     if (rule->no_backends || rule->total_weight == 0) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "gamma: rule %s has no backend to send to, "
@@ -304,9 +311,15 @@ ngx_http_gamma_choose(ngx_http_request_t *r, ngx_http_gamma_worker_t *w,
     }
 
     wb = gm_rule_pick_backend(rule, ngx_http_gamma_random(w));
+    ctx->weighted = wb;
     ctx->backend = wb->backend;
 
-    return ngx_http_gamma_backend_status(r, ctx->backend);
+    rc = ngx_http_gamma_backend_status(r, ctx->backend);
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
+    return ngx_http_gamma_filter_backend(r, ctx);
 }
 
 
