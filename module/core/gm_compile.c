@@ -193,6 +193,8 @@ static const gm_http_rule_t *gm_cc_http_rule(const gm_cc_route_t *cr,
     uint32_t index);
 static int gm_cc_rule_retry(gm_compile_t *cc, gm_rule_t *rule,
     const gm_http_rule_t *hr);
+static void gm_cc_retry_codes_check(gm_compile_t *cc,
+    const gm_rule_t *rule);
 static int gm_cc_rule_compile(gm_compile_t *cc, gm_cc_route_t *cr,
     uint32_t index);
 static int gm_cc_rule_backends(gm_compile_t *cc, gm_rule_t *rule,
@@ -1445,7 +1447,32 @@ gm_cc_rule_retry(gm_compile_t *cc, gm_rule_t *rule, const gm_http_rule_t *hr)
     rule->retry_codes = codes;
     rule->nretry_codes = hr->nretry_codes;
 
+    gm_cc_retry_codes_check(cc, rule);
+
     return 0;
+}
+
+
+/* nginx's upstream can retry on these statuses only */
+static void
+gm_cc_retry_codes_check(gm_compile_t *cc, const gm_rule_t *rule)
+{
+    size_t  i;
+
+    for (i = 0; i < rule->nretry_codes; i++) {
+        switch (rule->retry_codes[i]) {
+        case 403: case 404: case 429: case 500: case 502: case 503: case 504:
+            break;
+
+        default:
+            gm_log(cc->log, GM_LOG_WARN,
+                   "HTTPRoute %s/%s rule %u: retry code %u is not retried "
+                   "(nginx retries on 403, 404, 429, 500, 502, 503 and 504)",
+                   rule->route_ns.data, rule->route_name.data,
+                   (unsigned) rule->rule_index,
+                   (unsigned) rule->retry_codes[i]);
+        }
+    }
 }
 
 

@@ -156,8 +156,6 @@ static int gm_get_name(gm_ctx_t *ctx, json_t *obj, const char *key,
 static int gm_get_name_def(gm_ctx_t *ctx, json_t *obj, const char *key,
     gm_name_e type, const char *def, gm_str_t *out);
 static int gm_get_ns(gm_ctx_t *ctx, json_t *obj, gm_str_t *out);
-static int gm_get_duration(gm_ctx_t *ctx, json_t *obj, const char *key,
-    int64_t *ms);
 
 static size_t gm_utf8_len(const char *s, size_t len);
 static int gm_is_label(const char *s, size_t len);
@@ -242,6 +240,8 @@ static int gm_backend_ref_parse(gm_ctx_t *ctx, json_t *item,
     gm_backend_ref_t *b);
 static int gm_object_ref_parse(gm_ctx_t *ctx, json_t *item,
     gm_backend_ref_t *b);
+static int gm_get_rule_duration(gm_ctx_t *ctx, json_t *obj,
+    const char *where, const char *key, int64_t *ms);
 static int gm_timeouts_parse(gm_ctx_t *ctx, json_t *json,
     gm_http_rule_t *rule);
 static int gm_retry_parse(gm_ctx_t *ctx, json_t *json, gm_http_rule_t *rule);
@@ -984,31 +984,6 @@ gm_get_ns(gm_ctx_t *ctx, json_t *obj, gm_str_t *out)
     }
 
     return 0;
-}
-
-
-static int
-gm_get_duration(gm_ctx_t *ctx, json_t *obj, const char *key, int64_t *ms)
-{
-    int          rc;
-    size_t       len;
-    int64_t      n;
-    const char  *s;
-
-    rc = gm_get_cstr(ctx, obj, key, 0, SIZE_MAX, &s, &len);
-    if (rc <= 0) {
-        return rc;
-    }
-
-    n = gm_duration_parse(s, len);
-    if (n < 0) {
-        return gm_reject(ctx, key, "must be a duration such as \"1h30m\", "
-                         "\"10s\" or \"500ms\" (GEP-2257)");
-    }
-
-    *ms = n;
-
-    return 1;
 }
 
 
@@ -2674,6 +2649,38 @@ gm_object_ref_parse(gm_ctx_t *ctx, json_t *item, gm_backend_ref_t *b)
 }
 
 
+/*
+ * A duration the rule cannot use disables that rule alone (the issue asks
+ * for rule-level rejection): the route's other rules keep working.
+ */
+static int
+gm_get_rule_duration(gm_ctx_t *ctx, json_t *obj, const char *where,
+    const char *key, int64_t *ms)
+{
+    int          rc;
+    size_t       len;
+    int64_t      n;
+    const char  *s;
+
+    rc = gm_get_cstr(ctx, obj, key, 0, SIZE_MAX, &s, &len);
+    if (rc <= 0) {
+        return rc;
+    }
+
+    n = gm_duration_parse(s, len);
+    if (n < 0) {
+        gm_rule_invalid(ctx, "%s.%s: \"%.32s\" is not a duration such as "
+                        "\"1h30m\", \"10s\" or \"500ms\" (GEP-2257)",
+                        where, key, s);
+        return 0;
+    }
+
+    *ms = n;
+
+    return 1;
+}
+
+
 static int
 gm_timeouts_parse(gm_ctx_t *ctx, json_t *json, gm_http_rule_t *rule)
 {
@@ -2690,9 +2697,10 @@ gm_timeouts_parse(gm_ctx_t *ctx, json_t *json, gm_http_rule_t *rule)
 
     old = gm_path_push(ctx, "timeouts");
 
-    if (gm_get_duration(ctx, t, "request", &rule->timeout_request_ms) < 0
-        || gm_get_duration(ctx, t, "backendRequest",
-                           &rule->timeout_backend_ms) < 0)
+    if (gm_get_rule_duration(ctx, t, "timeouts", "request",
+                             &rule->timeout_request_ms) < 0
+        || gm_get_rule_duration(ctx, t, "timeouts", "backendRequest",
+                                &rule->timeout_backend_ms) < 0)
     {
         return -1;
     }
@@ -2700,8 +2708,8 @@ gm_timeouts_parse(gm_ctx_t *ctx, json_t *json, gm_http_rule_t *rule)
     if (rule->timeout_request_ms > 0
         && rule->timeout_backend_ms > rule->timeout_request_ms)
     {
-        return gm_reject(ctx, "backendRequest", "must not be longer than "
-                         "the request timeout");
+        gm_rule_invalid(ctx, "timeouts.backendRequest: must not be longer "
+                        "than timeouts.request");
     }
 
     gm_path_pop(ctx, old);
@@ -2737,7 +2745,8 @@ gm_retry_parse(gm_ctx_t *ctx, json_t *json, gm_http_rule_t *rule)
 
     rule->retry_attempts = rc ? (uint32_t) attempts : 0;
 
-    if (gm_get_duration(ctx, retry, "backoff", &rule->retry_backoff_ms) < 0
+    if (gm_get_rule_duration(ctx, retry, "retry", "backoff",
+                             &rule->retry_backoff_ms) < 0
         || gm_retry_codes_parse(ctx, retry, rule) != 0)
     {
         return -1;

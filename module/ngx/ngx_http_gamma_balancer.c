@@ -20,17 +20,48 @@ typedef struct {
     ngx_uint_t              start;       /* round-robin position */
     ngx_uint_t              attempt;
     ngx_str_t               name;
+    ngx_msec_t              connect_timeout;
+    unsigned                own_conf:1;  /* u->conf is this request's copy */
+    ngx_event_t             attempt_timer;   /* timeouts.backendRequest */
+    ngx_event_t             backoff_timer;   /* retry.backoff */
+    ngx_connection_t       *pending;     /* connect deferred by backoff */
+    ngx_atomic_uint_t       pending_number;
 } ngx_http_gamma_peer_data_t;
+
+
+/* the status codes nginx itself can retry on */
+static const struct {
+    ngx_uint_t  status;
+    ngx_uint_t  mask;
+} ngx_http_gamma_retry_codes[] = {
+    { 403, NGX_HTTP_UPSTREAM_FT_HTTP_403 },
+    { 404, NGX_HTTP_UPSTREAM_FT_HTTP_404 },
+    { 429, NGX_HTTP_UPSTREAM_FT_HTTP_429 },
+    { 500, NGX_HTTP_UPSTREAM_FT_HTTP_500 },
+    { 502, NGX_HTTP_UPSTREAM_FT_HTTP_502 },
+    { 503, NGX_HTTP_UPSTREAM_FT_HTTP_503 },
+    { 504, NGX_HTTP_UPSTREAM_FT_HTTP_504 },
+    { 0, 0 }
+};
 
 
 static ngx_int_t ngx_http_gamma_balancer_init(ngx_conf_t *cf,
     ngx_http_upstream_srv_conf_t *us);
 static ngx_int_t ngx_http_gamma_balancer_init_peer(ngx_http_request_t *r,
     ngx_http_upstream_srv_conf_t *us);
+static ngx_int_t ngx_http_gamma_balancer_conf(ngx_http_request_t *r,
+    ngx_http_gamma_peer_data_t *pd);
+static ngx_uint_t ngx_http_gamma_retry_mask(const gm_rule_t *rule);
 static ngx_int_t ngx_http_gamma_balancer_get_peer(ngx_peer_connection_t *pc,
     void *data);
 static void ngx_http_gamma_balancer_free_peer(ngx_peer_connection_t *pc,
     void *data, ngx_uint_t state);
+static ngx_msec_t ngx_http_gamma_backoff_delay(ngx_http_gamma_peer_data_t *pd);
+static ngx_int_t ngx_http_gamma_backoff_start(ngx_peer_connection_t *pc,
+    ngx_http_gamma_peer_data_t *pd, ngx_msec_t delay);
+static void ngx_http_gamma_backoff_handler(ngx_event_t *ev);
+static void ngx_http_gamma_attempt_timeout(ngx_event_t *ev);
+static void ngx_http_gamma_balancer_cleanup(void *data);
 
 
 char *
@@ -130,7 +161,97 @@ ngx_http_gamma_balancer_init_peer(ngx_http_request_t *r,
     /* proxy_next_upstream walks the remaining endpoints */
     r->upstream->peer.tries = pd->nendpoints;
 
+    return ngx_http_gamma_balancer_conf(r, pd);
+}
+
+
+/*
+ * The rule's timeouts and retries go into a copy of the upstream
+ * configuration that belongs to this request alone (the technique of
+ * lua-nginx-module's balancer): other requests are unaffected.
+ */
+static ngx_int_t
+ngx_http_gamma_balancer_conf(ngx_http_request_t *r,
+    ngx_http_gamma_peer_data_t *pd)
+{
+    ngx_msec_t                 ms;
+    const gm_rule_t           *rule;
+    ngx_pool_cleanup_t        *cln;
+    ngx_http_upstream_t       *u;
+    ngx_http_upstream_conf_t  *conf;
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_gamma_balancer_cleanup;
+    cln->data = pd;
+
+    u = r->upstream;
+    rule = pd->ctx->rule;
+
+    if (rule == NULL
+        || (rule->timeout_backend_ms <= 0 && rule->timeout_request_ms <= 0
+            && !rule->has_retry))
+    {
+        pd->connect_timeout = u->conf->connect_timeout;
+        return NGX_OK;
+    }
+
+    conf = ngx_palloc(r->pool, sizeof(ngx_http_upstream_conf_t));
+    if (conf == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(conf, u->conf, sizeof(ngx_http_upstream_conf_t));
+    u->conf = conf;
+    pd->own_conf = 1;
+
+    if (rule->timeout_backend_ms > 0) {
+        ms = (ngx_msec_t) rule->timeout_backend_ms;
+        conf->connect_timeout = ngx_min(conf->connect_timeout, ms);
+        conf->send_timeout = ngx_min(conf->send_timeout, ms);
+        conf->read_timeout = ngx_min(conf->read_timeout, ms);
+    }
+
+    /* no new attempt starts past the request's deadline */
+    if (rule->timeout_request_ms > 0) {
+        conf->next_upstream_timeout = (ngx_msec_t) rule->timeout_request_ms;
+    }
+
+    if (rule->has_retry) {
+        conf->next_upstream = NGX_HTTP_UPSTREAM_FT_ERROR
+                              |NGX_HTTP_UPSTREAM_FT_TIMEOUT
+                              |NGX_HTTP_UPSTREAM_FT_INVALID_HEADER
+                              |ngx_http_gamma_retry_mask(rule);
+        conf->next_upstream_tries = 0;
+        u->peer.tries = rule->retry_attempts + 1;
+    }
+
+    pd->connect_timeout = conf->connect_timeout;
+
     return NGX_OK;
+}
+
+
+static ngx_uint_t
+ngx_http_gamma_retry_mask(const gm_rule_t *rule)
+{
+    size_t      i;
+    ngx_uint_t  j, mask;
+
+    mask = 0;
+
+    for (i = 0; i < rule->nretry_codes; i++) {
+        for (j = 0; ngx_http_gamma_retry_codes[j].status; j++) {
+            if (ngx_http_gamma_retry_codes[j].status == rule->retry_codes[i]) {
+                mask |= ngx_http_gamma_retry_codes[j].mask;
+            }
+        }
+    }
+
+    return mask;
 }
 
 
@@ -139,10 +260,13 @@ ngx_http_gamma_balancer_get_peer(ngx_peer_connection_t *pc, void *data)
 {
     ngx_http_gamma_peer_data_t  *pd = data;
 
+    ngx_msec_t            delay, ms;
+    const gm_rule_t      *rule;
     const gm_sockaddr_t  *ep;
 
     ep = &pd->endpoints[(pd->start + pd->attempt) % pd->nendpoints];
     pd->attempt++;
+    pd->ctx->attempts = pd->attempt;
 
     pd->name.data = (u_char *) ep->text.data;
     pd->name.len = ep->text.len;
@@ -155,8 +279,29 @@ ngx_http_gamma_balancer_get_peer(ngx_peer_connection_t *pc, void *data)
 
     pd->ctx->endpoint = ep;
 
-    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, pc->log, 0,
-                   "gamma balancer: endpoint %V", &pd->name);
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, pc->log, 0,
+                   "gamma balancer: attempt %ui to %V", pd->attempt,
+                   &pd->name);
+
+    rule = pd->ctx->rule;
+    delay = (pd->attempt > 1) ? ngx_http_gamma_backoff_delay(pd) : 0;
+
+    if (rule && rule->timeout_backend_ms > 0) {
+        ms = (ngx_msec_t) rule->timeout_backend_ms;
+
+        pd->attempt_timer.handler = ngx_http_gamma_attempt_timeout;
+        pd->attempt_timer.data = pd;
+        pd->attempt_timer.log = pc->log;
+        ngx_add_timer(&pd->attempt_timer, delay + ms);
+    }
+
+    if (delay) {
+        return ngx_http_gamma_backoff_start(pc, pd, delay);
+    }
+
+    if (pd->own_conf) {
+        pd->request->upstream->conf->connect_timeout = pd->connect_timeout;
+    }
 
     return NGX_OK;
 }
@@ -166,7 +311,196 @@ static void
 ngx_http_gamma_balancer_free_peer(ngx_peer_connection_t *pc, void *data,
     ngx_uint_t state)
 {
+    ngx_http_gamma_peer_data_t  *pd = data;
+
+    if (pd->attempt_timer.timer_set) {
+        ngx_del_timer(&pd->attempt_timer);
+    }
+
+    if (pd->backoff_timer.timer_set) {
+        ngx_del_timer(&pd->backoff_timer);
+    }
+
+    pd->pending = NULL;
+
     if (pc->tries) {
         pc->tries--;
+    }
+}
+
+
+/* retry.backoff, plus up to a quarter more of jitter, within the deadline */
+static ngx_msec_t
+ngx_http_gamma_backoff_delay(ngx_http_gamma_peer_data_t *pd)
+{
+    ngx_msec_t        delay, spent, limit;
+    const gm_rule_t  *rule;
+
+    rule = pd->ctx->rule;
+
+    if (rule == NULL || !rule->has_retry || rule->retry_backoff_ms <= 0) {
+        return 0;
+    }
+
+    delay = (ngx_msec_t) rule->retry_backoff_ms;
+    delay += ngx_random() % (delay / 4 + 1);
+
+    if (rule->timeout_request_ms > 0) {
+        limit = (ngx_msec_t) rule->timeout_request_ms;
+        spent = ngx_current_msec - pd->request->upstream->peer.start_time;
+        delay = spent < limit ? ngx_min(delay, limit - spent) : 1;
+    }
+
+    return delay;
+}
+
+
+/*
+ * A retry after a backoff: the upstream gets a connection whose connect()
+ * only starts when the backoff timer fires, so nothing blocks and the
+ * usual upstream event handlers take it from there.
+ */
+static ngx_int_t
+ngx_http_gamma_backoff_start(ngx_peer_connection_t *pc,
+    ngx_http_gamma_peer_data_t *pd, ngx_msec_t delay)
+{
+    ngx_socket_t       s;
+    ngx_connection_t  *c;
+
+    s = ngx_socket(pc->sockaddr->sa_family, SOCK_STREAM, 0);
+    if (s == (ngx_socket_t) -1) {
+        ngx_log_error(NGX_LOG_ALERT, pc->log, ngx_socket_errno,
+                      ngx_socket_n " failed");
+        return NGX_ERROR;
+    }
+
+    c = ngx_get_connection(s, pc->log);
+    if (c == NULL) {
+        ngx_close_socket(s);
+        return NGX_ERROR;
+    }
+
+    if (ngx_nonblocking(s) == -1) {
+        ngx_close_connection(c);
+        return NGX_ERROR;
+    }
+
+    c->type = SOCK_STREAM;
+    c->recv = ngx_recv;
+    c->send = ngx_send;
+    c->recv_chain = ngx_recv_chain;
+    c->send_chain = ngx_send_chain;
+    c->sendfile = 1;
+    c->log_error = pc->log_error;
+    c->read->log = pc->log;
+    c->write->log = pc->log;
+    c->number = ngx_atomic_fetch_add(ngx_connection_counter, 1);
+
+    pc->connection = c;
+    pd->pending = c;
+    pd->pending_number = c->number;
+
+    /* nginx arms its connect timer now: it must outlast the backoff */
+    pd->request->upstream->conf->connect_timeout = pd->connect_timeout + delay;
+
+    pd->backoff_timer.handler = ngx_http_gamma_backoff_handler;
+    pd->backoff_timer.data = pd;
+    pd->backoff_timer.log = pc->log;
+    ngx_add_timer(&pd->backoff_timer, delay);
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, pc->log, 0,
+                   "gamma balancer: retry in %M ms", delay);
+
+    return NGX_AGAIN;
+}
+
+
+static void
+ngx_http_gamma_backoff_handler(ngx_event_t *ev)
+{
+    ngx_http_gamma_peer_data_t  *pd = ev->data;
+
+    int                   rc;
+    ngx_err_t             err;
+    ngx_connection_t     *c;
+    const gm_sockaddr_t  *ep;
+
+    c = pd->pending;
+    pd->pending = NULL;
+
+    if (c == NULL || c->fd == (ngx_socket_t) -1
+        || c->number != pd->pending_number)
+    {
+        return;
+    }
+
+    ep = pd->ctx->endpoint;
+
+    rc = connect(c->fd, &ep->u.sa, ep->socklen);
+    err = (rc == -1) ? ngx_socket_errno : 0;
+
+    if (ngx_add_conn) {
+        if (ngx_add_conn(c) == NGX_ERROR) {
+            err = NGX_ECONNREFUSED;
+        }
+
+    } else if (ngx_add_event(c->read, NGX_READ_EVENT, NGX_CLEAR_EVENT)
+               != NGX_OK
+               || ngx_add_event(c->write, NGX_WRITE_EVENT, NGX_CLEAR_EVENT)
+                  != NGX_OK)
+    {
+        err = NGX_ECONNREFUSED;
+    }
+
+    if (err && err != NGX_EINPROGRESS) {
+        /* sending on it fails, and the upstream moves on as on any error */
+        ngx_log_error(NGX_LOG_ERR, c->log, err,
+                      "gamma: connect() to %V failed", &pd->name);
+        c->write->ready = 1;
+        ngx_post_event(c->write, &ngx_posted_events);
+    }
+}
+
+
+/*
+ * timeouts.backendRequest covers the whole attempt, even a backend that
+ * keeps sending a byte now and then: to the upstream it looks like a read
+ * timeout, so nginx retries or answers 504 as for any other.
+ */
+static void
+ngx_http_gamma_attempt_timeout(ngx_event_t *ev)
+{
+    ngx_http_gamma_peer_data_t  *pd = ev->data;
+
+    ngx_connection_t     *c;
+    ngx_http_upstream_t  *u;
+
+    u = pd->request->upstream;
+    c = u ? u->peer.connection : NULL;
+
+    if (c == NULL) {
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_WARN, ev->log, 0,
+                  "gamma: backend request to %V timed out", &pd->name);
+
+    pd->ctx->timed_out = NGX_HTTP_GAMMA_TIMEOUT_BACKEND;
+    c->read->timedout = 1;
+    c->read->handler(c->read);
+}
+
+
+static void
+ngx_http_gamma_balancer_cleanup(void *data)
+{
+    ngx_http_gamma_peer_data_t  *pd = data;
+
+    if (pd->attempt_timer.timer_set) {
+        ngx_del_timer(&pd->attempt_timer);
+    }
+
+    if (pd->backoff_timer.timer_set) {
+        ngx_del_timer(&pd->backoff_timer);
     }
 }

@@ -38,8 +38,13 @@ typedef struct {
 typedef struct {
     ngx_http_gamma_source_e   source;
     ngx_str_t                 file_path;     /* zero-terminated */
-    ngx_str_t                 api_url;
+    ngx_str_t                 api_url;       /* zero-terminated */
     ngx_http_gamma_worker_t  *worker;
+    gm_kube_conf_t            kube;          /* strings from cf->pool */
+    /* in a cluster: the pod's namespace, the default gamma_namespace */
+    ngx_http_complex_value_t *pod_namespace;
+    unsigned                  in_cluster:1;
+    unsigned                  kube_directives:1;
 } ngx_http_gamma_main_conf_t;
 
 
@@ -53,6 +58,11 @@ typedef struct {
 } ngx_http_gamma_loc_conf_t;
 
 
+#define NGX_HTTP_GAMMA_TIMEOUT_NONE      0
+#define NGX_HTTP_GAMMA_TIMEOUT_REQUEST   1
+#define NGX_HTTP_GAMMA_TIMEOUT_BACKEND   2
+
+
 /* per request: the routing decision and the snapshot it points into */
 typedef struct {
     gm_snapshot_t             *snapshot;
@@ -64,6 +74,9 @@ typedef struct {
     gm_sockaddr_t              direct;        /* passthrough, not a Service */
     unsigned                   is_direct:1;
     const gm_sockaddr_t       *endpoint;      /* last one the balancer chose */
+    ngx_uint_t                 attempts;      /* tries sent to backends */
+    ngx_uint_t                 timed_out;     /* NGX_HTTP_GAMMA_TIMEOUT_* */
+    ngx_event_t                request_timer; /* timeouts.request */
 } ngx_http_gamma_ctx_t;
 
 
@@ -79,6 +92,9 @@ ngx_int_t ngx_http_gamma_router_init(ngx_conf_t *cf);
 char *ngx_http_gamma_balancer(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 
 ngx_int_t ngx_http_gamma_add_variables(ngx_conf_t *cf);
+
+ngx_int_t ngx_http_gamma_timeout_start(ngx_http_request_t *r,
+    ngx_http_gamma_ctx_t *ctx);
 
 
 #endif /* NGX_HTTP_GAMMA_MODULE_H */

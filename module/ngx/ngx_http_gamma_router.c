@@ -319,7 +319,16 @@ ngx_http_gamma_choose(ngx_http_request_t *r, ngx_http_gamma_worker_t *w,
         return rc;
     }
 
-    return ngx_http_gamma_filter_backend(r, ctx);
+    rc = ngx_http_gamma_filter_backend(r, ctx);
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
+    if (ngx_http_gamma_timeout_start(r, ctx) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return NGX_DECLINED;
 }
 
 

@@ -15,7 +15,9 @@ typedef enum {
     NGX_HTTP_GAMMA_VAR_ROUTE_KIND,
     NGX_HTTP_GAMMA_VAR_RULE,
     NGX_HTTP_GAMMA_VAR_BACKEND,
-    NGX_HTTP_GAMMA_VAR_ENDPOINT
+    NGX_HTTP_GAMMA_VAR_ENDPOINT,
+    NGX_HTTP_GAMMA_VAR_ATTEMPTS,
+    NGX_HTTP_GAMMA_VAR_TIMEOUT
 } ngx_http_gamma_var_e;
 
 
@@ -44,6 +46,12 @@ static ngx_http_variable_t  ngx_http_gamma_vars[] = {
 
     { ngx_string("gamma_endpoint"), NULL, ngx_http_gamma_variable,
       NGX_HTTP_GAMMA_VAR_ENDPOINT, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("gamma_attempts"), NULL, ngx_http_gamma_variable,
+      NGX_HTTP_GAMMA_VAR_ATTEMPTS, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("gamma_timeout"), NULL, ngx_http_gamma_variable,
+      NGX_HTTP_GAMMA_VAR_TIMEOUT, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
       ngx_http_null_variable
 };
@@ -80,7 +88,16 @@ ngx_http_gamma_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
     s.data = NULL;
     s.len = 0;
 
-    if (ctx) {
+    if (ctx && data == NGX_HTTP_GAMMA_VAR_ATTEMPTS && ctx->attempts) {
+        s.data = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+        if (s.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        s.len = ngx_sprintf((u_char *) s.data, "%ui", ctx->attempts)
+                - (u_char *) s.data;
+
+    } else if (ctx) {
         ngx_http_gamma_variable_value(ctx, data, &s);
     }
 
@@ -105,6 +122,10 @@ ngx_http_gamma_variable_value(ngx_http_gamma_ctx_t *ctx,
 {
     static gm_str_t  kinds[] = {
         { 4, "none" }, { 8, "producer" }, { 8, "consumer" }
+    };
+
+    static gm_str_t  timeouts[] = {
+        { 0, "" }, { 7, "request" }, { 7, "backend" }
     };
 
     switch (which) {
@@ -146,6 +167,16 @@ ngx_http_gamma_variable_value(ngx_http_gamma_ctx_t *ctx,
         if (ctx->endpoint) {
             *out = ctx->endpoint->text;
         }
+        break;
+
+    case NGX_HTTP_GAMMA_VAR_TIMEOUT:
+        if (ctx->timed_out) {
+            *out = timeouts[ctx->timed_out];
+        }
+        break;
+
+    case NGX_HTTP_GAMMA_VAR_ATTEMPTS:
+        /* formatted by the caller */
         break;
     }
 }

@@ -63,6 +63,8 @@ our $HttpConfig = <<'_EOC_';
         add_header X-Gamma-Route $gamma_route always;
         add_header X-Gamma-Route-Kind $gamma_route_kind always;
         add_header X-Gamma-Backend $gamma_backend always;
+        add_header X-Gamma-Attempts $gamma_attempts always;
+        add_header X-Gamma-Timeout $gamma_timeout always;
 
         location / {
             include $TEST_NGINX_GAMMA_CONF/gamma-proxy.conf;

@@ -154,6 +154,64 @@ test_route_reject(const char *spec, const char *expected, const char *what)
 }
 
 
+/* the route stays; its rule 0 is ignored with this reason */
+static void
+test_rule_ignored(const char *spec, const char *reason)
+{
+    char         *text, *line;
+    gm_object_t  *obj;
+
+    if (asprintf(&text, ROUTE_HEAD "spec: %s\n", spec) < 0
+        || asprintf(&line, "HTTPRoute ns/r rule 0 ignored: %s", reason) < 0)
+    {
+        abort();
+    }
+
+    obj = test_parse(text);
+
+    ok(obj != NULL, "%s: the route stays", reason);
+    ok(obj && obj->body->httproute.rules[0].invalid,
+       "%s: the rule is ignored", reason);
+    is_int(test_lines.n, 1, "%s: one log line", reason);
+    is_str(test_lines.line[0], line, "%s: log line", reason);
+
+    gm_object_free(obj);
+    free(text);
+    free(line);
+}
+
+
+static void
+test_durations(void)
+{
+    test_rule_ignored("{rules: [{timeouts: {request: 1d}}]}",
+                      "timeouts.request: \"1d\" is not a duration such as "
+                      "\"1h30m\", \"10s\" or \"500ms\" (GEP-2257)");
+    test_rule_ignored("{rules: [{timeouts: {request: \"1\"}}]}",
+                      "timeouts.request: \"1\" is not a duration such as "
+                      "\"1h30m\", \"10s\" or \"500ms\" (GEP-2257)");
+    test_rule_ignored("{rules: [{timeouts: {request: 999999h}}]}",
+                      "timeouts.request: \"999999h\" is not a duration "
+                      "such as \"1h30m\", \"10s\" or \"500ms\" "
+                      "(GEP-2257)");
+    test_rule_ignored("{rules: [{timeouts: {request: 1h1m1s1ms1h}}]}",
+                      "timeouts.request: \"1h1m1s1ms1h\" is not a duration "
+                      "such as \"1h30m\", \"10s\" or \"500ms\" "
+                      "(GEP-2257)");
+    test_rule_ignored("{rules: [{timeouts: {backendRequest: 1.5s}}]}",
+                      "timeouts.backendRequest: \"1.5s\" is not a duration "
+                      "such as \"1h30m\", \"10s\" or \"500ms\" "
+                      "(GEP-2257)");
+    test_rule_ignored("{rules: [{timeouts: {request: 1s, "
+                      "backendRequest: 1001ms}}]}",
+                      "timeouts.backendRequest: must not be longer than "
+                      "timeouts.request");
+    test_rule_ignored("{rules: [{retry: {backoff: -1s}}]}",
+                      "retry.backoff: \"-1s\" is not a duration such as "
+                      "\"1h30m\", \"10s\" or \"500ms\" (GEP-2257)");
+}
+
+
 /* "[x, x, ...]" with %d in fmt replaced by the index */
 static char *
 test_list(const char *fmt, int n)
@@ -809,24 +867,6 @@ test_route_reject_all(void)
         { "{rules: [{filters: [{type: CORS, cors: {maxAge: 0}}]}]}",
           "spec.rules[0].filters[0].cors.maxAge: must be between 1 and "
           "2147483647" },
-        { "{rules: [{timeouts: {request: 1d}}]}",
-          "spec.rules[0].timeouts.request: must be a duration such as "
-          "\"1h30m\", \"10s\" or \"500ms\" (GEP-2257)" },
-        { "{rules: [{timeouts: {request: \"1\"}}]}",
-          "spec.rules[0].timeouts.request: must be a duration such as "
-          "\"1h30m\", \"10s\" or \"500ms\" (GEP-2257)" },
-        { "{rules: [{timeouts: {request: 999999h}}]}",
-          "spec.rules[0].timeouts.request: must be a duration such as "
-          "\"1h30m\", \"10s\" or \"500ms\" (GEP-2257)" },
-        { "{rules: [{timeouts: {request: 1h1m1s1ms1h}}]}",
-          "spec.rules[0].timeouts.request: must be a duration such as "
-          "\"1h30m\", \"10s\" or \"500ms\" (GEP-2257)" },
-        { "{rules: [{timeouts: {backendRequest: 1.5s}}]}",
-          "spec.rules[0].timeouts.backendRequest: must be a duration such "
-          "as \"1h30m\", \"10s\" or \"500ms\" (GEP-2257)" },
-        { "{rules: [{timeouts: {request: 1s, backendRequest: 1001ms}}]}",
-          "spec.rules[0].timeouts.backendRequest: must not be longer than "
-          "the request timeout" },
         { "{rules: [{retry: {codes: [399]}}]}",
           "spec.rules[0].retry.codes[0]: must be between 400 and 599" },
         { "{rules: [{retry: {codes: [500, 600]}}]}",
@@ -836,9 +876,6 @@ test_route_reject_all(void)
         { "{rules: [{retry: {attempts: 0}}]}",
           "spec.rules[0].retry.attempts: must be between 1 and "
           "4294967295" },
-        { "{rules: [{retry: {backoff: -1s}}]}",
-          "spec.rules[0].retry.backoff: must be a duration such as "
-          "\"1h30m\", \"10s\" or \"500ms\" (GEP-2257)" },
         { "{rules: [{name: Rule}]}",
           "spec.rules[0].name: must be a lowercase RFC 1123 subdomain" },
         { "{rules: [{name: a}, {name: b}, {name: a}]}",
@@ -1595,6 +1632,8 @@ main(void)
     test_manifest_json();
     test_manifest_list();
     test_odd_types();
+
+    test_durations();
 
     return done_testing();
 }
