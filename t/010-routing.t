@@ -536,3 +536,47 @@ _EOY_
 [("X-Test-To: 127.10.0.1:18080") x 20]
 --- response_headers eval
 [("X-Gamma-Backend: colors/color:18080") x 20]
+
+
+
+=== TEST 18: a dead endpoint is skipped: proxy_next_upstream tries the next one
+--- user_files eval
+[["mesh/base.yaml", $GammaTest::Base], ["mesh/two.yaml", <<'_EOY_']]
+apiVersion: v1
+kind: Service
+metadata: {name: half, namespace: faces}
+spec:
+  clusterIP: 127.10.0.6
+  ports:
+  - {name: http, port: 18080}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: half-dead
+  namespace: faces
+  labels: {kubernetes.io/service-name: half}
+addressType: IPv4
+ports:
+- {name: http, port: 18099}
+endpoints:
+- addresses: [127.11.0.7]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: half-live
+  namespace: faces
+  labels: {kubernetes.io/service-name: half}
+addressType: IPv4
+ports:
+- {name: http, port: 18090}
+endpoints:
+- addresses: [127.11.0.6]
+_EOY_
+--- request eval
+[("GET /n") x 6]
+--- more_headers eval
+[("X-Test-To: 127.10.0.6:18080") x 6]
+--- response_body eval
+[("pod 127.11.0.6:18090 GET /n host=127.10.0.6:18080\n") x 6]
