@@ -33,11 +33,14 @@ DEB_PACKAGES := nginx nginx-dev build-essential libpcre2-dev \
                 zlib1g-dev clang libclang-rt-14-dev valgrind perl \
                 libtest-base-perl libtest-longstring-perl \
                 libhttp-message-perl liblist-moreutils-perl curl iproute2 \
-                iptables
+                iptables libmojolicious-perl libio-socket-ssl-perl \
+                libyaml-libyaml-perl openssl
+# kubectl for the Kubernetes API source tests: any on the PATH will do
+KUBECTL_PACKAGE := kubernetes-client
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all module deps run test unit check-style fuzz clean
+.PHONY: all module deps run test unit check-style fuzz clean fake-apiserver
 
 all: module
 
@@ -71,6 +74,10 @@ deps:
 	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q \
 	        --no-install-recommends $$missing; \
 	fi
+	@command -v kubectl >/dev/null || { \
+	    $(SUDO) apt-get update -q && \
+	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q \
+	        --no-install-recommends $(KUBECTL_PACKAGE); }
 
 $(BUILD)/unit/%: t/unit/%.c $(CORE_SRCS) $(CORE_HDRS) $(SOURCE_SRCS) \
         $(SOURCE_HDRS) t/unit/tap.h
@@ -116,3 +123,13 @@ run: deps module
 
 clean:
 	rm -rf $(BUILD) t/servroot*
+
+# the tests' fake Kubernetes API server, by hand: kubectl against it, and
+# "gamma_source kubernetes https://127.0.0.1:19840" with the printed files
+FAKE_KUBE_DIR  ?= $(BUILD)/fake-apiserver
+FAKE_KUBE_PORT ?= 19840
+
+fake-apiserver: deps
+	@mkdir -p $(FAKE_KUBE_DIR)
+	exec perl t/lib/fake-kube-apiserver --dir $(abspath $(FAKE_KUBE_DIR)) \
+	    --port $(FAKE_KUBE_PORT)

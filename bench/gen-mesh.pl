@@ -1,71 +1,49 @@
 #!/usr/bin/perl
-# Writes a mesh of N Services, N EndpointSlices and N HTTPRoutes as one
-# multi-document YAML file, for the scale measurements.
+# Writes the benchmark mesh of N Services (+ as many EndpointSlices and
+# HTTPRoutes): as manifests for nginx-gamma, or as the equivalent static
+# nginx.conf.  The model is bench/lib/GammaBench/Mesh.pm.
 #
-#   bench/gen-mesh.pl 10000 > /tmp/mesh/mesh.yaml
+#   bench/gen-mesh.pl 10000 > mesh.yaml
+#   bench/gen-mesh.pl --out /tmp/mesh 10000            (a directory)
+#   bench/gen-mesh.pl --format nginx 10000 > routes.conf
 #
-# Service i: faces-<i % 100>/svc-<i>, ClusterIP 127.(100 + i / 65536 % 100)
-# .(i / 256 % 256).(i % 256), port 8080 -> pods 127.200.x.y:18090 (two each);
-# route i sends /v2 to Service i+1 and everything else to Service i.
+# Options: --port P (the Services' port, 8080), --endpoint ip:port (every
+# Service's endpoints, repeatable; 127.0.0.1:8090), --probe-endpoint
+# ip:port, --target I (the Service the probe route binds to, N/2),
+# --probe V (also write the probe route at version V), --per-file K.
 
 use strict;
 use warnings;
 
-my $n = shift // 1000;
+use FindBin;
+use Getopt::Long;
+use lib "$FindBin::Bin/lib";
+use GammaBench::Mesh;
 
-sub ip {
-    my ($base, $i) = @_;
-    return sprintf "127.%d.%d.%d", $base + int($i / 65536) % 50,
-                   int($i / 256) % 256, $i % 256;
-}
+my %o = (format => 'yaml', port => 8080, 'per-file' => 1000);
 
-for my $i (0 .. $n - 1) {
-    my $ns = "faces-" . ($i % 100);
-    my $next = ($i + 1) % $n;
-    my $nns = "faces-" . ($next % 100);
-    my $cip = ip(100, $i);
-    my $pod = ip(200, $i);
+GetOptions(\%o, 'format=s', 'port=i', 'endpoint=s@', 'probe-endpoint=s',
+           'target=i', 'probe=i', 'out=s', 'per-file=i')
+    && @ARGV == 1 && $ARGV[0] =~ /^\d+$/
+    or die "usage: $0 [options] <services>\n";
 
-    print <<"_EOY_";
----
-apiVersion: v1
-kind: Service
-metadata: {name: svc-$i, namespace: $ns}
-spec:
-  clusterIP: $cip
-  ports:
-  - {name: http, port: 8080, targetPort: 18090}
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata:
-  name: svc-$i-abcde
-  namespace: $ns
-  labels: {kubernetes.io/service-name: svc-$i}
-addressType: IPv4
-ports:
-- {name: http, port: 18090}
-endpoints:
-- addresses: [$pod]
-  conditions: {ready: true}
-- addresses: [127.0.0.1]
-  conditions: {ready: true}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: {name: route-$i, namespace: $ns}
-spec:
-  parentRefs:
-  - {group: "", kind: Service, name: svc-$i, port: 8080}
-  rules:
-  - matches:
-    - path: {type: PathPrefix, value: /v2}
-      headers:
-      - {name: x-canary, value: "yes"}
-    backendRefs:
-    - {name: svc-$next, namespace: $nns, port: 8080}
-  - backendRefs:
-    - {name: svc-$i, port: 8080, weight: 90}
-    - {name: svc-$next, namespace: $nns, port: 8080, weight: 10}
-_EOY_
+my $mesh = GammaBench::Mesh->new(
+    services       => $ARGV[0],
+    port           => $o{port},
+    endpoints      => $o{endpoint},
+    probe_endpoint => $o{'probe-endpoint'},
+    target         => $o{target},
+);
+
+if ($o{format} eq 'nginx') {
+    print $mesh->nginx_conf($o{probe} // 0, '');
+
+} elsif ($o{out}) {
+    $mesh->write_yaml_dir($o{out}, $o{'per-file'});
+    $mesh->write_probe_route($o{out}, $o{probe}) if defined $o{probe};
+
+} else {
+    print $mesh->yaml(0, $mesh->services);
+    print $mesh->yaml_probe_service, $mesh->yaml_probe_route($o{probe})
+        if defined $o{probe};
 }

@@ -36,6 +36,7 @@
 #include <string.h>
 
 #include "gm_compiled.h"
+#include "gm_filter.h"
 
 
 #define GM_SNAPSHOT_BLOCK   65536
@@ -199,6 +200,11 @@ static int gm_cc_rule_compile(gm_compile_t *cc, gm_cc_route_t *cr,
     uint32_t index);
 static int gm_cc_rule_backends(gm_compile_t *cc, gm_rule_t *rule,
     const gm_http_rule_t *hr);
+static int gm_cc_filters(gm_compile_t *cc, const gm_rule_t *rule,
+    const gm_http_rule_t *hr, const gm_filter_t *f, size_t n,
+    const gm_filters_t **out);
+static gm_backend_t *gm_cc_filter_backend(void *data, const gm_str_t *ns,
+    const gm_str_t *name, uint16_t port);
 static gm_backend_t *gm_cc_ref_backend(gm_compile_t *cc,
     const gm_rule_t *rule, const gm_backend_ref_t *ref);
 static void gm_cc_log_backend(gm_compile_t *cc, const gm_rule_t *rule,
@@ -1513,7 +1519,10 @@ gm_cc_rule_compile(gm_compile_t *cc, gm_cc_route_t *cr, uint32_t index)
                            cr->ns.data, cr->name.data, (unsigned) index);
     }
 
-    if (rc != 0) {
+    if (rc != 0
+        || gm_cc_filters(cc, rule, hr, hr->filters, hr->nfilters,
+                         &rule->filters) != 0)
+    {
         return -1;
     }
 
@@ -1565,9 +1574,45 @@ gm_cc_rule_backends(gm_compile_t *cc, gm_rule_t *rule,
         wb->weight = hr->backends[i].weight;
         wb->service = b->label;
         rule->total_weight += wb->weight;
+
+        if (gm_cc_filters(cc, rule, hr, hr->backends[i].filters,
+                          hr->backends[i].nfilters, &wb->filters)
+            != 0)
+        {
+            return -1;
+        }
     }
 
     return 0;
+}
+
+
+/* filters compile into the snapshot; mirrors resolve like backendRefs */
+
+static int
+gm_cc_filters(gm_compile_t *cc, const gm_rule_t *rule,
+    const gm_http_rule_t *hr, const gm_filter_t *f, size_t n,
+    const gm_filters_t **out)
+{
+    gm_filter_cc_t  fcc;
+
+    fcc.arena = cc->arena;
+    fcc.log = cc->log;
+    fcc.label = rule->label.data;
+    fcc.route_ns = &rule->route_ns;
+    fcc.rule = hr;
+    fcc.backend = gm_cc_filter_backend;
+    fcc.data = cc;
+
+    return gm_filters_compile(&fcc, f, n, out);
+}
+
+
+static gm_backend_t *
+gm_cc_filter_backend(void *data, const gm_str_t *ns, const gm_str_t *name,
+    uint16_t port)
+{
+    return gm_cc_backend(data, ns, name, port);
 }
 
 

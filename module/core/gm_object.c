@@ -2951,15 +2951,18 @@ gm_filters_check(gm_ctx_t *ctx, gm_filter_t *f, size_t n)
         count[f[i].type]++;
     }
 
+    /* CEL rules of the filter list: they cost the rule, not the route */
     if (count[GM_FILTER_REQUEST_REDIRECT] && count[GM_FILTER_URL_REWRITE]) {
-        return gm_reject(ctx, "filters", "may specify either RequestRedirect "
-                         "or URLRewrite, but not both");
+        gm_rule_invalid(ctx, "%s.filters: may specify either RequestRedirect "
+                        "or URLRewrite, but not both", ctx->path);
+        return 0;
     }
 
     for (i = 0; i < gm_nelems(gm_filter_defs); i++) {
         if (gm_filter_defs[i].once && count[i] > 1) {
-            return gm_reject(ctx, "filters", "%s filter cannot be repeated",
-                             gm_filter_defs[i].type);
+            gm_rule_invalid(ctx, "%s.filters: %s filter cannot be repeated",
+                            ctx->path, gm_filter_defs[i].type);
+            return 0;
         }
     }
 

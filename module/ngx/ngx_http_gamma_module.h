@@ -77,6 +77,8 @@ typedef struct {
     ngx_uint_t                 attempts;      /* tries sent to backends */
     ngx_uint_t                 timed_out;     /* NGX_HTTP_GAMMA_TIMEOUT_* */
     ngx_event_t                request_timer; /* timeouts.request */
+    /* HTTPRoute filters' state (ngx_http_gamma_filter.h), or NULL */
+    struct ngx_http_gamma_filter_ctx_s  *filter;
 } ngx_http_gamma_ctx_t;
 
 

@@ -7,6 +7,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_gamma_module.h"
+#include "ngx_http_gamma_filter.h"
 
 
 typedef enum {
@@ -46,6 +47,9 @@ static ngx_http_variable_t  ngx_http_gamma_vars[] = {
 
     { ngx_string("gamma_endpoint"), NULL, ngx_http_gamma_variable,
       NGX_HTTP_GAMMA_VAR_ENDPOINT, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("gamma_upstream_host"), NULL,
+      ngx_http_gamma_upstream_host_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
     { ngx_string("gamma_attempts"), NULL, ngx_http_gamma_variable,
       NGX_HTTP_GAMMA_VAR_ATTEMPTS, NGX_HTTP_VAR_NOCACHEABLE, 0 },

@@ -18,6 +18,8 @@
 
 /* how long a worker waits at start for its first file snapshot */
 #define NGX_HTTP_GAMMA_FIRST_SYNC_MS  2000
+/* ... and for the first from the API server, which may be slow */
+#define NGX_HTTP_GAMMA_FIRST_KUBE_MS  500
 
 
 static void ngx_http_gamma_watcher_log(void *data, gm_log_level_e level,
@@ -25,7 +27,8 @@ static void ngx_http_gamma_watcher_log(void *data, gm_log_level_e level,
 static void ngx_http_gamma_publish(void *data, gm_snapshot_t *s);
 static void ngx_http_gamma_notify_handler(ngx_event_t *ev);
 static ngx_int_t ngx_http_gamma_swap(ngx_http_gamma_worker_t *w);
-static void ngx_http_gamma_wait_first(ngx_http_gamma_worker_t *w);
+static void ngx_http_gamma_wait_first(ngx_http_gamma_worker_t *w,
+    ngx_msec_t timeout);
 static void ngx_http_gamma_dummy_handler(ngx_event_t *ev);
 
 
@@ -91,6 +94,13 @@ ngx_http_gamma_watcher_init(ngx_cycle_t *cycle,
     wc.debounce_ms = 10;
     wc.max_delay_ms = 50;
 
+    if (gmcf->source == NGX_HTTP_GAMMA_SOURCE_KUBERNETES) {
+        wc.file_path = NULL;
+        wc.kube = &gmcf->kube;
+        wc.debounce_ms = 50;
+        wc.max_delay_ms = 400;
+    }
+
     w->watcher = gm_watcher_start(&wc);
     if (w->watcher == NULL) {
         ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
@@ -98,7 +108,8 @@ ngx_http_gamma_watcher_init(ngx_cycle_t *cycle,
         return NGX_ERROR;
     }
 
-    ngx_http_gamma_wait_first(w);
+    ngx_http_gamma_wait_first(w, wc.kube ? NGX_HTTP_GAMMA_FIRST_KUBE_MS
+                                         : NGX_HTTP_GAMMA_FIRST_SYNC_MS);
 
     return NGX_OK;
 }
@@ -219,7 +230,7 @@ ngx_http_gamma_swap(ngx_http_gamma_worker_t *w)
  * the worker accepts connections, spares the first requests a 503.
  */
 static void
-ngx_http_gamma_wait_first(ngx_http_gamma_worker_t *w)
+ngx_http_gamma_wait_first(ngx_http_gamma_worker_t *w, ngx_msec_t timeout)
 {
     uint64_t       count;
     struct pollfd  pfd;
@@ -227,7 +238,7 @@ ngx_http_gamma_wait_first(ngx_http_gamma_worker_t *w)
     pfd.fd = w->notify->fd;
     pfd.events = POLLIN;
 
-    if (poll(&pfd, 1, NGX_HTTP_GAMMA_FIRST_SYNC_MS) == 1) {
+    if (poll(&pfd, 1, (int) timeout) == 1) {
         while (read(pfd.fd, &count, sizeof(count)) == sizeof(count)) {
             /* void */
         }
@@ -237,8 +248,8 @@ ngx_http_gamma_wait_first(ngx_http_gamma_worker_t *w)
     }
 
     ngx_log_error(NGX_LOG_WARN, w->log, 0,
-                  "gamma: no mesh state after %d ms, answering 503 until "
-                  "it arrives", NGX_HTTP_GAMMA_FIRST_SYNC_MS);
+                  "gamma: no mesh state after %M ms, answering 503 until "
+                  "it arrives", timeout);
 }
 
 

@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
 #include "gm_file_source.h"
 #include "gm_store.h"
 #include "gm_watcher.h"
@@ -29,10 +31,18 @@ struct gm_watcher_s {
     gm_store_t         *store;
     gm_file_source_t   *fs;
     uint64_t            generation;
+    int64_t             dirty_first;   /* the first change not published */
+    int64_t             dirty_last;
+    unsigned            published:1;
 };
 
 
 static void *gm_watcher_main(void *data);
+static void gm_watcher_files(gm_watcher_t *w);
+static void gm_watcher_kube(gm_watcher_t *w);
+static int gm_watcher_kube_timeout(gm_watcher_t *w, int synced);
+static void gm_watcher_kube_dirty(gm_watcher_t *w);
+static void gm_watcher_kube_flush(gm_watcher_t *w, int synced);
 static int gm_watcher_wait(gm_watcher_t *w, int fd, int timeout_ms);
 static void gm_watcher_debounce(gm_watcher_t *w);
 static void gm_watcher_publish(gm_watcher_t *w);
@@ -52,11 +62,19 @@ gm_watcher_start(const gm_watcher_conf_t *conf)
     }
 
     w->conf = *conf;
-    w->file_path = strdup(conf->file_path);
+    w->file_path = conf->file_path ? strdup(conf->file_path) : NULL;
     w->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     w->store = gm_store_create();
 
-    if (w->file_path == NULL || w->stop_fd == -1 || w->store == NULL) {
+    if ((conf->file_path && w->file_path == NULL) || w->stop_fd == -1
+        || w->store == NULL)
+    {
+        goto failed;
+    }
+
+    /* not thread-safe everywhere: done here, before the thread starts */
+    if (conf->kube && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        errno = ENOMEM;
         goto failed;
     }
 
@@ -68,6 +86,10 @@ gm_watcher_start(const gm_watcher_conf_t *conf)
 
     if (err == 0) {
         return w;
+    }
+
+    if (conf->kube) {
+        curl_global_cleanup();
     }
 
     errno = err;
@@ -109,6 +131,10 @@ gm_watcher_stop(gm_watcher_t *w)
 
     pthread_join(w->tid, NULL);
 
+    if (w->conf.kube) {
+        curl_global_cleanup();
+    }
+
     gm_file_source_destroy(w->fs);
     gm_store_destroy(w->store);
     close(w->stop_fd);
@@ -120,10 +146,23 @@ gm_watcher_stop(gm_watcher_t *w)
 static void *
 gm_watcher_main(void *data)
 {
-    int            rc;
-    gm_watcher_t  *w;
+    gm_watcher_t  *w = data;
 
-    w = data;
+    if (w->conf.kube) {
+        gm_watcher_kube(w);
+
+    } else {
+        gm_watcher_files(w);
+    }
+
+    return NULL;
+}
+
+
+static void
+gm_watcher_files(gm_watcher_t *w)
+{
+    int  rc;
 
     w->fs = gm_file_source_create(w->file_path, w->store, &w->conf.log);
 
@@ -133,7 +172,7 @@ gm_watcher_main(void *data)
                w->file_path);
         gm_watcher_publish(w);
         gm_watcher_wait(w, -1, -1);
-        return NULL;
+        return;
     }
 
     gm_file_source_scan(w->fs);
@@ -143,7 +182,7 @@ gm_watcher_main(void *data)
         rc = gm_watcher_wait(w, gm_file_source_fd(w->fs), -1);
 
         if (rc == -1) {
-            return NULL;
+            return;
         }
 
         if (rc == 1 && gm_file_source_drain(w->fs)) {
@@ -154,6 +193,113 @@ gm_watcher_main(void *data)
             }
         }
     }
+}
+
+
+/*
+ * Changes are coalesced: a snapshot follows debounce_ms of quiet, or
+ * max_delay_ms after the first change under a constant stream.  None is
+ * published before every kind was listed once: half a mesh routes wrong.
+ */
+static void
+gm_watcher_kube(gm_watcher_t *w)
+{
+    int                synced;
+    gm_kube_source_t  *ks;
+
+    ks = gm_kube_source_create(w->conf.kube, w->store, &w->conf.log);
+
+    if (ks == NULL) {
+        gm_log(&w->conf.log, GM_LOG_ERR,
+               "kubernetes: the source cannot start, mesh state is empty");
+        gm_watcher_wait(w, -1, -1);
+        return;
+    }
+
+    w->dirty_first = -1;
+    synced = 0;
+
+    while (gm_kube_source_wait(ks, w->stop_fd,
+                               gm_watcher_kube_timeout(w, synced))
+           == 0)
+    {
+        if (gm_kube_source_run(ks)) {
+            gm_watcher_kube_dirty(w);
+        }
+
+        synced = synced || gm_kube_source_synced(ks);
+        gm_watcher_kube_flush(w, synced);
+    }
+
+    gm_kube_source_destroy(ks);
+}
+
+
+/* how long the source may wait before the next snapshot is due */
+static int
+gm_watcher_kube_timeout(gm_watcher_t *w, int synced)
+{
+    int64_t  due, now;
+
+    if (!synced || (w->published && w->dirty_first < 0)) {
+        return -1;
+    }
+
+    if (!w->published) {
+        return 0;
+    }
+
+    due = w->dirty_last + w->conf.debounce_ms;
+
+    if (due > w->dirty_first + w->conf.max_delay_ms) {
+        due = w->dirty_first + w->conf.max_delay_ms;
+    }
+
+    now = gm_watcher_now_ms();
+
+    return due > now ? (int) (due - now) : 0;
+}
+
+
+static void
+gm_watcher_kube_dirty(gm_watcher_t *w)
+{
+    int64_t  now;
+
+    now = gm_watcher_now_ms();
+
+    if (w->dirty_first < 0) {
+        w->dirty_first = now;
+    }
+
+    w->dirty_last = now;
+}
+
+
+/* publishes when a snapshot is due */
+static void
+gm_watcher_kube_flush(gm_watcher_t *w, int synced)
+{
+    int64_t  now;
+
+    if (!synced) {
+        return;
+    }
+
+    now = gm_watcher_now_ms();
+
+    if (w->published
+        && (w->dirty_first < 0
+            || (now - w->dirty_last < w->conf.debounce_ms
+                && now - w->dirty_first < w->conf.max_delay_ms)))
+    {
+        return;
+    }
+
+    gm_watcher_publish(w);
+
+    w->published = 1;
+    w->dirty_first = -1;
 }
 
 

@@ -7,6 +7,7 @@
 #define GM_WATCHER_H
 
 
+#include "gm_kube_source.h"
 #include "gm_log.h"
 #include "gm_snapshot.h"
 
@@ -17,12 +18,13 @@ typedef struct gm_watcher_s  gm_watcher_t;
 typedef void (*gm_publish_pt)(void *data, gm_snapshot_t *s);
 
 typedef struct {
-    const char      *file_path;       /* the file source */
-    gm_log_t         log;
-    gm_publish_pt    publish;
-    void            *publish_data;
-    unsigned         debounce_ms;     /* quiet time before a rescan */
-    unsigned         max_delay_ms;    /* ... but never longer than this */
+    const char            *file_path;     /* the file source, or */
+    const gm_kube_conf_t  *kube;          /* the Kubernetes API source */
+    gm_log_t               log;
+    gm_publish_pt          publish;
+    void                  *publish_data;
+    unsigned               debounce_ms;   /* quiet time before a snapshot */
+    unsigned               max_delay_ms;  /* ... but never longer than this */
 } gm_watcher_conf_t;
 
 

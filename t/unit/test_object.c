@@ -800,13 +800,6 @@ test_route_reject_all(void)
           "spec.rules[0].backendRefs[0].weight: must be an integer" },
         { "{rules: [{backendRefs: [{name: a, port: 1, weight: 1.5}]}]}",
           "spec.rules[0].backendRefs[0].weight: must be an integer" },
-        { "{rules: [{filters: [{type: RequestRedirect, requestRedirect: {}},"
-          " {type: URLRewrite, urlRewrite: {}}]}]}",
-          "spec.rules[0].filters: may specify either RequestRedirect or "
-          "URLRewrite, but not both" },
-        { "{rules: [{filters: [{type: CORS, cors: {}},"
-          " {type: CORS, cors: {}}]}]}",
-          "spec.rules[0].filters: CORS filter cannot be repeated" },
         { "{rules: [{filters: [{type: RequestHeaderModifier}]}]}",
           "spec.rules[0].filters[0].requestHeaderModifier: must be set when "
           "type is RequestHeaderModifier" },
@@ -821,11 +814,6 @@ test_route_reject_all(void)
           " backendRefs: [{name: a, port: 1}]}]}",
           "spec.rules[0]: RequestRedirect filter must not be used together "
           "with backendRefs" },
-        { "{rules: [{backendRefs: [{name: a, port: 1, filters: ["
-          "{type: URLRewrite, urlRewrite: {}},"
-          " {type: RequestRedirect, requestRedirect: {}}]}]}]}",
-          "spec.rules[0].backendRefs[0].filters: may specify either "
-          "RequestRedirect or URLRewrite, but not both" },
         { "{rules: [{filters: [{type: RequestRedirect, requestRedirect: "
           "{statusCode: 304}}]}]}",
           "spec.rules[0].filters[0].requestRedirect.statusCode: unsupported "
@@ -1080,6 +1068,57 @@ test_route_rule_invalid(void)
     ok(obj && obj->body->httproute.rules[0].matches[0].nquery == 1,
        "duplicate query dropped before its regex is checked");
     is_int(test_lines.n, 1, "one line for the rule");
+    gm_object_free(obj);
+}
+
+
+/* the CEL rules of a filter list cost the rule, the other rules stay */
+static void
+test_route_filter_cel(void)
+{
+    gm_object_t     *obj;
+    gm_httproute_t  *route;
+
+    obj = test_parse(
+        ROUTE_HEAD
+        "spec:\n"
+        "  rules:\n"
+        "  - filters: [{type: RequestRedirect, requestRedirect: {}},\n"
+        "              {type: URLRewrite, urlRewrite: {}}]\n"
+        "  - filters: [{type: CORS, cors: {}}, {type: CORS, cors: {}}]\n"
+        "  - backendRefs:\n"
+        "    - name: a\n"
+        "      port: 1\n"
+        "      filters: [{type: URLRewrite, urlRewrite: {}},\n"
+        "                {type: RequestRedirect, requestRedirect: {}}]\n"
+        "  - filters: [{type: RequestMirror, requestMirror: {backendRef: "
+        "{name: m, port: 80}}},\n"
+        "              {type: RequestMirror, requestMirror: {backendRef: "
+        "{name: n, port: 80}}}]\n");
+
+    ok(obj != NULL, "filter CEL violations keep the route");
+    if (obj == NULL) {
+        return;
+    }
+
+    route = &obj->body->httproute;
+
+    is_int(route->rules[0].invalid, 1, "rule 0: redirect and rewrite");
+    is_int(route->rules[1].invalid, 1, "rule 1: CORS twice");
+    is_int(route->rules[2].invalid, 1, "rule 2: backendRef filters");
+    is_int(route->rules[3].invalid, 0, "rule 3: two mirrors are fine");
+    is_int(test_lines.n, 3, "one line per invalid rule");
+    is_str(test_lines.line[0], "HTTPRoute ns/r rule 0 ignored: "
+           "spec.rules[0].filters: may specify either RequestRedirect or "
+           "URLRewrite, but not both", "redirect and rewrite line");
+    is_str(test_lines.line[1], "HTTPRoute ns/r rule 1 ignored: "
+           "spec.rules[1].filters: CORS filter cannot be repeated",
+           "CORS twice line");
+    is_str(test_lines.line[2], "HTTPRoute ns/r rule 2 ignored: "
+           "spec.rules[2].backendRefs[0].filters: may specify either "
+           "RequestRedirect or URLRewrite, but not both",
+           "backendRef filters line");
+
     gm_object_free(obj);
 }
 
@@ -1624,6 +1663,7 @@ main(void)
     test_route();
     test_route_reject_all();
     test_route_rule_invalid();
+    test_route_filter_cel();
     test_ignored();
     test_addr();
     test_manifest_yaml();

@@ -1,0 +1,690 @@
+#!/usr/bin/perl
+# nginx-gamma benchmarks: the module against plain nginx, HAProxy and a
+# direct connection, at scale and under change, on loopback with wrk.
+#
+#   bench/bench.pl            the full run (make bench): bench/results.md,
+#                             bench/rss.png, bench/propagation.png
+#   bench/bench.pl --smoke    tiny sizes, seconds (make test): checks only
+#                             that every configuration answers correctly
+#
+# Not a test: no timing ever fails it.  It exits non-zero only when a
+# server answered a request wrongly (or not at all), or a change was never
+# enforced.  Working files go to build/bench/; every process it starts is
+# stopped when it ends, however it ends.
+#
+# --only throughput,scale,propagation,reload runs some sections (results
+# then go to build/bench/).
+#
+# Environment: BENCH_PORT (first port, 28100), BENCH_CPUS ("client,server",
+# "0,1"; "none" to not pin), BENCH_NICE (priority of everything it runs:
+# -10 for a full run as root, else 0), BENCH_SOURCES (propagation sources,
+# "file").
+
+use strict;
+use warnings;
+
+use Cwd qw(abs_path);
+use File::Basename qw(dirname);
+use File::Copy qw(copy);
+use File::Path qw(make_path remove_tree);
+use Getopt::Long;
+use Time::HiRes qw(sleep time);
+
+use lib dirname(abs_path(__FILE__)) . '/lib';
+use GammaBench::Http;
+use IO::Socket::INET;
+use GammaBench::Mesh;
+use GammaBench::Proc qw(spawn run_cmd cpu_seconds rss pss tree wait_log
+                        shell_join);
+use GammaBench::Report;
+use GammaBench::Servers;
+use GammaBench::Stats qw(median percentile);
+
+
+my %SIZES = (
+    full => {
+        rounds       => 3,            # interleaved throughput rounds
+        duration     => 3,            # seconds per wrk run
+        warmup       => 1,
+        conns        => 50,
+        throughput   => [1, 1000, 10000],
+        scale        => [1000, 10000, 50000],
+        static_scale => [1000, 10000],
+        propagation  => [1, 10000],
+        changes      => 200,          # idle, at each propagation size
+        load_scale   => 10000,
+        load_changes => 1000,         # under constant load
+        reload       => [[1000, 50], [10000, 20]],   # [services, reloads]
+    },
+    smoke => {
+        rounds       => 1,
+        duration     => 1,
+        warmup       => 0,
+        conns        => 8,
+        throughput   => [1, 10],
+        scale        => [10, 100],
+        static_scale => [10],
+        propagation  => [1, 10],
+        changes      => 5,
+        load_scale   => 10,
+        load_changes => 10,
+        reload       => [[10, 3]],
+    },
+);
+
+# Where the changes of the propagation benchmarks come from.  A source
+# names the gamma_source directive and how one change is made: prepare()
+# is the writer's own work and is not timed, apply() makes the change
+# visible; the clock starts when it is called.  The Kubernetes source adds
+# an entry "kube" here: directive "kubernetes <url>" of the fake API
+# server, prepare() builds the route JSON, apply() PUTs it.
+my %SOURCES = (
+    file => {
+        directive => sub { "file:$_[0]/mesh" },
+        setup     => sub {
+            my ($mesh, $dir) = @_;
+            make_path("$dir/mesh");
+            $mesh->write_yaml_dir("$dir/mesh", 1000);
+            $mesh->write_probe_route("$dir/mesh", 0);
+        },
+        prepare   => sub {
+            my ($mesh, $dir, $v) = @_;
+            GammaBench::Mesh::write_file("$dir/mesh/.probe-route.tmp",
+                                         $mesh->yaml_probe_route($v));
+        },
+        apply     => sub {
+            my ($mesh, $dir, $v) = @_;
+            rename "$dir/mesh/.probe-route.tmp", "$dir/mesh/probe-route.yaml"
+                or die "rename: $!\n";
+        },
+    },
+);
+
+my $POLL_INTERVAL = 0.001;        # the propagation client's poll period
+my $ENFORCE_TIMEOUT = 30;         # a change not seen by then is "missed"
+
+my %opt;
+GetOptions(\%opt, 'smoke', 'only=s', 'out=s')
+    or die "usage: $0 [--smoke] [--only section,...] [--out dir]\n";
+
+my $mode = $opt{smoke} ? 'smoke' : 'full';
+my $C = $SIZES{$mode};
+my $root = abs_path(dirname(abs_path(__FILE__)) . '/..');
+my $ctx = setup();
+my %R = (mode => $mode, sizes => $C, ctx => $ctx, failures => []);
+my $backend;
+
+$SIG{INT} = $SIG{TERM} = $SIG{HUP} = sub { die "interrupted\n" };
+
+END {
+    GammaBench::Proc::stop_all();
+}
+
+main();
+exit(@{$R{failures}} ? 1 : 0);
+
+
+sub main {
+    my $t0 = time;
+
+    $backend = server('backend', 'backend', cpu => $ctx->{cpu_client});
+    $backend->start->wait_ready;
+    fail('backend', $_) for grep { $_ } $backend->check;
+
+    section(throughput => \&throughput);
+    section(scale => \&scale);
+    section(propagation => \&propagation);
+    section(reload => \&reload);
+
+    $backend->stop;
+    $R{elapsed} = time - $t0;
+
+    my $report = GammaBench::Report->new(\%R);
+    my $out = $opt{out}
+              // ($mode eq 'full' && !$opt{only} ? "$root/bench"
+                                                 : $ctx->{work});
+
+    $report->write($out);
+
+    note("results: $out/results.md");
+    note("FAILED: $_") for @{$R{failures}};
+}
+
+
+sub setup {
+    my ($base) = ($ENV{BENCH_PORT} // 28100) =~ /^(\d+)$/
+        or die "BENCH_PORT: a number\n";
+    my $cpus = $ENV{BENCH_CPUS} // (ncpus() > 1 ? '0,1' : 'none');
+    my ($client, $server) = $cpus eq 'none' ? () : split /,/, $cpus;
+    my $work = "$root/build/bench/$mode";
+    my $module = "$root/build/ngx_http_gamma_module.so";
+
+    -f $module or die "$module is missing: run 'make module'\n";
+
+    ports_free($base);
+    remove_tree($work);
+    make_path($work);
+
+    # a private copy: a rebuild must not pull the .so from under nginx
+    copy($module, "$work/ngx_http_gamma_module.so") or die "copy: $!\n";
+
+    # the harness is a client too: it polls and samples from the client CPU
+    run_cmd('taskset', '-pc', $client, $$) if defined $client;
+
+    # ahead of other work on the machine, so that it disturbs us less
+    $GammaBench::Proc::NICE = $ENV{BENCH_NICE}
+                              // ($mode eq 'full' && $> == 0 ? -10 : 0);
+    setpriority(0, 0, $GammaBench::Proc::NICE);
+
+    return {
+        root       => $root,
+        work       => $work,
+        nginx      => $ENV{NGINX} // '/usr/sbin/nginx',
+        haproxy    => '/usr/sbin/haproxy',
+        wrk        => 'wrk',
+        module     => "$work/ngx_http_gamma_module.so",
+        cpu_client => $client,
+        cpu_server => $server,
+        nice       => $GammaBench::Proc::NICE,
+        sources    => [split /,/, $ENV{BENCH_SOURCES} // 'file'],
+        ports      => {
+            plain   => $base + 1,
+            haproxy => $base + 2,
+            gamma   => $base + 10,     # + index of the size
+            scale   => $base + 20,
+            prop    => $base + 30,
+            static  => $base + 40,
+            backend => $base + 90,
+            probe   => $base + 91,
+        },
+    };
+}
+
+
+# a server left over on our ports would answer in place of ours
+sub ports_free {
+    my ($base) = @_;
+
+    for my $port ($base .. $base + 99) {
+        die "port $port is in use: stop what listens there or set "
+            . "BENCH_PORT\n"
+            if IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port");
+    }
+}
+
+
+sub ncpus {
+    open my $fh, '<', '/proc/cpuinfo' or return 1;
+    return scalar grep { /^processor\s*:/ } <$fh>;
+}
+
+
+sub section {
+    my ($title, $code) = @_;
+    my $t0 = time;
+
+    return if $opt{only} && !grep { $_ eq $title } split /,/, $opt{only};
+
+    note("== $title");
+    $code->();
+    note(sprintf "   %.0f s", time - $t0);
+}
+
+
+sub note {
+    print STDERR "bench: @_\n";
+}
+
+
+sub fail {
+    my ($what, $why) = @_;
+
+    push @{$R{failures}}, "$what: $why";
+    note("FAILED $what: $why");
+}
+
+
+sub server {
+    my ($kind, $name, %o) = @_;
+
+    return GammaBench::Servers->new($ctx, $kind, $name, %o);
+}
+
+
+sub mesh {
+    my ($n, $port) = @_;
+    my $p = $ctx->{ports};
+
+    return GammaBench::Mesh->new(
+        services       => $n,
+        port           => $port,
+        endpoints      => ["127.0.0.1:$p->{backend}",
+                           "127.0.0.2:$p->{backend}"],
+        probe_endpoint => "127.0.0.1:$p->{probe}",
+    );
+}
+
+
+sub gamma_server {
+    my ($name, $n, $port, $source) = @_;
+    my $src = $SOURCES{$source // 'file'}
+        or die "no propagation source \"$source\"\n";
+    my $s = server('gamma', $name, mesh => mesh($n, $port), port => $port);
+
+    $src->{setup}->($s->{mesh}, $s->{dir});
+    $s->{source} = $src->{directive}->($s->{dir});
+
+    return $s;
+}
+
+
+sub static_server {
+    my ($name, $n, $port) = @_;
+
+    return server('static', $name, mesh => mesh($n, $port), port => $port);
+}
+
+
+# ---- wrk -----------------------------------------------------------------
+
+sub wrk_cmd {
+    my ($url, $duration, $conns) = @_;
+    my @cmd = ($ctx->{wrk}, '-t1', "-c$conns", "-d${duration}s",
+               '-s', "$root/bench/wrk-report.lua", $url);
+
+    unshift @cmd, 'taskset', '-c', $ctx->{cpu_client}
+        if defined $ctx->{cpu_client};
+
+    return @cmd;
+}
+
+
+# one wrk run; the CPU time @pids spent during it
+sub wrk_run {
+    my ($url, $duration, @pids) = @_;
+    my @cmd = wrk_cmd($url, $duration, $C->{conns});
+    my $cpu = cpu_seconds(@pids);
+    my ($rc, $out) = run_cmd(@cmd);
+
+    my $r = wrk_parse($out) or die "wrk failed: $out\n";
+    $r->{cpu} = cpu_seconds(@pids) - $cpu;
+    $R{commands}{wrk} //= shell_join(@cmd);
+
+    return $r;
+}
+
+
+sub wrk_parse {
+    my ($out) = @_;
+
+    $out =~ /^BENCH (.*)$/m or return;
+
+    my %r = map { split /=/ } split ' ', $1;
+    $r{rps} = $r{requests} / ($r{duration_us} / 1e6);
+    $r{errors} = $r{connect} + $r{read} + $r{write} + $r{status}
+                 + $r{timeout};
+
+    return \%r;
+}
+
+
+# wrk in the background until wrk_stop(): the constant load of the
+# propagation and reload benchmarks
+sub wrk_start {
+    my ($url, $name) = @_;
+    my $log = "$ctx->{work}/wrk-$name.log";
+    my @cmd = wrk_cmd($url, 3600, $C->{conns});
+
+    unlink $log;
+    $R{commands}{wrk_load} //= shell_join(@cmd);
+
+    return { log => $log, pid => spawn(cmd => \@cmd, log => $log) };
+}
+
+
+sub wrk_stop {
+    my ($w) = @_;
+
+    GammaBench::Proc::stop($w->{pid}, 'INT', 10);
+
+    open my $fh, '<', $w->{log} or die "$w->{log}: $!\n";
+    my $out = do { local $/; <$fh> };
+
+    return wrk_parse($out) // die "wrk failed: $out\n";
+}
+
+
+# ---- throughput and latency ----------------------------------------------
+
+sub throughput {
+    my $p = $ctx->{ports};
+    my @servers = (
+        server('plain', 'plain', port => $p->{plain}),
+        server('haproxy', 'haproxy', port => $p->{haproxy}),
+    );
+    my $i = 0;
+
+    for my $n (@{$C->{throughput}}) {
+        push @servers, gamma_server("gamma-$n", $n, $p->{gamma} + $i++);
+        $servers[-1]{services} = $n;
+    }
+
+    $_->start for @servers;
+    $_->wait_ready(120) for @servers;
+
+    my @configs = map {
+        { label => label($_), server => $_, url => "http://$_->{addr}/" }
+    } $backend, @servers;
+
+    $configs[0]{label} = 'direct';
+
+    for my $c (@configs) {
+        my $why = $c->{server}->check('/');
+        fail($c->{label}, $why) if $why;
+        $c->{answered} = !$why;
+    }
+
+    @configs = grep { $_->{answered} } @configs;
+
+    if ($C->{warmup}) {
+        wrk_run($_->{url}, $C->{warmup}) for @configs;
+    }
+
+    for my $round (0 .. $C->{rounds} - 1) {
+        # rotated, so that no configuration always runs first
+        my @order = (@configs[$round % @configs .. $#configs],
+                     @configs[0 .. $round % @configs - 1]);
+
+        for my $c (@order) {
+            my $r = wrk_run($c->{url}, $C->{duration},
+                            $c->{server}->pids);
+            push @{$c->{runs}}, $r;
+            note(sprintf '%-12s %8.0f req/s  p99 %5.2f ms  errors %d',
+                 $c->{label}, $r->{rps}, $r->{p99_us} / 1000,
+                 $r->{errors});
+            fail("$c->{label} under load", "$r->{errors} errors")
+                if $r->{errors} || !$r->{requests};
+        }
+    }
+
+    for my $c (@configs) {
+        $c->{rss} = rss($c->{server}->worker);
+        $R{commands}{$c->{server}{kind}} //=
+            shell_join(@{$c->{server}{cmd}});
+        delete $c->{server};
+    }
+
+    $R{throughput} = \@configs;
+    $_->stop for @servers;
+}
+
+
+sub label {
+    my ($s) = @_;
+
+    return $s->{kind} eq 'gamma' ? "gamma $s->{services}" : $s->{kind};
+}
+
+
+# ---- memory and compile time at scale ------------------------------------
+
+sub scale {
+    my $port = $ctx->{ports}{scale};
+
+    for my $n (0, @{$C->{scale}}) {
+        my $s = gamma_server("scale-$n", $n, $port);
+        my $r = { services => $n };
+
+        $s->start->wait_ready(300);
+        my $log = "$s->{dir}/logs/error.log";
+
+        @$r{qw(snapshot_bytes compile_s)} = snapshot_line($log, 1);
+        $r->{startup_s} = $s->{ready} - $s->{started};
+        sleep 0.3;
+        memory($r, $s->worker, '');
+
+        if ($n) {
+            my $why = $s->check('/');
+            fail("gamma with $n Services", $why) if $why;
+
+            # one change: what each change costs at this size
+            $SOURCES{file}{prepare}->($s->{mesh}, $s->{dir}, 1);
+            $SOURCES{file}{apply}->($s->{mesh}, $s->{dir}, 1);
+            wait_log($log, qr/gamma: snapshot 2 in service/, 120);
+            (undef, $r->{recompile_s}) = snapshot_line($log, 2);
+            sleep 0.3;
+            memory($r, $s->worker, '_after');
+        }
+
+        note(sprintf '%6d Services: compile %s s, RSS %.1f MB', $n,
+             $r->{compile_s}, $r->{rss} / 1048576);
+        push @{$R{scale}}, $r;
+        $R{commands}{gamma} //= shell_join(@{$s->{cmd}});
+        $s->stop;
+    }
+
+    for my $n (0, @{$C->{static_scale}}) {
+        my $s = static_server("static-$n", $n, $ctx->{ports}{static});
+        my $r = { services => $n };
+
+        $s->start->wait_ready(300);
+        $r->{startup_s} = $s->{ready} - $s->{started};
+        sleep 0.3;
+        memory($r, $s->worker, '');
+        $r->{pss_total} = pss_total($s);
+
+        my $why = $n && $s->check('/');
+        fail("static nginx.conf with $n Services", $why) if $why;
+
+        $R{commands}{static} //= shell_join(@{$s->{cmd}});
+        note(sprintf '%6d Services as nginx.conf: RSS %.1f MB', $n,
+             $r->{rss} / 1048576);
+        push @{$R{static_scale}}, $r;
+        $s->stop;
+    }
+}
+
+
+# "snapshot N: ... <bytes> bytes, <ms> ms" from the watcher
+sub snapshot_line {
+    my ($log, $gen) = @_;
+    my $line = wait_log($log, qr/gamma: snapshot $gen: /, 10);
+
+    $line =~ /(\d+) bytes, (\d+) ms/ or return;
+
+    return ($1, $2 / 1000);
+}
+
+
+sub memory {
+    my ($r, $pid, $suffix) = @_;
+
+    $r->{"rss$suffix"} = rss($pid);
+    $r->{"hwm$suffix"} = rss($pid, 'VmHWM');
+    $r->{"pss$suffix"} = pss($pid);
+}
+
+
+sub pss_total {
+    my ($s) = @_;
+    my @pids = tree($s->{pid});
+    my $sum = 0;
+
+    $sum += pss($_) for @pids;
+
+    return wantarray ? ($sum, scalar @pids) : $sum;
+}
+
+
+# ---- propagation -----------------------------------------------------------
+
+sub propagation {
+    my $port = $ctx->{ports}{prop};
+
+    for my $source (@{$ctx->{sources}}) {
+        my $src = $SOURCES{$source} or die "no source \"$source\"\n";
+
+        for my $n (@{$C->{propagation}}) {
+            my $s = gamma_server("prop-$source-$n", $n, $port, $source);
+            my $key = "$source $n";
+
+            $s->start->wait_ready(300);
+
+            my $why = $s->check('/load');
+            fail("gamma $key", $why) if $why;
+
+            my $change = change_fn($src, $s);
+            my $from = 1;
+
+            $R{propagation}{$key}{idle} =
+                changes($s, $change, $from, $C->{changes}, "$key idle");
+            $from += $C->{changes};
+
+            if ($n == $C->{load_scale}) {
+                $R{propagation}{$key}{load} =
+                    under_load($s, $change, $from, $C->{load_changes},
+                               "$key load");
+            }
+
+            $s->stop;
+        }
+    }
+}
+
+
+sub change_fn {
+    my ($src, $s) = @_;
+
+    return {
+        prepare => sub { $src->{prepare}->($s->{mesh}, $s->{dir}, $_[0]) },
+        apply   => sub { $src->{apply}->($s->{mesh}, $s->{dir}, $_[0]) },
+    };
+}
+
+
+# $count changes from version $from on, each polled until enforced
+sub changes {
+    my ($s, $change, $from, $count, $what) = @_;
+    my $http = GammaBench::Http->new($s->{addr});
+    my $sampler = sampler($s);
+    my (@lat, $missed);
+
+    $sampler->(1);
+
+    for my $v ($from .. $from + $count - 1) {
+        $change->{prepare}->($v);
+
+        my $t0 = time;
+        $change->{apply}->($v);
+        my $t1 = wait_enforced($http, "/change-$v", $sampler);
+
+        if (defined $t1) {
+            push @lat, $t1 - $t0;
+        } else {
+            $missed++;
+        }
+    }
+
+    fail("$what", "$missed of $count changes never enforced") if $missed;
+
+    my $r = $sampler->();
+    $r->{latencies} = \@lat;
+    $r->{changes} = $count;
+    $r->{missed} = $missed // 0;
+    $r->{poll_reconnects} = $http->{reconnects};
+    $r->{poll_errors} = $http->{errors};
+
+    note(sprintf '%-18s %4d changes: p50 %.1f ms, p99 %.1f ms', $what,
+         $count, (percentile(50, @lat) // 0) * 1000,
+         (percentile(99, @lat) // 0) * 1000);
+
+    return $r;
+}
+
+
+sub wait_enforced {
+    my ($http, $path, $sampler) = @_;
+    my $deadline = time + $ENFORCE_TIMEOUT;
+
+    while (time < $deadline) {
+        my ($status, $body) = $http->get($path);
+
+        return time if defined $status && $status == 200
+                       && $body eq $GammaBench::Servers::PROBE_BODY;
+
+        $sampler->();
+        sleep $POLL_INTERVAL;
+    }
+
+    return undef;
+}
+
+
+# samples the memory of all of a server's processes every 50 ms
+sub sampler {
+    my ($s) = @_;
+    my %m = (pss_peak => 0, procs_max => 0);
+    my $last = 0;
+
+    return sub {
+        my ($first) = @_;
+
+        return \%m if !$first && time - $last < 0.05;
+
+        $last = time;
+        my ($pss, $procs) = pss_total($s);
+
+        $m{pss_base} = $pss if $first;
+        $m{pss_peak} = $pss if $pss > $m{pss_peak};
+        $m{procs_max} = $procs if $procs > $m{procs_max};
+
+        return \%m;
+    };
+}
+
+
+sub under_load {
+    my ($s, $change, $from, $count, $what) = @_;
+    my $w = wrk_start("http://$s->{addr}/load", $s->{name});
+
+    sleep 1;
+
+    my $r = changes($s, $change, $from, $count, $what);
+
+    $r->{wrk} = wrk_stop($w);
+
+    my $e = $r->{wrk};
+    note(sprintf '%-18s %d requests, %d failed', $what, $e->{requests},
+         $e->{errors});
+
+    return $r;
+}
+
+
+# ---- nginx -s reload -------------------------------------------------------
+
+sub reload {
+    my $port = $ctx->{ports}{static};
+
+    for my $case (@{$C->{reload}}) {
+        my ($n, $count) = @$case;
+        my $s = static_server("reload-$n", $n, $port);
+
+        $s->start->wait_ready(300);
+
+        my $why = $s->check('/load');
+        fail("static nginx.conf $n", $why) if $why;
+
+        my $change = {
+            prepare => sub { $s->write_routes($_[0]) },
+            apply   => sub {
+                my ($rc, $out) = run_cmd($s->reload_cmd);
+                die "nginx -s reload failed: $out\n" if $rc;
+            },
+        };
+
+        $R{commands}{reload} //= shell_join($s->reload_cmd);
+        $R{reload}{$n} = under_load($s, $change, 1, $count, "reload $n");
+        $s->stop;
+    }
+}

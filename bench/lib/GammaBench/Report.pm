@@ -1,0 +1,593 @@
+package GammaBench::Report;
+
+# bench/results.md and the plots (gnuplot) from the numbers bench.pl
+# collected.  Every line stays within 80 columns: the style check reads
+# bench/ too.
+
+use strict;
+use warnings;
+
+use POSIX qw(strftime);
+use GammaBench::Proc qw(run_cmd);
+use GammaBench::Stats qw(percentile median fmt_ms fmt_mb fmt_int ratio);
+
+
+sub new {
+    my ($class, $r) = @_;
+
+    return bless { r => $r, out => [] }, $class;
+}
+
+
+sub p {
+    my ($self, @lines) = @_;
+
+    push @{$self->{out}}, @lines;
+}
+
+
+sub write {
+    my ($self, $dir) = @_;
+
+    $self->{dir} = $dir;
+    $self->header;
+    $self->throughput;
+    $self->scale;
+    $self->propagation;
+    $self->targets;
+    $self->method;
+    $self->plots;
+    $self->notes;
+
+    GammaBench::Mesh::write_file("$dir/results.md",
+                                 join('', map { "$_\n" } @{$self->{out}}));
+}
+
+
+# a markdown table: columns right-aligned except the first ($left: all
+# left-aligned)
+sub table {
+    my ($self, $head, @rows) = @_;
+    my $left = ref $rows[0] eq 'ARRAY' ? 0 : shift @rows;
+    my @w = map { length } @$head;
+
+    for my $row (@rows) {
+        for my $i (0 .. $#$row) {
+            $row->[$i] //= '-';
+            $w[$i] = length $row->[$i] if length $row->[$i] > $w[$i];
+        }
+    }
+
+    my $line = sub {
+        my ($cells) = @_;
+        return '| ' . join(' | ', map {
+            $_ && !$left ? sprintf('%*s', $w[$_], $cells->[$_])
+               : sprintf('%-*s', $w[$_], $cells->[$_])
+        } 0 .. $#w) . ' |';
+    };
+
+    $self->p($line->($head),
+             '|' . join('|', map {
+                 $_ && !$left ? '-' x ($w[$_] + 1) . ':'
+                              : '-' x ($w[$_] + 2)
+             } 0 .. $#w) . '|',
+             (map { $line->($_) } @rows), '');
+}
+
+
+# ---- sections ------------------------------------------------------------
+
+sub header {
+    my ($self) = @_;
+    my $r = $self->{r};
+    my $m = machine($r->{ctx}{root});
+
+    $self->{machine} = $m;
+    $self->p('# nginx-gamma benchmarks', '',
+        'Written by `make bench` (bench/bench.pl); do not edit by hand.',
+        ($r->{mode} eq 'smoke'
+         ? ('', '**Smoke run: tiny sizes, the numbers mean nothing.**')
+         : ()),
+        '',
+        sprintf('Run of %s, %.0f s.', strftime('%Y-%m-%d %H:%M %Z',
+                localtime), $r->{elapsed}), '');
+
+    $self->table(['machine', ''], 'left',
+        ['CPU', "$m->{cpu}, $m->{ncpu} CPUs"],
+        ['memory', "$m->{mem} GB"],
+        ['kernel', $m->{kernel}],
+        ['OS', $m->{os}],
+        ['nginx', $m->{nginx}],
+        ['HAProxy', $m->{haproxy}],
+        ['wrk', $m->{wrk}],
+        ['module', $m->{module}]);
+}
+
+
+sub throughput {
+    my ($self) = @_;
+    my $r = $self->{r};
+    my $C = $r->{sizes};
+    my @rows;
+
+    $self->p('## Throughput and latency', '',
+        "wrk, 1 thread, $C->{conns} keep-alive connections, " .
+        "$C->{duration} s a run, $C->{rounds} interleaved",
+        'rounds (medians); 1 KB responses. CPU: seconds the server ' .
+        '(all its processes)',
+        'spent per 1,000 requests, and its CPU use during the runs ' .
+        '(100% = one core).',
+        'RSS: the serving process (nginx worker, haproxy) after the ' .
+        'runs.', '');
+
+    for my $c (@{$r->{throughput}}) {
+        my @runs = @{$c->{runs} || []};
+        my ($req, $cpu, $dur) = (0, 0, 0);
+
+        for (@runs) {
+            $req += $_->{requests};
+            $cpu += $_->{cpu};
+            $dur += $_->{duration_us} / 1e6;
+        }
+
+        $c->{rps_med} = median(map { $_->{rps} } @runs);
+        $c->{p50_med} = median(map { $_->{p50_us} } @runs);
+        $c->{p99_med} = median(map { $_->{p99_us} } @runs);
+        $self->{tp}{$c->{label}} = $c;
+
+        push @rows, [$c->{label}, fmt_int($c->{rps_med}),
+            sprintf('%.2f', ($c->{p50_med} // 0) / 1000),
+            sprintf('%.2f', ($c->{p99_med} // 0) / 1000),
+            $req ? sprintf('%.4f', $cpu / $req * 1000) : '-',
+            $dur ? sprintf('%.0f%%', 100 * $cpu / $dur) : '-',
+            fmt_mb($c->{rss})];
+    }
+
+    $self->table(['', 'req/s', 'p50 ms', 'p99 ms', 'CPU s/1k req',
+                  'CPU', 'RSS MB'], @rows);
+
+    my $tp = $self->{tp};
+    my ($a, $b, $d) = @$tp{qw(direct plain haproxy)};
+    my @ratios;
+
+    for my $c (grep { $_->{label} =~ /^gamma/ } @{$r->{throughput}}) {
+        push @ratios, [$c->{label},
+            map({ ratio($c->{rps_med}, $_ && $_->{rps_med}) } $b, $d, $a),
+            map({ ratio($c->{p99_med}, $_ && $_->{p99_med}) } $b, $d, $a)];
+    }
+
+    $self->p('Ratios, with c = nginx-gamma, b = plain nginx, ' .
+             'd = HAProxy, a = direct:', '');
+    $self->table(['', 'req/s c/b', 'c/d', 'c/a', 'p99 c/b', 'c/d',
+                  'c/a'], @ratios);
+}
+
+
+sub scale {
+    my ($self) = @_;
+    my $r = $self->{r};
+    my ($base) = grep { $_->{services} == 0 } @{$r->{scale} || []};
+    my @rows;
+
+    $self->p('## Memory and compile time at scale', '',
+        'nginx-gamma started on N Services (+ as many EndpointSlices and',
+        'HTTPRoutes, manifests in files of 1,000 Services). start (s):',
+        'until the first snapshot is in service; compile (ms): that',
+        'snapshot\'s compile time as the watcher logs it; change (ms): the',
+        'compile after one route change; snap: the snapshot\'s size. RSS',
+        'of the worker once loaded, HWM its peak (after the change);',
+        'B/Svc: (RSS - RSS with no Services) / N, in bytes.', '');
+
+    for my $s (@{$r->{scale} || []}) {
+        my $per = $s->{services} && $base
+                  ? ($s->{rss} - $base->{rss}) / $s->{services} : undef;
+
+        $s->{per_service} = $per;
+        push @rows, [fmt_int($s->{services}),
+            sprintf('%.2f', $s->{startup_s}), fmt_ms($s->{compile_s}),
+            fmt_ms($s->{recompile_s}), fmt_mb($s->{snapshot_bytes}),
+            fmt_mb($s->{rss}), fmt_mb($s->{hwm_after} // $s->{hwm}),
+            fmt_int($per)];
+    }
+
+    $self->table(['Services', 'start s', 'compile', 'change', 'snap MB',
+                  'RSS MB', 'HWM MB', 'B/Svc'], @rows);
+
+    my ($sbase) = grep { $_->{services} == 0 } @{$r->{static_scale} || []};
+    @rows = ();
+
+    for my $s (@{$r->{static_scale} || []}) {
+        push @rows, [fmt_int($s->{services}),
+            sprintf('%.2f', $s->{startup_s}), fmt_mb($s->{rss}),
+            fmt_mb($s->{pss_total}),
+            fmt_int($s->{services} && $sbase
+                    ? ($s->{rss} - $sbase->{rss}) / $s->{services}
+                    : undef)];
+    }
+
+    $self->p('The same mesh as a static nginx.conf (nginx without the ' .
+             'module): start until', 'it answers, RSS of the worker, ' .
+             'PSS of master + worker; B/Svc against the', 'same config ' .
+             'with no Services.', '');
+    $self->table(['Services', 'start s', 'worker RSS MB', 'PSS MB',
+                  'B/Svc'], @rows);
+}
+
+
+sub propagation {
+    my ($self) = @_;
+    my $r = $self->{r};
+    my @rows;
+
+    $self->p('## Change to enforced', '',
+        'A client writes a change, then polls (every 1 ms, keep-alive)',
+        'until the new behaviour answers; latency from the change to the',
+        'first answer showing it. "load": wrk keeps the proxy saturated',
+        'meanwhile. nginx-gamma file source: the probe route file is',
+        'replaced by rename(). nginx -s reload: the regenerated',
+        'nginx.conf is written, then the clock starts and `nginx -s',
+        'reload` runs.', '');
+
+    my @runs;
+
+    for my $key (sort { by_size($a, $b) } keys %{$r->{propagation} || {}}) {
+        my ($source, $n) = split ' ', $key;
+
+        for my $load (qw(idle load)) {
+            my $p = $r->{propagation}{$key}{$load} or next;
+            push @runs, ["gamma $source", $n, $load, $p];
+        }
+    }
+
+    for my $n (sort { $a <=> $b } keys %{$r->{reload} || {}}) {
+        push @runs, ['nginx -s reload', $n, 'load', $r->{reload}{$n}];
+    }
+
+    $self->table(['how', 'Services', '', 'changes', 'p50 ms', 'p99 ms',
+                  'max ms'], map { $self->latency_row(@$_) } @runs);
+
+    $self->p('Under load: failed is what wrk counted (socket errors and',
+             'non-2xx answers) plus changes never enforced; PSS of all the',
+             'server\'s processes (old workers included) before the changes',
+             'and at the peak; procs: the most processes seen at once.', '');
+    $self->table(['how', 'Services', 'requests', 'failed', 'PSS MB',
+                  'peak', 'procs'],
+                 map { load_row(@$_) } grep { $_->[3]{wrk} } @runs);
+}
+
+
+sub by_size {
+    my ($a, $b) = @_;
+    my ($sa, $na) = split ' ', $a;
+    my ($sb, $nb) = split ' ', $b;
+
+    return $sa cmp $sb || $na <=> $nb;
+}
+
+
+sub latency_row {
+    my ($self, $how, $n, $load, $p) = @_;
+    my @lat = @{$p->{latencies}};
+
+    push @{$self->{cdf}}, { title => "$how, " . fmt_int($n) .
+                            " Services, $load", lat => \@lat };
+
+    return [$how, fmt_int($n), $load, $p->{changes},
+            fmt_ms(percentile(50, @lat)), fmt_ms(percentile(99, @lat)),
+            fmt_ms(percentile(100, @lat))];
+}
+
+
+sub load_row {
+    my ($how, $n, $load, $p) = @_;
+
+    return [$how, fmt_int($n), fmt_int($p->{wrk}{requests}),
+            $p->{wrk}{errors} + $p->{missed}, fmt_mb($p->{pss_base}),
+            fmt_mb($p->{pss_peak}), $p->{procs_max}];
+}
+
+
+# ---- targets -------------------------------------------------------------
+
+sub targets {
+    my ($self) = @_;
+    my $r = $self->{r};
+    my $tp = $self->{tp};
+    my ($big) = sort { $b <=> $a } @{$r->{sizes}{throughput}};
+    my $g = $tp->{"gamma $big"};
+    my $plain = $tp->{plain};
+    my @rows;
+
+    if ($g && $plain) {
+        push @rows, target("req/s, $big Services / plain", '>= 0.97',
+                           $g->{rps_med} / $plain->{rps_med}, 0.97, 1);
+        push @rows, target("p99, $big Services / plain", '<= 1.03',
+                           $g->{p99_med} / $plain->{p99_med}, 1.03, 0);
+    }
+
+    for my $s (grep { $_->{per_service} } @{$r->{scale} || []}) {
+        push @rows, target('RSS per 1,000 Services, ' .
+                           fmt_int($s->{services}) . ' loaded',
+                           '<= 4 MB', $s->{per_service} * 1000 / 1048576,
+                           4, 0, ' MB');
+    }
+
+    for my $s (grep { $_->{services} } @{$r->{scale} || []}) {
+        my $n = fmt_int($s->{services});
+        push @rows, target("compile, $n Services", '<= 100 ms',
+                           $s->{compile_s} * 1000, 100, 0, ' ms');
+        push @rows, target("compile after a change, $n", '<= 100 ms',
+                           $s->{recompile_s} * 1000, 100, 0, ' ms')
+            if defined $s->{recompile_s};
+    }
+
+    for my $key (sort { by_size($a, $b) } keys %{$r->{propagation} || {}}) {
+        my ($source, $n) = split ' ', $key;
+
+        for my $load (qw(idle load)) {
+            my $p = $r->{propagation}{$key}{$load} or next;
+            my $p99 = percentile(99, @{$p->{latencies}});
+            push @rows, target("change p99, $source, " . fmt_int($n) .
+                               ", $load", '<= 50 ms',
+                               defined $p99 ? $p99 * 1000 : undef, 50, 0,
+                               ' ms');
+
+            next unless $p->{wrk};
+            push @rows, target("failed requests, " .
+                               "$p->{changes} changes", '0',
+                               $p->{wrk}{errors} + $p->{missed}, 0, 0, '');
+        }
+    }
+
+    $self->p('## Targets', '',
+             'Goals from issue 7, for the report: no target fails a ' .
+             'build.', '');
+    $self->table(['target', 'goal', 'measured', 'verdict'], @rows);
+}
+
+
+# [what, goal, value, verdict]; $higher: the goal is a minimum
+sub target {
+    my ($what, $goal, $v, $limit, $higher, $unit) = @_;
+
+    return [$what, $goal, '-', 'not measured'] unless defined $v;
+
+    my $text = defined $unit ? sprintf('%.1f%s', $v, $unit)
+                             : sprintf('%.3f', $v);
+    my $ok = $higher ? $v >= $limit : $v <= $limit;
+    my $by = $limit ? abs($v - $limit) / $limit * 100 : $v;
+    my $how = $limit ? sprintf('%.0f%%', $by) : $v;
+
+    return [$what, $goal, $text, $ok ? 'met' : "missed by $how"];
+}
+
+
+# ---- method and commands -------------------------------------------------
+
+sub method {
+    my ($self) = @_;
+    my $r = $self->{r};
+    my $ctx = $r->{ctx};
+    my $cmd = $r->{commands} || {};
+    my $pin = defined $ctx->{cpu_server}
+              ? "servers on CPU $ctx->{cpu_server}, wrk, the backend " .
+                "and the harness on CPU $ctx->{cpu_client} (taskset)"
+              : 'no CPU pinning';
+
+    $self->p('## How it was measured', '',
+        wrap("Everything on loopback, $pin. Every nginx (backend " .
+             "included) runs worker_processes 1, HAProxy nbthread 1; " .
+             'access logs off; keepalive_requests 1000000 on every ' .
+             'nginx; keep-alive from wrk to the proxy and from the proxy ' .
+             'to the backend (nginx keepalive 64, HAProxy http-reuse ' .
+             'always).'), '',
+        wrap('The backend is a separate nginx answering `return 200` ' .
+             'with 1,024 bytes on 127.0.0.1 and 127.0.0.2 (two ' .
+             'endpoints, round robin in every proxy), and "probe" on a ' .
+             'third port for the propagation probe.'), '',
+        wrap('The mesh (bench/lib/GammaBench/Mesh.pm, also ' .
+             'bench/gen-mesh.pl): Service i has ClusterIP 127.100.0.1 + i ' .
+             'and a producer HTTPRoute with an Exact rule, a PathPrefix + ' .
+             'header rule and a 90/10 weighted default rule; the load ' .
+             'goes to the ClusterIP of Service N/2 and takes the weighted ' .
+             'rule, while all N are loaded. nginx-gamma listens on a ' .
+             'wildcard port and uses the shipped conf/gamma-mesh.conf and ' .
+             'conf/gamma-proxy.conf; plain nginx and the static ' .
+             'nginx.conf use the same proxy_* settings.'), '',
+        wrap('The static nginx.conf is what a generated-config product ' .
+             'writes for the same routes: per Service an upstream ' .
+             '(keepalive 16), a split_clients for the weights and a ' .
+             'server bound to the ClusterIP (one wildcard listening ' .
+             'socket) with exact, prefix and "if" locations.'), '',
+        wrap('Propagation sources: ' . join(', ', @{$ctx->{sources}}) .
+             '. The Kubernetes source does not exist yet; bench.pl ' .
+             'takes it as one more entry in %SOURCES (gamma_source ' .
+             'kubernetes, changes PUT to the API server) and ' .
+             'BENCH_SOURCES=file,kube.'), '',
+        'Commands (the harness runs them; paths under build/bench/):', '',
+        '```');
+
+    for my $k (qw(backend plain haproxy gamma static wrk wrk_load reload)) {
+        next unless $cmd->{$k};
+        $self->p("# $k", wrap_cmd($cmd->{$k}));
+    }
+
+    $self->p('```', '');
+}
+
+
+sub wrap {
+    my ($text) = @_;
+    my @lines = ('');
+
+    for my $word (split ' ', $text) {
+        if (length($lines[-1]) + length($word) + 1 > 76 && $lines[-1] ne '')
+        {
+            push @lines, '';
+        }
+        $lines[-1] .= ($lines[-1] eq '' ? '' : ' ') . $word;
+    }
+
+    return @lines;
+}
+
+
+sub wrap_cmd {
+    my ($cmd) = @_;
+    my @lines = ('');
+
+    for my $word ($cmd =~ /('[^']*'|\S+)/g) {
+        if (length($lines[-1]) + length($word) > 74 && $lines[-1] ne '') {
+            $lines[-1] .= ' \\';
+            push @lines, '    ';
+        }
+        $lines[-1] .= ($lines[-1] =~ /^ *$/ ? '' : ' ') . $word;
+    }
+
+    return @lines;
+}
+
+
+# ---- plots ---------------------------------------------------------------
+
+sub plots {
+    my ($self) = @_;
+    my $r = $self->{r};
+    my $work = $r->{ctx}{work};
+    my $dir = $self->{dir};
+
+    $self->rss_data("$work/rss.dat", "$work/rss-static.dat");
+    $self->cdf_data("$work/cdf");
+
+    my @series = map {
+        sprintf "'%s/cdf-%d.dat' using 1:2 with steps lw 2 title '%s'",
+                $work, $_, $self->{cdf}[$_]{title}
+    } 0 .. $#{$self->{cdf} || []};
+
+    my $gp = <<"_EOG_";
+set terminal pngcairo size 900,560 font 'sans,10'
+set output '$dir/rss.png'
+set title 'nginx-gamma: worker RSS vs Services loaded'
+set xlabel 'Services (+ as many EndpointSlices and HTTPRoutes)'
+set ylabel 'MB'
+set key top left
+set grid
+set format x '%.0s%c'
+plot '$work/rss.dat' using 1:2 with linespoints lw 2 pt 7 \\
+        title 'nginx-gamma worker RSS', \\
+     '$work/rss.dat' using 1:3 with linespoints lw 2 pt 5 \\
+        title 'nginx-gamma snapshot size', \\
+     '$work/rss-static.dat' using 1:2 with linespoints lw 2 pt 9 \\
+        title 'static nginx.conf, worker RSS', \\
+     '$work/rss.dat' using 1:4 with lines dt 2 lw 2 \\
+        title 'target: baseline + 4 MB per 1,000 Services'
+set output '$dir/propagation.png'
+set title 'Change to enforced: cumulative distribution'
+set xlabel 'ms from the change to the first answer showing it'
+set ylabel 'fraction of changes'
+set logscale x
+set format x '%g'
+set key bottom right
+set yrange [0:1.02]
+plot ${\ join(", \\\n     ", @series)}
+_EOG_
+
+    GammaBench::Mesh::write_file("$work/plots.gp", $gp);
+
+    my ($rc, $out) = run_cmd('gnuplot', "$work/plots.gp");
+    print STDERR "bench: gnuplot failed: $out\n" if $rc;
+
+    $self->p('## Plots', '', '![worker RSS vs Services](rss.png)', '',
+             '![change to enforced](propagation.png)', '');
+}
+
+
+sub rss_data {
+    my ($self, $file, $static) = @_;
+    my $r = $self->{r};
+    my ($base) = grep { $_->{services} == 0 } @{$r->{scale} || []};
+    my $b = $base ? $base->{rss} : 0;
+
+    GammaBench::Mesh::write_file($file, join '', map {
+        sprintf "%d %.2f %.2f %.2f\n", $_->{services}, $_->{rss} / 1048576,
+                ($_->{snapshot_bytes} // 0) / 1048576,
+                $b / 1048576 + 4 * $_->{services} / 1000
+    } @{$r->{scale} || []});
+
+    GammaBench::Mesh::write_file($static, join '', map {
+        sprintf "%d %.2f\n", $_->{services}, $_->{rss} / 1048576
+    } @{$r->{static_scale} || []});
+}
+
+
+sub cdf_data {
+    my ($self, $prefix) = @_;
+    my $i = 0;
+
+    for my $c (@{$self->{cdf} || []}) {
+        my @lat = sort { $a <=> $b } @{$c->{lat}};
+        my $k = 0;
+
+        GammaBench::Mesh::write_file("$prefix-" . $i++ . '.dat',
+            join '', map {
+                sprintf "%.3f %.4f\n", $_ * 1000, ++$k / @lat
+            } @lat);
+    }
+}
+
+
+sub notes {
+    my ($self) = @_;
+    my $file = "$self->{r}{ctx}{root}/bench/analysis.md";
+
+    return unless $self->{r}{mode} eq 'full' && -f $file;
+
+    open my $fh, '<', $file or return;
+    $self->p(map { chomp; $_ } <$fh>);
+}
+
+
+# ---- the machine -----------------------------------------------------------
+
+sub machine {
+    my ($root) = @_;
+    my %m;
+
+    $m{cpu} = first_match('/proc/cpuinfo', qr/^model name\s*:\s*(.*)/m)
+              // 'unknown';
+    $m{ncpu} = () = slurp('/proc/cpuinfo') =~ /^processor/mg;
+    $m{mem} = sprintf '%.0f', (first_match('/proc/meminfo',
+                                           qr/^MemTotal:\s+(\d+)/m) // 0)
+                              / 1048576;
+    chomp($m{kernel} = `uname -sr`);
+    $m{os} = first_match('/etc/os-release', qr/^PRETTY_NAME="?([^"]*)/m)
+             // 'unknown';
+    ($m{nginx}) = `nginx -v 2>&1` =~ m{nginx/(\S+)};
+    ($m{haproxy}) = `haproxy -v 2>&1` =~ /version (\S+)/;
+    ($m{wrk}) = `wrk -v 2>&1` =~ /^wrk (\S+)/;
+
+    chomp(my $rev = `git -C $root rev-parse --short HEAD 2>/dev/null`);
+    my $dirty = `git -C $root status --porcelain -- module config`;
+    $m{module} = ($rev || 'unknown') . ($dirty ? ' + local changes' : '');
+
+    $m{$_} //= 'unknown' for keys %m;
+
+    return \%m;
+}
+
+
+sub slurp {
+    open my $fh, '<', $_[0] or return '';
+    local $/;
+    return <$fh>;
+}
+
+
+sub first_match {
+    my ($file, $re) = @_;
+
+    return slurp($file) =~ $re ? $1 : undef;
+}
+
+
+1;

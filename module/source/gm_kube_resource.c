@@ -1,0 +1,88 @@
+/*
+ * nginx-gamma: the API resources the Kubernetes source lists and watches.
+ */
+
+#include <stdio.h>
+#include <string.h>
+
+#include "gm_kube_resource.h"
+
+
+static const gm_kube_resource_t  gm_kube_resources[] = {
+
+    { GM_KIND_SERVICE, "", { "v1", NULL, NULL }, "services", 0 },
+
+    { GM_KIND_ENDPOINTSLICE, "discovery.k8s.io", { "v1", NULL, NULL },
+      "endpointslices", 0 },
+
+    /* v1beta1 for clusters with a Gateway API older than v1.0 */
+    { GM_KIND_HTTPROUTE, "gateway.networking.k8s.io", { "v1", "v1beta1", NULL },
+      "httproutes", 1 },
+};
+
+
+const gm_kube_resource_t *
+gm_kube_resource(gm_kind_e kind)
+{
+    size_t  i;
+
+    for (i = 0; i < sizeof(gm_kube_resources) / sizeof(gm_kube_resources[0]);
+         i++)
+    {
+        if (gm_kube_resources[i].kind == kind) {
+            return &gm_kube_resources[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+const gm_kube_resource_t *
+gm_kube_resource_by_plural(const char *plural)
+{
+    size_t  i;
+
+    for (i = 0; i < sizeof(gm_kube_resources) / sizeof(gm_kube_resources[0]);
+         i++)
+    {
+        if (strcmp(gm_kube_resources[i].plural, plural) == 0) {
+            return &gm_kube_resources[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+int
+gm_kube_resource_path(const gm_kube_resource_t *res, unsigned version,
+    const char *ns, char *buf, size_t size)
+{
+    int  n;
+
+    if (res->group[0] == '\0') {
+        n = snprintf(buf, size, "/api/%s%s%s/%s", res->versions[version],
+                     ns ? "/namespaces/" : "", ns ? ns : "", res->plural);
+
+    } else {
+        n = snprintf(buf, size, "/apis/%s/%s%s%s/%s", res->group,
+                     res->versions[version], ns ? "/namespaces/" : "",
+                     ns ? ns : "", res->plural);
+    }
+
+    return (n < 0 || (size_t) n >= size) ? -1 : n;
+}
+
+
+int
+gm_kube_resource_api_version(const gm_kube_resource_t *res, unsigned version,
+    char *buf, size_t size)
+{
+    int  n;
+
+    n = snprintf(buf, size, "%s%s%s", res->group,
+                 res->group[0] ? "/" : "", res->versions[version]);
+
+    return (n < 0 || (size_t) n >= size) ? -1 : n;
+}
