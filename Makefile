@@ -35,6 +35,8 @@ DEB_PACKAGES := nginx nginx-dev build-essential libpcre2-dev \
                 libhttp-message-perl liblist-moreutils-perl curl iproute2 \
                 iptables libmojolicious-perl libio-socket-ssl-perl \
                 libyaml-libyaml-perl openssl
+# the benchmarks (bench/)
+DEB_PACKAGES += wrk haproxy gnuplot-nox strace
 # kubectl for the Kubernetes API source tests: any on the PATH will do
 KUBECTL_PACKAGE := kubernetes-client
 
@@ -110,6 +112,18 @@ test: deps module unit check-style fuzz
 	TEST_NGINX_BINARY=$(NGINX_BIN) \
 	TEST_NGINX_LOAD_MODULES=$(CURDIR)/$(MODULE) \
 	    prove -I t/lib -r t $(UNIT_BINS)
+	$(MAKE) --no-print-directory bench-smoke
+
+# benchmarks, not tests: "bench" measures for about 10 minutes and writes
+# bench/results.md and its plots; "bench-smoke" (seconds, part of "test")
+# fails only when a benchmarked configuration answers wrongly
+.PHONY: bench bench-smoke
+
+bench: deps module
+	perl bench/bench.pl
+
+bench-smoke: deps module
+	perl bench/bench.pl --smoke
 
 DEMO := $(BUILD)/demo
 

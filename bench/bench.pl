@@ -12,7 +12,8 @@
 # enforced.  Working files go to build/bench/; every process it starts is
 # stopped when it ends, however it ends.
 #
-# --only throughput,scale,propagation,reload runs some sections (results
+# --only throughput,instructions,scale,propagation,reload: some sections
+# (results
 # then go to build/bench/).
 #
 # Environment: BENCH_PORT (first port, 28100), BENCH_CPUS ("client,server",
@@ -43,31 +44,33 @@ use GammaBench::Stats qw(median percentile);
 
 my %SIZES = (
     full => {
-        rounds       => 3,            # interleaved throughput rounds
-        duration     => 3,            # seconds per wrk run
+        rounds       => 5,            # interleaved throughput rounds
+        duration     => 2,            # seconds per wrk run
         warmup       => 1,
         conns        => 50,
+        sequential   => 1000,         # requests counted (strace, callgrind)
+        callgrind    => 'all',
         throughput   => [1, 1000, 10000],
         scale        => [1000, 10000, 50000],
         static_scale => [1000, 10000],
-        propagation  => [1, 10000],
-        changes      => 200,          # idle, at each propagation size
-        load_scale   => 10000,
-        load_changes => 1000,         # under constant load
-        reload       => [[1000, 50], [10000, 20]],   # [services, reloads]
+        # [Services, changes]: changes with the proxy idle, and under a
+        # constant load; "nginx -s reload"s of the static nginx.conf
+        idle         => [[1, 200], [10000, 200]],
+        load         => [[1000, 1000], [10000, 50]],
+        reload       => [[1000, 20], [10000, 3]],
     },
     smoke => {
         rounds       => 1,
         duration     => 1,
         warmup       => 0,
         conns        => 8,
+        sequential   => 50,
+        callgrind    => 'gamma',      # the smallest only
         throughput   => [1, 10],
         scale        => [10, 100],
         static_scale => [10],
-        propagation  => [1, 10],
-        changes      => 5,
-        load_scale   => 10,
-        load_changes => 10,
+        idle         => [[1, 5], [10, 5]],
+        load         => [[10, 10]],
         reload       => [[10, 3]],
     },
 );
@@ -132,6 +135,7 @@ sub main {
     fail('backend', $_) for grep { $_ } $backend->check;
 
     section(throughput => \&throughput);
+    section(instructions => \&instructions);
     section(scale => \&scale);
     section(propagation => \&propagation);
     section(reload => \&reload);
@@ -385,6 +389,7 @@ sub throughput {
     }
 
     @configs = grep { $_->{answered} } @configs;
+    $_->{syscalls} = syscalls($_->{server}) for @configs;
 
     if ($C->{warmup}) {
         wrk_run($_->{url}, $C->{warmup}) for @configs;
@@ -419,10 +424,141 @@ sub throughput {
 }
 
 
+# system calls the server makes per request: strace -c on the serving
+# process while one keep-alive client sends requests one at a time
+sub syscalls {
+    my ($s) = @_;
+    my $n = $C->{sequential};
+    my $out = "$ctx->{work}/strace-$s->{name}.txt";
+    my $log = "$ctx->{work}/strace-$s->{name}.log";
+    my $http = GammaBench::Http->new($s->{addr});
+
+    # connections to the proxy and from it to the backend are open
+    $http->get('/') for 1 .. 20;
+
+    my $pid = spawn(cmd => ['strace', '-c', '-f', '-o', $out, '-p',
+                            $s->worker], log => $log);
+    wait_log($log, qr/attached/, 10);
+
+    for (1 .. $n) {
+        my ($status) = $http->get('/');
+        fail("$s->{name} under strace", 'no answer') unless $status;
+    }
+
+    GammaBench::Proc::stop($pid, 'INT', 10);
+    $R{commands}{strace} //= shell_join('strace', '-c', '-f', '-p',
+                                        '<worker pid>');
+
+    open my $fh, '<', $out or return;
+
+    while (my $line = <$fh>) {
+        my @f = split ' ', $line;
+        return $f[3] / $n if @f && $f[-1] eq 'total';
+    }
+
+    return;
+}
+
+
 sub label {
     my ($s) = @_;
 
     return $s->{kind} eq 'gamma' ? "gamma $s->{services}" : $s->{kind};
+}
+
+
+# ---- instructions per request (callgrind) --------------------------------
+
+# Each server again, alone under callgrind, one keep-alive client sending
+# requests one at a time: the user-space instructions per request, which
+# other work on the machine does not change.
+sub instructions {
+    my $p = $ctx->{ports};
+    my @servers = (
+        server('backend', 'cg-direct', port => $p->{backend} + 2,
+               probe_port => $p->{probe} + 2, callgrind => 1),
+        server('plain', 'cg-plain', port => $p->{plain}, callgrind => 1),
+        server('haproxy', 'cg-haproxy', port => $p->{haproxy},
+               callgrind => 1),
+    );
+    my $i = 0;
+
+    $servers[0]{label} = 'direct';
+
+    # instructions do not depend on the size (see the results): the
+    # smallest and the largest mesh
+    my @sizes = @{$C->{throughput}};
+
+    for my $n (@sizes > 1 ? @sizes[0, -1] : @sizes) {
+        push @servers, gamma_server("cg-gamma-$n", $n, $p->{gamma} + $i++);
+        $servers[-1]{services} = $n;
+        $servers[-1]{callgrind} = 1;
+    }
+
+    # a smoke run only proves that it works
+    @servers = grep { $_->{kind} eq 'gamma' } @servers
+        if $C->{callgrind} eq 'gamma';
+
+    for my $s (@servers[0 .. ($C->{callgrind} eq 'gamma' ? 0 : $#servers)]) {
+        $s->start->wait_ready(300);
+
+        my $r = callgrind_run($s);
+        $r->{label} = $s->{label} // label($s);
+        push @{$R{instructions}}, $r;
+        note(sprintf '%-12s %8.0f instructions a request', $r->{label},
+             $r->{ir} // 0);
+
+        $s->stop;
+    }
+}
+
+
+sub callgrind_run {
+    my ($s) = @_;
+    my $n = $C->{sequential};
+    my $http = GammaBench::Http->new($s->{addr}, timeout => 60);
+    my %r;
+
+    for (1 .. 200) {
+        my ($status) = $http->get('/');
+        fail("$s->{name} under callgrind", 'no answer') unless $status;
+    }
+
+    run_cmd('callgrind_control', '-z', $s->{pid});
+
+    for (1 .. $n) {
+        my ($status, $body) = $http->get('/');
+        fail("$s->{name} under callgrind", 'wrong answer')
+            unless $status && $status == 200
+                   && $body eq $GammaBench::Servers::BODY;
+    }
+
+    run_cmd('callgrind_control', '-d', $s->{pid});
+
+    my $dump = "$s->{callgrind_out}.1";
+    wait_log($dump, qr/^totals: (\d+)/, 60) =~ /(\d+)/;
+    $r{ir} = $1 / $n;
+
+    my ($rc, $out) = run_cmd('callgrind_annotate', '--inclusive=no',
+                             '--threshold=100', $dump);
+
+    for my $line (split /\n/, $out) {
+        $line =~ /^\s*([\d,]+) \(\s*[\d.]+%\)\s+(\S+)\s+\[(.*)\]\s*$/
+            or next;
+        my ($ir, $func, $obj) = ($1, $2, $3);
+        $ir =~ tr/,//d;
+        $func =~ s/^.*://;
+        $r{functions}{$func} = [$func, $obj =~ s{.*/}{}r, $ir / $n];
+        $r{module_ir} += $ir / $n if $obj =~ /gamma/;
+    }
+
+    # frames on the stack when the counters were zeroed show it all
+    delete @{$r{functions}}{grep { $r{functions}{$_}[2] >= 0.99 * $r{ir} }
+                           keys %{$r{functions}}};
+
+    $R{commands}{callgrind} //= shell_join(@{$s->{cmd}}[0 .. 2]);
+
+    return \%r;
 }
 
 
@@ -520,13 +656,17 @@ sub pss_total {
 
 sub propagation {
     my $port = $ctx->{ports}{prop};
+    my %count = (idle => {map { @$_ } @{$C->{idle}}},
+                 load => {map { @$_ } @{$C->{load}}});
+    my %sizes = map { $_ => 1 } keys %{$count{idle}}, keys %{$count{load}};
 
     for my $source (@{$ctx->{sources}}) {
         my $src = $SOURCES{$source} or die "no source \"$source\"\n";
 
-        for my $n (@{$C->{propagation}}) {
+        for my $n (sort { $a <=> $b } keys %sizes) {
             my $s = gamma_server("prop-$source-$n", $n, $port, $source);
             my $key = "$source $n";
+            my $v = 1;
 
             $s->start->wait_ready(300);
 
@@ -534,16 +674,16 @@ sub propagation {
             fail("gamma $key", $why) if $why;
 
             my $change = change_fn($src, $s);
-            my $from = 1;
 
-            $R{propagation}{$key}{idle} =
-                changes($s, $change, $from, $C->{changes}, "$key idle");
-            $from += $C->{changes};
+            if (my $k = $count{idle}{$n}) {
+                $R{propagation}{$key}{idle} =
+                    changes($s, $change, $v, $k, "$key idle");
+                $v += $k;
+            }
 
-            if ($n == $C->{load_scale}) {
+            if (my $k = $count{load}{$n}) {
                 $R{propagation}{$key}{load} =
-                    under_load($s, $change, $from, $C->{load_changes},
-                               "$key load");
+                    under_load($s, $change, $v, $k, "$key load");
             }
 
             $s->stop;

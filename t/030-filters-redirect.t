@@ -156,7 +156,23 @@ Location: http://echo.faces:18080/default
 
 
 
-=== TEST 5: a redirect from a consumer route applies to its namespace only
+=== TEST 5: no Host header (HTTP/1.0): the Service's own name
+--- user_files eval
+[["mesh/base.yaml", $main::Mesh], ["mesh/routes.yaml", $main::Routes]]
+--- config
+    location / {
+        proxy_pass http://127.10.0.6:18080;
+        proxy_set_header Host "";
+    }
+--- request
+GET /default
+--- error_code: 302
+--- response_headers
+Location: http://echo.faces.svc:18080/default
+
+
+
+=== TEST 6: a redirect from a consumer route applies to its namespace only
 --- user_files eval
 [["mesh/base.yaml", $main::Mesh], ["mesh/routes.yaml", <<'_EOY_']]
 apiVersion: gateway.networking.k8s.io/v1

@@ -1701,6 +1701,7 @@ gm_cc_rule_entries(gm_compile_t *cc, gm_cc_route_t *cr, uint32_t index)
 
     hr = gm_cc_http_rule(cr, index);
     nmatches = hr->nmatches ? hr->nmatches : 1;
+    match = NULL;
 
     for (m = 0; m < nmatches; m++) {
         hm = hr->nmatches ? &hr->matches[m] : &gm_cc_default_match;

@@ -486,8 +486,7 @@ ngx_http_gamma_attempt_timeout(ngx_event_t *ev)
                   "gamma: backend request to %V timed out", &pd->name);
 
     pd->ctx->timed_out = NGX_HTTP_GAMMA_TIMEOUT_BACKEND;
-    c->read->timedout = 1;
-    c->read->handler(c->read);
+    ngx_http_gamma_upstream_timeout(u, 0);
 }
 
 

@@ -30,7 +30,7 @@ static ngx_int_t ngx_http_gamma_cors_names(ngx_http_request_t *r,
 
 ngx_int_t
 ngx_http_gamma_cors_preflight(ngx_http_request_t *r,
-    ngx_http_gamma_filter_ctx_t *fctx, const gm_cors_t *cors)
+    ngx_http_gamma_filter_ctx_t *fctx)
 {
     ngx_int_t  rc;
 
@@ -47,7 +47,7 @@ ngx_http_gamma_cors_preflight(ngx_http_request_t *r,
         return rc;
     }
 
-    /* the header filter adds the CORS headers, then the modifiers run */
+    /* the header filter adds the CORS headers, as to any response */
     fctx->preflight = 1;
 
     r->headers_out.status = NGX_HTTP_OK;

@@ -179,7 +179,8 @@ ngx_http_gamma_filter_apply(ngx_http_request_t *r, ngx_http_gamma_ctx_t *ctx,
         return ngx_http_gamma_mirror_add(r, fctx, &f->u.mirror);
 
     case GM_FILTER_CORS:
-        return ngx_http_gamma_cors_preflight(r, fctx, &f->u.cors);
+        /* a preflight is answered here, the headers come with the answer */
+        return ngx_http_gamma_cors_preflight(r, fctx);
 
     default:
         /* ResponseHeaderModifier: the header filter */

@@ -44,6 +44,7 @@ struct ngx_http_gamma_filter_ctx_s {
     ngx_int_t                    mirror_rc;   /* once the body is read */
     unsigned                     mirrors_sent:1;
     unsigned                     preflight:1; /* answering a CORS preflight */
+    unsigned                     headers_own:1;   /* not the parent's list */
 };
 
 typedef struct ngx_http_gamma_filter_ctx_s  ngx_http_gamma_filter_ctx_t;
@@ -98,7 +99,7 @@ ngx_int_t ngx_http_gamma_mirror_init(ngx_conf_t *cf);
 
 /* ngx_http_gamma_cors.c */
 ngx_int_t ngx_http_gamma_cors_preflight(ngx_http_request_t *r,
-    ngx_http_gamma_filter_ctx_t *fctx, const gm_cors_t *cors);
+    ngx_http_gamma_filter_ctx_t *fctx);
 ngx_int_t ngx_http_gamma_cors_response(ngx_http_request_t *r,
     ngx_http_gamma_filter_ctx_t *fctx, const gm_cors_t *cors);
 

@@ -101,6 +101,18 @@ ngx_http_gamma_headers_request(ngx_http_request_t *r,
 {
     size_t  i;
 
+    /* a subrequest shares its parent's header list: it gets its own */
+    if (r != r->main && !fctx->headers_own) {
+        if (ngx_http_gamma_headers_copy(r->pool, &r->headers_in.headers,
+                                        &r->headers_in.headers)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        fctx->headers_own = 1;
+    }
+
     /* the API allows one action per name: their order does not matter */
 
     for (i = 0; i < hm->nremove; i++) {

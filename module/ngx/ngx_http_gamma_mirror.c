@@ -343,7 +343,6 @@ ngx_http_gamma_mirror_timeout(ngx_event_t *ev)
 {
     ngx_http_gamma_mirror_t  *mr = ev->data;
 
-    ngx_connection_t     *c;
     ngx_http_upstream_t  *u;
 
     u = mr->sr->upstream;
@@ -354,10 +353,7 @@ ngx_http_gamma_mirror_timeout(ngx_event_t *ev)
 
     mr->timed_out = 1;
 
-    u->peer.tries = 0;
-    c = u->peer.connection;
-    c->read->timedout = 1;
-    c->read->handler(c->read);
+    ngx_http_gamma_upstream_timeout(u, 1);
 }
 
 

@@ -97,6 +97,8 @@ ngx_int_t ngx_http_gamma_add_variables(ngx_conf_t *cf);
 
 ngx_int_t ngx_http_gamma_timeout_start(ngx_http_request_t *r,
     ngx_http_gamma_ctx_t *ctx);
+void ngx_http_gamma_upstream_timeout(ngx_http_upstream_t *u,
+    ngx_uint_t last);
 
 
 #endif /* NGX_HTTP_GAMMA_MODULE_H */

@@ -50,12 +50,17 @@ ngx_http_gamma_timeout_start(ngx_http_request_t *r, ngx_http_gamma_ctx_t *ctx)
 static void
 ngx_http_gamma_request_timeout(ngx_event_t *ev)
 {
-    ngx_connection_t      *c;
     ngx_http_request_t    *r;
     ngx_http_upstream_t   *u;
     ngx_http_gamma_ctx_t  *ctx;
 
     r = ev->data;
+
+    /* the response is complete: background mirrors may still hold it */
+    if (r->done) {
+        return;
+    }
+
     u = r->upstream;
     ctx = ngx_http_get_module_ctx(r, ngx_http_gamma_module);
 
@@ -68,10 +73,7 @@ ngx_http_gamma_request_timeout(ngx_event_t *ev)
     }
 
     if (u && u->peer.connection) {
-        u->peer.tries = 0;
-        c = u->peer.connection;
-        c->read->timedout = 1;
-        c->read->handler(c->read);
+        ngx_http_gamma_upstream_timeout(u, 1);
         return;
     }
 
@@ -92,4 +94,29 @@ ngx_http_gamma_timeout_cleanup(void *data)
     if (ev->timer_set) {
         ngx_del_timer(ev);
     }
+}
+
+
+/*
+ * Ends the upstream's current attempt as if its read had timed out: before
+ * the response starts nginx retries or answers 504, after it the client
+ * connection is closed.  With last set no retry follows.
+ */
+void
+ngx_http_gamma_upstream_timeout(ngx_http_upstream_t *u, ngx_uint_t last)
+{
+    ngx_connection_t  *c;
+
+    c = u->peer.connection;
+
+    if (c == NULL) {
+        return;
+    }
+
+    if (last) {
+        u->peer.tries = 0;
+    }
+
+    c->read->timedout = 1;
+    c->read->handler(c->read);
 }

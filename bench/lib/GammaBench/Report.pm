@@ -32,6 +32,7 @@ sub write {
     $self->{dir} = $dir;
     $self->header;
     $self->throughput;
+    $self->instructions;
     $self->scale;
     $self->propagation;
     $self->targets;
@@ -108,20 +109,20 @@ sub throughput {
     my ($self) = @_;
     my $r = $self->{r};
     my $C = $r->{sizes};
-    my @rows;
+    my (@rows, @cost);
+
+    return unless $r->{throughput};
 
     $self->p('## Throughput and latency', '',
-        "wrk, 1 thread, $C->{conns} keep-alive connections, " .
-        "$C->{duration} s a run, $C->{rounds} interleaved",
-        'rounds (medians); 1 KB responses. CPU: seconds the server ' .
-        '(all its processes)',
-        'spent per 1,000 requests, and its CPU use during the runs ' .
-        '(100% = one core).',
-        'RSS: the serving process (nginx worker, haproxy) after the ' .
-        'runs.', '');
+        wrap("wrk, 1 thread, $C->{conns} keep-alive connections, " .
+             "$C->{duration} s a run, $C->{rounds} rounds that interleave " .
+             'the configurations (each round in a rotated order); the ' .
+             'median of the rounds, and the range of req/s over the ' .
+             'rounds as a measure of the noise. 1 KB responses.'), '');
 
     for my $c (@{$r->{throughput}}) {
         my @runs = @{$c->{runs} || []};
+        my @rps = sort { $a <=> $b } map { $_->{rps} } @runs;
         my ($req, $cpu, $dur) = (0, 0, 0);
 
         for (@runs) {
@@ -130,21 +131,25 @@ sub throughput {
             $dur += $_->{duration_us} / 1e6;
         }
 
-        $c->{rps_med} = median(map { $_->{rps} } @runs);
+        $c->{rps_med} = median(@rps);
         $c->{p50_med} = median(map { $_->{p50_us} } @runs);
         $c->{p99_med} = median(map { $_->{p99_us} } @runs);
+        $c->{cpu_1k} = $req ? $cpu / $req * 1000 : undef;
         $self->{tp}{$c->{label}} = $c;
 
         push @rows, [$c->{label}, fmt_int($c->{rps_med}),
+            @rps ? fmt_int($rps[0]) . ' - ' . fmt_int($rps[-1]) : '-',
             sprintf('%.2f', ($c->{p50_med} // 0) / 1000),
-            sprintf('%.2f', ($c->{p99_med} // 0) / 1000),
-            $req ? sprintf('%.4f', $cpu / $req * 1000) : '-',
+            sprintf('%.2f', ($c->{p99_med} // 0) / 1000)];
+
+        push @cost, [$c->{label},
+            defined $c->{cpu_1k} ? sprintf('%.4f', $c->{cpu_1k}) : '-',
             $dur ? sprintf('%.0f%%', 100 * $cpu / $dur) : '-',
+            defined $c->{syscalls} ? sprintf('%.1f', $c->{syscalls}) : '-',
             fmt_mb($c->{rss})];
     }
 
-    $self->table(['', 'req/s', 'p50 ms', 'p99 ms', 'CPU s/1k req',
-                  'CPU', 'RSS MB'], @rows);
+    $self->table(['', 'req/s', 'req/s range', 'p50 ms', 'p99 ms'], @rows);
 
     my $tp = $self->{tp};
     my ($a, $b, $d) = @$tp{qw(direct plain haproxy)};
@@ -160,6 +165,84 @@ sub throughput {
              'd = HAProxy, a = direct:', '');
     $self->table(['', 'req/s c/b', 'c/d', 'c/a', 'p99 c/b', 'c/d',
                   'c/a'], @ratios);
+
+    $self->p('## Cost', '',
+        wrap('CPU: seconds the server (all its processes) spent per ' .
+             '1,000 requests during the wrk runs above, and its CPU use ' .
+             '(100% = one core; below 100% the server was not the ' .
+             'bottleneck, or other work on the machine took its CPU). ' .
+             'syscalls: system calls of the serving process per request ' .
+             '(strace -c, one keep-alive client, requests one at a ' .
+             'time). RSS: the serving process (nginx worker, haproxy) ' .
+             'after the runs.'), '');
+    $self->table(['', 'CPU s/1k req', 'CPU use', 'syscalls/req',
+                  'RSS MB'], @cost);
+}
+
+
+sub instructions {
+    my ($self) = @_;
+    my $r = $self->{r};
+    my @runs = @{$r->{instructions} || []};
+    my ($plain) = grep { $_->{label} eq 'plain' } @runs;
+    my @rows;
+
+    return unless @runs;
+
+    $self->p('### Instructions per request', '',
+        wrap('Each server alone under valgrind --tool=callgrind (nginx ' .
+             'with master_process off), one keep-alive client sending ' .
+             "$r->{sizes}{sequential} requests one at a time after 200 " .
+             'to warm up: user-space instructions per request (Ir), ' .
+             'which other work on the machine does not change; module: ' .
+             'the share spent in ngx_http_gamma_module.so.'), '');
+
+    for my $c (@runs) {
+        push @rows, [$c->{label}, fmt_int($c->{ir}),
+                     ratio($c->{ir}, $plain && $plain->{ir}),
+                     defined $c->{module_ir} ? fmt_int($c->{module_ir})
+                                             : '-'];
+    }
+
+    $self->table(['', 'Ir/request', 'vs plain', 'module Ir'], @rows);
+
+    my ($big) = grep { $_->{label} =~ /^gamma/ } reverse @runs;
+
+    return unless $big && $big->{functions};
+
+    my $f = $big->{functions};
+    my @top = (sort { $b->[2] <=> $a->[2] } values %$f)[0 .. 11];
+
+    $self->p("Where $big->{label} spends them (self cost, top 12):", '');
+    $self->table(['function', 'in', 'Ir/request'],
+                 map { [$_->[0], short_obj($_->[1]), fmt_int($_->[2])] }
+                 grep { defined } @top);
+
+    return unless $plain && $plain->{functions};
+
+    my $pf = $plain->{functions};
+    my %all = map { $_ => 1 } keys %$f, keys %$pf;
+    my %diff = map { $_ => ($f->{$_} ? $f->{$_}[2] : 0)
+                          - ($pf->{$_} ? $pf->{$_}[2] : 0) } keys %all;
+    my @more = (sort { $diff{$b} <=> $diff{$a} } keys %diff)[0 .. 11];
+
+    $self->p("What $big->{label} runs more than plain nginx (top 12):",
+             '');
+    $self->table(['function', 'in', 'plain', 'gamma', 'more'],
+        map {
+            my $o = ($f->{$_} || $pf->{$_})->[1];
+            [$_, short_obj($o), fmt_int($pf->{$_} ? $pf->{$_}[2] : 0),
+             fmt_int($f->{$_} ? $f->{$_}[2] : 0), fmt_int($diff{$_})]
+        } grep { defined && $diff{$_} > 0 } @more);
+}
+
+
+sub short_obj {
+    my ($obj) = @_;
+
+    return $obj =~ /gamma/ ? 'module'
+         : $obj =~ /^(lib\w+|ld)/ ? $1
+         : $obj;
 }
 
 
@@ -407,7 +490,8 @@ sub method {
         'Commands (the harness runs them; paths under build/bench/):', '',
         '```');
 
-    for my $k (qw(backend plain haproxy gamma static wrk wrk_load reload)) {
+    for my $k (qw(backend plain haproxy gamma static wrk wrk_load reload
+                  strace callgrind)) {
         next unless $cmd->{$k};
         $self->p("# $k", wrap_cmd($cmd->{$k}));
     }
@@ -455,17 +539,26 @@ sub plots {
     my $r = $self->{r};
     my $work = $r->{ctx}{work};
     my $dir = $self->{dir};
+    my @plots;
 
-    $self->rss_data("$work/rss.dat", "$work/rss-static.dat");
-    $self->cdf_data("$work/cdf");
+    if (@{$r->{scale} || []}) {
+        $self->rss_data("$work/rss.dat", "$work/rss-static.dat");
+        push @plots, 'rss';
+    }
+
+    if (@{$self->{cdf} || []}) {
+        $self->cdf_data("$work/cdf");
+        push @plots, 'propagation';
+    }
+
+    return unless @plots;
 
     my @series = map {
         sprintf "'%s/cdf-%d.dat' using 1:2 with steps lw 2 title '%s'",
                 $work, $_, $self->{cdf}[$_]{title}
     } 0 .. $#{$self->{cdf} || []};
 
-    my $gp = <<"_EOG_";
-set terminal pngcairo size 900,560 font 'sans,10'
+    my %gp = (rss => <<"_EOG_", propagation => <<"_EOG_");
 set output '$dir/rss.png'
 set title 'nginx-gamma: worker RSS vs Services loaded'
 set xlabel 'Services (+ as many EndpointSlices and HTTPRoutes)'
@@ -481,6 +574,7 @@ plot '$work/rss.dat' using 1:2 with linespoints lw 2 pt 7 \\
         title 'static nginx.conf, worker RSS', \\
      '$work/rss.dat' using 1:4 with lines dt 2 lw 2 \\
         title 'target: baseline + 4 MB per 1,000 Services'
+_EOG_
 set output '$dir/propagation.png'
 set title 'Change to enforced: cumulative distribution'
 set xlabel 'ms from the change to the first answer showing it'
@@ -488,17 +582,20 @@ set ylabel 'fraction of changes'
 set logscale x
 set format x '%g'
 set key bottom right
+set grid
 set yrange [0:1.02]
 plot ${\ join(", \\\n     ", @series)}
 _EOG_
 
-    GammaBench::Mesh::write_file("$work/plots.gp", $gp);
+    GammaBench::Mesh::write_file("$work/plots.gp",
+        "set terminal pngcairo size 900,560 font 'sans,10'\n"
+        . join("reset\n", @gp{@plots}));
 
     my ($rc, $out) = run_cmd('gnuplot', "$work/plots.gp");
     print STDERR "bench: gnuplot failed: $out\n" if $rc;
 
-    $self->p('## Plots', '', '![worker RSS vs Services](rss.png)', '',
-             '![change to enforced](propagation.png)', '');
+    $self->p('## Plots', '',
+             map { ("![$_](" . "$_.png)", '') } @plots);
 }
 
 

@@ -68,7 +68,7 @@ sub write_conf {
     my ($self, $text) = @_;
 
     $self->{conf} = "$self->{dir}/"
-                    . ($self->{kind} eq 'haproxy' ? 'haproxy.cfg' : 'nginx.conf');
+        . ($self->{kind} eq 'haproxy' ? 'haproxy.cfg' : 'nginx.conf');
     GammaBench::Mesh::write_file($self->{conf}, $text);
 }
 
@@ -78,8 +78,10 @@ sub write_conf {
 sub backend_conf {
     my ($self) = @_;
     my $p = $self->{ctx}{ports};
+    my $port = $self->{port} // $p->{backend};
+    my $probe = $self->{probe_port} // $p->{probe};
 
-    $self->{addr} = "127.0.0.1:$p->{backend}";
+    $self->{addr} = "127.0.0.1:$port";
 
     return $self->nginx_head('warn') . <<"_EOC_";
 http {
@@ -87,12 +89,12 @@ http {
     keepalive_requests 1000000;
     default_type text/plain;
     server {
-        listen 127.0.0.1:$p->{backend};
-        listen 127.0.0.2:$p->{backend};
+        listen 127.0.0.1:$port;
+        listen 127.0.0.2:$port;
         return 200 "$BODY";
     }
     server {
-        listen 127.0.0.1:$p->{probe};
+        listen 127.0.0.1:$probe;
         return 200 "$PROBE_BODY";
     }
 }
@@ -237,8 +239,18 @@ sub start {
 
     } else {
         $self->{cmd} = [$ctx->{nginx}, '-p', "$self->{dir}/",
-                        '-c', $self->{conf}, '-e', "$self->{dir}/logs/error.log",
-                        '-g', 'daemon off;'];
+                        '-c', $self->{conf},
+                        '-e', "$self->{dir}/logs/error.log",
+                        '-g', $self->{callgrind}
+                              ? 'daemon off; master_process off;'
+                              : 'daemon off;'];
+    }
+
+    # one process under callgrind, counting from callgrind_control -z on
+    if ($self->{callgrind}) {
+        $self->{callgrind_out} = "$self->{dir}/callgrind.out";
+        unshift @{$self->{cmd}}, 'valgrind', '--tool=callgrind',
+            "--callgrind-out-file=$self->{callgrind_out}";
     }
 
     $self->{pid} = spawn(cmd => $self->{cmd},
@@ -295,8 +307,8 @@ sub pids {
 sub worker {
     my ($self) = @_;
 
-    return $self->{kind} eq 'haproxy' ? $self->{pid}
-                                      : worker_of($self->{pid});
+    return $self->{kind} eq 'haproxy' || $self->{callgrind}
+           ? $self->{pid} : worker_of($self->{pid});
 }
 
 
