@@ -126,14 +126,14 @@ bench-smoke: deps module
 	perl bench/bench.pl --smoke
 
 DEMO := $(BUILD)/demo
+DEMO_GLOBALS = daemon off; pid $(CURDIR)/$(DEMO)/logs/nginx.pid; \
+               load_module $(CURDIR)/$(MODULE);
 
 run: deps module
 	@mkdir -p $(DEMO)/logs
 	@tools/demo-help
 	exec $(NGINX_BIN) -p $(CURDIR)/$(DEMO)/ -c $(CURDIR)/conf/demo/nginx.conf \
-	    -e stderr \
-	    -g 'daemon off; pid $(CURDIR)/$(DEMO)/logs/nginx.pid; \
-	        load_module $(CURDIR)/$(MODULE);'
+	    -e stderr -g '$(DEMO_GLOBALS)'
 
 clean:
 	rm -rf $(BUILD) t/servroot*
