@@ -108,11 +108,12 @@ fuzz: $(FUZZ_BIN)
 check-style:
 	@./tools/check-style
 
+# the benchmark smoke run goes first, so that prove's summary ends the output
 test: deps module unit check-style fuzz
+	$(MAKE) --no-print-directory bench-smoke
 	TEST_NGINX_BINARY=$(NGINX_BIN) \
 	TEST_NGINX_LOAD_MODULES=$(CURDIR)/$(MODULE) \
 	    prove -I t/lib -r t $(UNIT_BINS)
-	$(MAKE) --no-print-directory bench-smoke
 
 # benchmarks, not tests: "bench" measures for about 10 minutes and writes
 # bench/results.md and its plots; "bench-smoke" (seconds, part of "test")
