@@ -21,6 +21,7 @@ use strict;
 use warnings;
 
 use File::Temp qw(tempdir);
+use GammaForkServer;
 use Fcntl qw(:flock);
 use IO::Socket::INET;
 use POSIX ();
@@ -42,35 +43,11 @@ sub start {
         Proto => 'tcp',
     ) or die "GammaBackend: cannot listen on $opt{addr}:$opt{port}: $!";
 
-    $pid = fork;
-    die "fork: $!" unless defined $pid;
-
-    if ($pid) {
-        close $listen;
-        return;
-    }
-
-    $SIG{CHLD} = 'IGNORE';
-    $SIG{TERM} = sub { POSIX::_exit(0) };
-
-    while (1) {
-        my $c = $listen->accept or next;
-        my $child = fork;
-
-        if (defined $child && $child == 0) {
-            close $listen;
-            serve($c);
-            POSIX::_exit(0);
-        }
-
-        close $c;
-    }
+    $pid = GammaForkServer::run($listen, \&serve);
 }
 
 sub stop {
-    return unless $pid;
-    kill 'TERM', $pid;
-    waitpid $pid, 0;
+    GammaForkServer::stop($pid);
     $pid = undef;
 }
 

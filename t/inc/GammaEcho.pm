@@ -21,6 +21,7 @@ use warnings;
 
 use Fcntl qw(:flock);
 use File::Temp qw(tempdir);
+use GammaForkServer;
 use IO::Socket::INET;
 use POSIX ();
 use Time::HiRes qw(sleep time);
@@ -138,36 +139,11 @@ sub start {
         Proto => 'tcp',
     ) or die "GammaEcho: cannot listen on the echo port: $!";
 
-    $pid = fork;
-    die "fork: $!" unless defined $pid;
-
-    if ($pid) {
-        close $listen;
-        return;
-    }
-
-    close $hang;
-    $SIG{CHLD} = 'IGNORE';
-    $SIG{TERM} = sub { POSIX::_exit(0) };
-
-    while (1) {
-        my $c = $listen->accept or next;
-        my $child = fork;
-
-        if (defined $child && $child == 0) {
-            close $listen;
-            serve($c);
-            POSIX::_exit(0);
-        }
-
-        close $c;
-    }
+    $pid = GammaForkServer::run($listen, \&serve, $hang);
 }
 
 sub stop {
-    return unless $pid;
-    kill 'TERM', $pid;
-    waitpid $pid, 0;
+    GammaForkServer::stop($pid);
     $pid = undef;
     close $hang if $hang;
     $hang = undef;
