@@ -9,7 +9,8 @@
 #include "gm_arena.h"
 
 
-#define GM_ARENA_ALIGN  16
+#define GM_ARENA_ALIGN     16
+#define GM_ARENA_MAX_STEP  65536
 
 
 struct gm_arena_block_s {
@@ -81,6 +82,11 @@ gm_arena_alloc(gm_arena_t *a, size_t size)
         if (bsize == a->block_size || a->blocks == NULL) {
             b->next = a->blocks;
             a->blocks = b;
+
+            /* small arenas stay small; busy ones take bigger steps */
+            if (a->block_size < GM_ARENA_MAX_STEP) {
+                a->block_size *= 2;
+            }
 
         } else {
             /* a big block goes behind the current one, so it stays in use */

@@ -20,6 +20,7 @@ typedef struct {
 } gm_arena_t;
 
 
+/* the first block holds block_size bytes; later ones double, to 64 KB */
 gm_arena_t *gm_arena_create(size_t block_size);
 void gm_arena_destroy(gm_arena_t *a);
 /* 16-byte aligned; NULL on allocation failure */

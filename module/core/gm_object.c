@@ -19,7 +19,7 @@
 #include "gm_object.h"
 
 
-#define GM_ARENA_BLOCK          4096
+#define GM_ARENA_BLOCK          512
 #define GM_PATH_MAX             256
 #define GM_REASON_MAX           512
 #define GM_LOG_NAME_MAX         72

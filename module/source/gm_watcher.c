@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 
 #include <errno.h>
+#include <malloc.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -388,6 +389,9 @@ gm_watcher_publish(gm_watcher_t *w)
            (long long) (gm_watcher_now_ms() - start));
 
     w->conf.publish(w->conf.publish_data, s);
+
+    /* parsing a large manifest leaves freed memory behind: give it back */
+    malloc_trim(0);
 }
 
 
