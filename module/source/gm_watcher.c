@@ -165,15 +165,25 @@ gm_watcher_files(gm_watcher_t *w)
 {
     int  rc;
 
-    w->fs = gm_file_source_create(w->file_path, w->store, &w->conf.log);
+    /*
+     * Until the source can be read (a ConfigMap not mounted yet, wrong
+     * permissions) nothing is published: the worker answers 503, as
+     * before any first sync, rather than serve an empty mesh.
+     */
+    for ( ;; ) {
+        w->fs = gm_file_source_create(w->file_path, w->store, &w->conf.log);
 
-    if (w->fs == NULL) {
+        if (w->fs) {
+            break;
+        }
+
         gm_log(&w->conf.log, GM_LOG_ERR,
-               "file source \"%s\" cannot be watched, mesh state is empty",
+               "file source \"%s\" cannot be watched, retrying in 1 s",
                w->file_path);
-        gm_watcher_publish(w);
-        gm_watcher_wait(w, -1, -1);
-        return;
+
+        if (gm_watcher_wait(w, -1, 1000) == -1) {
+            return;
+        }
     }
 
     gm_file_source_scan(w->fs);
