@@ -63,6 +63,9 @@ sub stop {
         sleep 0.01;
     }
 
+    print STDERR "bench: $running{$pid} ($pid) ignored SIG$sig, killed\n"
+        if $ENV{BENCH_DEBUG};
+
     # the whole group: an nginx master may leave workers behind
     kill 'KILL', -$pid;
     kill 'KILL', $pid;

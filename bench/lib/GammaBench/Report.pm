@@ -36,9 +36,13 @@ sub write {
     $self->scale;
     $self->propagation;
     $self->targets;
-    $self->method;
-    $self->plots;
     $self->notes;
+    $self->plots;
+    $self->method;
+
+    for (grep { length > 80 } @{$self->{out}}) {
+        print STDERR "bench: results.md line longer than 80 columns: $_\n";
+    }
 
     GammaBench::Mesh::write_file("$dir/results.md",
                                  join('', map { "$_\n" } @{$self->{out}}));
@@ -90,8 +94,13 @@ sub header {
          ? ('', '**Smoke run: tiny sizes, the numbers mean nothing.**')
          : ()),
         '',
-        sprintf('Run of %s, %.0f s.', strftime('%Y-%m-%d %H:%M %Z',
-                localtime), $r->{elapsed}), '');
+        wrap(sprintf('Run of %s, %.0f s. Load average %s at the start, ' .
+                     '%s at the end: other work on the machine, the ' .
+                     'noise the method must resist.',
+                     strftime('%Y-%m-%d %H:%M %Z', localtime),
+                     $r->{elapsed}, $r->{load_start} // '?',
+                     $r->{load_end} // '?')),
+        '');
 
     $self->table(['machine', ''], 'left',
         ['CPU', "$m->{cpu}, $m->{ncpu} CPUs"],
@@ -226,8 +235,9 @@ sub instructions {
                           - ($pf->{$_} ? $pf->{$_}[2] : 0) } keys %all;
     my @more = (sort { $diff{$b} <=> $diff{$a} } keys %diff)[0 .. 11];
 
-    $self->p("What $big->{label} runs more than plain nginx (top 12):",
-             '');
+    $self->p("What $big->{label} runs more than plain nginx (top 12; " .
+             'approximate: nginx', 'has no symbols for its static ' .
+             'functions, and a tail call counts in its caller):', '');
     $self->table(['function', 'in', 'plain', 'gamma', 'more'],
         map {
             my $o = ($f->{$_} || $pf->{$_})->[1];
@@ -267,8 +277,8 @@ sub scale {
 
         $s->{per_service} = $per;
         push @rows, [fmt_int($s->{services}),
-            sprintf('%.2f', $s->{startup_s}), fmt_ms($s->{compile_s}),
-            fmt_ms($s->{recompile_s}), fmt_mb($s->{snapshot_bytes}),
+            sprintf('%.2f', $s->{startup_s}), whole_ms($s->{compile_s}),
+            whole_ms($s->{recompile_s}), fmt_mb($s->{snapshot_bytes}),
             fmt_mb($s->{rss}), fmt_mb($s->{hwm_after} // $s->{hwm}),
             fmt_int($per)];
     }
@@ -294,6 +304,14 @@ sub scale {
              'with no Services.', '');
     $self->table(['Services', 'start s', 'worker RSS MB', 'PSS MB',
                   'B/Svc'], @rows);
+}
+
+
+# the watcher logs whole milliseconds
+sub whole_ms {
+    my ($s) = @_;
+
+    return defined $s ? sprintf('%.0f', $s * 1000) : '-';
 }
 
 
@@ -353,7 +371,9 @@ sub latency_row {
     my @lat = @{$p->{latencies}};
 
     push @{$self->{cdf}}, { title => "$how, " . fmt_int($n) .
-                            " Services, $load", lat => \@lat };
+                            ($n == 1 ? ' Service' : ' Services') .
+                            ", $load", lat => \@lat }
+        if @lat;
 
     return [$how, fmt_int($n), $load, $p->{changes},
             fmt_ms(percentile(50, @lat)), fmt_ms(percentile(99, @lat)),
@@ -382,14 +402,15 @@ sub targets {
     my @rows;
 
     if ($g && $plain) {
-        push @rows, target("req/s, $big Services / plain", '>= 0.97',
+        my $n = fmt_int($big);
+        push @rows, target("req/s, $n Svc / plain", '>= 0.97',
                            $g->{rps_med} / $plain->{rps_med}, 0.97, 1);
-        push @rows, target("p99, $big Services / plain", '<= 1.03',
+        push @rows, target("p99, $n Svc / plain", '<= 1.03',
                            $g->{p99_med} / $plain->{p99_med}, 1.03, 0);
     }
 
     for my $s (grep { $_->{per_service} } @{$r->{scale} || []}) {
-        push @rows, target('RSS per 1,000 Services, ' .
+        push @rows, target('RSS per 1k Svc, ' .
                            fmt_int($s->{services}) . ' loaded',
                            '<= 4 MB', $s->{per_service} * 1000 / 1048576,
                            4, 0, ' MB');
@@ -397,9 +418,9 @@ sub targets {
 
     for my $s (grep { $_->{services} } @{$r->{scale} || []}) {
         my $n = fmt_int($s->{services});
-        push @rows, target("compile, $n Services", '<= 100 ms',
+        push @rows, target("compile, $n Svc", '<= 100 ms',
                            $s->{compile_s} * 1000, 100, 0, ' ms');
-        push @rows, target("compile after a change, $n", '<= 100 ms',
+        push @rows, target("compile on change, $n Svc", '<= 100 ms',
                            $s->{recompile_s} * 1000, 100, 0, ' ms')
             if defined $s->{recompile_s};
     }
@@ -411,13 +432,13 @@ sub targets {
             my $p = $r->{propagation}{$key}{$load} or next;
             my $p99 = percentile(99, @{$p->{latencies}});
             push @rows, target("change p99, $source, " . fmt_int($n) .
-                               ", $load", '<= 50 ms',
+                               " $load", '<= 50 ms',
                                defined $p99 ? $p99 * 1000 : undef, 50, 0,
                                ' ms');
 
             next unless $p->{wrk};
-            push @rows, target("failed requests, " .
-                               "$p->{changes} changes", '0',
+            push @rows, target("failed, $p->{changes} changes, " .
+                               fmt_int($n), '0',
                                $p->{wrk}{errors} + $p->{missed}, 0, 0, '');
         }
     }
@@ -435,8 +456,9 @@ sub target {
 
     return [$what, $goal, '-', 'not measured'] unless defined $v;
 
-    my $text = defined $unit ? sprintf('%.1f%s', $v, $unit)
-                             : sprintf('%.3f', $v);
+    my $text = !defined $unit ? sprintf('%.3f', $v)
+             : $unit eq '' ? sprintf('%d', $v)
+             : sprintf('%.1f%s', $v, $unit);
     my $ok = $higher ? $v >= $limit : $v <= $limit;
     my $by = $limit ? abs($v - $limit) / $limit * 100 : $v;
     my $how = $limit ? sprintf('%.0f%%', $by) : $v;
@@ -458,7 +480,9 @@ sub method {
               : 'no CPU pinning';
 
     $self->p('## How it was measured', '',
-        wrap("Everything on loopback, $pin. Every nginx (backend " .
+        wrap("Everything on loopback, $pin; everything the harness " .
+             "starts runs at nice $ctx->{nice} (BENCH_NICE), ahead of " .
+             'other work on the machine. Every nginx (backend ' .
              "included) runs worker_processes 1, HAProxy nbthread 1; " .
              'access logs off; keepalive_requests 1000000 on every ' .
              'nginx; keep-alive from wrk to the proxy and from the proxy ' .
@@ -562,7 +586,8 @@ sub plots {
 set output '$dir/rss.png'
 set title 'nginx-gamma: worker RSS vs Services loaded'
 set xlabel 'Services (+ as many EndpointSlices and HTTPRoutes)'
-set ylabel 'MB'
+set ylabel 'MB (log scale)'
+set logscale y
 set key top left
 set grid
 set format x '%.0s%c'
@@ -581,9 +606,11 @@ set xlabel 'ms from the change to the first answer showing it'
 set ylabel 'fraction of changes'
 set logscale x
 set format x '%g'
-set key bottom right
+set key below
 set grid
 set yrange [0:1.02]
+set arrow from 50, graph 0 to 50, graph 1 nohead dt 2 lw 2 lc rgb 'red'
+set label 'target p99: 50 ms' at 52, graph 0.05 tc rgb 'red'
 plot ${\ join(", \\\n     ", @series)}
 _EOG_
 
@@ -633,6 +660,7 @@ sub cdf_data {
 }
 
 
+# the hand-written analysis of the last full run, kept in bench/analysis.md
 sub notes {
     my ($self) = @_;
     my $file = "$self->{r}{ctx}{root}/bench/analysis.md";
