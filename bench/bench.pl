@@ -12,14 +12,15 @@
 # enforced.  Working files go to build/bench/; every process it starts is
 # stopped when it ends, however it ends.
 #
-# --only throughput,instructions,scale,propagation,reload: some sections
-# (results
-# then go to build/bench/).
+# --only throughput,instructions,scale,propagation,reload runs some
+# sections (results in build/bench/full-only/); --report FILE writes
+# results.md and the plots again from a run's results.json.
 #
 # Environment: BENCH_PORT (first port, 28100), BENCH_CPUS ("client,server",
 # "0,1"; "none" to not pin), BENCH_NICE (priority of everything it runs:
-# -10 for a full run as root, else 0), BENCH_SOURCES (propagation sources,
-# "file"), BENCH_DEBUG (say which process had to be killed).
+# -10 for a full run as root, else 0), BENCH_SOURCES (propagation sources:
+# "file,kube", or "file" when the fake API server cannot run),
+# BENCH_DEBUG (say which process had to be killed).
 
 use strict;
 use warnings;
@@ -34,14 +35,18 @@ use Time::HiRes qw(sleep time);
 
 use lib dirname(abs_path(__FILE__)) . '/lib';
 use GammaBench::Http;
-use IO::Socket::INET;
+use GammaBench::Kube;
 use GammaBench::Mesh;
+use IO::Socket::INET;
 use GammaBench::Proc qw(spawn run_cmd cpu_seconds rss pss tree wait_log
                         shell_join);
 use GammaBench::Report;
 use GammaBench::Servers;
 use GammaBench::Stats qw(median percentile);
 
+
+my $root = abs_path(dirname(abs_path(__FILE__)) . '/..');
+my $ctx;                          # setup(): paths, ports, CPUs
 
 my %SIZES = (
     full => {
@@ -58,6 +63,8 @@ my %SIZES = (
         # constant load; "nginx -s reload"s of the static nginx.conf
         idle         => [[1, 200], [10000, 200]],
         load         => [[1000, 1000], [10000, 50]],
+        kube         => { idle => [[1, 200], [10000, 100]],
+                          load => [[1000, 200]] },
         reload       => [[1000, 10], [10000, 1]],
     },
     smoke => {
@@ -72,35 +79,59 @@ my %SIZES = (
         static_scale => [10],
         idle         => [[1, 5], [10, 5]],
         load         => [[10, 10]],
+        kube         => { idle => [[1, 5]], load => [[10, 5]] },
         reload       => [[10, 3]],
     },
 );
 
 # Where the changes of the propagation benchmarks come from.  A source
-# names the gamma_source directive and how one change is made: prepare()
-# is the writer's own work and is not timed, apply() makes the change
-# visible; the clock starts when it is called.  The Kubernetes source adds
-# an entry "kube" here: directive "kubernetes <url>" of the fake API
-# server, prepare() builds the route JSON, apply() PUTs it.
+# says how nginx-gamma reads the mesh (directive) and how one change is
+# made: prepare() is the writer's own work and is not timed, apply() makes
+# the change visible; the clock starts when it is called.  Each takes the
+# server (its mesh, its directory) and the probe route's version.
 my %SOURCES = (
     file => {
-        directive => sub { "file:$_[0]/mesh" },
         setup     => sub {
-            my ($mesh, $dir) = @_;
-            make_path("$dir/mesh");
-            $mesh->write_yaml_dir("$dir/mesh", 1000);
-            $mesh->write_probe_route("$dir/mesh", 0);
+            my ($s) = @_;
+            make_path("$s->{dir}/mesh");
+            $s->{mesh}->write_yaml_dir("$s->{dir}/mesh", 1000);
+            $s->{mesh}->write_probe_route("$s->{dir}/mesh", 0);
         },
+        directive => sub { "file:$_[0]{dir}/mesh" },
         prepare   => sub {
-            my ($mesh, $dir, $v) = @_;
-            GammaBench::Mesh::write_file("$dir/mesh/.probe-route.tmp",
-                                         $mesh->yaml_probe_route($v));
+            my ($s, $v) = @_;
+            GammaBench::Mesh::write_file("$s->{dir}/mesh/.probe-route.tmp",
+                                         $s->{mesh}->yaml_probe_route($v));
         },
         apply     => sub {
-            my ($mesh, $dir, $v) = @_;
-            rename "$dir/mesh/.probe-route.tmp", "$dir/mesh/probe-route.yaml"
+            my ($s) = @_;
+            rename "$s->{dir}/mesh/.probe-route.tmp",
+                   "$s->{dir}/mesh/probe-route.yaml"
                 or die "rename: $!\n";
         },
+    },
+
+    # the tests' fake API server, on the client CPU; the route is PUT
+    kube => {
+        setup     => sub {
+            my ($s) = @_;
+            my $m = $s->{mesh};
+            $s->{kube} = GammaBench::Kube->new(
+                root => $root, dir => "$s->{dir}/kube",
+                port => $ctx->{ports}{kube}, cpu => $ctx->{cpu_client},
+            )->start;
+            $s->{kube}->load($m->yaml(0, $m->services),
+                             $m->yaml_probe_service,
+                             $m->yaml_probe_route(0));
+        },
+        directive => sub { $_[0]{kube}->directive },
+        prepare   => sub {
+            my ($s, $v) = @_;
+            ($s->{kube_route}) =
+                GammaBench::Kube::objects($s->{mesh}->yaml_probe_route($v));
+        },
+        apply     => sub { $_[0]{kube}->put_route($_[0]{kube_route}) },
+        teardown  => sub { $_[0]{kube}->stop },
     },
 );
 
@@ -117,11 +148,9 @@ GetOptions(\%opt, 'smoke', 'only=s', 'out=s', 'report=s')
 
 my $mode = $opt{smoke} ? 'smoke' : 'full';
 my $C = $SIZES{$mode};
-my $root = abs_path(dirname(abs_path(__FILE__)) . '/..');
-
 exit report_only($opt{report}) if $opt{report};
 
-my $ctx = setup();
+$ctx = setup();
 my %R = (mode => $mode, sizes => $C, ctx => $ctx, failures => []);
 my $backend;
 
@@ -190,7 +219,8 @@ sub setup {
         or die "BENCH_PORT: a number\n";
     my $cpus = $ENV{BENCH_CPUS} // (ncpus() > 1 ? '0,1' : 'none');
     my ($client, $server) = $cpus eq 'none' ? () : split /,/, $cpus;
-    my $work = "$root/build/bench/$mode";
+    # a partial run keeps clear of the last full run's files
+    my $work = "$root/build/bench/$mode" . ($opt{only} ? '-only' : '');
     my $module = "$root/build/ngx_http_gamma_module.so";
 
     -f $module or die "$module is missing: run 'make module'\n";
@@ -220,7 +250,7 @@ sub setup {
         cpu_client => $client,
         cpu_server => $server,
         nice       => $GammaBench::Proc::NICE,
-        sources    => [split /,/, $ENV{BENCH_SOURCES} // 'file'],
+        sources    => [split /,/, $ENV{BENCH_SOURCES} // default_sources()],
         ports      => {
             plain   => $base + 1,
             haproxy => $base + 2,
@@ -228,6 +258,7 @@ sub setup {
             scale   => $base + 20,
             prop    => $base + 30,
             static  => $base + 40,
+            kube    => $base + 50,
             backend => $base + 90,
             probe   => $base + 91,
         },
@@ -244,6 +275,13 @@ sub ports_free {
             . "BENCH_PORT\n"
             if IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port");
     }
+}
+
+
+# the Kubernetes source when the tests' fake API server can run
+sub default_sources {
+    return -x "$root/t/lib/fake-kube-apiserver"
+           && eval { require Mojolicious; 1 } ? 'file,kube' : 'file';
 }
 
 
@@ -311,8 +349,8 @@ sub gamma_server {
         or die "no propagation source \"$source\"\n";
     my $s = server('gamma', $name, mesh => mesh($n, $port), port => $port);
 
-    $src->{setup}->($s->{mesh}, $s->{dir});
-    $s->{source} = $src->{directive}->($s->{dir});
+    $src->{setup}->($s);
+    $s->{source} = $src->{directive}->($s);
 
     return $s;
 }
@@ -348,7 +386,7 @@ sub wrk_run {
 
     my $r = wrk_parse($out) or die "wrk failed: $out\n";
     $r->{cpu} = cpu_seconds(@pids) - $cpu;
-    $R{commands}{wrk} //= shell_join(@cmd);
+    $R{commands}{wrk} //= shell_join(@cmd) if $duration == $C->{duration};
 
     return $r;
 }
@@ -592,7 +630,8 @@ sub callgrind_run {
     delete @{$r{functions}}{grep { $r{functions}{$_}[2] >= 0.99 * $r{ir} }
                            keys %{$r{functions}}};
 
-    $R{commands}{callgrind} //= shell_join(@{$s->{cmd}}[0 .. 2]);
+    $R{commands}{callgrind} = shell_join(@{$s->{cmd}})
+        if $s->{kind} eq 'gamma';
 
     return \%r;
 }
@@ -620,8 +659,8 @@ sub scale {
             fail("gamma with $n Services", $why) if $why;
 
             # one change: what each change costs at this size
-            $SOURCES{file}{prepare}->($s->{mesh}, $s->{dir}, 1);
-            $SOURCES{file}{apply}->($s->{mesh}, $s->{dir}, 1);
+            $SOURCES{file}{prepare}->($s, 1);
+            $SOURCES{file}{apply}->($s, 1);
             wait_log($log, qr/gamma: snapshot 2 in service/, 120);
             (undef, $r->{recompile_s}) = snapshot_line($log, 2);
             sleep 0.3;
@@ -692,12 +731,14 @@ sub pss_total {
 
 sub propagation {
     my $port = $ctx->{ports}{prop};
-    my %count = (idle => {map { @$_ } @{$C->{idle}}},
-                 load => {map { @$_ } @{$C->{load}}});
-    my %sizes = map { $_ => 1 } keys %{$count{idle}}, keys %{$count{load}};
 
     for my $source (@{$ctx->{sources}}) {
         my $src = $SOURCES{$source} or die "no source \"$source\"\n";
+        my $c = $C->{$source} // $C;
+        my %count = (idle => {map { @$_ } @{$c->{idle}}},
+                     load => {map { @$_ } @{$c->{load}}});
+        my %sizes = map { $_ => 1 } keys %{$count{idle}},
+                                    keys %{$count{load}};
 
         for my $n (sort { $a <=> $b } keys %sizes) {
             my $s = gamma_server("prop-$source-$n", $n, $port, $source);
@@ -723,6 +764,7 @@ sub propagation {
             }
 
             $s->stop;
+            $src->{teardown}->($s) if $src->{teardown};
         }
     }
 }
@@ -732,8 +774,8 @@ sub change_fn {
     my ($src, $s) = @_;
 
     return {
-        prepare => sub { $src->{prepare}->($s->{mesh}, $s->{dir}, $_[0]) },
-        apply   => sub { $src->{apply}->($s->{mesh}, $s->{dir}, $_[0]) },
+        prepare => sub { $src->{prepare}->($s, $_[0]) },
+        apply   => sub { $src->{apply}->($s, $_[0]) },
     };
 }
 

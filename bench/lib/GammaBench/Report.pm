@@ -165,15 +165,21 @@ sub throughput {
     my @ratios;
 
     for my $c (grep { $_->{label} =~ /^gamma/ } @{$r->{throughput}}) {
+        $c->{rps_b} = paired($c, $b, 'rps');
+        $c->{p99_b} = paired($c, $b, 'p99_us');
         push @ratios, [$c->{label},
-            map({ ratio($c->{rps_med}, $_ && $_->{rps_med}) } $b, $d, $a),
-            map({ ratio($c->{p99_med}, $_ && $_->{p99_med}) } $b, $d, $a)];
+            map({ fmt_ratio(paired($c, $_, 'rps')) } $b, $d, $a),
+            map({ fmt_ratio(paired($c, $_, 'p99_us')) } $b, $d, $a),
+            ratio($c->{cpu_1k}, $b && $b->{cpu_1k})];
     }
 
-    $self->p('Ratios, with c = nginx-gamma, b = plain nginx, ' .
-             'd = HAProxy, a = direct:', '');
+    $self->p(wrap('Ratios, with c = nginx-gamma, b = plain nginx, ' .
+                  'd = HAProxy, a = direct: the median over the rounds ' .
+                  'of the ratio within a round (runs seconds apart ' .
+                  'share the noise), and the ratio of the CPU seconds ' .
+                  'per request (below).'), '');
     $self->table(['', 'req/s c/b', 'c/d', 'c/a', 'p99 c/b', 'c/d',
-                  'c/a'], @ratios);
+                  'c/a', 'CPU c/b'], @ratios);
 
     $self->p('## Cost', '',
         wrap('CPU: seconds the server (all its processes) spent per ' .
@@ -186,6 +192,26 @@ sub throughput {
              'after the runs.'), '');
     $self->table(['', 'CPU s/1k req', 'CPU use', 'syscalls/req',
                   'RSS MB'], @cost);
+}
+
+
+# the median over the rounds of $c's $key over $o's in the same round
+sub paired {
+    my ($c, $o, $key) = @_;
+
+    return undef unless $o && $c->{runs} && $o->{runs};
+
+    my @r = map {
+        my ($x, $y) = ($c->{runs}[$_], $o->{runs}[$_]);
+        $x && $y && $y->{$key} ? $x->{$key} / $y->{$key} : ()
+    } 0 .. $#{$c->{runs}};
+
+    return median(@r);
+}
+
+
+sub fmt_ratio {
+    return defined $_[0] ? sprintf('%.3f', $_[0]) : '-';
 }
 
 
@@ -325,9 +351,9 @@ sub propagation {
         'until the new behaviour answers; latency from the change to the',
         'first answer showing it. "load": wrk keeps the proxy saturated',
         'meanwhile. nginx-gamma file source: the probe route file is',
-        'replaced by rename(). nginx -s reload: the regenerated',
-        'nginx.conf is written, then the clock starts and `nginx -s',
-        'reload` runs.', '');
+        'replaced by rename(); kube: the route is PUT to the API server',
+        '(see below). nginx -s reload: the regenerated nginx.conf is',
+        'written, then the clock starts and `nginx -s reload` runs.', '');
 
     my @runs;
 
@@ -404,9 +430,12 @@ sub targets {
     if ($g && $plain) {
         my $n = fmt_int($big);
         push @rows, target("req/s, $n Svc / plain", '>= 0.97',
-                           $g->{rps_med} / $plain->{rps_med}, 0.97, 1);
+                           $g->{rps_b}, 0.97, 1);
         push @rows, target("p99, $n Svc / plain", '<= 1.03',
-                           $g->{p99_med} / $plain->{p99_med}, 1.03, 0);
+                           $g->{p99_b}, 1.03, 0);
+        push @rows, target("CPU-bound: CPU/req, $n / plain", '<= 1.03',
+                           $g->{cpu_1k} / $plain->{cpu_1k}, 1.03, 0)
+            if $g->{cpu_1k} && $plain->{cpu_1k};
     }
 
     for my $s (grep { $_->{per_service} } @{$r->{scale} || []}) {
@@ -437,8 +466,8 @@ sub targets {
                                ' ms');
 
             next unless $p->{wrk};
-            push @rows, target("failed, $p->{changes} changes, " .
-                               fmt_int($n), '0',
+            push @rows, target('failed, ' . fmt_int($p->{changes}) .
+                               ' changes, ' . fmt_int($n) . ' Svc', '0',
                                $p->{wrk}{errors} + $p->{missed}, 0, 0, '');
         }
     }
@@ -507,20 +536,37 @@ sub method {
              'server bound to the ClusterIP (one wildcard listening ' .
              'socket) with exact, prefix and "if" locations.'), '',
         wrap('Propagation sources: ' . join(', ', @{$ctx->{sources}}) .
-             '. The Kubernetes source does not exist yet; bench.pl ' .
-             'takes it as one more entry in %SOURCES (gamma_source ' .
-             'kubernetes, changes PUT to the API server) and ' .
-             'BENCH_SOURCES=file,kube.'), '',
+             '. file: manifests in files of 1,000 Services, the probe ' .
+             'route in a file of its own, replaced by rename(). kube: ' .
+             'the tests\' fake API server (t/lib/fake-kube-apiserver: ' .
+             'Mojolicious, HTTPS, bearer token, list and watch) on the ' .
+             'client CPU, loaded with the mesh; a change is a PUT of the ' .
+             'probe route. Another source is one more entry in ' .
+             '%SOURCES of bench/bench.pl (BENCH_SOURCES selects).'), '',
         'Commands (the harness runs them; paths under build/bench/):', '',
         '```');
 
     for my $k (qw(backend plain haproxy gamma static wrk wrk_load reload
                   strace callgrind)) {
         next unless $cmd->{$k};
-        $self->p("# $k", wrap_cmd($cmd->{$k}));
+        $self->p("# $k", wrap_cmd($self->prefix($k) . $cmd->{$k}));
     }
 
     $self->p('```', '');
+}
+
+
+# how the harness ran a command: its priority and, for servers, its CPU
+sub prefix {
+    my ($self, $k) = @_;
+    my $ctx = $self->{r}{ctx};
+    my $p = $ctx->{nice} ? "nice -n $ctx->{nice} " : '';
+    my $cpu = $k eq 'backend' ? $ctx->{cpu_client} : $ctx->{cpu_server};
+
+    $p .= "taskset -c $cpu "
+        if defined $cpu && $k =~ /^(backend|plain|haproxy|gamma|static)$/;
+
+    return $p;
 }
 
 
@@ -577,9 +623,13 @@ sub plots {
 
     return unless @plots;
 
+    # a series of a few changes shows as points: steps would hide one
     my @series = map {
-        sprintf "'%s/cdf-%d.dat' using 1:2 with steps lw 2 title '%s'",
-                $work, $_, $self->{cdf}[$_]{title}
+        sprintf "'%s/cdf-%d.dat' using 1:2 with %s lw 2 title '%s'",
+                $work, $_,
+                @{$self->{cdf}[$_]{lat}} < 5 ? 'linespoints pt 7 ps 1.5'
+                                             : 'steps',
+                $self->{cdf}[$_]{title}
     } 0 .. $#{$self->{cdf} || []};
 
     my %gp = (rss => <<"_EOG_", propagation => <<"_EOG_");
