@@ -400,8 +400,15 @@ gm_watcher_publish(gm_watcher_t *w)
 
     w->conf.publish(w->conf.publish_data, s);
 
-    /* parsing a large manifest leaves freed memory behind: give it back */
-    malloc_trim(0);
+    /*
+     * The first sync parses every manifest and leaves most of that memory
+     * freed behind: give it back once.  Not after later changes: the next
+     * compile would grow the heap again page by page, and the event loop,
+     * freeing an old snapshot, would wait on the arena lock meanwhile.
+     */
+    if (w->generation == 1) {
+        malloc_trim(0);
+    }
 }
 
 
