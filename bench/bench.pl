@@ -59,6 +59,7 @@ my %SIZES = (
         throughput   => [1, 1000, 10000],
         scale        => [1000, 10000, 50000],
         static_scale => [1000, 10000],
+        scale_changes => 5,           # changes at each scale size
         # [Services, changes]: changes with the proxy idle, and under a
         # constant load; "nginx -s reload"s of the static nginx.conf
         idle         => [[1, 200], [10000, 200]],
@@ -77,6 +78,7 @@ my %SIZES = (
         throughput   => [1, 10],
         scale        => [10, 100],
         static_scale => [10],
+        scale_changes => 2,
         idle         => [[1, 5], [10, 5]],
         load         => [[10, 10]],
         kube         => { idle => [[1, 5]], load => [[10, 5]] },
@@ -329,6 +331,20 @@ sub server {
 }
 
 
+# starts a server and waits until it answers; once more if it died (this
+# machine is shared: something outside the benchmark once killed one)
+sub start_ready {
+    my ($s, $timeout) = @_;
+
+    for my $try (1, 2) {
+        my $ok = eval { $s->start->wait_ready($timeout); 1 };
+        return $s if $ok;
+        die $@ if $try == 2 || GammaBench::Proc::alive($s->{pid});
+        note("$s->{name} died while starting, once more: $@");
+    }
+}
+
+
 sub mesh {
     my ($n, $port) = @_;
     my $p = $ctx->{ports};
@@ -574,7 +590,7 @@ sub instructions {
         if $C->{callgrind} eq 'gamma';
 
     for my $s (@servers[0 .. ($C->{callgrind} eq 'gamma' ? 0 : $#servers)]) {
-        $s->start->wait_ready(300);
+        start_ready($s, 300);
 
         my $r = callgrind_run($s);
         $r->{label} = $s->{label} // label($s);
@@ -646,7 +662,7 @@ sub scale {
         my $s = gamma_server("scale-$n", $n, $port);
         my $r = { services => $n };
 
-        $s->start->wait_ready(300);
+        start_ready($s, 300);
         my $log = "$s->{dir}/logs/error.log";
 
         @$r{qw(snapshot_bytes compile_s)} = snapshot_line($log, 1);
@@ -658,17 +674,28 @@ sub scale {
             my $why = $s->check('/');
             fail("gamma with $n Services", $why) if $why;
 
-            # one change: what each change costs at this size
-            $SOURCES{file}{prepare}->($s, 1);
-            $SOURCES{file}{apply}->($s, 1);
-            wait_log($log, qr/gamma: snapshot 2 in service/, 120);
-            (undef, $r->{recompile_s}) = snapshot_line($log, 2);
+            # what a change costs at this size: the first one after the
+            # start, then the median of the next ones; the memory after
+            # them is what a proxy in service keeps
+            my @ms;
+
+            for my $v (1 .. $C->{scale_changes}) {
+                $SOURCES{file}{prepare}->($s, $v);
+                $SOURCES{file}{apply}->($s, $v);
+                wait_log($log, qr/gamma: snapshot @{[$v + 1]} in service/,
+                         120, $s->{pid});
+                push @ms, (snapshot_line($log, $v + 1))[1];
+            }
+
+            $r->{first_change_s} = $ms[0];
+            $r->{recompile_s} = median(@ms > 1 ? @ms[1 .. $#ms] : @ms);
             sleep 0.3;
             memory($r, $s->worker, '_after');
         }
 
-        note(sprintf '%6d Services: compile %s s, RSS %.1f MB', $n,
-             $r->{compile_s}, $r->{rss} / 1048576);
+        note(sprintf '%6d Services: compile %s s, change %s s, RSS %.1f MB',
+             $n, $r->{compile_s}, $r->{recompile_s} // '-',
+             ($r->{rss_after} // $r->{rss}) / 1048576);
         push @{$R{scale}}, $r;
         $R{commands}{gamma} //= shell_join(@{$s->{cmd}});
         $s->stop;
@@ -678,7 +705,7 @@ sub scale {
         my $s = static_server("static-$n", $n, $ctx->{ports}{static});
         my $r = { services => $n };
 
-        $s->start->wait_ready(300);
+        start_ready($s, 300);
         $r->{startup_s} = $s->{ready} - $s->{started};
         sleep 0.3;
         memory($r, $s->worker, '');
@@ -745,7 +772,7 @@ sub propagation {
             my $key = "$source $n";
             my $v = 1;
 
-            $s->start->wait_ready(300);
+            start_ready($s, 300);
 
             my $why = $s->check('/load');
             fail("gamma $key", $why) if $why;
@@ -901,7 +928,7 @@ sub reload {
         my ($n, $count) = @$case;
         my $s = static_server("reload-$n", $n, $port);
 
-        $s->start->wait_ready(300);
+        start_ready($s, 300);
 
         my $why = $s->check('/load');
         fail("static nginx.conf $n", $why) if $why;

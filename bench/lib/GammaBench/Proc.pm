@@ -211,12 +211,15 @@ sub wait_for {
 }
 
 
-# waits for a line matching $re in $file; returns the match
+# waits for a line matching $re in $file, written by process $pid if
+# given (which must not exit meanwhile); returns the line
 sub wait_log {
-    my ($file, $re, $timeout) = @_;
+    my ($file, $re, $timeout, $pid) = @_;
     my $found;
 
     wait_for("/$re/ in $file", $timeout, sub {
+        die "process $pid exited, see $file\n" if $pid && !alive($pid);
+
         open my $fh, '<', $file or return 0;
         while (my $line = <$fh>) {
             if ($line =~ $re) {

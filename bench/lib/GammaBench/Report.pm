@@ -289,28 +289,32 @@ sub scale {
     my @rows;
 
     $self->p('## Memory and compile time at scale', '',
-        'nginx-gamma started on N Services (+ as many EndpointSlices and',
-        'HTTPRoutes, manifests in files of 1,000 Services). start (s):',
-        'until the first snapshot is in service; compile (ms): that',
-        'snapshot\'s compile time as the watcher logs it; change (ms): the',
-        'compile after one route change; snap: the snapshot\'s size. RSS',
-        'of the worker once loaded, HWM its peak (after the change);',
-        'B/Svc: (RSS - RSS with no Services) / N, in bytes.', '');
+        wrap('nginx-gamma started on Svc Services (+ as many ' .
+             'EndpointSlices and HTTPRoutes, manifests in files of 1,000 ' .
+             'Services). start (s): until the first snapshot is in ' .
+             'service; compile (ms): that snapshot\'s compile time as the ' .
+             'watcher logs it; 1st: the compile after the first route ' .
+             "change; change: the median of the next " .
+             ($r->{sizes}{scale_changes} - 1) . "; snap: the snapshot's " .
+             'size. RSS (MB) of the worker once loaded, and after the ' .
+             'changes; B/Svc: (RSS after the changes - RSS with no ' .
+             'Services) / Svc, in bytes.'), '');
 
     for my $s (@{$r->{scale} || []}) {
+        my $rss = $s->{rss_after} // $s->{rss};
         my $per = $s->{services} && $base
-                  ? ($s->{rss} - $base->{rss}) / $s->{services} : undef;
+                  ? ($rss - $base->{rss}) / $s->{services} : undef;
 
         $s->{per_service} = $per;
         push @rows, [fmt_int($s->{services}),
             sprintf('%.2f', $s->{startup_s}), whole_ms($s->{compile_s}),
-            whole_ms($s->{recompile_s}), fmt_mb($s->{snapshot_bytes}),
-            fmt_mb($s->{rss}), fmt_mb($s->{hwm_after} // $s->{hwm}),
-            fmt_int($per)];
+            whole_ms($s->{first_change_s}), whole_ms($s->{recompile_s}),
+            fmt_mb($s->{snapshot_bytes}), fmt_mb($s->{rss}),
+            fmt_mb($s->{rss_after}), fmt_int($per)];
     }
 
-    $self->table(['Services', 'start s', 'compile', 'change', 'snap MB',
-                  'RSS MB', 'HWM MB', 'B/Svc'], @rows);
+    $self->table(['Svc', 'start s', 'compile', '1st', 'change',
+                  'snap MB', 'RSS MB', 'after', 'B/Svc'], @rows);
 
     my ($sbase) = grep { $_->{services} == 0 } @{$r->{static_scale} || []};
     @rows = ();
@@ -488,9 +492,14 @@ sub target {
     my $text = !defined $unit ? sprintf('%.3f', $v)
              : $unit eq '' ? sprintf('%d', $v)
              : sprintf('%.1f%s', $v, $unit);
+    # at the precision shown
+    $v = $text =~ /^([\d.]+)/ ? $1 : $v;
+
     my $ok = $higher ? $v >= $limit : $v <= $limit;
     my $by = $limit ? abs($v - $limit) / $limit * 100 : $v;
-    my $how = $limit ? sprintf('%.0f%%', $by) : $v;
+    my $how = !$limit ? $v
+            : $by < 1 ? sprintf('%.1f%%', $by)
+            : sprintf('%.0f%%', $by);
 
     return [$what, $goal, $text, $ok ? 'met' : "missed by $how"];
 }
@@ -543,13 +552,14 @@ sub method {
              'client CPU, loaded with the mesh; a change is a PUT of the ' .
              'probe route. Another source is one more entry in ' .
              '%SOURCES of bench/bench.pl (BENCH_SOURCES selects).'), '',
-        'Commands (the harness runs them; paths under build/bench/):', '',
+        'Commands (the harness runs them; paths from the repository):', '',
         '```');
 
     for my $k (qw(backend plain haproxy gamma static wrk wrk_load reload
                   strace callgrind)) {
         next unless $cmd->{$k};
-        $self->p("# $k", wrap_cmd($self->prefix($k) . $cmd->{$k}));
+        (my $c = $cmd->{$k}) =~ s{\Q$ctx->{root}/\E}{}g;
+        $self->p("# $k", wrap_cmd($self->prefix($k) . $c));
     }
 
     $self->p('```', '');
@@ -641,13 +651,15 @@ set logscale y
 set key top left
 set grid
 set format x '%.0s%c'
-plot '$work/rss.dat' using 1:2 with linespoints lw 2 pt 7 \\
-        title 'nginx-gamma worker RSS', \\
+plot '$work/rss.dat' using 1:5 with linespoints lw 2 pt 7 \\
+        title 'nginx-gamma worker RSS, after changes', \\
+     '$work/rss.dat' using 1:2 with linespoints lw 2 pt 6 \\
+        title 'nginx-gamma worker RSS, once loaded', \\
      '$work/rss.dat' using 1:3 with linespoints lw 2 pt 5 \\
         title 'nginx-gamma snapshot size', \\
      '$work/rss-static.dat' using 1:2 with linespoints lw 2 pt 9 \\
         title 'static nginx.conf, worker RSS', \\
-     '$work/rss.dat' using 1:4 with lines dt 2 lw 2 \\
+     '$work/rss.dat' using 1:4 with lines dt 2 lw 2 lc rgb 'red' \\
         title 'target: baseline + 4 MB per 1,000 Services'
 _EOG_
 set output '$dir/propagation.png'
@@ -683,9 +695,10 @@ sub rss_data {
     my $b = $base ? $base->{rss} : 0;
 
     GammaBench::Mesh::write_file($file, join '', map {
-        sprintf "%d %.2f %.2f %.2f\n", $_->{services}, $_->{rss} / 1048576,
-                ($_->{snapshot_bytes} // 0) / 1048576,
-                $b / 1048576 + 4 * $_->{services} / 1000
+        sprintf "%d %.2f %.2f %.2f %.2f\n", $_->{services},
+                $_->{rss} / 1048576, ($_->{snapshot_bytes} // 0) / 1048576,
+                $b / 1048576 + 4 * $_->{services} / 1000,
+                ($_->{rss_after} // $_->{rss}) / 1048576
     } @{$r->{scale} || []});
 
     GammaBench::Mesh::write_file($static, join '', map {

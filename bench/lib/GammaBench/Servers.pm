@@ -272,7 +272,7 @@ sub wait_ready {
     if ($self->{kind} eq 'gamma') {
         $self->{ready_line} = wait_log("$self->{dir}/logs/error.log",
                                        qr/gamma: snapshot 1 in service/,
-                                       $timeout);
+                                       $timeout, $self->{pid});
     }
 
     wait_for("$self->{name} on $self->{addr}", $timeout, sub {
