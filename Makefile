@@ -48,8 +48,15 @@ all: module
 
 module: $(MODULE)
 
-# configure once per change of the addon script; then only the module builds
-$(NGX_BUILD)/objs/Makefile: config
+# the module's files as a list that changes only when a file comes or goes:
+# config globs each layer, so a new file means configure again
+SRC_LIST    := $(BUILD)/sources.list
+$(shell mkdir -p $(BUILD); echo $(MOD_SRCS) | cmp -s - $(SRC_LIST) || \
+        echo $(MOD_SRCS) > $(SRC_LIST))
+
+# configure once per change of the addon script or of the list of files;
+# then only the module builds
+$(NGX_BUILD)/objs/Makefile: config module/exports.map $(SRC_LIST)
 	@[ -f $(NGINX_SRC)/configure ] || { \
 	    echo "nginx-dev is missing: run 'make deps'" >&2; exit 1; }
 	rm -rf $(NGX_BUILD)

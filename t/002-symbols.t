@@ -1,0 +1,31 @@
+# The module exports only what nginx's loader needs (module/exports.map):
+# another module loaded into the same process must never bind to one of
+# our helpers by name, nor we to one of theirs.
+
+use strict;
+use warnings;
+use Test::More;
+
+my ($so) = grep { m{ngx_http_gamma_module\.so$} }
+           split ' ', $ENV{TEST_NGINX_LOAD_MODULES} || '';
+
+ok($so && -f $so, 'TEST_NGINX_LOAD_MODULES names the module: '
+                  . ($so // 'none'))
+    or BAIL_OUT('set TEST_NGINX_LOAD_MODULES to ngx_http_gamma_module.so');
+
+my @syms = map { (split ' ')[-1] }
+           grep { /^\s*[0-9a-f]+ [A-Za-z] / }
+           `nm -D --defined-only $so`;
+is($?, 0, 'nm -D reads the module');
+
+is_deeply([sort @syms],
+          [qw(ngx_http_gamma_module ngx_module_names ngx_module_order
+              ngx_modules)],
+          'only the module and the loader tables are exported');
+
+my @undefined = grep { /\bU gm_|\bU ngx_http_gamma_/ }
+                `nm -D --undefined-only $so`;
+is(scalar @undefined, 0, 'no gm_* or ngx_http_gamma_* is left undefined')
+    or diag(@undefined);
+
+done_testing();
