@@ -12,7 +12,23 @@
 
 #include "gm_match.h"
 #include "gm_snapshot.h"
-#include "gm_watcher.h"
+#include "gm_source.h"
+
+
+/*
+ * The glue's defaults and limits, in one place (the source layer's are in
+ * gm_source.h).
+ */
+
+/* PCRE2 limits of a route regex: a pathological one simply does not match */
+#define NGX_HTTP_GAMMA_REGEX_MATCH_LIMIT  100000
+#define NGX_HTTP_GAMMA_REGEX_DEPTH_LIMIT  1000
+/* a worker waits this long at start for its first file snapshot */
+#define NGX_HTTP_GAMMA_FIRST_FILE_MS      2000
+/* ... and for the first from the API server, which may be slow */
+#define NGX_HTTP_GAMMA_FIRST_KUBE_MS      500
+/* a namespace is a DNS label */
+#define NGX_HTTP_GAMMA_NAMESPACE_MAX      63
 
 
 typedef enum {
@@ -88,6 +104,26 @@ extern ngx_module_t  ngx_http_gamma_module;
 ngx_int_t ngx_http_gamma_watcher_init(ngx_cycle_t *cycle,
     ngx_http_gamma_main_conf_t *gmcf);
 void ngx_http_gamma_watcher_exit(ngx_http_gamma_main_conf_t *gmcf);
+
+ngx_int_t ngx_http_gamma_valid_namespace(ngx_str_t *ns);
+
+/* ngx_http_gamma_kube_conf.c */
+char *ngx_http_gamma_kube_source(ngx_conf_t *cf,
+    ngx_http_gamma_main_conf_t *gmcf);
+char *ngx_http_gamma_kube_init_main_conf(ngx_conf_t *cf,
+    ngx_http_gamma_main_conf_t *gmcf);
+char *ngx_http_gamma_kube_file(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_gamma_kube_namespaces(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_gamma_kube_selector(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_gamma_kube_time(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_gamma_kube_backoff(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_gamma_kube_number(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 
 ngx_int_t ngx_http_gamma_router_init(ngx_conf_t *cf);
 

@@ -16,12 +16,10 @@
 #include "ngx_http_gamma_module.h"
 
 
-/* how long a worker waits at start for its first file snapshot */
-#define NGX_HTTP_GAMMA_FIRST_SYNC_MS  2000
-/* ... and for the first from the API server, which may be slow */
-#define NGX_HTTP_GAMMA_FIRST_KUBE_MS  500
-
-
+static ngx_int_t ngx_http_gamma_notify_init(ngx_cycle_t *cycle,
+    ngx_http_gamma_worker_t *w);
+static void ngx_http_gamma_watcher_conf(ngx_cycle_t *cycle,
+    ngx_http_gamma_main_conf_t *gmcf, gm_watcher_conf_t *wc);
 static void ngx_http_gamma_watcher_log(void *data, gm_log_level_e level,
     const char *msg);
 static void ngx_http_gamma_publish(void *data, gm_snapshot_t *s);
@@ -41,9 +39,7 @@ ngx_int_t
 ngx_http_gamma_watcher_init(ngx_cycle_t *cycle,
     ngx_http_gamma_main_conf_t *gmcf)
 {
-    int                       fd;
     gm_watcher_conf_t         wc;
-    ngx_connection_t         *c;
     ngx_http_gamma_worker_t  *w;
 
     w = ngx_pcalloc(cycle->pool, sizeof(ngx_http_gamma_worker_t));
@@ -55,10 +51,40 @@ ngx_http_gamma_watcher_init(ngx_cycle_t *cycle,
     w->rnd = (uint64_t) ngx_random() << 32 | (uint64_t) ngx_random() | 1;
     pthread_mutex_init(&w->lock, NULL);
 
-    w->matcher = gm_matcher_create(100000, 1000);
+    w->matcher = gm_matcher_create(NGX_HTTP_GAMMA_REGEX_MATCH_LIMIT,
+                                   NGX_HTTP_GAMMA_REGEX_DEPTH_LIMIT);
     if (w->matcher == NULL) {
         return NGX_ERROR;
     }
+
+    if (ngx_http_gamma_notify_init(cycle, w) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    gmcf->worker = w;
+
+    ngx_http_gamma_watcher_conf(cycle, gmcf, &wc);
+
+    w->watcher = gm_watcher_start(&wc);
+    if (w->watcher == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
+                      "gamma: cannot start the watcher thread");
+        return NGX_ERROR;
+    }
+
+    ngx_http_gamma_wait_first(w, wc.kube ? NGX_HTTP_GAMMA_FIRST_KUBE_MS
+                                         : NGX_HTTP_GAMMA_FIRST_FILE_MS);
+
+    return NGX_OK;
+}
+
+
+/* the module's own eventfd in the event loop: the thread signals it */
+static ngx_int_t
+ngx_http_gamma_notify_init(ngx_cycle_t *cycle, ngx_http_gamma_worker_t *w)
+{
+    int                fd;
+    ngx_connection_t  *c;
 
     fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (fd == -1) {
@@ -79,39 +105,31 @@ ngx_http_gamma_watcher_init(ngx_cycle_t *cycle,
     c->write->handler = ngx_http_gamma_dummy_handler;
     w->notify = c;
 
-    if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
-        return NGX_ERROR;
-    }
+    return ngx_handle_read_event(c->read, 0);
+}
 
-    gmcf->worker = w;
 
-    ngx_memzero(&wc, sizeof(gm_watcher_conf_t));
-    wc.file_path = (const char *) gmcf->file_path.data;
-    wc.log.handler = ngx_http_gamma_watcher_log;
-    wc.log.data = cycle->log;
-    wc.publish = ngx_http_gamma_publish;
-    wc.publish_data = w;
-    wc.debounce_ms = 10;
-    wc.max_delay_ms = 50;
+static void
+ngx_http_gamma_watcher_conf(ngx_cycle_t *cycle,
+    ngx_http_gamma_main_conf_t *gmcf, gm_watcher_conf_t *wc)
+{
+    ngx_memzero(wc, sizeof(gm_watcher_conf_t));
+
+    wc->log.handler = ngx_http_gamma_watcher_log;
+    wc->log.data = cycle->log;
+    wc->publish = ngx_http_gamma_publish;
+    wc->publish_data = gmcf->worker;
 
     if (gmcf->source == NGX_HTTP_GAMMA_SOURCE_KUBERNETES) {
-        wc.file_path = NULL;
-        wc.kube = &gmcf->kube;
-        wc.debounce_ms = 50;
-        wc.max_delay_ms = 400;
+        wc->kube = &gmcf->kube;
+        wc->debounce_ms = GM_SOURCE_KUBE_DEBOUNCE_MS;
+        wc->max_delay_ms = GM_SOURCE_KUBE_MAX_DELAY_MS;
+        return;
     }
 
-    w->watcher = gm_watcher_start(&wc);
-    if (w->watcher == NULL) {
-        ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
-                      "gamma: cannot start the watcher thread");
-        return NGX_ERROR;
-    }
-
-    ngx_http_gamma_wait_first(w, wc.kube ? NGX_HTTP_GAMMA_FIRST_KUBE_MS
-                                         : NGX_HTTP_GAMMA_FIRST_SYNC_MS);
-
-    return NGX_OK;
+    wc->file_path = (const char *) gmcf->file_path.data;
+    wc->debounce_ms = GM_SOURCE_FILE_DEBOUNCE_MS;
+    wc->max_delay_ms = GM_SOURCE_FILE_MAX_DELAY_MS;
 }
 
 

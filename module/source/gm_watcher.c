@@ -21,7 +21,7 @@
 
 #include "gm_file_source.h"
 #include "gm_store.h"
-#include "gm_watcher.h"
+#include "gm_source.h"
 
 
 struct gm_watcher_s {
@@ -181,7 +181,7 @@ gm_watcher_files(gm_watcher_t *w)
                "file source \"%s\" cannot be watched, retrying in 1 s",
                w->file_path);
 
-        if (gm_watcher_wait(w, -1, 1000) == -1) {
+        if (gm_watcher_wait(w, -1, GM_SOURCE_FILE_RETRY_MS) == -1) {
             return;
         }
     }

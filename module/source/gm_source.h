@@ -1,0 +1,43 @@
+/*
+ * nginx-gamma: what the nginx glue may use of the source layer.  The glue
+ * includes this header only: the watcher (source, store and compiler in
+ * one thread), the Kubernetes source's configuration and the defaults.
+ */
+
+#ifndef GM_SOURCE_H
+#define GM_SOURCE_H
+
+
+#include "gm_kube_source.h"
+#include "gm_watcher.h"
+
+
+/*
+ * The defaults and limits of the source layer, in one place.  The
+ * Kubernetes source's own (watch timeout, backoff, page size) are in
+ * gm_kube_source.h next to the configuration they default.
+ */
+
+/* a manifest save is several writes: wait for quiet, within a bound */
+#define GM_SOURCE_FILE_DEBOUNCE_MS     10
+#define GM_SOURCE_FILE_MAX_DELAY_MS    50
+/* API events come in bursts (a rollout): coalesce them a little longer */
+#define GM_SOURCE_KUBE_DEBOUNCE_MS     50
+#define GM_SOURCE_KUBE_MAX_DELAY_MS    400
+/* an unreadable file source is tried again this often */
+#define GM_SOURCE_FILE_RETRY_MS        1000
+/* a Kubernetes namespace name is a DNS label, its file a few bytes more */
+#define GM_SOURCE_NAMESPACE_FILE_MAX   253
+
+
+/*
+ * Reads a small file whole (a service account's namespace), surrounding
+ * whitespace trimmed.  Returns a malloc()ed string, or NULL with errno.
+ */
+char *gm_source_read_small_file(const char *path, size_t max);
+
+/* the object kind of an API resource plural ("services"), or -1 */
+int gm_source_kind_by_resource(const char *plural);
+
+
+#endif /* GM_SOURCE_H */
