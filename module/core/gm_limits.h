@@ -1,0 +1,69 @@
+/*
+ * nginx-gamma: every size, limit and default of the core in one place.
+ * The API limits are the ones the Kubernetes API server and the Gateway
+ * API CRDs enforce (maxItems, maxLength): an object we accept is one the
+ * API server would accept.  The sizes are ours.
+ */
+
+#ifndef GM_LIMITS_H
+#define GM_LIMITS_H
+
+
+/* the API's limits, per object (maxItems, maxLength) */
+
+#define GM_MAX_CLUSTER_IPS         2        /* Service clusterIPs */
+#define GM_MAX_EPS_PORTS           100      /* EndpointSlice ports */
+#define GM_MAX_EPS_ENDPOINTS       1000     /* EndpointSlice endpoints */
+#define GM_MAX_EPS_ADDRESSES       100      /* addresses of one endpoint */
+#define GM_MAX_PARENT_REFS         32       /* HTTPRoute parentRefs */
+#define GM_MAX_HOSTNAMES           16       /* HTTPRoute hostnames */
+#define GM_MAX_RULES               16       /* HTTPRoute rules */
+#define GM_MAX_MATCHES             64       /* matches of one rule */
+#define GM_MAX_MATCHES_TOTAL       128      /* matches of all rules */
+#define GM_MAX_KV_MATCHES          16       /* header or query matches */
+#define GM_MAX_HEADER_VALUE        4096     /* a header match value */
+#define GM_MAX_QUERY_VALUE         1024     /* a query parameter value */
+#define GM_MAX_PATH_VALUE          1024     /* a path match or rewrite */
+#define GM_MAX_FILTERS             16       /* filters of a rule or ref */
+#define GM_MAX_BACKEND_REFS        16       /* backendRefs of a rule */
+#define GM_MAX_WEIGHT              1000000  /* a backendRef's weight */
+#define GM_MAX_HEADER_ACTIONS      16       /* set, add or remove items */
+#define GM_MAX_CORS_LIST           64       /* CORS origins, headers */
+#define GM_MAX_CORS_METHODS        9        /* CORS allowMethods */
+#define GM_MAX_RETRY_CODES         200      /* retry.codes */
+#define GM_MAX_PORT                65535    /* a TCP port */
+#define GM_RETRY_CODE_MIN          400      /* retry.codes range */
+#define GM_RETRY_CODE_MAX          599
+
+/* the API's length limits of names, in characters */
+
+#define GM_MAX_OBJECT_NAME         253      /* names, DNS subdomains */
+#define GM_MAX_LABEL               63       /* DNS labels, kinds */
+#define GM_MAX_HEADER_NAME         256      /* an HTTP header name */
+#define GM_MAX_PORT_NAME           15       /* an IANA service name */
+#define GM_MAX_METHOD              7        /* "OPTIONS", "CONNECT" */
+
+/* the API's defaults */
+
+#define GM_MIRROR_DENOMINATOR      100      /* fraction.denominator */
+#define GM_CORS_MAX_AGE            5        /* CORS maxAge, seconds */
+
+/* our bounds on fields the API leaves open */
+
+#define GM_MAX_META_VALUE          1024     /* resourceVersion, uid */
+#define GM_MAX_TIMESTAMP           64       /* creationTimestamp */
+#define GM_MAX_APP_PROTOCOL        256      /* a Service's appProtocol */
+#define GM_MAX_IP_TEXT             64       /* an IP address as text */
+
+/* the parser's buffers */
+
+#define GM_OBJECT_ARENA_BLOCK      512      /* first block, then doubling */
+#define GM_FIELD_PATH_MAX          256      /* "spec.rules[0].matches..." */
+#define GM_FIELD_NAME_MAX          64       /* "clusterIPs[1]" */
+#define GM_REASON_MAX              512      /* the reason of an error line */
+#define GM_LOG_NAME_MAX            72       /* ns or name in a log line */
+#define GM_LOG_VALUE_MAX           48       /* a quoted bad value */
+#define GM_REGEX_ERROR_MAX         256      /* a PCRE2 error message */
+
+
+#endif /* GM_LIMITS_H */

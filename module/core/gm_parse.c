@@ -1,0 +1,211 @@
+/*
+ * nginx-gamma: the context of parsing one object: where in the object
+ * the parser is (the field path of error lines), how a rejection or an
+ * invalid rule is reported, and allocation in the object's arena.
+ */
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "gm_parse_int.h"
+
+
+void
+gm_parse_ctx_init(gm_parse_ctx_t *ctx, gm_object_t *obj, const gm_log_t *log)
+{
+    memset(ctx, 0, sizeof(gm_parse_ctx_t));
+
+    ctx->arena = obj->arena;
+    ctx->log = log;
+    ctx->kind = obj->body->meta.kind;
+    ctx->meta = &obj->body->meta;
+    strcpy(ctx->ns, "default");
+    strcpy(ctx->name, "?");
+}
+
+
+size_t
+gm_path_push(gm_parse_ctx_t *ctx, const char *fmt, ...)
+{
+    int      n;
+    char     part[GM_FIELD_PATH_MAX];
+    size_t   old, room;
+    va_list  args;
+
+    old = ctx->plen;
+    room = sizeof(ctx->path) - old;
+
+    va_start(args, fmt);
+    vsnprintf(part, sizeof(part), fmt, args);
+    va_end(args);
+
+    n = snprintf(ctx->path + old, room, "%s%s",
+                 (old && part[0] != '[') ? "." : "", part);
+
+    if (n > 0) {
+        ctx->plen += (size_t) n < room ? (size_t) n : room - 1;
+    }
+
+    return old;
+}
+
+
+void
+gm_path_pop(gm_parse_ctx_t *ctx, size_t old)
+{
+    ctx->plen = old;
+    ctx->path[old] = '\0';
+}
+
+
+/* a path cut at the end of buf still says where */
+void
+gm_path_format(gm_parse_ctx_t *ctx, const char *field, char *buf, size_t size)
+{
+    size_t  n, len;
+
+    if (field == NULL) {
+        field = "";
+    }
+
+    n = ctx->plen < size - 1 ? ctx->plen : size - 1;
+    memcpy(buf, ctx->path, n);
+
+    if (n && field[0] && field[0] != '[' && n < size - 1) {
+        buf[n++] = '.';
+    }
+
+    len = strlen(field);
+    len = len < size - 1 - n ? len : size - 1 - n;
+    memcpy(buf + n, field, len);
+    buf[n + len] = '\0';
+}
+
+
+int
+gm_reject(gm_parse_ctx_t *ctx, const char *field, const char *fmt, ...)
+{
+    char     where[GM_FIELD_PATH_MAX], reason[GM_REASON_MAX];
+    va_list  args;
+
+    va_start(args, fmt);
+    vsnprintf(reason, sizeof(reason), fmt, args);
+    va_end(args);
+
+    gm_path_format(ctx, field, where, sizeof(where));
+
+    gm_log(ctx->log, GM_LOG_ERR, "%s %s/%s rejected: %s: %s",
+           gm_kind_name(ctx->kind), ctx->ns, ctx->name, where, reason);
+
+    return -1;
+}
+
+
+/* the API server accepts this rule but we cannot serve it */
+void
+gm_rule_invalid(gm_parse_ctx_t *ctx, const char *fmt, ...)
+{
+    char      reason[GM_REASON_MAX];
+    gm_str_t  s;
+    va_list   args;
+
+    if (ctx->rule == NULL) {
+        return;
+    }
+
+    ctx->rule->invalid = 1;
+
+    if (ctx->rule_reason[ctx->rule_index] != NULL) {
+        return;
+    }
+
+    va_start(args, fmt);
+    vsnprintf(reason, sizeof(reason), fmt, args);
+    va_end(args);
+
+    if (gm_arena_strdup(ctx->arena, &s, reason, strlen(reason)) == 0) {
+        ctx->rule_reason[ctx->rule_index] = s.data;
+    }
+}
+
+
+void
+gm_rules_report(gm_parse_ctx_t *ctx, gm_httproute_t *route)
+{
+    size_t       i;
+    const char  *reason;
+
+    for (i = 0; i < route->nrules; i++) {
+        if (!route->rules[i].invalid) {
+            continue;
+        }
+
+        reason = ctx->rule_reason[i] ? ctx->rule_reason[i] : "out of memory";
+
+        gm_log(ctx->log, GM_LOG_WARN, "%s %s/%s rule %zu ignored: %s",
+               gm_kind_name(ctx->kind), ctx->ns, ctx->name, i, reason);
+    }
+}
+
+
+/* user text in a log line: printable ASCII only, and bounded */
+void
+gm_sanitize(char *dst, size_t size, const char *s, size_t len)
+{
+    size_t         i;
+    unsigned char  c;
+
+    for (i = 0; i < len && i + 1 < size; i++) {
+        c = (unsigned char) s[i];
+        dst[i] = (c >= 0x20 && c < 0x7f) ? (char) c : '?';
+    }
+
+    dst[i] = '\0';
+
+    if (i < len && size > 4) {
+        memcpy(dst + size - 4, "...", 4);
+    }
+}
+
+
+void *
+gm_alloc(gm_parse_ctx_t *ctx, size_t n, size_t size)
+{
+    void  *p;
+
+    if (n == 0) {
+        n = 1;
+    }
+
+    if (n > SIZE_MAX / size) {
+        gm_reject(ctx, NULL, "out of memory");
+        return NULL;
+    }
+
+    p = gm_arena_calloc(ctx->arena, n * size);
+    if (p == NULL) {
+        gm_reject(ctx, NULL, "out of memory");
+    }
+
+    return p;
+}
+
+
+int
+gm_strdup(gm_parse_ctx_t *ctx, gm_str_t *out, const char *s, size_t len)
+{
+    if (gm_arena_strdup(ctx->arena, out, s, len) != 0) {
+        return gm_reject(ctx, NULL, "out of memory");
+    }
+
+    return 0;
+}
+
+
+int
+gm_str_set(gm_parse_ctx_t *ctx, gm_str_t *out, const char *s)
+{
+    return gm_strdup(ctx, out, s, strlen(s));
+}

@@ -1,0 +1,143 @@
+/*
+ * nginx-gamma: what the parsing files share and nothing else includes:
+ * the parse context, the JSON getters (gm_json.c), the syntax checks
+ * (gm_syntax.c) and the parser of each kind.  jansson stays behind this
+ * header and gm_object_parse.h.
+ */
+
+#ifndef GM_PARSE_INT_H
+#define GM_PARSE_INT_H
+
+
+#include <stdint.h>
+#include <jansson.h>
+
+#include "gm_limits.h"
+#include "gm_object.h"
+
+
+/* flags of gm_get_name() */
+#define GM_REQUIRED             0x1
+#define GM_EMPTY_OK             0x2
+
+/* where "*" may stand in a string list */
+#define GM_WILDCARD_NONE        0
+#define GM_WILDCARD_ALONE       1
+#define GM_WILDCARD_ANY         2
+
+#define GM_GATEWAY_GROUP        "gateway.networking.k8s.io"
+#define GM_SERVICE_NAME_LABEL   "kubernetes.io/service-name"
+
+#define gm_nelems(a)            (sizeof(a) / sizeof((a)[0]))
+
+
+/* the syntax a name must follow (gm_syntax.c) */
+typedef enum {
+    GM_NAME_OBJECT = 0,
+    GM_NAME_LABEL,
+    GM_NAME_SUBDOMAIN,
+    GM_NAME_GROUP,
+    GM_NAME_KIND,
+    GM_NAME_HEADER,
+    GM_NAME_HOSTNAME,
+    GM_NAME_PRECISE_HOSTNAME,
+    GM_NAME_SVC_PORT,
+    GM_NAME_METHOD
+} gm_name_e;
+
+/* one object being parsed */
+typedef struct {
+    gm_arena_t       *arena;
+    const gm_log_t   *log;
+    gm_kind_e         kind;
+    gm_meta_t        *meta;
+    char              ns[GM_LOG_NAME_MAX];      /* printable, for logs */
+    char              name[GM_LOG_NAME_MAX];
+    size_t            plen;
+    char              path[GM_FIELD_PATH_MAX];  /* the field being read */
+    gm_http_rule_t   *rule;                     /* the rule being read */
+    size_t            rule_index;
+    unsigned          prefix_only:1;    /* the rule has one PathPrefix match */
+    /* rule-level problems, logged once the whole route proved valid */
+    char             *rule_reason[GM_MAX_RULES];
+} gm_parse_ctx_t;
+
+
+/* the parser of each kind, called by gm_object_parse() after metadata */
+int gm_service_parse(gm_parse_ctx_t *ctx, json_t *json,
+    gm_object_body_t *body);
+int gm_endpointslice_parse(gm_parse_ctx_t *ctx, json_t *json,
+    gm_object_body_t *body);
+int gm_httproute_parse(gm_parse_ctx_t *ctx, json_t *json,
+    gm_object_body_t *body);
+void gm_httproute_free(gm_object_body_t *body);
+
+/* the parse context (gm_parse.c) */
+void gm_parse_ctx_init(gm_parse_ctx_t *ctx, gm_object_t *obj,
+    const gm_log_t *log);
+size_t gm_path_push(gm_parse_ctx_t *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void gm_path_pop(gm_parse_ctx_t *ctx, size_t old);
+void gm_path_format(gm_parse_ctx_t *ctx, const char *field, char *buf,
+    size_t size);
+int gm_reject(gm_parse_ctx_t *ctx, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void gm_rule_invalid(gm_parse_ctx_t *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void gm_rules_report(gm_parse_ctx_t *ctx, gm_httproute_t *route);
+void gm_sanitize(char *dst, size_t size, const char *s, size_t len);
+void *gm_alloc(gm_parse_ctx_t *ctx, size_t n, size_t size);
+int gm_strdup(gm_parse_ctx_t *ctx, gm_str_t *out, const char *s,
+    size_t len);
+int gm_str_set(gm_parse_ctx_t *ctx, gm_str_t *out, const char *s);
+
+/* reading JSON values (gm_json.c) */
+json_t *gm_field(json_t *obj, const char *key);
+int gm_get_object(gm_parse_ctx_t *ctx, json_t *obj, const char *key,
+    json_t **out);
+int gm_get_array(gm_parse_ctx_t *ctx, json_t *obj, const char *key,
+    size_t max, json_t **out);
+int gm_check_object(gm_parse_ctx_t *ctx, json_t *v);
+int gm_check_string(gm_parse_ctx_t *ctx, const char *field, json_t *v,
+    size_t min, size_t max, const char **s, size_t *len);
+int gm_get_cstr(gm_parse_ctx_t *ctx, json_t *obj, const char *key,
+    size_t min, size_t max, const char **s, size_t *len);
+int gm_get_string(gm_parse_ctx_t *ctx, json_t *obj, const char *key,
+    size_t min, size_t max, gm_str_t *out);
+int gm_check_int(gm_parse_ctx_t *ctx, const char *field, json_t *v,
+    int64_t min, int64_t max, int64_t *out);
+int gm_get_int(gm_parse_ctx_t *ctx, json_t *obj, const char *key,
+    int64_t min, int64_t max, int64_t *out);
+int gm_get_bool(gm_parse_ctx_t *ctx, json_t *obj, const char *key,
+    int *out);
+int gm_get_enum(gm_parse_ctx_t *ctx, json_t *obj, const char *key,
+    const char *const *values, int *out);
+int gm_get_name(gm_parse_ctx_t *ctx, json_t *obj, const char *key,
+    gm_name_e type, int flags, gm_str_t *out);
+int gm_get_name_def(gm_parse_ctx_t *ctx, json_t *obj, const char *key,
+    gm_name_e type, const char *def, gm_str_t *out);
+int gm_get_ns(gm_parse_ctx_t *ctx, json_t *obj, gm_str_t *out);
+
+/* syntax checks (gm_syntax.c) */
+int gm_check_name(gm_parse_ctx_t *ctx, const char *field, const char *s,
+    size_t len, gm_name_e type);
+size_t gm_utf8_len(const char *s, size_t len);
+int64_t gm_duration_parse(const char *s, size_t len);
+int gm_time_parse(const char *s, size_t len, int64_t *out);
+int gm_path_value_check(gm_parse_ctx_t *ctx, const gm_str_t *path);
+void gm_regex_check(gm_parse_ctx_t *ctx, const char *field,
+    const gm_str_t *re);
+
+/* HTTPRoute parts shared by its files */
+int gm_object_ref_parse(gm_parse_ctx_t *ctx, json_t *item,
+    gm_backend_ref_t *b);
+int gm_matches_parse(gm_parse_ctx_t *ctx, json_t *json,
+    gm_http_rule_t *rule);
+int gm_filters_parse(gm_parse_ctx_t *ctx, json_t *json, gm_filter_t **out,
+    size_t *nout);
+void gm_filters_release(gm_filter_t *f, size_t n);
+
+extern const char *const  gm_methods[];    /* indexed as the API lists */
+
+
+#endif /* GM_PARSE_INT_H */
