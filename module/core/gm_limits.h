@@ -66,4 +66,15 @@
 #define GM_REGEX_ERROR_MAX         256      /* a PCRE2 error message */
 
 
+/* the compiler's sizes */
+
+#define GM_SNAPSHOT_BLOCK          65536    /* the snapshot arena's block */
+#define GM_COMPILE_SCRATCH_BLOCK   65536    /* the compiler's scratch arena */
+#define GM_COMPILE_BACKENDS_INIT   256      /* unresolved backends, slots */
+#define GM_COMPILE_STRINGS_INIT    1024     /* interned strings, slots */
+#define GM_COMPILE_INDEX_INIT      16       /* the Service index, slots */
+#define GM_COMPILE_VECTOR_INIT     64       /* a scratch vector, items */
+#define GM_LABEL_MAX               1024     /* "ns/name/rule0", "ns/a:80" */
+
+
 #endif /* GM_LIMITS_H */

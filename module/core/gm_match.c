@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gm_compiled.h"
+#include "gm_snapshot_int.h"
 #include "gm_match.h"
 
 

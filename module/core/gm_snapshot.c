@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gm_compiled.h"
+#include "gm_snapshot_int.h"
 
 
 static uint64_t gm_frontend_hash(const gm_addr_t *ip, uint16_t port);

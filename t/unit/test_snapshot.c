@@ -9,7 +9,7 @@
 
 #include "tap.h"
 #include "fixture.h"
-#include "gm_compiled.h"
+#include "gm_snapshot_int.h"
 
 
 static gm_snapshot_t *

@@ -1,12 +1,12 @@
 /*
  * nginx-gamma: the private layout of a compiled snapshot, shared by the
- * compiler (gm_compile.c), the snapshot accessors (gm_snapshot.c) and the
+ * compiler (gm_compile*.c), the snapshot accessors (gm_snapshot.c) and the
  * matcher (gm_match.c).  The nginx glue uses gm_snapshot.h and gm_match.h
  * only.
  */
 
-#ifndef GM_COMPILED_H
-#define GM_COMPILED_H
+#ifndef GM_SNAPSHOT_INT_H
+#define GM_SNAPSHOT_INT_H
 
 
 #ifndef PCRE2_CODE_UNIT_WIDTH
@@ -81,4 +81,4 @@ gm_frontend_slot_t *gm_snapshot_frontend_slot(const gm_snapshot_t *s,
 int gm_str_cmp(const char *a, size_t alen, const char *b, size_t blen);
 
 
-#endif /* GM_COMPILED_H */
+#endif /* GM_SNAPSHOT_INT_H */

@@ -1,0 +1,153 @@
+/*
+ * nginx-gamma: what the compiler's files share (gm_compile*.c): the
+ * compile context and the compiler's view of Services, routes and table
+ * entries while a snapshot is built.  Nothing outside the compiler
+ * includes it.
+ */
+
+#ifndef GM_COMPILE_INT_H
+#define GM_COMPILE_INT_H
+
+
+#include "gm_filter.h"
+#include "gm_limits.h"
+#include "gm_snapshot_int.h"
+
+
+/* the ranks of path match types, lower first */
+#define GM_RANK_EXACT       0
+#define GM_RANK_REGEX       1
+#define GM_RANK_PREFIX      2
+
+
+typedef struct gm_compile_ctx_s  gm_compile_ctx_t;
+
+/* one step of the build; -1: out of memory */
+typedef int (*gm_compile_stage_pt)(gm_compile_ctx_t *ctx);
+
+
+typedef struct gm_compile_slice_s  gm_compile_slice_t;
+
+struct gm_compile_slice_s {
+    gm_endpointslice_t            *eps;
+    gm_compile_slice_t            *next;
+};
+
+typedef struct {
+    gm_service_t                  *svc;
+    gm_str_t                       ns;          /* copies in the snapshot */
+    gm_str_t                       name;
+    gm_frontend_t                 *frontends;   /* one per port, or NULL */
+    gm_backend_t                 **backends;    /* one per port, on first use */
+    gm_compile_slice_t            *slices;      /* its EndpointSlices */
+} gm_compile_service_t;
+
+typedef struct gm_compile_route_s  gm_compile_route_t;
+
+/* a table entry with the keys it is sorted by */
+typedef struct {
+    const gm_route_match_t        *match;
+    const gm_rule_t               *rule;
+    const gm_compile_route_t      *route;
+    uint32_t                       rank;
+    uint32_t                       match_index;
+    size_t                         plen;        /* 0 for Exact: they tie */
+} gm_compile_entry_t;
+
+struct gm_compile_route_s {
+    gm_httproute_t                *route;
+    gm_str_t                       ns;          /* copies in the snapshot */
+    gm_str_t                       name;
+    gm_rule_t                     *rules;       /* NULL until first bound */
+    gm_compile_entry_t            *entries;
+    size_t                         nentries;
+};
+
+typedef struct {
+    size_t                         frontend;    /* index in ctx->frontends */
+    /* consumer ns; NULL: producer */
+    const gm_str_t                *ns;
+    gm_compile_route_t            *route;
+} gm_compile_attach_t;
+
+typedef struct {
+    gm_addr_t                      addr;
+    uint16_t                       port;
+} gm_compile_endpoint_t;
+
+struct gm_compile_ctx_s {
+    gm_store_t                    *store;
+    const gm_log_t                *log;
+    gm_snapshot_t                 *snap;
+    gm_arena_t                    *arena;       /* the snapshot's */
+    gm_arena_t                    *scratch;     /* destroyed after the build */
+    pcre2_compile_context         *pcre;
+
+    gm_compile_service_t          *services;
+    size_t                         nservices;
+    /* by ns/name, open addressing */
+    gm_compile_service_t         **index;
+    size_t                         index_size;
+    gm_compile_route_t            *routes;
+    size_t                         nroutes;
+    gm_frontend_t                 *frontends;
+    size_t                         nfrontends;
+
+    gm_compile_attach_t           *attach;
+    size_t                         nattach;
+    size_t                         attach_size;
+    /* unresolvable, by ns/name:port */
+    gm_backend_t                 **backends;
+    size_t                         nbackends;
+    size_t                         nunresolved;
+    size_t                         backends_size;
+    gm_compile_entry_t            *entries;     /* the table being built */
+    size_t                         entries_size;
+    gm_compile_endpoint_t         *eps;         /* the backend being resolved */
+    size_t                         eps_size;
+    gm_str_t                      *strings;     /* interned, open addressing */
+    size_t                         nstrings;
+    size_t                         strings_size;
+    unsigned                       nomem:1;     /* set where -1 cannot return */
+};
+
+
+/* utilities of the driver (gm_compile.c) */
+int gm_compile_reserve(void **p, size_t *size, size_t n, size_t elt);
+uint64_t gm_compile_hash(const gm_str_t *a, const gm_str_t *b,
+    uint32_t n);
+int gm_compile_intern(gm_compile_ctx_t *ctx, gm_str_t *dst,
+    const gm_str_t *src);
+int gm_compile_sprintf(gm_arena_t *a, gm_str_t *dst, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Services and frontends (gm_compile_service.c) */
+int gm_compile_index_services(gm_compile_ctx_t *ctx);
+gm_compile_service_t *gm_compile_find_service(gm_compile_ctx_t *ctx,
+    const gm_str_t *ns, const gm_str_t *name);
+int gm_compile_frontends(gm_compile_ctx_t *ctx);
+int gm_compile_service_names(gm_compile_ctx_t *ctx,
+    gm_compile_service_t *cs);
+
+/* backends (gm_compile_backend.c) */
+gm_backend_t *gm_compile_backend(gm_compile_ctx_t *ctx, const gm_str_t *ns,
+    const gm_str_t *name, uint16_t port);
+gm_backend_t *gm_compile_port_backend(gm_compile_ctx_t *ctx,
+    gm_compile_service_t *cs, size_t p);
+gm_backend_t *gm_compile_ref_backend(gm_compile_ctx_t *ctx,
+    const gm_rule_t *rule, const gm_backend_ref_t *ref);
+
+/* routes attached, rules compiled (gm_compile_route.c) */
+int gm_compile_attach_routes(gm_compile_ctx_t *ctx);
+const gm_http_rule_t *gm_compile_http_rule(const gm_compile_route_t *cr,
+    uint32_t index);
+
+/* matches and table entries (gm_compile_match.c) */
+int gm_compile_rule_entries(gm_compile_ctx_t *ctx, gm_compile_route_t *cr,
+    uint32_t index);
+
+/* route tables (gm_compile_table.c) */
+int gm_compile_tables(gm_compile_ctx_t *ctx);
+
+
+#endif /* GM_COMPILE_INT_H */

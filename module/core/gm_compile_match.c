@@ -1,0 +1,243 @@
+/*
+ * nginx-gamma: compiling the matches of HTTPRoute rules into table
+ * entries: paths, methods, header and query tests, regexes compiled.
+ *
+ * Regexes (path, header and query values) are PCRE2 patterns, compiled
+ * with PCRE2_ANCHORED | PCRE2_ENDANCHORED: the whole path or value must
+ * match.  They are compiled into the snapshot arena and never JIT-ed, so
+ * destroying the arena frees them.
+ */
+
+#include <stdint.h>
+#include <string.h>
+
+#include "gm_compile_int.h"
+
+
+static int gm_compile_is_match_all(const gm_http_match_t *hm);
+static int gm_compile_match(gm_compile_ctx_t *ctx, const gm_compile_route_t *cr,
+    const gm_http_match_t *hm, const gm_route_match_t **out);
+static int gm_compile_value_tests(gm_compile_ctx_t *ctx,
+    const gm_compile_route_t *cr, const gm_kv_match_t *kv, size_t n,
+    gm_value_test_t **out, const char *what);
+static pcre2_code *gm_compile_regex(gm_compile_ctx_t *ctx,
+    const gm_compile_route_t *cr, const gm_str_t *pattern, const char *what);
+
+
+/* the CRD default of a rule without matches: PathPrefix "/" */
+static const gm_http_match_t  gm_compile_default_match = {
+    .path_type = GM_MATCH_PREFIX,
+    .path = { 1, (char *) "/" },
+    .method = { 0, (char *) "" },
+};
+
+/* what a PathPrefix "/" match without other tests compiles to */
+static const gm_route_match_t  gm_compile_match_all = {
+    .path_type = GM_MATCH_PREFIX,
+    .path = { 0, (char *) "" },
+    .method = { 0, (char *) "" },
+};
+
+
+int
+gm_compile_rule_entries(gm_compile_ctx_t *ctx, gm_compile_route_t *cr,
+    uint32_t index)
+{
+    int                      rc;
+    size_t                   m, nmatches;
+    gm_compile_entry_t      *e;
+    const gm_http_rule_t    *hr;
+    const gm_http_match_t   *hm;
+    const gm_route_match_t  *match;
+
+    hr = gm_compile_http_rule(cr, index);
+    nmatches = hr->nmatches ? hr->nmatches : 1;
+    match = NULL;
+
+    for (m = 0; m < nmatches; m++) {
+        hm = hr->nmatches ? &hr->matches[m] : &gm_compile_default_match;
+
+        rc = gm_compile_match(ctx, cr, hm, &match);
+
+        if (rc < 0) {
+            return -1;
+        }
+
+        if (rc > 0) {
+            continue;
+        }
+
+        e = &cr->entries[cr->nentries++];
+        e->match = match;
+        e->rule = &cr->rules[index];
+        e->route = cr;
+        e->match_index = m;
+
+        switch (hm->path_type) {
+
+        case GM_MATCH_EXACT:
+            e->rank = GM_RANK_EXACT;
+            e->plen = 0;
+            break;
+
+        case GM_MATCH_REGEX:
+            e->rank = GM_RANK_REGEX;
+            e->plen = hm->path.len;
+            break;
+
+        default:
+            e->rank = GM_RANK_PREFIX;
+            e->plen = hm->path.len;
+            break;
+        }
+    }
+
+    return 0;
+}
+
+
+/* PathPrefix "/" and nothing else: one shared compiled match */
+
+static int
+gm_compile_is_match_all(const gm_http_match_t *hm)
+{
+    return hm->path_type == GM_MATCH_PREFIX
+           && hm->path.len == 1 && hm->path.data[0] == '/'
+           && hm->method.len == 0 && hm->nheaders == 0 && hm->nquery == 0;
+}
+
+
+/* 0: compiled; 1: skipped, a regex does not compile (logged); -1 */
+
+static int
+gm_compile_match(gm_compile_ctx_t *ctx, const gm_compile_route_t *cr,
+    const gm_http_match_t *hm, const gm_route_match_t **out)
+{
+    int                rc;
+    gm_str_t           path;
+    gm_route_match_t  *m;
+
+    if (gm_compile_is_match_all(hm)) {
+        *out = &gm_compile_match_all;
+        return 0;
+    }
+
+    m = gm_arena_calloc(ctx->arena, sizeof(gm_route_match_t));
+    if (m == NULL) {
+        return -1;
+    }
+
+    m->path_type = hm->path_type;
+    path = hm->path;
+
+    /* "/v2/" behaves as "/v2", and "/" becomes "": it matches all */
+    while (m->path_type == GM_MATCH_PREFIX && path.len > 0
+           && path.data[path.len - 1] == '/')
+    {
+        path.len--;
+    }
+
+    if (gm_compile_intern(ctx, &m->path, &path) != 0
+        || gm_compile_intern(ctx, &m->method, &hm->method) != 0)
+    {
+        return -1;
+    }
+
+    if (m->path_type == GM_MATCH_REGEX) {
+        m->path_re = gm_compile_regex(ctx, cr, &hm->path, "path");
+
+        if (m->path_re == NULL) {
+            return 1;
+        }
+    }
+
+    rc = gm_compile_value_tests(ctx, cr, hm->headers, hm->nheaders, &m->headers,
+                                "header");
+    if (rc != 0) {
+        return rc;
+    }
+
+    m->nheaders = hm->nheaders;
+
+    rc = gm_compile_value_tests(ctx, cr, hm->query, hm->nquery, &m->query,
+                                "query parameter");
+    if (rc != 0) {
+        return rc;
+    }
+
+    m->nquery = hm->nquery;
+    *out = m;
+
+    return 0;
+}
+
+
+static int
+gm_compile_value_tests(gm_compile_ctx_t *ctx, const gm_compile_route_t *cr,
+    const gm_kv_match_t *kv, size_t n, gm_value_test_t **out,
+    const char *what)
+{
+    size_t            i;
+    gm_value_test_t  *t;
+
+    *out = NULL;
+
+    if (n == 0) {
+        return 0;
+    }
+
+    t = gm_arena_calloc(ctx->arena, n * sizeof(gm_value_test_t));
+    if (t == NULL) {
+        return -1;
+    }
+
+    for (i = 0; i < n; i++) {
+        t[i].type = (kv[i].type == GM_MATCH_REGEX) ? GM_MATCH_REGEX
+                                                   : GM_MATCH_EXACT;
+
+        if (gm_compile_intern(ctx, &t[i].name, &kv[i].name) != 0
+            || gm_compile_intern(ctx, &t[i].value, &kv[i].value) != 0)
+        {
+            return -1;
+        }
+
+        if (t[i].type == GM_MATCH_REGEX) {
+            t[i].re = gm_compile_regex(ctx, cr, &kv[i].value, what);
+
+            if (t[i].re == NULL) {
+                return 1;
+            }
+        }
+    }
+
+    *out = t;
+
+    return 0;
+}
+
+
+static pcre2_code *
+gm_compile_regex(gm_compile_ctx_t *ctx, const gm_compile_route_t *cr,
+    const gm_str_t *pattern, const char *what)
+{
+    int           err;
+    PCRE2_SIZE    off;
+    pcre2_code   *re;
+    PCRE2_UCHAR   msg[GM_REGEX_ERROR_MAX];
+
+    re = pcre2_compile((PCRE2_SPTR) pattern->data, pattern->len,
+                       PCRE2_ANCHORED | PCRE2_ENDANCHORED, &err, &off,
+                       ctx->pcre);
+
+    if (re == NULL) {
+        pcre2_get_error_message(err, msg, sizeof(msg));
+
+        gm_log(ctx->log, GM_LOG_WARN,
+               "HTTPRoute %s/%s: %s regex \"%s\" does not compile at offset "
+               "%zu: %s; the match is left out", cr->ns.data, cr->name.data,
+               what,
+               pattern->data, (size_t) off, (char *) msg);
+    }
+
+    return re;
+}

@@ -1,0 +1,430 @@
+/*
+ * nginx-gamma: compiling HTTPRoutes: a route attaches to the Service
+ * ports its parentRefs name (as producer or consumer route), and its
+ * rules, backends and filters are compiled once for all of them.
+ */
+
+#include <stdint.h>
+#include <string.h>
+
+#include "gm_compile_int.h"
+
+
+static int gm_compile_is_service_parent(const gm_parent_ref_t *ref);
+static int gm_compile_attach_ref(gm_compile_ctx_t *ctx, gm_compile_route_t *cr,
+    const gm_parent_ref_t *ref);
+static int gm_compile_port_applies(const gm_service_port_t *sp,
+    const gm_parent_ref_t *ref);
+static int gm_compile_add_attach(gm_compile_ctx_t *ctx, gm_frontend_t *f,
+    const gm_str_t *ns, gm_compile_route_t *cr);
+static int gm_compile_route(gm_compile_ctx_t *ctx, gm_compile_route_t *cr);
+static int gm_compile_rule_retry(gm_compile_ctx_t *ctx, gm_rule_t *rule,
+    const gm_http_rule_t *hr);
+static void gm_compile_retry_codes_check(gm_compile_ctx_t *ctx,
+    const gm_rule_t *rule);
+static int gm_compile_rule(gm_compile_ctx_t *ctx, gm_compile_route_t *cr,
+    uint32_t index);
+static int gm_compile_rule_backends(gm_compile_ctx_t *ctx, gm_rule_t *rule,
+    const gm_http_rule_t *hr);
+static int gm_compile_filters(gm_compile_ctx_t *ctx, const gm_rule_t *rule,
+    const gm_http_rule_t *hr, const gm_filter_t *f, size_t n,
+    const gm_filters_t **out);
+static gm_backend_t *gm_compile_filter_backend(void *data, const gm_str_t *ns,
+    const gm_str_t *name, uint16_t port);
+
+
+/* the CRD default of a route without rules: one rule, no backendRefs */
+static const gm_http_rule_t  gm_compile_default_rule = {
+    .name = { 0, (char *) "" },
+    .timeout_request_ms = GM_DURATION_UNSET,
+    .timeout_backend_ms = GM_DURATION_UNSET,
+    .retry_backoff_ms = GM_DURATION_UNSET,
+};
+
+
+int
+gm_compile_attach_routes(gm_compile_ctx_t *ctx)
+{
+    size_t           i, p;
+    gm_httproute_t  *route;
+
+    for (i = 0; i < ctx->nroutes; i++) {
+        route = ctx->routes[i].route;
+
+        for (p = 0; p < route->nparents; p++) {
+            if (gm_compile_attach_ref(ctx, &ctx->routes[i], &route->parents[p])
+                != 0)
+            {
+                return -1;
+            }
+        }
+    }
+
+    return 0;
+}
+
+
+/* group "" is the API's; "core" appears in the mesh docs (spec 1.1) */
+
+static int
+gm_compile_is_service_parent(const gm_parent_ref_t *ref)
+{
+    return (ref->group.len == 0 || gm_str_eq_cstr(&ref->group, "core"))
+           && gm_str_eq_cstr(&ref->kind, "Service");
+}
+
+
+static int
+gm_compile_attach_ref(gm_compile_ctx_t *ctx, gm_compile_route_t *cr,
+    const gm_parent_ref_t *ref)
+{
+    size_t                 i, n;
+    const char            *reason;
+    const gm_str_t        *ns;
+    gm_compile_service_t  *cs;
+
+    if (!gm_compile_is_service_parent(ref)) {
+        return 0;
+    }
+
+    cs = gm_compile_find_service(ctx, &ref->ns, &ref->name);
+
+    if (cs == NULL) {
+        reason = "does not exist";
+
+    } else if (cs->svc->headless) {
+        reason = "is headless";
+
+    } else if (cs->svc->type == GM_SERVICE_EXTERNAL_NAME) {
+        reason = "is an ExternalName Service";
+
+    } else {
+        reason = NULL;
+    }
+
+    if (reason != NULL) {
+        gm_log(ctx->log, GM_LOG_WARN,
+               "HTTPRoute %s/%s: parentRef Service %s/%s %s, not attached",
+               cr->route->meta.ns.data, cr->route->meta.name.data,
+               ref->ns.data, ref->name.data, reason);
+        return 0;
+    }
+
+    /* a Service in another namespace makes it a consumer route */
+    ns = gm_str_eq(&cr->route->meta.ns, &ref->ns) ? NULL
+                                                  : &cr->route->meta.ns;
+    n = 0;
+
+    for (i = 0; i < cs->svc->nports; i++) {
+        if (gm_compile_port_applies(&cs->svc->ports[i], ref)) {
+            if (gm_compile_add_attach(ctx, &cs->frontends[i], ns, cr) != 0) {
+                return -1;
+            }
+
+            n++;
+        }
+    }
+
+    if (n == 0) {
+        gm_log(ctx->log, GM_LOG_WARN,
+               "HTTPRoute %s/%s: parentRef Service %s/%s has no port "
+               "matching port %u sectionName \"%s\", not attached",
+               cr->route->meta.ns.data, cr->route->meta.name.data,
+               ref->ns.data, ref->name.data,
+               (unsigned) ref->port,
+               ref->section_name.data ? ref->section_name.data : "");
+        return 0;
+    }
+
+    return (cr->rules == NULL) ? gm_compile_route(ctx, cr) : 0;
+}
+
+
+/* port and sectionName narrow a parentRef; both set: both must match */
+
+static int
+gm_compile_port_applies(const gm_service_port_t *sp, const gm_parent_ref_t *ref)
+{
+    if (ref->port != 0 && ref->port != sp->port) {
+        return 0;
+    }
+
+    if (ref->section_name.len != 0
+        && !gm_str_eq(&ref->section_name, &sp->name))
+    {
+        return 0;
+    }
+
+    return 1;
+}
+
+
+static int
+gm_compile_add_attach(gm_compile_ctx_t *ctx, gm_frontend_t *f,
+    const gm_str_t *ns, gm_compile_route_t *cr)
+{
+    gm_compile_attach_t  *a;
+
+    if (gm_compile_reserve((void **) &ctx->attach, &ctx->attach_size,
+                           ctx->nattach + 1, sizeof(gm_compile_attach_t))
+        != 0)
+    {
+        return -1;
+    }
+
+    a = &ctx->attach[ctx->nattach++];
+    a->frontend = f - ctx->frontends;
+    a->ns = ns;
+    a->route = cr;
+
+    return 0;
+}
+
+
+/* rules and matches of a route, compiled once for all its frontends */
+
+static int
+gm_compile_route(gm_compile_ctx_t *ctx, gm_compile_route_t *cr)
+{
+    size_t                 n;
+    uint32_t               r, nrules;
+    const gm_http_rule_t  *hr;
+
+    nrules = cr->route->nrules ? cr->route->nrules : 1;
+
+    cr->rules = gm_arena_calloc(ctx->arena, nrules * sizeof(gm_rule_t));
+    if (cr->rules == NULL
+        || gm_compile_intern(ctx, &cr->ns, &cr->route->meta.ns) != 0
+        || gm_arena_strdup(ctx->arena, &cr->name, cr->route->meta.name.data,
+                           cr->route->meta.name.len) != 0)
+    {
+        return -1;
+    }
+
+    n = 0;
+
+    for (r = 0; r < nrules; r++) {
+        hr = gm_compile_http_rule(cr, r);
+
+        if (!hr->invalid) {
+            n += hr->nmatches ? hr->nmatches : 1;
+        }
+    }
+
+    cr->entries = gm_arena_alloc(ctx->scratch,
+                                 (n + 1) * sizeof(gm_compile_entry_t));
+    if (cr->entries == NULL) {
+        return -1;
+    }
+
+    for (r = 0; r < nrules; r++) {
+        if (gm_compile_http_rule(cr, r)->invalid) {
+            continue;
+        }
+
+        if (gm_compile_rule(ctx, cr, r) != 0
+            || gm_compile_rule_entries(ctx, cr, r) != 0)
+        {
+            return -1;
+        }
+    }
+
+    return 0;
+}
+
+
+const gm_http_rule_t *
+gm_compile_http_rule(const gm_compile_route_t *cr, uint32_t index)
+{
+    if (cr->route->nrules == 0) {
+        return &gm_compile_default_rule;
+    }
+
+    return &cr->route->rules[index];
+}
+
+
+static int
+gm_compile_rule_retry(gm_compile_ctx_t *ctx, gm_rule_t *rule,
+    const gm_http_rule_t *hr)
+{
+    uint16_t  *codes;
+
+    rule->has_retry = hr->has_retry;
+    rule->retry_attempts = hr->retry_attempts;
+    rule->retry_backoff_ms = hr->retry_backoff_ms;
+
+    if (hr->nretry_codes == 0) {
+        return 0;
+    }
+
+    codes = gm_arena_alloc(ctx->arena, hr->nretry_codes * sizeof(uint16_t));
+    if (codes == NULL) {
+        return -1;
+    }
+
+    memcpy(codes, hr->retry_codes, hr->nretry_codes * sizeof(uint16_t));
+    rule->retry_codes = codes;
+    rule->nretry_codes = hr->nretry_codes;
+
+    gm_compile_retry_codes_check(ctx, rule);
+
+    return 0;
+}
+
+
+/* nginx's upstream can retry on these statuses only */
+static void
+gm_compile_retry_codes_check(gm_compile_ctx_t *ctx, const gm_rule_t *rule)
+{
+    size_t  i;
+
+    for (i = 0; i < rule->nretry_codes; i++) {
+        switch (rule->retry_codes[i]) {
+        case 403: case 404: case 429: case 500: case 502: case 503: case 504:
+            break;
+
+        default:
+            gm_log(ctx->log, GM_LOG_WARN,
+                   "HTTPRoute %s/%s rule %u: retry code %u is not retried "
+                   "(nginx retries on 403, 404, 429, 500, 502, 503 and 504)",
+                   rule->route_ns.data, rule->route_name.data,
+                   (unsigned) rule->rule_index,
+                   (unsigned) rule->retry_codes[i]);
+        }
+    }
+}
+
+
+/* label: "ns/name/rulename", or "ns/name/rule<index>" when unnamed */
+
+static int
+gm_compile_rule(gm_compile_ctx_t *ctx, gm_compile_route_t *cr, uint32_t index)
+{
+    int                    rc;
+    gm_rule_t             *rule;
+    const gm_http_rule_t  *hr;
+
+    rule = &cr->rules[index];
+    hr = gm_compile_http_rule(cr, index);
+
+    rule->route_ns = cr->ns;
+    rule->route_name = cr->name;
+    rule->rule_index = index;
+    rule->timeout_request_ms = hr->timeout_request_ms;
+    rule->timeout_backend_ms = hr->timeout_backend_ms;
+    rule->no_backends = (hr->nbackends == 0);
+
+    if (gm_compile_rule_retry(ctx, rule, hr) != 0) {
+        return -1;
+    }
+
+    if (hr->name.len != 0) {
+        rc = gm_compile_intern(ctx, &rule->rule_name, &hr->name);
+
+        if (rc == 0) {
+            rc = gm_compile_sprintf(ctx->arena, &rule->label, "%s/%s/%s",
+                                    cr->ns.data, cr->name.data, hr->name.data);
+        }
+
+    } else {
+        rule->rule_name.data = (char *) "";
+        rc = gm_compile_sprintf(ctx->arena, &rule->label, "%s/%s/rule%u",
+                                cr->ns.data, cr->name.data, (unsigned) index);
+    }
+
+    if (rc != 0
+        || gm_compile_filters(ctx, rule, hr, hr->filters, hr->nfilters,
+                              &rule->filters) != 0)
+    {
+        return -1;
+    }
+
+    return gm_compile_rule_backends(ctx, rule, hr);
+}
+
+
+/*
+ * Weight-0 refs are dropped: they can never be chosen.  Invalid and
+ * unresolved backends stay, so that their share of requests fails.
+ */
+
+static int
+gm_compile_rule_backends(gm_compile_ctx_t *ctx, gm_rule_t *rule,
+    const gm_http_rule_t *hr)
+{
+    size_t                  i, n;
+    gm_backend_t           *b;
+    gm_weighted_backend_t  *wb;
+
+    n = 0;
+
+    for (i = 0; i < hr->nbackends; i++) {
+        n += (hr->backends[i].weight != 0);
+    }
+
+    if (n == 0) {
+        return 0;
+    }
+
+    rule->backends = gm_arena_calloc(ctx->arena,
+                                     n * sizeof(gm_weighted_backend_t));
+    if (rule->backends == NULL) {
+        return -1;
+    }
+
+    for (i = 0; i < hr->nbackends; i++) {
+        if (hr->backends[i].weight == 0) {
+            continue;
+        }
+
+        b = gm_compile_ref_backend(ctx, rule, &hr->backends[i]);
+        if (b == NULL) {
+            return -1;
+        }
+
+        wb = &rule->backends[rule->nbackends++];
+        wb->backend = b;
+        wb->weight = hr->backends[i].weight;
+        wb->service = b->label;
+        rule->total_weight += wb->weight;
+
+        if (gm_compile_filters(ctx, rule, hr, hr->backends[i].filters,
+                               hr->backends[i].nfilters, &wb->filters)
+            != 0)
+        {
+            return -1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* filters compile into the snapshot; mirrors resolve like backendRefs */
+
+static int
+gm_compile_filters(gm_compile_ctx_t *ctx, const gm_rule_t *rule,
+    const gm_http_rule_t *hr, const gm_filter_t *f, size_t n,
+    const gm_filters_t **out)
+{
+    gm_filter_cc_t  fcc;
+
+    fcc.arena = ctx->arena;
+    fcc.log = ctx->log;
+    fcc.label = rule->label.data;
+    fcc.route_ns = &rule->route_ns;
+    fcc.rule = hr;
+    fcc.backend = gm_compile_filter_backend;
+    fcc.data = ctx;
+
+    return gm_filters_compile(&fcc, f, n, out);
+}
+
+
+static gm_backend_t *
+gm_compile_filter_backend(void *data, const gm_str_t *ns, const gm_str_t *name,
+    uint16_t port)
+{
+    return gm_compile_backend(data, ns, name, port);
+}
