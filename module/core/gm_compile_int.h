@@ -112,6 +112,21 @@ struct gm_compile_ctx_s {
 };
 
 
+/* resolves a Service backend of a RequestMirror; NULL: out of memory */
+typedef gm_backend_t *(*gm_filter_backend_pt)(void *data,
+    const gm_str_t *ns, const gm_str_t *name, uint16_t port);
+
+/* what compiling a filter list needs to know (gm_filter_compile.c) */
+typedef struct {
+    gm_arena_t             *arena;    /* the snapshot's */
+    const gm_log_t         *log;
+    const char             *label;    /* the rule, for log lines */
+    const gm_http_rule_t   *rule;     /* its PathPrefix for prefix rewrites */
+    gm_filter_backend_pt    backend;
+    void                   *data;
+} gm_filter_compile_ctx_t;
+
+
 /* utilities of the driver (gm_compile.c) */
 int gm_compile_reserve(void **p, size_t *size, size_t n, size_t elt);
 uint64_t gm_compile_hash(const gm_str_t *a, const gm_str_t *b,
@@ -148,6 +163,16 @@ int gm_compile_rule_entries(gm_compile_ctx_t *ctx, gm_compile_route_t *cr,
 
 /* route tables (gm_compile_table.c) */
 int gm_compile_tables(gm_compile_ctx_t *ctx);
+
+
+/*
+ * HTTPRoute filters (gm_filter_compile.c): compiles n filters; *out is
+ * NULL when n is 0.  A filter part that cannot be served (a hop-by-hop
+ * header, a mirror to a non-Service) is left out with a warning.  Returns
+ * -1 when memory runs out.
+ */
+int gm_filters_compile(const gm_filter_compile_ctx_t *ctx,
+    const gm_filter_t *f, size_t n, const gm_filters_t **out);
 
 
 #endif /* GM_COMPILE_INT_H */

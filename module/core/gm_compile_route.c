@@ -408,17 +408,16 @@ gm_compile_filters(gm_compile_ctx_t *ctx, const gm_rule_t *rule,
     const gm_http_rule_t *hr, const gm_filter_t *f, size_t n,
     const gm_filters_t **out)
 {
-    gm_filter_cc_t  fcc;
+    gm_filter_compile_ctx_t  fctx;
 
-    fcc.arena = ctx->arena;
-    fcc.log = ctx->log;
-    fcc.label = rule->label.data;
-    fcc.route_ns = &rule->route_ns;
-    fcc.rule = hr;
-    fcc.backend = gm_compile_filter_backend;
-    fcc.data = ctx;
+    fctx.arena = ctx->arena;
+    fctx.log = ctx->log;
+    fctx.label = rule->label.data;
+    fctx.rule = hr;
+    fctx.backend = gm_compile_filter_backend;
+    fctx.data = ctx;
 
-    return gm_filters_compile(&fcc, f, n, out);
+    return gm_filters_compile(&fctx, f, n, out);
 }
 
 

@@ -1,8 +1,8 @@
 /*
  * nginx-gamma: HTTPRoute filters compiled into the snapshot.  The parser
- * keeps each filter as JSON (gm_filter_t); the compiler turns a filter
- * list into one gm_filters_t in the snapshot arena, so that the event loop
- * never touches jansson.  The nginx glue applies them.
+ * types each filter at import (gm_filter_t, gm_object.h); the compiler
+ * (gm_filter_compile.c) turns a filter list into one gm_filters_t in the
+ * snapshot arena.  The nginx glue applies them.
  */
 
 #ifndef GM_FILTER_H
@@ -35,11 +35,7 @@ typedef struct {
     size_t              nremove;
 } gm_header_mod_t;
 
-typedef enum {
-    GM_PATH_KEEP = 0,
-    GM_PATH_FULL,                     /* ReplaceFullPath */
-    GM_PATH_PREFIX                    /* ReplacePrefixMatch */
-} gm_path_mod_e;
+/* gm_path_mod_e is in gm_object.h */
 
 /*
  * Path values are percent-decoded, like the request path they replace.
@@ -112,29 +108,6 @@ struct gm_filters_s {
 };
 
 
-/* resolves a Service backend of a RequestMirror; NULL: out of memory */
-typedef gm_backend_t *(*gm_filter_backend_pt)(void *data,
-    const gm_str_t *ns, const gm_str_t *name, uint16_t port);
-
-typedef struct {
-    gm_arena_t             *arena;    /* the snapshot's */
-    const gm_log_t         *log;
-    const char             *label;    /* the rule, for log lines */
-    const gm_str_t         *route_ns; /* default namespace of backendRefs */
-    const gm_http_rule_t   *rule;     /* its PathPrefix for prefix rewrites */
-    gm_filter_backend_pt    backend;
-    void                   *data;
-} gm_filter_cc_t;
-
-
-/*
- * Compiles n filters; *out is NULL when n is 0.  A filter part that cannot
- * be served (a hop-by-hop header, a mirror to a non-Service) is left out
- * with a warning.  Returns -1 when memory runs out.
- */
-int gm_filters_compile(const gm_filter_cc_t *cc, const gm_filter_t *f,
-    size_t n, const gm_filters_t **out);
-
 /*
  * ReplacePrefixMatch on a decoded path: out needs path_len + value.len + 1
  * bytes.  Returns the new length, or -1 when the path is not under the
@@ -149,6 +122,10 @@ int gm_cors_origin_allowed(const gm_cors_t *cors, const char *origin,
 
 /* headers a filter must not touch: hop-by-hop ones and the framing */
 int gm_header_is_hop_by_hop(const gm_str_t *lname);
+
+/* splits an origin, scheme://host[:port]; the port defaults by scheme */
+int gm_origin_parse(const char *s, size_t len, gm_str_t *scheme,
+    gm_str_t *host, uint16_t *port);
 
 
 #endif /* GM_FILTER_H */

@@ -71,28 +71,6 @@ gm_httproute_parse(gm_parse_ctx_t *ctx, json_t *json,
 }
 
 
-/* filters keep a reference to their JSON */
-void
-gm_httproute_free(gm_object_body_t *body)
-{
-    size_t           i, j;
-    gm_http_rule_t  *rule;
-    gm_httproute_t  *route;
-
-    route = &body->httproute;
-
-    for (i = 0; i < route->nrules; i++) {
-        rule = &route->rules[i];
-        gm_filters_release(rule->filters, rule->nfilters);
-
-        for (j = 0; j < rule->nbackends; j++) {
-            gm_filters_release(rule->backends[j].filters,
-                               rule->backends[j].nfilters);
-        }
-    }
-}
-
-
 static int
 gm_parent_refs_parse(gm_parse_ctx_t *ctx, json_t *spec, gm_httproute_t *route)
 {

@@ -47,6 +47,7 @@
 
 #define GM_MIRROR_DENOMINATOR      100      /* fraction.denominator */
 #define GM_CORS_MAX_AGE            5        /* CORS maxAge, seconds */
+#define GM_REDIRECT_STATUS         302      /* RequestRedirect statusCode */
 
 /* our bounds on fields the API leaves open */
 
@@ -64,6 +65,8 @@
 #define GM_LOG_NAME_MAX            72       /* ns or name in a log line */
 #define GM_LOG_VALUE_MAX           48       /* a quoted bad value */
 #define GM_REGEX_ERROR_MAX         256      /* a PCRE2 error message */
+#define GM_PORT_TEXT_MAX           8        /* "65535" and its NUL */
+#define GM_INT_TEXT_MAX            24       /* a decimal int64_t */
 
 
 /* the compiler's sizes */

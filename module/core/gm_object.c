@@ -17,14 +17,12 @@
 
 typedef int (*gm_kind_parse_pt)(gm_parse_ctx_t *ctx, json_t *json,
     gm_object_body_t *body);
-typedef void (*gm_kind_free_pt)(gm_object_body_t *body);
 
 typedef struct {
     const char         *kind;
     const char         *api_version;
     gm_kind_e           type;
     gm_kind_parse_pt    parse;        /* the spec, after metadata */
-    gm_kind_free_pt     free;         /* NULL: the arena holds it all */
 } gm_kind_def_t;
 
 
@@ -37,13 +35,13 @@ static int gm_meta_time(gm_parse_ctx_t *ctx, json_t *md);
 
 /* the first entry of a kind names it */
 static const gm_kind_def_t  gm_kinds[] = {
-    { "Service", "v1", GM_KIND_SERVICE, gm_service_parse, NULL },
+    { "Service", "v1", GM_KIND_SERVICE, gm_service_parse },
     { "EndpointSlice", "discovery.k8s.io/v1", GM_KIND_ENDPOINTSLICE,
-      gm_endpointslice_parse, NULL },
+      gm_endpointslice_parse },
     { "HTTPRoute", GM_GATEWAY_GROUP "/v1", GM_KIND_HTTPROUTE,
-      gm_httproute_parse, gm_httproute_free },
+      gm_httproute_parse },
     { "HTTPRoute", GM_GATEWAY_GROUP "/v1beta1", GM_KIND_HTTPROUTE,
-      gm_httproute_parse, gm_httproute_free }
+      gm_httproute_parse }
 };
 
 
@@ -108,24 +106,10 @@ gm_object_parse(json_t *json, const gm_log_t *log, int *ignored)
 void
 gm_object_free(gm_object_t *obj)
 {
-    size_t  i;
-
-    if (obj == NULL) {
-        return;
-    }
-
-    for (i = 0; obj->body != NULL && i < gm_nelems(gm_kinds); i++) {
-        if (gm_kinds[i].type == obj->body->meta.kind) {
-            if (gm_kinds[i].free != NULL) {
-                gm_kinds[i].free(obj->body);
-            }
-
-            break;
-        }
-    }
-
     /* the object itself lives in its arena */
-    gm_arena_destroy(obj->arena);
+    if (obj != NULL) {
+        gm_arena_destroy(obj->arena);
+    }
 }
 
 

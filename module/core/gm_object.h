@@ -1,7 +1,8 @@
 /*
  * nginx-gamma: the Kubernetes objects the mesh is built from, as parsed
  * and validated C structures.  Each object owns one arena that holds the
- * object and everything it points to.
+ * object and everything it points to.  No JSON here: the parsers
+ * (gm_object_parse.h) type everything once, at import.
  */
 
 #ifndef GM_OBJECT_H
@@ -9,7 +10,6 @@
 
 
 #include <stdint.h>
-#include <jansson.h>
 
 #include "gm_arena.h"
 #include "gm_log.h"
@@ -141,11 +141,9 @@ typedef enum {
     GM_FILTER_EXTERNAL_AUTH
 } gm_filter_type_e;
 
-typedef struct {
-    gm_filter_type_e   type;
-    json_t            *spec;          /* owned reference to the raw filter */
-} gm_filter_t;
+typedef struct gm_filter_s  gm_filter_t;
 
+/* a backendRef; RequestMirror's backendRef too (weight, filters unused) */
 typedef struct {
     gm_str_t       group;             /* defaulted: "" */
     gm_str_t       kind;              /* defaulted: Service */
@@ -156,6 +154,87 @@ typedef struct {
     gm_filter_t   *filters;
     size_t         nfilters;
 } gm_backend_ref_t;
+
+/* a list of strings as written */
+typedef struct {
+    gm_str_t          *items;
+    size_t             n;
+} gm_strings_t;
+
+/* a header action of a HeaderModifier filter, as written */
+typedef struct {
+    gm_str_t           name;
+    gm_str_t           value;         /* empty for remove */
+} gm_header_action_t;
+
+/* RequestHeaderModifier and ResponseHeaderModifier */
+typedef struct {
+    gm_header_action_t  *set;
+    size_t               nset;
+    gm_header_action_t  *add;
+    size_t               nadd;
+    gm_header_action_t  *remove;
+    size_t               nremove;
+} gm_header_filter_t;
+
+typedef enum {
+    GM_PATH_KEEP = 0,
+    GM_PATH_FULL,                     /* ReplaceFullPath */
+    GM_PATH_PREFIX                    /* ReplacePrefixMatch */
+} gm_path_mod_e;
+
+/* the path modifier of RequestRedirect and URLRewrite, as written */
+typedef struct {
+    gm_path_mod_e      type;          /* GM_PATH_KEEP: none */
+    gm_str_t           value;         /* percent-encoded */
+} gm_path_filter_t;
+
+typedef struct {
+    gm_str_t           scheme;        /* empty when unset */
+    gm_str_t           hostname;      /* empty when unset */
+    uint16_t           port;          /* 0 when unset */
+    uint16_t           status;        /* defaulted: 302 */
+    gm_path_filter_t   path;
+} gm_redirect_filter_t;
+
+typedef struct {
+    gm_str_t           hostname;      /* empty when unset */
+    gm_path_filter_t   path;
+} gm_rewrite_filter_t;
+
+/* RequestMirror: where to, and the share mirrored */
+typedef struct {
+    gm_backend_ref_t   backend;
+    uint32_t           numerator;     /* defaulted: 1/1, everything */
+    uint32_t           denominator;
+} gm_mirror_filter_t;
+
+/* CORS; a list may hold "*" */
+typedef struct {
+    gm_strings_t       origins;
+    gm_strings_t       methods;
+    gm_strings_t       headers;
+    gm_strings_t       expose;
+    unsigned           credentials:1;
+    int64_t            max_age;       /* seconds; defaulted: 5 */
+} gm_cors_filter_t;
+
+/*
+ * A filter, typed once at import: the compiler reads these and never the
+ * JSON.  ExtensionRef and ExternalAuth keep only their type (they make
+ * the rule invalid).
+ */
+struct gm_filter_s {
+    gm_filter_type_e   type;
+    union {
+        gm_header_filter_t     header;   /* Request/ResponseHeaderModifier */
+        gm_redirect_filter_t   redirect;
+        gm_rewrite_filter_t    rewrite;
+        gm_mirror_filter_t     mirror;
+        gm_cors_filter_t       cors;
+    } u;
+};
+
 
 #define GM_DURATION_UNSET  (-1)
 
@@ -203,14 +282,7 @@ typedef struct {
 
 const char *gm_kind_name(gm_kind_e kind);
 
-/*
- * Parses and validates one object (a decoded manifest or an API list item).
- * Returns NULL when the object is invalid or of a kind we do not use; in the
- * invalid case one line naming "kind ns/name" and the reason is logged.
- * *ignored is set to 1 when the kind is simply not one of ours (not logged).
- */
-gm_object_t *gm_object_parse(json_t *json, const gm_log_t *log,
-    int *ignored);
+/* gm_object_parse(), from JSON, is in gm_object_parse.h */
 
 void gm_object_free(gm_object_t *obj);
 

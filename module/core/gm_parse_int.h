@@ -13,7 +13,7 @@
 #include <jansson.h>
 
 #include "gm_limits.h"
-#include "gm_object.h"
+#include "gm_object_parse.h"
 
 
 /* flags of gm_get_name() */
@@ -70,7 +70,6 @@ int gm_endpointslice_parse(gm_parse_ctx_t *ctx, json_t *json,
     gm_object_body_t *body);
 int gm_httproute_parse(gm_parse_ctx_t *ctx, json_t *json,
     gm_object_body_t *body);
-void gm_httproute_free(gm_object_body_t *body);
 
 /* the parse context (gm_parse.c) */
 void gm_parse_ctx_init(gm_parse_ctx_t *ctx, gm_object_t *obj,
@@ -135,7 +134,6 @@ int gm_matches_parse(gm_parse_ctx_t *ctx, json_t *json,
     gm_http_rule_t *rule);
 int gm_filters_parse(gm_parse_ctx_t *ctx, json_t *json, gm_filter_t **out,
     size_t *nout);
-void gm_filters_release(gm_filter_t *f, size_t n);
 
 extern const char *const  gm_methods[];    /* indexed as the API lists */
 

@@ -23,6 +23,7 @@
 
 #include "gm_file_source.h"
 #include "gm_manifest.h"
+#include "gm_object_parse.h"
 
 
 #define GM_FILE_MAX_SIZE  (64 * 1024 * 1024)

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "gm_kube_apply.h"
+#include "gm_object_parse.h"
 
 
 #define GM_KUBE_KEY_MAX  320          /* "<namespace>/<name>" */

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "gm_manifest.h"
-#include "gm_object.h"
+#include "gm_object_parse.h"
 
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

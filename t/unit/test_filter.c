@@ -1,7 +1,8 @@
 /*
- * nginx-gamma: unit tests of the filter compiler (gm_filter.c): what an
- * HTTPRoute's filters become in the snapshot, the ReplacePrefixMatch rules
- * of the API, and CORS origin matching.
+ * nginx-gamma: unit tests of the filter compiler (gm_filter_compile.c)
+ * and its request-time helpers (gm_filter.c): what an HTTPRoute's filters
+ * become in the snapshot, the ReplacePrefixMatch rules of the API, and
+ * CORS origin matching.
  */
 
 #include <stdio.h>
@@ -10,7 +11,8 @@
 
 #include "tap.h"
 #include "fixture.h"
-#include "gm_filter.h"
+#include "gm_compile_int.h"
+#include "gm_object_parse.h"
 
 
 #define TEST_ROUTE_HEAD                                                      \
@@ -73,12 +75,12 @@ main(void)
 static const gm_filters_t *
 test_compile(test_ctx_t *t, const char *rule, int backend)
 {
-    char                   text[8192];
-    json_t                *json;
-    gm_filter_cc_t         cc;
-    json_error_t           err;
-    gm_http_rule_t        *hr;
-    const gm_filters_t    *out;
+    char                      text[8192];
+    json_t                   *json;
+    json_error_t              err;
+    gm_http_rule_t           *hr;
+    const gm_filters_t       *out;
+    gm_filter_compile_ctx_t   cc;
 
     memset(t, 0, sizeof(test_ctx_t));
     t->log = fx_logger(&t->fl);
@@ -109,7 +111,6 @@ test_compile(test_ctx_t *t, const char *rule, int backend)
     cc.arena = t->arena;
     cc.log = &t->log;
     cc.label = "ns/r/rule0";
-    cc.route_ns = &t->obj->body->meta.ns;
     cc.rule = hr;
     cc.backend = test_backend;
     cc.data = t;

@@ -13,7 +13,7 @@
 
 #include "tap.h"
 #include "gm_manifest.h"
-#include "gm_object.h"
+#include "gm_object_parse.h"
 
 
 #define TEST_MAX_LINES  16
@@ -542,12 +542,13 @@ test_endpointslice_reject(void)
 static void
 test_route(void)
 {
-    gm_object_t       *obj;
-    gm_http_rule_t    *r;
-    gm_httproute_t    *route;
-    gm_http_match_t   *m;
-    gm_parent_ref_t   *p;
-    gm_backend_ref_t  *b;
+    gm_object_t        *obj;
+    gm_http_rule_t     *r;
+    gm_httproute_t     *route;
+    gm_http_match_t    *m;
+    gm_parent_ref_t    *p;
+    gm_backend_ref_t   *b;
+    const gm_filter_t  *f;
 
     obj = test_parse(
         "apiVersion: gateway.networking.k8s.io/v1beta1\n"
@@ -671,8 +672,13 @@ test_route(void)
     is_int(r->nfilters, 1, "route: rule filter");
     is_int(r->filters[0].type, GM_FILTER_REQUEST_HEADER_MODIFIER,
            "route: filter type");
-    ok(json_is_object(r->filters[0].spec), "route: filter spec kept");
-    is_int(r->filters[0].spec->refcount, 1, "route: filter spec owned");
+    is_int(r->filters[0].u.header.nset, 1, "route: filter typed: set");
+    is_str(r->filters[0].u.header.set[0].name.data, "x-a",
+           "route: filter typed: set name");
+    is_str(r->filters[0].u.header.set[0].value.data, "b",
+           "route: filter typed: set value");
+    is_int(r->filters[0].u.header.nadd + r->filters[0].u.header.nremove, 0,
+           "route: filter typed: no add, no remove");
 
     b = &r->backends[0];
     is_str(b->ns.data, "faces2", "route: backend namespace");
@@ -680,6 +686,11 @@ test_route(void)
     is_int(b->nfilters, 1, "route: backend filter");
     is_int(b->filters[0].type, GM_FILTER_RESPONSE_HEADER_MODIFIER,
            "route: backend filter type");
+    is_int(b->filters[0].u.header.nremove, 1, "route: remove typed");
+    is_str(b->filters[0].u.header.remove[0].name.data, "x-b",
+           "route: remove name");
+    is_str(b->filters[0].u.header.remove[0].value.data, "",
+           "route: remove has no value");
 
     b = &r->backends[1];
     is_str(b->group.data, "example.com", "route: other group");
@@ -699,6 +710,25 @@ test_route(void)
     is_int(r->timeout_backend_ms, 10000, "route: backendRequest past 0s");
     is_int(r->nfilters, 3, "route: RequestMirror may repeat");
     is_int(r->invalid, 0, "route: rule valid");
+
+    f = &r->filters[0];
+    is_int(f->u.rewrite.path.type, GM_PATH_PREFIX, "route: rewrite typed");
+    is_str(f->u.rewrite.path.value.data, "/", "route: rewrite value");
+    is_str(f->u.rewrite.hostname.data, "", "route: rewrite no hostname");
+
+    f = &r->filters[1];
+    is_str(f->u.mirror.backend.kind.data, "Service",
+           "route: mirror kind default");
+    is_str(f->u.mirror.backend.ns.data, "faces",
+           "route: mirror namespace default");
+    is_str(f->u.mirror.backend.name.data, "m", "route: mirror name");
+    is_int(f->u.mirror.backend.port, 1, "route: mirror port");
+    is_int(f->u.mirror.numerator, 1, "route: fraction numerator");
+    is_int(f->u.mirror.denominator, 100, "route: fraction denominator 100");
+
+    f = &r->filters[2];
+    is_int(f->u.mirror.numerator, 50, "route: percent numerator");
+    is_int(f->u.mirror.denominator, 100, "route: percent out of 100");
 
     gm_object_free(obj);
 }
