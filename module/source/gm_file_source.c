@@ -1,11 +1,22 @@
 /*
  * nginx-gamma: manifests from a file or a directory, watched with inotify.
  *
- * Every change rescans the directory and compares each file's inode, size
- * and mtime: that also catches the symlink swap Kubernetes uses to update a
- * mounted ConfigMap.  A file that fails to parse keeps its previous objects,
- * and so does an object that turns invalid in an edit: the last good state
- * keeps serving until the file is fixed or removed.
+ * Every change rescans the directory and compares each file's identity,
+ * size, mtime and ctime with what was last read: that also catches the
+ * symlink swap Kubernetes uses to update a mounted ConfigMap, and a chmod.
+ * A file that fails to parse keeps its previous objects, and so does an
+ * object that turns invalid in an edit: the last good state keeps serving
+ * until the file is fixed or removed.
+ *
+ * A changed file is read only once it is complete: renamed into place (the
+ * recommended way), closed by its writer, or unchanged for a settle time;
+ * a file that suddenly empties always waits the settle time.  A read that
+ * fails (permissions, a file changing under it) is tried again, and its
+ * fingerprint is kept only once a read succeeded.
+ *
+ * An object several files define comes from the first of them by file
+ * name (the order kubectl reads a directory in), with a warning naming
+ * both; when that file drops it, the next one's version takes over.
  */
 
 #define _GNU_SOURCE
@@ -17,80 +28,39 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "gm_file_source.h"
+#include "gm_file_notify.h"
+#include "gm_file_source_int.h"
 #include "gm_manifest.h"
 #include "gm_object_parse.h"
 
 
-#define GM_FILE_MAX_SIZE  (64 * 1024 * 1024)
+#define GM_FILE_MAX_SIZE   (64 * 1024 * 1024)
+/* unchanged for this long, a file nobody said was complete is read */
+#define GM_FILE_SETTLE_MS  500
+/* ... and this long while a writer still has it open */
+#define GM_FILE_OPEN_MS    2000
+#define GM_FILE_RETRY_MS   1000
+/* what the parser may log per second; the rest is counted */
+#define GM_FILE_LOG_BURST  100
 
 
-typedef struct {
-    gm_kind_e   kind;
-    char       *ns;
-    char       *name;
-} gm_file_key_t;
-
-typedef struct gm_file_s  gm_file_t;
-
-struct gm_file_s {
-    gm_file_t      *next;
-    char           *path;
-    dev_t           dev;
-    ino_t           ino;
-    off_t           size;
-    struct timespec mtime;
-    gm_file_key_t  *keys;
-    size_t          nkeys;
-    unsigned        seen:1;
-    unsigned        stale:1;        /* re-read: it shares a dropped key */
-};
-
-struct gm_file_source_s {
-    char           *path;
-    char           *dir;           /* watched directory */
-    char           *only;          /* file name when path is a file */
-    int             ifd;
-    gm_store_t     *store;
-    const gm_log_t *log;
-    gm_file_t      *files;
-};
-
-typedef struct {
-    gm_file_source_t  *fs;
-    gm_file_t         *file;
-    gm_file_key_t     *keys;
-    size_t             nkeys;
-    size_t             cap;
-    int                changed;
-    int                failed;
-} gm_file_load_t;
-
-
-static int gm_file_source_watch(gm_file_source_t *fs);
 static int gm_file_wanted(const char *name);
 static int gm_file_scan_dir(gm_file_source_t *fs);
 static int gm_file_scan_one(gm_file_source_t *fs, const char *path);
-static gm_file_t *gm_file_find(gm_file_source_t *fs, const char *path);
+static gm_file_t *gm_file_get(gm_file_source_t *fs, const char *path);
+static void gm_file_stat(gm_file_stat_t *fst, struct stat *st);
+static int gm_file_stat_eq(gm_file_stat_t *one, gm_file_stat_t *two);
+static int gm_file_complete(gm_file_source_t *fs, gm_file_t *f,
+    gm_file_stat_t *now, int link);
 static int gm_file_load(gm_file_source_t *fs, gm_file_t *f);
-static char *gm_file_read(gm_file_source_t *fs, const char *path,
-    size_t *len);
-static void gm_file_doc(void *data, json_t *doc, size_t index);
-static int gm_file_keys_add(gm_file_load_t *ld, gm_kind_e kind,
-    const char *ns, const char *name);
-static int gm_file_keys_has(gm_file_key_t *keys, size_t n,
-    gm_file_key_t *key);
-static int gm_file_key_cmp(const void *one, const void *two);
-static void gm_file_keys_sort(gm_file_load_t *ld);
-static void gm_file_keys_free(gm_file_key_t *keys, size_t n);
-static int gm_file_drop(gm_file_source_t *fs, gm_file_t *f);
-static int gm_file_forget(gm_file_source_t *fs, gm_file_t *f,
-    gm_file_key_t *key);
+static char *gm_file_read(gm_file_source_t *fs, gm_file_t *f, size_t *len);
+static void gm_file_failed(gm_file_source_t *fs, gm_file_t *f,
+    const char *fmt, const char *path, int err);
 static int gm_file_reload_stale(gm_file_source_t *fs);
+static void gm_file_free(gm_file_t *f);
 
 
 gm_file_source_t *
@@ -106,10 +76,10 @@ gm_file_source_create(const char *path, gm_store_t *store,
         return NULL;
     }
 
-    fs->ifd = -1;
     fs->store = store;
     fs->log = log;
     fs->path = strdup(path);
+    gm_log_limit_init(&fs->limit, log, GM_FILE_LOG_BURST, 1000);
 
     if (fs->path == NULL) {
         goto failed;
@@ -134,7 +104,12 @@ gm_file_source_create(const char *path, gm_store_t *store,
         }
     }
 
-    if (fs->dir == NULL || gm_file_source_watch(fs) != 0) {
+    if (fs->dir == NULL) {
+        goto failed;
+    }
+
+    fs->notify = gm_file_notify_create(fs->dir, log);
+    if (fs->notify == NULL) {
         goto failed;
     }
 
@@ -144,31 +119,6 @@ failed:
 
     gm_file_source_destroy(fs);
     return NULL;
-}
-
-
-static int
-gm_file_source_watch(gm_file_source_t *fs)
-{
-    fs->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-    if (fs->ifd == -1) {
-        gm_log(fs->log, GM_LOG_ERR, "inotify_init1() failed: %s",
-               strerror(errno));
-        return -1;
-    }
-
-    if (inotify_add_watch(fs->ifd, fs->dir,
-                          IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM
-                          | IN_CREATE | IN_DELETE | IN_MODIFY
-                          | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF)
-        == -1)
-    {
-        gm_log(fs->log, GM_LOG_ERR, "cannot watch \"%s\": %s", fs->dir,
-               strerror(errno));
-        return -1;
-    }
-
-    return 0;
 }
 
 
@@ -183,15 +133,10 @@ gm_file_source_destroy(gm_file_source_t *fs)
 
     for (f = fs->files; f; f = next) {
         next = f->next;
-        gm_file_keys_free(f->keys, f->nkeys);
-        free(f->path);
-        free(f);
+        gm_file_free(f);
     }
 
-    if (fs->ifd != -1) {
-        close(fs->ifd);
-    }
-
+    gm_file_notify_destroy(fs->notify);
     free(fs->path);
     free(fs->dir);
     free(fs->only);
@@ -202,34 +147,14 @@ gm_file_source_destroy(gm_file_source_t *fs)
 int
 gm_file_source_fd(gm_file_source_t *fs)
 {
-    return fs->ifd;
+    return gm_file_notify_fd(fs->notify);
 }
 
 
 int
 gm_file_source_drain(gm_file_source_t *fs)
 {
-    char     buf[8192]
-             __attribute__((aligned(__alignof__(struct inotify_event))));
-    int      due;
-    ssize_t  n;
-
-    due = 0;
-
-    for ( ;; ) {
-        n = read(fs->ifd, buf, sizeof(buf));
-
-        if (n > 0) {
-            due = 1;
-            continue;
-        }
-
-        if (n == -1 && errno == EINTR) {
-            continue;
-        }
-
-        return due;
-    }
+    return gm_file_notify_drain(fs->notify);
 }
 
 
@@ -243,6 +168,8 @@ gm_file_source_scan(gm_file_source_t *fs)
     for (f = fs->files; f; f = f->next) {
         f->seen = 0;
     }
+
+    gm_file_notify_reset(fs->notify);
 
     if (fs->only) {
         snprintf(path, sizeof(path), "%s/%s", fs->dir, fs->only);
@@ -263,15 +190,24 @@ gm_file_source_scan(gm_file_source_t *fs)
             continue;
         }
 
-        gm_log(fs->log, GM_LOG_NOTICE, "manifest \"%s\" removed", f->path);
+        if (f->loaded || f->nkeys) {
+            gm_log(fs->log, GM_LOG_NOTICE, "manifest \"%s\" removed",
+                   f->path);
+        }
 
         changed |= gm_file_drop(fs, f);
+        gm_file_notify_forget(fs->notify, f->name);
         *pf = f->next;
-        free(f->path);
-        free(f);
+        gm_file_free(f);
     }
 
-    return changed | gm_file_reload_stale(fs);
+    changed |= gm_file_reload_stale(fs);
+
+    gm_log_limit_flush(&fs->limit);
+    gm_file_notify_arm(fs->notify);
+    fs->scanned = 1;
+
+    return changed;
 }
 
 
@@ -297,20 +233,33 @@ gm_file_scan_dir(gm_file_source_t *fs)
 {
     int             changed, n, i;
     char            path[PATH_MAX];
+    gm_file_t      *f;
     struct dirent **list;
 
     /* sorted, so that the order objects are read in is stable */
     n = scandir(fs->dir, &list, NULL, alphasort);
     if (n == -1) {
-        gm_log(fs->log, GM_LOG_ERR, "cannot read directory \"%s\": %s",
-               fs->dir, strerror(errno));
+        if (!fs->dir_failed) {
+            gm_log(fs->log, GM_LOG_ERR, "cannot read directory \"%s\": %s, "
+                   "trying again every %d ms", fs->dir, strerror(errno),
+                   GM_FILE_RETRY_MS);
+        }
+
+        fs->dir_failed = 1;
+        gm_file_notify_at(fs->notify, gm_file_now_ms() + GM_FILE_RETRY_MS);
 
         /* keep what we have rather than dropping every object */
-        for (gm_file_t *f = fs->files; f; f = f->next) {
+        for (f = fs->files; f; f = f->next) {
             f->seen = 1;
         }
 
         return 0;
+    }
+
+    if (fs->dir_failed) {
+        gm_log(fs->log, GM_LOG_NOTICE, "directory \"%s\" can be read again",
+               fs->dir);
+        fs->dir_failed = 0;
     }
 
     changed = 0;
@@ -333,47 +282,46 @@ gm_file_scan_dir(gm_file_source_t *fs)
 static int
 gm_file_scan_one(gm_file_source_t *fs, const char *path)
 {
-    struct stat   st;
-    gm_file_t    *f;
+    int             link;
+    gm_file_t      *f;
+    struct stat     st;
+    gm_file_stat_t  now;
+
+    link = lstat(path, &st) == 0 && S_ISLNK(st.st_mode);
 
     if (stat(path, &st) == -1 || !S_ISREG(st.st_mode)) {
         return 0;
     }
 
-    f = gm_file_find(fs, path);
-
+    f = gm_file_get(fs, path);
     if (f == NULL) {
-        f = calloc(1, sizeof(gm_file_t));
-        if (f == NULL || (f->path = strdup(path)) == NULL) {
-            free(f);
-            return 0;
-        }
-
-        f->next = fs->files;
-        fs->files = f;
-
-    } else if (f->dev == st.st_dev && f->ino == st.st_ino
-               && f->size == st.st_size
-               && f->mtime.tv_sec == st.st_mtim.tv_sec
-               && f->mtime.tv_nsec == st.st_mtim.tv_nsec)
-    {
-        f->seen = 1;
         return 0;
     }
 
     f->seen = 1;
-    f->dev = st.st_dev;
-    f->ino = st.st_ino;
-    f->size = st.st_size;
-    f->mtime = st.st_mtim;
+    gm_file_stat(&now, &st);
+
+    if (f->loaded && gm_file_stat_eq(&f->read, &now)) {
+        return 0;
+    }
+
+    if (!gm_file_stat_eq(&f->seen_as, &now)) {
+        f->seen_as = now;
+        f->seen_since = gm_file_now_ms();
+    }
+
+    if (!gm_file_complete(fs, f, &now, link)) {
+        return 0;
+    }
 
     return gm_file_load(fs, f);
 }
 
 
 static gm_file_t *
-gm_file_find(gm_file_source_t *fs, const char *path)
+gm_file_get(gm_file_source_t *fs, const char *path)
 {
+    char       *slash;
     gm_file_t  *f;
 
     for (f = fs->files; f; f = f->next) {
@@ -382,7 +330,89 @@ gm_file_find(gm_file_source_t *fs, const char *path)
         }
     }
 
-    return NULL;
+    f = calloc(1, sizeof(gm_file_t));
+    if (f == NULL || (f->path = strdup(path)) == NULL) {
+        free(f);
+        return NULL;
+    }
+
+    slash = strrchr(f->path, '/');
+    f->name = slash ? slash + 1 : f->path;
+    f->seen_since = -1;
+
+    f->next = fs->files;
+    fs->files = f;
+
+    return f;
+}
+
+
+static void
+gm_file_stat(gm_file_stat_t *fst, struct stat *st)
+{
+    memset(fst, 0, sizeof(gm_file_stat_t));
+
+    fst->dev = st->st_dev;
+    fst->ino = st->st_ino;
+    fst->size = st->st_size;
+    fst->mtime = st->st_mtim;
+    fst->ctime = st->st_ctim;
+}
+
+
+static int
+gm_file_stat_eq(gm_file_stat_t *one, gm_file_stat_t *two)
+{
+    return one->dev == two->dev && one->ino == two->ino
+           && one->size == two->size
+           && one->mtime.tv_sec == two->mtime.tv_sec
+           && one->mtime.tv_nsec == two->mtime.tv_nsec
+           && one->ctime.tv_sec == two->ctime.tv_sec
+           && one->ctime.tv_nsec == two->ctime.tv_nsec;
+}
+
+
+/*
+ * Whether what the file holds now may be read: a half-written file must
+ * not replace a whole one (": > routes.yaml" would drop every route, a cp
+ * read mid-way only some).  If not, a rescan is asked for.
+ */
+static int
+gm_file_complete(gm_file_source_t *fs, gm_file_t *f, gm_file_stat_t *now,
+    int link)
+{
+    int              emptied, replaced;
+    int64_t          quiet;
+    gm_file_event_e  ev;
+
+    /* the first scan finds what is there; there is nothing to protect */
+    if (!fs->scanned) {
+        return 1;
+    }
+
+    emptied = now->size == 0 && f->nkeys > 0;
+    replaced = !f->loaded || f->read.ino != now->ino
+               || f->read.dev != now->dev;
+
+    /* a symlink's target is written elsewhere: its events say nothing */
+    ev = link ? GM_FILE_EV_NONE : gm_file_notify_event(fs->notify, f->name);
+
+    if (!emptied
+        && (ev == GM_FILE_EV_MOVED || ev == GM_FILE_EV_CLOSED
+            || (ev == GM_FILE_EV_NONE && replaced)))
+    {
+        return 1;
+    }
+
+    quiet = (ev == GM_FILE_EV_WRITING) ? GM_FILE_OPEN_MS : GM_FILE_SETTLE_MS;
+
+    if (gm_file_now_ms() - f->seen_since >= quiet) {
+        return 1;
+    }
+
+    gm_file_notify_at(fs->notify, f->seen_since + quiet);
+
+    return 0;
 }
 
 
@@ -393,16 +423,19 @@ gm_file_load(gm_file_source_t *fs, gm_file_t *f)
     size_t           len, i;
     gm_file_load_t   ld;
 
-    buf = gm_file_read(fs, f->path, &len);
+    buf = gm_file_read(fs, f, &len);
     if (buf == NULL) {
         return 0;
     }
+
+    gm_file_notify_forget(fs->notify, f->name);
 
     memset(&ld, 0, sizeof(ld));
     ld.fs = fs;
     ld.file = f;
 
-    if (gm_manifest_parse(buf, len, f->path, gm_file_doc, &ld, fs->log)
+    if (gm_manifest_parse(buf, len, f->path, gm_file_doc, &ld,
+                          &fs->limit.log)
         != 0)
     {
         /* the parser said why; the file's previous objects stay */
@@ -417,7 +450,7 @@ gm_file_load(gm_file_source_t *fs, gm_file_t *f)
 
     /* objects the file no longer holds */
     for (i = 0; i < f->nkeys; i++) {
-        if (!gm_file_keys_has(ld.keys, ld.nkeys, &f->keys[i])) {
+        if (gm_file_keys_find(ld.keys, ld.nkeys, &f->keys[i]) == NULL) {
             ld.changed |= gm_file_forget(fs, f, &f->keys[i]);
         }
     }
@@ -433,32 +466,47 @@ gm_file_load(gm_file_source_t *fs, gm_file_t *f)
 }
 
 
+/*
+ * Reads the whole file, or NULL: then it is read again later.  What was
+ * read becomes the file's fingerprint only if the file did not change
+ * while it was read.
+ */
 static char *
-gm_file_read(gm_file_source_t *fs, const char *path, size_t *len)
+gm_file_read(gm_file_source_t *fs, gm_file_t *f, size_t *len)
 {
-    int          fd;
-    char        *buf;
-    size_t       have;
-    ssize_t      n;
-    struct stat  st;
+    int             fd;
+    char           *buf;
+    size_t          have;
+    ssize_t         n;
+    struct stat     st;
+    gm_file_stat_t  before, after;
 
-    fd = open(path, O_RDONLY | O_CLOEXEC);
+    fd = open(f->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd == -1) {
-        gm_log(fs->log, GM_LOG_ERR, "cannot open manifest \"%s\": %s", path,
-               strerror(errno));
+        gm_file_failed(fs, f, "cannot open manifest \"%s\": %s", f->path,
+                       errno);
         return NULL;
     }
 
-    if (fstat(fd, &st) == -1 || st.st_size > GM_FILE_MAX_SIZE) {
-        gm_log(fs->log, GM_LOG_ERR, "manifest \"%s\" is larger than %d bytes",
-               path, GM_FILE_MAX_SIZE);
+    if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
         close(fd);
         return NULL;
     }
+
+    if (st.st_size > GM_FILE_MAX_SIZE) {
+        gm_file_failed(fs, f, "manifest \"%s\" is larger than 64 MB%s",
+                       f->path, 0);
+        close(fd);
+        return NULL;
+    }
+
+    gm_file_stat(&before, &st);
 
     buf = malloc(st.st_size + 1);
     if (buf == NULL) {
         close(fd);
+        gm_file_failed(fs, f, "cannot read manifest \"%s\": %s", f->path,
+                       ENOMEM);
         return NULL;
     }
 
@@ -470,12 +518,43 @@ gm_file_read(gm_file_source_t *fs, const char *path, size_t *len)
             continue;
         }
 
-        if (n <= 0) {
+        if (n == -1) {
+            gm_file_failed(fs, f, "cannot read manifest \"%s\": %s", f->path,
+                           errno);
+            free(buf);
+            close(fd);
+            return NULL;
+        }
+
+        if (n == 0) {
             break;
         }
     }
 
+    if (fstat(fd, &st) == -1) {
+        st.st_size = -1;
+    }
+
     close(fd);
+    gm_file_stat(&after, &st);
+
+    if (have != (size_t) before.size || !gm_file_stat_eq(&before, &after)) {
+        /* written while it was read: read it once it has settled */
+        f->seen_as = after;
+        f->seen_since = gm_file_now_ms();
+        gm_file_notify_at(fs->notify, f->seen_since + GM_FILE_SETTLE_MS);
+        free(buf);
+        return NULL;
+    }
+
+    if (f->failed) {
+        gm_log(fs->log, GM_LOG_NOTICE, "manifest \"%s\" can be read again",
+               f->path);
+    }
+
+    f->read = before;
+    f->loaded = 1;
+    f->failed = 0;
 
     buf[have] = '\0';
     *len = have;
@@ -484,206 +563,21 @@ gm_file_read(gm_file_source_t *fs, const char *path, size_t *len)
 }
 
 
+/* logged once until the file can be read again; retried meanwhile */
 static void
-gm_file_doc(void *data, json_t *doc, size_t index)
+gm_file_failed(gm_file_source_t *fs, gm_file_t *f, const char *fmt,
+    const char *path, int err)
 {
-    int              ignored;
-    json_t          *meta;
-    const char      *kind, *ns, *name;
-    gm_object_t     *obj;
-    gm_file_load_t  *ld;
+    char  msg[PATH_MAX + 256];
 
-    ld = data;
-    ignored = 0;
-
-    obj = gm_object_parse(doc, ld->fs->log, &ignored);
-
-    if (obj) {
-        if (gm_file_keys_add(ld, obj->body->meta.kind,
-                             obj->body->meta.ns.data,
-                             obj->body->meta.name.data)
-            == 0)
-        {
-            gm_store_put(ld->fs->store, obj);
-            ld->changed = 1;
-
-        } else {
-            gm_object_free(obj);
-        }
-
-        return;
+    if (!f->failed) {
+        snprintf(msg, sizeof(msg), fmt, path, err ? strerror(err) : "");
+        gm_log(fs->log, GM_LOG_ERR, "%s; its objects stay as they were, "
+               "trying again every %d ms", msg, GM_FILE_RETRY_MS);
     }
 
-    if (ignored) {
-        gm_log(ld->fs->log, GM_LOG_DEBUG, "%s: document %zu ignored",
-               ld->file->path, index);
-        return;
-    }
-
-    /* invalid: keep the previous version of the object, if any */
-    kind = json_string_value(json_object_get(doc, "kind"));
-    meta = json_object_get(doc, "metadata");
-    name = json_string_value(json_object_get(meta, "name"));
-    ns = json_string_value(json_object_get(meta, "namespace"));
-
-    if (kind == NULL || name == NULL) {
-        return;
-    }
-
-    for (int k = 0; k < GM_KIND_MAX; k++) {
-        if (strcmp(kind, gm_kind_name(k)) == 0
-            && gm_store_get(ld->fs->store, k, ns ? ns : "default", name))
-        {
-            gm_file_keys_add(ld, k, ns ? ns : "default", name);
-        }
-    }
-}
-
-
-static int
-gm_file_keys_add(gm_file_load_t *ld, gm_kind_e kind, const char *ns,
-    const char *name)
-{
-    gm_file_key_t  *keys, key;
-
-    key.kind = kind;
-    key.ns = (char *) ns;
-    key.name = (char *) name;
-
-    if (ld->nkeys == ld->cap) {
-        ld->cap = ld->cap ? ld->cap * 2 : 16;
-        keys = realloc(ld->keys, ld->cap * sizeof(gm_file_key_t));
-        if (keys == NULL) {
-            return -1;
-        }
-
-        ld->keys = keys;
-    }
-
-    key.ns = strdup(ns);
-    key.name = strdup(name);
-
-    if (key.ns == NULL || key.name == NULL) {
-        free(key.ns);
-        free(key.name);
-        return -1;
-    }
-
-    ld->keys[ld->nkeys++] = key;
-
-    return 0;
-}
-
-
-static int
-gm_file_key_cmp(const void *one, const void *two)
-{
-    int                   rc;
-    const gm_file_key_t  *a, *b;
-
-    a = one;
-    b = two;
-
-    if (a->kind != b->kind) {
-        return a->kind < b->kind ? -1 : 1;
-    }
-
-    rc = strcmp(a->ns, b->ns);
-
-    return rc ? rc : strcmp(a->name, b->name);
-}
-
-
-/* keys must be sorted */
-static int
-gm_file_keys_has(gm_file_key_t *keys, size_t n, gm_file_key_t *key)
-{
-    return n && bsearch(key, keys, n, sizeof(gm_file_key_t),
-                        gm_file_key_cmp) != NULL;
-}
-
-
-/* sorts the keys and reports an object a file holds twice */
-static void
-gm_file_keys_sort(gm_file_load_t *ld)
-{
-    size_t  i;
-
-    if (ld->nkeys == 0) {
-        return;
-    }
-
-    qsort(ld->keys, ld->nkeys, sizeof(gm_file_key_t), gm_file_key_cmp);
-
-    for (i = 1; i < ld->nkeys; i++) {
-        if (gm_file_key_cmp(&ld->keys[i - 1], &ld->keys[i]) == 0) {
-            gm_log(ld->fs->log, GM_LOG_WARN,
-                   "%s %s/%s appears twice in \"%s\", the later one wins",
-                   gm_kind_name(ld->keys[i].kind), ld->keys[i].ns,
-                   ld->keys[i].name, ld->file->path);
-        }
-    }
-}
-
-
-static void
-gm_file_keys_free(gm_file_key_t *keys, size_t n)
-{
-    size_t  i;
-
-    for (i = 0; i < n; i++) {
-        free(keys[i].ns);
-        free(keys[i].name);
-    }
-
-    free(keys);
-}
-
-
-static int
-gm_file_drop(gm_file_source_t *fs, gm_file_t *f)
-{
-    int     changed;
-    size_t  i;
-
-    changed = 0;
-
-    for (i = 0; i < f->nkeys; i++) {
-        changed |= gm_file_forget(fs, f, &f->keys[i]);
-    }
-
-    gm_file_keys_free(f->keys, f->nkeys);
-    f->keys = NULL;
-    f->nkeys = 0;
-
-    return changed;
-}
-
-
-/*
- * An object a file no longer holds leaves the store, unless another file
- * defines it too: then that file is read again and its version stays.
- */
-static int
-gm_file_forget(gm_file_source_t *fs, gm_file_t *f, gm_file_key_t *key)
-{
-    int         shared;
-    gm_file_t  *other;
-
-    shared = 0;
-
-    for (other = fs->files; other; other = other->next) {
-        if (other != f && gm_file_keys_has(other->keys, other->nkeys, key)) {
-            other->stale = 1;
-            shared = 1;
-        }
-    }
-
-    if (shared) {
-        return 0;
-    }
-
-    return gm_store_delete(fs->store, key->kind, key->ns, key->name);
+    f->failed = 1;
+    gm_file_notify_at(fs->notify, gm_file_now_ms() + GM_FILE_RETRY_MS);
 }
 
 
@@ -703,4 +597,13 @@ gm_file_reload_stale(gm_file_source_t *fs)
     }
 
     return changed;
+}
+
+
+static void
+gm_file_free(gm_file_t *f)
+{
+    gm_file_keys_free(f->keys, f->nkeys);
+    free(f->path);
+    free(f);
 }

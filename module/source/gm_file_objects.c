@@ -1,0 +1,302 @@
+/*
+ * nginx-gamma: which file's version of an object is used.
+ *
+ * Each file keeps the sorted keys of the objects it defines; a key is the
+ * owner when that file's version is the one in the store.  An object
+ * several files define comes from the first of them by file name, the
+ * order kubectl reads a directory in, and a warning names both files; an
+ * edit of a later file never swaps it silently.  When the owner drops it,
+ * the others are read again and the first of them takes over.
+ */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "gm_file_source_int.h"
+
+
+static void gm_file_define(gm_file_load_t *ld, gm_object_t *obj);
+static void gm_file_keep_invalid(gm_file_load_t *ld, json_t *doc);
+static gm_file_key_t *gm_file_keys_add(gm_file_load_t *ld, gm_kind_e kind,
+    const char *ns, const char *name, unsigned owner);
+static int gm_file_key_cmp(const void *one, const void *two);
+
+
+void
+gm_file_doc(void *data, json_t *doc, size_t index)
+{
+    int              ignored;
+    gm_object_t     *obj;
+    gm_file_load_t  *ld;
+
+    ld = data;
+    ignored = 0;
+
+    obj = gm_object_parse(doc, &ld->fs->limit.log, &ignored);
+
+    if (obj) {
+        gm_file_define(ld, obj);
+        return;
+    }
+
+    if (ignored) {
+        gm_log(&ld->fs->limit.log, GM_LOG_DEBUG, "%s: document %zu ignored",
+               ld->file->path, index);
+        return;
+    }
+
+    gm_file_keep_invalid(ld, doc);
+}
+
+
+/*
+ * An object the file defines.  If an earlier file by name defines it too,
+ * that one's version stays; if this file is the earlier one, it takes
+ * over from the others.
+ */
+static void
+gm_file_define(gm_file_load_t *ld, gm_object_t *obj)
+{
+    gm_file_t      *f, *other, *first;
+    gm_file_key_t   key, *k, *ok;
+
+    f = ld->file;
+    key.kind = obj->body->meta.kind;
+    key.ns = (char *) obj->body->meta.ns.data;
+    key.name = (char *) obj->body->meta.name.data;
+
+    first = f;
+    other = NULL;
+
+    for (f = ld->fs->files; f; f = f->next) {
+        if (f == ld->file || gm_file_keys_find(f->keys, f->nkeys, &key) == 0)
+        {
+            continue;
+        }
+
+        other = f;
+
+        if (strcmp(f->path, first->path) < 0) {
+            first = f;
+        }
+    }
+
+    if (other) {
+        gm_log(&ld->fs->limit.log, GM_LOG_WARN,
+               "%s %s/%s is defined in \"%s\" and in \"%s\": the one in "
+               "\"%s\" is used (the first file by name wins)",
+               gm_kind_name(key.kind), key.ns, key.name,
+               first == ld->file ? ld->file->path : first->path,
+               first == ld->file ? other->path : ld->file->path,
+               first->path);
+    }
+
+    k = gm_file_keys_add(ld, key.kind, key.ns, key.name, first == ld->file);
+
+    if (k == NULL || first != ld->file) {
+        gm_object_free(obj);
+        return;
+    }
+
+    /* the others' versions are no longer the ones in the store */
+    for (f = ld->fs->files; other && f; f = f->next) {
+        ok = (f == ld->file) ? NULL : gm_file_keys_find(f->keys, f->nkeys,
+                                                        &key);
+        if (ok) {
+            ok->owner = 0;
+        }
+    }
+
+    gm_store_put(ld->fs->store, obj);
+    ld->changed = 1;
+}
+
+
+/* an invalid object keeps its previous version, if this file had it */
+static void
+gm_file_keep_invalid(gm_file_load_t *ld, json_t *doc)
+{
+    json_t         *meta;
+    const char     *kind, *ns, *name;
+    gm_file_key_t   key, *prev;
+
+    kind = json_string_value(json_object_get(doc, "kind"));
+    meta = json_object_get(doc, "metadata");
+    name = json_string_value(json_object_get(meta, "name"));
+    ns = json_string_value(json_object_get(meta, "namespace"));
+
+    if (kind == NULL || name == NULL) {
+        return;
+    }
+
+    key.ns = (char *) (ns ? ns : "default");
+    key.name = (char *) name;
+
+    for (key.kind = 0; key.kind < GM_KIND_MAX; key.kind++) {
+        if (strcmp(kind, gm_kind_name(key.kind)) != 0) {
+            continue;
+        }
+
+        prev = gm_file_keys_find(ld->file->keys, ld->file->nkeys, &key);
+
+        if (prev && prev->owner
+            && gm_store_get(ld->fs->store, key.kind, key.ns, key.name))
+        {
+            gm_file_keys_add(ld, key.kind, key.ns, key.name, 1);
+        }
+    }
+}
+
+
+static gm_file_key_t *
+gm_file_keys_add(gm_file_load_t *ld, gm_kind_e kind, const char *ns,
+    const char *name, unsigned owner)
+{
+    gm_file_key_t  *keys, key;
+
+    if (ld->nkeys == ld->cap) {
+        ld->cap = ld->cap ? ld->cap * 2 : 16;
+        keys = realloc(ld->keys, ld->cap * sizeof(gm_file_key_t));
+        if (keys == NULL) {
+            return NULL;
+        }
+
+        ld->keys = keys;
+    }
+
+    key.kind = kind;
+    key.owner = owner;
+    key.ns = strdup(ns);
+    key.name = strdup(name);
+
+    if (key.ns == NULL || key.name == NULL) {
+        free(key.ns);
+        free(key.name);
+        return NULL;
+    }
+
+    ld->keys[ld->nkeys++] = key;
+
+    return &ld->keys[ld->nkeys - 1];
+}
+
+
+static int
+gm_file_key_cmp(const void *one, const void *two)
+{
+    int                   rc;
+    const gm_file_key_t  *a, *b;
+
+    a = one;
+    b = two;
+
+    if (a->kind != b->kind) {
+        return a->kind < b->kind ? -1 : 1;
+    }
+
+    rc = strcmp(a->ns, b->ns);
+
+    return rc ? rc : strcmp(a->name, b->name);
+}
+
+
+gm_file_key_t *
+gm_file_keys_find(gm_file_key_t *keys, size_t n, gm_file_key_t *key)
+{
+    return n ? bsearch(key, keys, n, sizeof(gm_file_key_t), gm_file_key_cmp)
+             : NULL;
+}
+
+
+void
+gm_file_keys_sort(gm_file_load_t *ld)
+{
+    size_t  i;
+
+    if (ld->nkeys == 0) {
+        return;
+    }
+
+    qsort(ld->keys, ld->nkeys, sizeof(gm_file_key_t), gm_file_key_cmp);
+
+    for (i = 1; i < ld->nkeys; i++) {
+        if (gm_file_key_cmp(&ld->keys[i - 1], &ld->keys[i]) == 0) {
+            gm_log(&ld->fs->limit.log, GM_LOG_WARN,
+                   "%s %s/%s appears twice in \"%s\", the later one wins",
+                   gm_kind_name(ld->keys[i].kind), ld->keys[i].ns,
+                   ld->keys[i].name, ld->file->path);
+        }
+    }
+}
+
+
+void
+gm_file_keys_free(gm_file_key_t *keys, size_t n)
+{
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        free(keys[i].ns);
+        free(keys[i].name);
+    }
+
+    free(keys);
+}
+
+
+int
+gm_file_drop(gm_file_source_t *fs, gm_file_t *f)
+{
+    int     changed;
+    size_t  i;
+
+    changed = 0;
+
+    for (i = 0; i < f->nkeys; i++) {
+        changed |= gm_file_forget(fs, f, &f->keys[i]);
+    }
+
+    gm_file_keys_free(f->keys, f->nkeys);
+    f->keys = NULL;
+    f->nkeys = 0;
+
+    return changed;
+}
+
+
+/*
+ * An object a file no longer holds leaves the store, unless another file
+ * defines it too: then those files are read again, and the first of them
+ * by name provides it.  A version that was not the one used changes
+ * nothing.
+ */
+int
+gm_file_forget(gm_file_source_t *fs, gm_file_t *f, gm_file_key_t *key)
+{
+    int         shared;
+    gm_file_t  *other;
+
+    if (!key->owner) {
+        return 0;
+    }
+
+    shared = 0;
+
+    for (other = fs->files; other; other = other->next) {
+        if (other != f && gm_file_keys_find(other->keys, other->nkeys, key))
+        {
+            other->stale = 1;
+            shared = 1;
+        }
+    }
+
+    if (shared) {
+        gm_log(fs->log, GM_LOG_NOTICE, "%s %s/%s left \"%s\": another file "
+               "that defines it provides it now", gm_kind_name(key->kind),
+               key->ns, key->name, f->path);
+        return 0;
+    }
+
+    return gm_store_delete(fs->store, key->kind, key->ns, key->name);
+}
+
