@@ -56,6 +56,19 @@
 #define GM_MAX_APP_PROTOCOL        256      /* a Service's appProtocol */
 #define GM_MAX_IP_TEXT             64       /* an IP address as text */
 
+/* manifest files: bounds that keep a hostile YAML file cheap */
+
+#define GM_MANIFEST_MAX_DEPTH      64       /* nesting of YAML nodes */
+#define GM_MANIFEST_MAX_ANCHORS    1024     /* per YAML document */
+#define GM_MANIFEST_MAX_ALIASES    10000    /* per YAML document */
+#define GM_MANIFEST_MAX_EXPANDED   1000000  /* nodes aliases stand for */
+#define GM_MANIFEST_MAX_LIST_DEPTH 4        /* Lists within Lists */
+#define GM_MANIFEST_REASON_MAX     256      /* the reason of a read error */
+
+/* the store */
+
+#define GM_STORE_MIN_BUCKETS       64       /* per kind, a power of two */
+
 /* the parser's buffers */
 
 #define GM_OBJECT_ARENA_BLOCK      512      /* first block, then doubling */
@@ -67,6 +80,7 @@
 #define GM_REGEX_ERROR_MAX         256      /* a PCRE2 error message */
 #define GM_PORT_TEXT_MAX           8        /* "65535" and its NUL */
 #define GM_INT_TEXT_MAX            24       /* a decimal int64_t */
+#define GM_LOG_LINE_MAX            1024     /* one line of gm_log() */
 
 
 /* the compiler's sizes */

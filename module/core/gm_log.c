@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "gm_limits.h"
 #include "gm_log.h"
 
 
@@ -17,7 +18,7 @@ static int64_t gm_log_now_ms(void);
 void
 gm_log(const gm_log_t *log, gm_log_level_e level, const char *fmt, ...)
 {
-    char     buf[1024];
+    char     buf[GM_LOG_LINE_MAX];
     va_list  args;
 
     if (log == NULL || log->handler == NULL) {

@@ -10,13 +10,8 @@
 #include <stddef.h>
 #include <jansson.h>
 
+#include "gm_limits.h"
 #include "gm_log.h"
-
-
-#define GM_MANIFEST_MAX_DEPTH      64        /* nesting of YAML nodes */
-#define GM_MANIFEST_MAX_ANCHORS    1024      /* per YAML document */
-#define GM_MANIFEST_MAX_ALIASES    10000     /* per YAML document */
-#define GM_MANIFEST_MAX_EXPANDED   1000000   /* nodes aliases stand for */
 
 
 /*

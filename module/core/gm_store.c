@@ -8,10 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gm_limits.h"
 #include "gm_store.h"
-
-
-#define GM_STORE_MIN_BUCKETS  64
 
 
 typedef struct gm_store_node_s  gm_store_node_t;
