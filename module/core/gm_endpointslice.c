@@ -92,10 +92,8 @@ gm_eps_service_name(gm_parse_ctx_t *ctx, json_t *json, gm_endpointslice_t *eps)
 static int
 gm_eps_ports(gm_parse_ctx_t *ctx, json_t *json, gm_endpointslice_t *eps)
 {
-    int      rc;
     size_t   i, n, old;
     json_t  *ports, *item;
-    int64_t  port;
 
     if (gm_get_array(ctx, json, "ports", GM_MAX_EPS_PORTS, &ports) != 0) {
         return -1;
@@ -123,12 +121,9 @@ gm_eps_ports(gm_parse_ctx_t *ctx, json_t *json, gm_endpointslice_t *eps)
             return -1;
         }
 
-        rc = gm_get_int(ctx, item, "port", 1, GM_MAX_PORT, &port);
-        if (rc < 0) {
+        if (gm_get_port(ctx, item, "port", &eps->ports[i].port) < 0) {
             return -1;
         }
-
-        eps->ports[i].port = rc ? (uint16_t) port : 0;
 
         gm_path_pop(ctx, old);
     }

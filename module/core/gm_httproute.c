@@ -113,9 +113,6 @@ gm_parent_refs_parse(gm_parse_ctx_t *ctx, json_t *spec, gm_httproute_t *route)
 static int
 gm_parent_ref_parse(gm_parse_ctx_t *ctx, json_t *item, gm_parent_ref_t *p)
 {
-    int      rc;
-    int64_t  port;
-
     if (gm_check_object(ctx, item) != 0
         || gm_get_name_def(ctx, item, "group", GM_NAME_GROUP,
                            GM_GATEWAY_GROUP, &p->group) != 0
@@ -130,12 +127,9 @@ gm_parent_ref_parse(gm_parse_ctx_t *ctx, json_t *item, gm_parent_ref_t *p)
         return -1;
     }
 
-    rc = gm_get_int(ctx, item, "port", 1, GM_MAX_PORT, &port);
-    if (rc < 0) {
+    if (gm_get_port(ctx, item, "port", &p->port) < 0) {
         return -1;
     }
-
-    p->port = rc ? (uint16_t) port : 0;
 
     return 0;
 }
@@ -394,8 +388,7 @@ gm_backend_ref_parse(gm_parse_ctx_t *ctx, json_t *item, gm_backend_ref_t *b)
 int
 gm_object_ref_parse(gm_parse_ctx_t *ctx, json_t *item, gm_backend_ref_t *b)
 {
-    int      rc;
-    int64_t  port;
+    int  rc;
 
     if (gm_check_object(ctx, item) != 0
         || gm_get_name_def(ctx, item, "group", GM_NAME_GROUP, "", &b->group)
@@ -409,7 +402,7 @@ gm_object_ref_parse(gm_parse_ctx_t *ctx, json_t *item, gm_backend_ref_t *b)
         return -1;
     }
 
-    rc = gm_get_int(ctx, item, "port", 1, GM_MAX_PORT, &port);
+    rc = gm_get_port(ctx, item, "port", &b->port);
     if (rc < 0) {
         return -1;
     }
@@ -417,8 +410,6 @@ gm_object_ref_parse(gm_parse_ctx_t *ctx, json_t *item, gm_backend_ref_t *b)
     if (rc == 0 && b->group.len == 0 && gm_str_eq_cstr(&b->kind, "Service")) {
         return gm_reject(ctx, "port", "is required for a Service reference");
     }
-
-    b->port = rc ? (uint16_t) port : 0;
 
     return 0;
 }

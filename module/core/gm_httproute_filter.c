@@ -467,7 +467,7 @@ static int
 gm_redirect_parse(gm_parse_ctx_t *ctx, json_t *spec, gm_filter_t *f)
 {
     int                    rc, scheme;
-    int64_t                code, port;
+    int64_t                code;
     gm_redirect_filter_t  *rd;
 
     rd = &f->u.redirect;
@@ -495,12 +495,9 @@ gm_redirect_parse(gm_parse_ctx_t *ctx, json_t *spec, gm_filter_t *f)
         return -1;
     }
 
-    rc = gm_get_int(ctx, spec, "port", 1, GM_MAX_PORT, &port);
-    if (rc < 0) {
+    if (gm_get_port(ctx, spec, "port", &rd->port) < 0) {
         return -1;
     }
-
-    rd->port = rc ? (uint16_t) port : 0;
 
     return gm_path_modifier_parse(ctx, spec, "RequestRedirect", &rd->path);
 }

@@ -187,6 +187,26 @@ gm_get_int(gm_parse_ctx_t *ctx, json_t *obj, const char *key, int64_t min,
 }
 
 
+
+/* a port number; *out stays 0 when absent; returns as gm_get_int() */
+int
+gm_get_port(gm_parse_ctx_t *ctx, json_t *obj, const char *key,
+    uint16_t *out)
+{
+    int      rc;
+    int64_t  port;
+
+    *out = 0;
+
+    rc = gm_get_int(ctx, obj, key, 1, GM_MAX_PORT, &port);
+    if (rc == 1) {
+        *out = (uint16_t) port;
+    }
+
+    return rc;
+}
+
+
 int
 gm_get_bool(gm_parse_ctx_t *ctx, json_t *obj, const char *key, int *out)
 {

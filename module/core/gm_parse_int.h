@@ -107,6 +107,8 @@ int gm_check_int(gm_parse_ctx_t *ctx, const char *field, json_t *v,
     int64_t min, int64_t max, int64_t *out);
 int gm_get_int(gm_parse_ctx_t *ctx, json_t *obj, const char *key,
     int64_t min, int64_t max, int64_t *out);
+int gm_get_port(gm_parse_ctx_t *ctx, json_t *obj, const char *key,
+    uint16_t *out);
 int gm_get_bool(gm_parse_ctx_t *ctx, json_t *obj, const char *key,
     int *out);
 int gm_get_enum(gm_parse_ctx_t *ctx, json_t *obj, const char *key,

@@ -190,8 +190,7 @@ gm_service_ports(gm_parse_ctx_t *ctx, json_t *spec, gm_service_t *svc)
 static int
 gm_service_port_parse(gm_parse_ctx_t *ctx, json_t *item, gm_service_port_t *sp)
 {
-    int      rc, proto;
-    int64_t  port;
+    int  rc, proto;
 
     if (gm_check_object(ctx, item) != 0
         || gm_get_name(ctx, item, "name", GM_NAME_LABEL, GM_EMPTY_OK,
@@ -200,12 +199,10 @@ gm_service_port_parse(gm_parse_ctx_t *ctx, json_t *item, gm_service_port_t *sp)
         return -1;
     }
 
-    rc = gm_get_int(ctx, item, "port", 1, GM_MAX_PORT, &port);
+    rc = gm_get_port(ctx, item, "port", &sp->port);
     if (rc <= 0) {
         return rc < 0 ? -1 : gm_reject(ctx, "port", "is required");
     }
-
-    sp->port = (uint16_t) port;
 
     rc = gm_get_enum(ctx, item, "protocol", gm_protocols, &proto);
     if (rc < 0
