@@ -69,7 +69,7 @@
 
 #define GM_STORE_MIN_BUCKETS       64       /* per kind, a power of two */
 
-/* the parser's buffers */
+/* buffers: text that is logged or formatted */
 
 #define GM_OBJECT_ARENA_BLOCK      512      /* first block, then doubling */
 #define GM_FIELD_PATH_MAX          256      /* "spec.rules[0].matches..." */
@@ -81,7 +81,6 @@
 #define GM_PORT_TEXT_MAX           8        /* "65535" and its NUL */
 #define GM_INT_TEXT_MAX            24       /* a decimal int64_t */
 #define GM_LOG_LINE_MAX            1024     /* one line of gm_log() */
-
 
 /* the compiler's sizes */
 

@@ -1,0 +1,184 @@
+/*
+ * nginx-gamma: an HTTPRoute (gateway.networking.k8s.io v1 and v1beta1),
+ * parsed (gm_httproute.c, gm_httproute_match.c, gm_httproute_filter.c):
+ * parentRefs, rules, matches, backendRefs and filters, all typed.
+ */
+
+#ifndef GM_HTTPROUTE_H
+#define GM_HTTPROUTE_H
+
+
+#include <stdint.h>
+
+#include "gm_meta.h"
+
+
+typedef struct {
+    gm_str_t    group;                /* defaulted: gateway.networking.k8s.io */
+    gm_str_t    kind;                 /* defaulted: Gateway */
+    gm_str_t    ns;                   /* defaulted: the route's namespace */
+    gm_str_t    name;
+    gm_str_t    section_name;         /* empty when unset */
+    uint16_t    port;                 /* 0 when unset */
+} gm_parent_ref_t;
+
+typedef enum {
+    GM_MATCH_EXACT = 0,
+    GM_MATCH_PREFIX,
+    GM_MATCH_REGEX
+} gm_match_type_e;
+
+typedef struct {
+    gm_match_type_e   type;
+    gm_str_t          name;           /* headers: lowercased */
+    gm_str_t          value;
+} gm_kv_match_t;
+
+typedef struct {
+    gm_match_type_e   path_type;      /* defaulted: PathPrefix */
+    gm_str_t          path;           /* defaulted: "/" */
+    gm_str_t          method;         /* empty when unset */
+    gm_kv_match_t    *headers;        /* duplicates removed, first wins */
+    size_t            nheaders;
+    gm_kv_match_t    *query;          /* duplicates removed, first wins */
+    size_t            nquery;
+} gm_http_match_t;
+
+typedef enum {
+    GM_FILTER_REQUEST_HEADER_MODIFIER = 0,
+    GM_FILTER_RESPONSE_HEADER_MODIFIER,
+    GM_FILTER_REQUEST_MIRROR,
+    GM_FILTER_REQUEST_REDIRECT,
+    GM_FILTER_URL_REWRITE,
+    GM_FILTER_CORS,
+    GM_FILTER_EXTENSION_REF,
+    GM_FILTER_EXTERNAL_AUTH
+} gm_filter_type_e;
+
+typedef struct gm_filter_s  gm_filter_t;
+
+/* a backendRef; RequestMirror's backendRef too (weight, filters unused) */
+typedef struct {
+    gm_str_t       group;             /* defaulted: "" */
+    gm_str_t       kind;              /* defaulted: Service */
+    gm_str_t       ns;                /* defaulted: the route's namespace */
+    gm_str_t       name;
+    uint16_t       port;              /* 0 when unset (invalid for Service) */
+    uint32_t       weight;            /* defaulted: 1 */
+    gm_filter_t   *filters;
+    size_t         nfilters;
+} gm_backend_ref_t;
+
+/* a list of strings as written */
+typedef struct {
+    gm_str_t          *items;
+    size_t             n;
+} gm_strings_t;
+
+/* a header action of a HeaderModifier filter, as written */
+typedef struct {
+    gm_str_t           name;
+    gm_str_t           value;         /* empty for remove */
+} gm_header_action_t;
+
+/* RequestHeaderModifier and ResponseHeaderModifier */
+typedef struct {
+    gm_header_action_t  *set;
+    size_t               nset;
+    gm_header_action_t  *add;
+    size_t               nadd;
+    gm_header_action_t  *remove;
+    size_t               nremove;
+} gm_header_filter_t;
+
+typedef enum {
+    GM_PATH_KEEP = 0,
+    GM_PATH_FULL,                     /* ReplaceFullPath */
+    GM_PATH_PREFIX                    /* ReplacePrefixMatch */
+} gm_path_mod_e;
+
+/* the path modifier of RequestRedirect and URLRewrite, as written */
+typedef struct {
+    gm_path_mod_e      type;          /* GM_PATH_KEEP: none */
+    gm_str_t           value;         /* percent-encoded */
+} gm_path_filter_t;
+
+typedef struct {
+    gm_str_t           scheme;        /* empty when unset */
+    gm_str_t           hostname;      /* empty when unset */
+    uint16_t           port;          /* 0 when unset */
+    uint16_t           status;        /* defaulted: 302 */
+    gm_path_filter_t   path;
+} gm_redirect_filter_t;
+
+typedef struct {
+    gm_str_t           hostname;      /* empty when unset */
+    gm_path_filter_t   path;
+} gm_rewrite_filter_t;
+
+/* RequestMirror: where to, and the share mirrored */
+typedef struct {
+    gm_backend_ref_t   backend;
+    uint32_t           numerator;     /* defaulted: 1/1, everything */
+    uint32_t           denominator;
+} gm_mirror_filter_t;
+
+/* CORS; a list may hold "*" */
+typedef struct {
+    gm_strings_t       origins;
+    gm_strings_t       methods;
+    gm_strings_t       headers;
+    gm_strings_t       expose;
+    unsigned           credentials:1;
+    int64_t            max_age;       /* seconds; defaulted: 5 */
+} gm_cors_filter_t;
+
+/*
+ * A filter, typed once at import: the compiler reads these and never the
+ * JSON.  ExtensionRef and ExternalAuth keep only their type (they make
+ * the rule invalid).
+ */
+struct gm_filter_s {
+    gm_filter_type_e   type;
+    union {
+        gm_header_filter_t     header;   /* Request/ResponseHeaderModifier */
+        gm_redirect_filter_t   redirect;
+        gm_rewrite_filter_t    rewrite;
+        gm_mirror_filter_t     mirror;
+        gm_cors_filter_t       cors;
+    } u;
+};
+
+
+#define GM_DURATION_UNSET  (-1)
+
+typedef struct {
+    gm_str_t           name;          /* empty when unset */
+    gm_http_match_t   *matches;       /* defaulted: one PathPrefix "/" */
+    size_t             nmatches;
+    gm_filter_t       *filters;
+    size_t             nfilters;
+    gm_backend_ref_t  *backends;
+    size_t             nbackends;
+    int64_t            timeout_request_ms;   /* GM_DURATION_UNSET, 0 = off */
+    int64_t            timeout_backend_ms;   /* GM_DURATION_UNSET, 0 = off */
+    unsigned           has_retry:1;
+    uint32_t           retry_attempts;
+    int64_t            retry_backoff_ms;     /* GM_DURATION_UNSET */
+    uint16_t          *retry_codes;
+    size_t             nretry_codes;
+    /* set when the rule is invalid: the rule is kept for precedence
+     * bookkeeping but never matches; the reason was logged */
+    unsigned           invalid:1;
+} gm_http_rule_t;
+
+typedef struct {
+    gm_meta_t          meta;
+    gm_parent_ref_t   *parents;
+    size_t             nparents;
+    gm_http_rule_t    *rules;
+    size_t             nrules;
+} gm_httproute_t;
+
+
+#endif /* GM_HTTPROUTE_H */

@@ -1,0 +1,40 @@
+/*
+ * nginx-gamma: what every object has: its kind and its metadata, and
+ * the address type Services and EndpointSlices share.
+ */
+
+#ifndef GM_META_H
+#define GM_META_H
+
+
+#include <stdint.h>
+
+#include "gm_str.h"
+
+
+typedef enum {
+    GM_KIND_SERVICE = 0,
+    GM_KIND_ENDPOINTSLICE,
+    GM_KIND_HTTPROUTE,
+    GM_KIND_MAX
+} gm_kind_e;
+
+
+/* an IPv4 or IPv6 address, network byte order */
+typedef struct {
+    int       family;                 /* AF_INET or AF_INET6 */
+    uint8_t   addr[16];               /* first 4 bytes used for AF_INET */
+} gm_addr_t;
+
+
+typedef struct {
+    gm_kind_e   kind;
+    gm_str_t    ns;
+    gm_str_t    name;
+    int64_t     created;              /* creationTimestamp, unix seconds */
+    gm_str_t    resource_version;     /* empty when absent */
+    gm_str_t    uid;                  /* empty when absent */
+} gm_meta_t;
+
+
+#endif /* GM_META_H */

@@ -1,0 +1,40 @@
+/*
+ * nginx-gamma: a Service (v1), parsed (gm_service.c): type, ClusterIPs
+ * and ports.
+ */
+
+#ifndef GM_SERVICE_H
+#define GM_SERVICE_H
+
+
+#include "gm_meta.h"
+
+
+typedef enum {
+    GM_SERVICE_CLUSTER_IP = 0,
+    GM_SERVICE_NODE_PORT,
+    GM_SERVICE_LOAD_BALANCER,
+    GM_SERVICE_EXTERNAL_NAME
+} gm_service_type_e;
+
+typedef struct {
+    gm_str_t    name;                 /* empty when unnamed */
+    uint16_t    port;
+    uint16_t    target_port;          /* 0 when unset or named */
+    gm_str_t    target_port_name;     /* empty unless targetPort is a name */
+    gm_str_t    protocol;             /* "TCP" when absent */
+    gm_str_t    app_protocol;         /* empty when absent */
+} gm_service_port_t;
+
+typedef struct {
+    gm_meta_t           meta;
+    gm_service_type_e   type;
+    unsigned            headless:1;   /* clusterIP: None */
+    gm_addr_t          *cluster_ips;  /* clusterIPs, or clusterIP alone */
+    size_t              ncluster_ips;
+    gm_service_port_t  *ports;
+    size_t              nports;
+} gm_service_t;
+
+
+#endif /* GM_SERVICE_H */
