@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "gm_file_source_int.h"
+#include "gm_object_parse.h"
 
 
 static void gm_file_define(gm_file_load_t *ld, gm_object_t *obj);
