@@ -157,18 +157,39 @@ Location: http://echo.faces:18080/default
 
 
 === TEST 5: no Host header (HTTP/1.0): the Service's own name
+An HTTP/1.0 request without Host, written on the socket: nginx's proxy
+cannot send one (1.31.4 turns an empty Host into $proxy_host).  The
+redirect names the Service, and so does the Host a backend gets.
 --- user_files eval
 [["mesh/base.yaml", $main::Mesh], ["mesh/routes.yaml", $main::Routes]]
---- config
-    location / {
-        proxy_pass http://127.10.0.6:18080;
-        proxy_set_header Host "";
-    }
+--- init
+my $get = sub {
+    my ($to, $path) = @_;
+    my ($host, $port) = split /:/, $to;
+    my $s = IO::Socket::INET->new(PeerAddr => $host, PeerPort => $port,
+                                  Timeout => 5) or die "connect $to: $!";
+    print $s "GET $path HTTP/1.0\r\n\r\n";
+    my $res = GammaTest::read_response($s, 'GET');
+    close $s;
+    return $res;
+};
+GammaTest::gamma_wait_synced();
+my $res = $get->('127.10.0.6:18080', '/default');
+Test::More::is($res->{status}, 302, 'HTTP/1.0 without Host: redirected');
+Test::More::is($res->{headers}{location},
+               'http://echo.faces.svc:18080/default',
+               'Location names the Service');
+$res = $get->('127.10.0.3:18080', '/x');
+Test::More::is($res->{body},
+               "pod 127.11.0.3:18090 GET /x host=face.faces.svc:18080\n",
+               'the backend gets the Service name as Host');
 --- request
 GET /default
+--- more_headers
+X-Test-To: 127.10.0.6:18080
 --- error_code: 302
 --- response_headers
-Location: http://echo.faces.svc:18080/default
+Location: http://127.10.0.6:18080/default
 
 
 

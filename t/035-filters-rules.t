@@ -104,7 +104,7 @@ _EOY_
 [("X-Test-To: 127.10.0.6:18080") x 3, ""]
 --- response_body_like eval
 [qr/^echo/, qr/^echo/, qr/^echo/,
- qr{\[producer faces/named alpha\] "GET /a HTTP/1\.0" 200 .*\[producer faces/named beta-2\.x\] "GET /b HTTP/1\.0" 200 .*\[producer faces/named -\] "GET /c HTTP/1\.0" 200 }s]
+ qr{\[producer faces/named alpha\] "GET /a HTTP/1\.1" 200 .*\[producer faces/named beta-2\.x\] "GET /b HTTP/1\.1" 200 .*\[producer faces/named -\] "GET /c HTTP/1\.1" 200 }s]
 --- no_error_log
 [error]
 

@@ -26,6 +26,10 @@ static ngx_int_t ngx_http_gamma_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static void ngx_http_gamma_variable_value(ngx_http_gamma_ctx_t *ctx,
     ngx_http_gamma_var_e which, gm_str_t *out);
+static ngx_int_t ngx_http_gamma_upstream_host(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_gamma_service_host(ngx_http_request_t *r,
+    ngx_http_gamma_ctx_t *ctx, ngx_str_t *host);
 
 
 static ngx_http_variable_t  ngx_http_gamma_vars[] = {
@@ -49,7 +53,7 @@ static ngx_http_variable_t  ngx_http_gamma_vars[] = {
       NGX_HTTP_GAMMA_VAR_ENDPOINT, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
     { ngx_string("gamma_upstream_host"), NULL,
-      ngx_http_gamma_upstream_host_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+      ngx_http_gamma_upstream_host, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
     { ngx_string("gamma_attempts"), NULL, ngx_http_gamma_variable,
       NGX_HTTP_GAMMA_VAR_ATTEMPTS, NGX_HTTP_VAR_NOCACHEABLE, 0 },
@@ -183,4 +187,82 @@ ngx_http_gamma_variable_value(ngx_http_gamma_ctx_t *ctx,
         /* formatted by the caller */
         break;
     }
+}
+
+
+/*
+ * The Host sent upstream: a filter's, else the client's; a request without
+ * one (HTTP/1.0) gets the name it was addressed to, the Service's DNS name
+ * or the original destination, so that the backend never sees an empty
+ * Host nor nginx's upstream name ($proxy_host, which nginx 1.31.4 sends
+ * for an empty one).
+ */
+static ngx_int_t
+ngx_http_gamma_upstream_host(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_str_t              host;
+    ngx_http_gamma_ctx_t  *ctx;
+
+    if (ngx_http_gamma_upstream_host_variable(r, v, data) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_gamma_module);
+
+    if ((!v->not_found && v->len) || ctx == NULL) {
+        return NGX_OK;
+    }
+
+    if (ctx->frontend) {
+        if (ngx_http_gamma_service_host(r, ctx, &host) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+    } else if (ctx->is_direct) {
+        host.data = (u_char *) ctx->direct.text.data;
+        host.len = ctx->direct.text.len;
+
+    } else {
+        return NGX_OK;
+    }
+
+    v->data = host.data;
+    v->len = host.len;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+/* "name.ns.svc", with ":port" unless the Service port is 80 */
+static ngx_int_t
+ngx_http_gamma_service_host(ngx_http_request_t *r, ngx_http_gamma_ctx_t *ctx,
+    ngx_str_t *host)
+{
+    u_char               *p;
+    const gm_frontend_t  *fe;
+
+    fe = ctx->frontend;
+
+    p = ngx_pnalloc(r->pool, fe->name.len + fe->ns.len
+                             + sizeof("..svc:65535") - 1);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    host->data = p;
+
+    p = ngx_sprintf(p, "%*s.%*s.svc", fe->name.len, fe->name.data,
+                    fe->ns.len, fe->ns.data);
+
+    if (fe->port != 80) {
+        p = ngx_sprintf(p, ":%ui", (ngx_uint_t) fe->port);
+    }
+
+    host->len = p - host->data;
+
+    return NGX_OK;
 }

@@ -94,9 +94,11 @@ _EOC_
 
 our $ClientConfig = <<'_EOC_';
     # the client application: calls a Service from a chosen address
+    # HTTP/1.1 on every nginx: the default was 1.0 before nginx 1.29.7
     location / {
         proxy_bind $http_x_test_from;
         proxy_pass http://$gamma_test_to;
+        proxy_http_version 1.1;
         proxy_set_header X-Test-From "";
         proxy_set_header X-Test-To "";
     }
