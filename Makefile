@@ -155,3 +155,36 @@ fake-apiserver: deps
 	@mkdir -p $(FAKE_KUBE_DIR)
 	exec perl t/lib/fake-kube-apiserver --dir $(abspath $(FAKE_KUBE_DIR)) \
 	    --port $(FAKE_KUBE_PORT)
+
+# The release check, by hand (CI cannot fetch nginx): the suite against an
+# nginx source tree (a release tarball or a checkout of the nginx
+# repository), the module loaded dynamically or built in:
+#   make test-nginx-release NGINX_TREE=/tmp/nginx-1.30 [NGINX_LINK=static]
+# t/002-symbols.t is about the .so and is left out of a static run.
+.PHONY: nginx-release test-nginx-release
+
+NGINX_LINK   ?= dynamic
+RELEASE_CONF := --with-http_ssl_module --with-http_v2_module --with-stream \
+                --with-threads --with-debug
+RELEASE_DIR   = $(BUILD)/release/$(notdir $(abspath $(NGINX_TREE)))-$(NGINX_LINK)
+RELEASE_TESTS = $(if $(filter static,$(NGINX_LINK)), \
+                    $(filter-out t/002-symbols.t,$(wildcard t/*.t)), -r t)
+
+$(RELEASE_DIR)/.built: config module/exports.map $(MOD_SRCS) $(MOD_HDRS) \
+        docker/build-module.sh
+	@[ -n "$(NGINX_TREE)" ] || { echo "usage: make $(MAKECMDGOALS)" \
+	    "NGINX_TREE=/path/to/nginx [NGINX_LINK=dynamic|static]" >&2; \
+	    exit 2; }
+	docker/build-module.sh $(if $(filter static,$(NGINX_LINK)), \
+	    --static,--binary) --out $(RELEASE_DIR) $(NGINX_TREE) \
+	    $(RELEASE_CONF) --with-cc-opt='$(WARN)'
+	@touch $@
+
+nginx-release: $(RELEASE_DIR)/.built
+
+test-nginx-release: nginx-release
+	$(RELEASE_DIR)/nginx -V 2>&1 | head -1
+	TEST_NGINX_BINARY=$(CURDIR)/$(RELEASE_DIR)/nginx \
+	TEST_NGINX_LOAD_MODULES=$(if $(filter static,$(NGINX_LINK)),, \
+	    $(CURDIR)/$(RELEASE_DIR)/ngx_http_gamma_module.so) \
+	    prove -I t/lib $(RELEASE_TESTS)
