@@ -1,7 +1,8 @@
 # Real interception, by the init container's rules: docker/init-iptables.sh
 # runs inside a network namespace of this test (no copy of its rules
 # here), then a client of another uid than nginx's workers calls Services
-# over IPv4 and IPv6; the mesh reads SO_ORIGINAL_DST/IP6T_SO_ORIGINAL_DST.  Needs root, ip, iptables, ip6tables, curl and setpriv.
+# over IPv4 and IPv6; the mesh reads SO_ORIGINAL_DST/IP6T_SO_ORIGINAL_DST.
+# Needs root, ip, iptables, ip6tables, curl and setpriv.
 #
 # nginx's workers run as root (the runner's "user root"), so root is the
 # proxy's uid (--proxy-uid 0); the client is "nobody" (65534).  ClusterIPs:
