@@ -167,6 +167,7 @@ NGINX_LINK   ?= dynamic
 RELEASE_CONF := --with-http_ssl_module --with-http_v2_module --with-stream \
                 --with-threads --with-debug
 RELEASE_DIR   = $(BUILD)/release/$(notdir $(abspath $(NGINX_TREE)))-$(NGINX_LINK)
+RELEASE_SO    = $(if $(filter static,$(NGINX_LINK)),,$(CURDIR)/$(RELEASE_DIR)/ngx_http_gamma_module.so)
 RELEASE_TESTS = $(if $(filter static,$(NGINX_LINK)), \
                     $(filter-out t/002-symbols.t,$(wildcard t/*.t)), -r t)
 
@@ -185,6 +186,15 @@ nginx-release: $(RELEASE_DIR)/.built
 test-nginx-release: nginx-release
 	$(RELEASE_DIR)/nginx -V 2>&1 | head -1
 	TEST_NGINX_BINARY=$(CURDIR)/$(RELEASE_DIR)/nginx \
-	TEST_NGINX_LOAD_MODULES=$(if $(filter static,$(NGINX_LINK)),, \
-	    $(CURDIR)/$(RELEASE_DIR)/ngx_http_gamma_module.so) \
-	    prove -I t/lib $(RELEASE_TESTS)
+	TEST_NGINX_LOAD_MODULES=$(RELEASE_SO) prove -I t/lib $(RELEASE_TESTS)
+
+# The sidecar image (docker/), with podman or buildah:
+#   make image [FLAVOUR=debian|nginx] [NGINX_IMAGE_VERSION=1.30.4]
+#              [BASE=debootstrap] [IMAGE=nginx-gamma]
+# Fails with a message when no base image can be had (no registry access);
+# BASE=debootstrap makes the Debian flavour's base from Debian's packages.
+.PHONY: image
+
+image:
+	FLAVOUR=$(FLAVOUR) BASE=$(BASE) IMAGE=$(IMAGE) \
+	NGINX_IMAGE_VERSION=$(NGINX_IMAGE_VERSION) docker/build-image.sh

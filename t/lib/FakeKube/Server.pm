@@ -18,6 +18,8 @@ use Mojo::Util qw(b64_encode b64_decode);
 use Storable qw(dclone);
 use Time::HiRes qw(time);
 
+use FakeKube::DryRun;
+
 # resource plural => what it is; the first version is the storage version
 our %Resources = (
     services => { group => '', versions => ['v1'], kind => 'Service',
@@ -36,6 +38,9 @@ our %Resources = (
     backendtlspolicies => { group => 'gateway.networking.k8s.io',
                             versions => ['v1'], kind => 'BackendTLSPolicy' },
 );
+
+# the kinds of the deployment manifests, for discovery and dry runs
+FakeKube::DryRun::register(\%Resources);
 
 # merge keys of strategic merge patch lists, by field name
 my %MergeKey = (ports => 'port', containers => 'name', env => 'name',
@@ -113,6 +118,8 @@ sub dispatch_request ($self, $c) {
                              'the server could not find the requested '
                              . 'resource');
     }
+
+    return if FakeKube::DryRun::handle($self, $c, $p);
 
     if (!defined $p->{name}) {
         return $self->watch($c, $p) if $method eq 'GET'
@@ -211,7 +218,8 @@ sub discovery ($self, $c, $path) {
                 next if $rgv ne $gv;
                 push @res, {
                     name => $plural, singularName => lc $r->{kind},
-                    namespaced => true, kind => $r->{kind},
+                    namespaced => $r->{cluster} ? false : true,
+                    kind => $r->{kind},
                     verbs => [qw(create delete deletecollection get list
                                  patch update watch)],
                     ($r->{short} ? (shortNames => $r->{short}) : ()),
