@@ -166,9 +166,12 @@ fake-apiserver: deps
 NGINX_LINK   ?= dynamic
 RELEASE_CONF := --with-http_ssl_module --with-http_v2_module --with-stream \
                 --with-threads --with-debug
-RELEASE_DIR   = $(BUILD)/release/$(notdir $(abspath $(NGINX_TREE)))-$(NGINX_LINK)
-RELEASE_SO    = $(if $(filter static,$(NGINX_LINK)),,$(CURDIR)/$(RELEASE_DIR)/ngx_http_gamma_module.so)
-RELEASE_TESTS = $(if $(filter static,$(NGINX_LINK)), \
+RELEASE_STATIC = $(filter static,$(NGINX_LINK))
+RELEASE_NAME  = $(notdir $(abspath $(NGINX_TREE)))-$(NGINX_LINK)
+RELEASE_DIR   = $(BUILD)/release/$(RELEASE_NAME)
+RELEASE_ABS   = $(CURDIR)/$(RELEASE_DIR)
+RELEASE_SO    = $(if $(RELEASE_STATIC),,$(RELEASE_ABS)/$(notdir $(MODULE)))
+RELEASE_TESTS = $(if $(RELEASE_STATIC), \
                     $(filter-out t/002-symbols.t,$(wildcard t/*.t)), -r t)
 
 $(RELEASE_DIR)/.built: config module/exports.map $(MOD_SRCS) $(MOD_HDRS) \
@@ -185,7 +188,7 @@ nginx-release: $(RELEASE_DIR)/.built
 
 test-nginx-release: nginx-release
 	$(RELEASE_DIR)/nginx -V 2>&1 | head -1
-	TEST_NGINX_BINARY=$(CURDIR)/$(RELEASE_DIR)/nginx \
+	TEST_NGINX_BINARY=$(RELEASE_ABS)/nginx \
 	TEST_NGINX_LOAD_MODULES=$(RELEASE_SO) prove -I t/lib $(RELEASE_TESTS)
 
 # The sidecar image (docker/), with podman or buildah:
