@@ -22,17 +22,39 @@ struct gm_arena_block_s {
 };
 
 
+static void *gm_arena_malloc(void *data, size_t size);
+static void gm_arena_free(void *data, void *p);
+
+
+static const gm_allocator_t  gm_arena_default_allocator = {
+    gm_arena_malloc, gm_arena_free, NULL
+};
+
+
 gm_arena_t *
 gm_arena_create(size_t block_size)
 {
+    return gm_arena_create_in(block_size, NULL);
+}
+
+
+gm_arena_t *
+gm_arena_create_in(size_t block_size, const gm_allocator_t *al)
+{
     gm_arena_t  *a;
 
-    a = calloc(1, sizeof(gm_arena_t));
+    if (al == NULL) {
+        al = &gm_arena_default_allocator;
+    }
+
+    a = al->alloc(al->data, sizeof(gm_arena_t));
     if (a == NULL) {
         return NULL;
     }
 
+    memset(a, 0, sizeof(gm_arena_t));
     a->block_size = block_size ? block_size : 16384;
+    a->allocator = *al;
 
     return a;
 }
@@ -41,18 +63,21 @@ gm_arena_create(size_t block_size)
 void
 gm_arena_destroy(gm_arena_t *a)
 {
+    gm_allocator_t     al;
     gm_arena_block_t  *b, *next;
 
     if (a == NULL) {
         return;
     }
 
+    al = a->allocator;
+
     for (b = a->blocks; b; b = next) {
         next = b->next;
-        free(b);
+        al.free(al.data, b);
     }
 
-    free(a);
+    al.free(al.data, a);
 }
 
 
@@ -70,7 +95,8 @@ gm_arena_alloc(gm_arena_t *a, size_t size)
     if (b == NULL || b->size - b->used < size) {
         bsize = size > a->block_size / 4 ? size : a->block_size;
 
-        b = malloc(sizeof(gm_arena_block_t) + bsize);
+        b = a->allocator.alloc(a->allocator.data,
+                               sizeof(gm_arena_block_t) + bsize);
         if (b == NULL) {
             return NULL;
         }
@@ -129,4 +155,22 @@ gm_arena_strdup(gm_arena_t *a, gm_str_t *dst, const char *src, size_t len)
     dst->len = len;
 
     return 0;
+}
+
+
+static void *
+gm_arena_malloc(void *data, size_t size)
+{
+    (void) data;
+
+    return malloc(size);
+}
+
+
+static void
+gm_arena_free(void *data, void *p)
+{
+    (void) data;
+
+    free(p);
 }

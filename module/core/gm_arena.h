@@ -13,15 +13,29 @@
 
 typedef struct gm_arena_block_s  gm_arena_block_t;
 
+/*
+ * Where an arena's blocks come from: malloc() by default, or another
+ * allocator (the nginx glue's shared memory zone).  alloc returns NULL
+ * when the memory is exhausted.
+ */
+typedef struct {
+    void              *(*alloc)(void *data, size_t size);
+    void               (*free)(void *data, void *p);
+    void               *data;
+} gm_allocator_t;
+
 typedef struct {
     gm_arena_block_t  *blocks;
     size_t             block_size;
-    size_t             total;         /* bytes obtained from malloc */
+    size_t             total;         /* bytes obtained from the allocator */
+    gm_allocator_t     allocator;
 } gm_arena_t;
 
 
 /* the first block holds block_size bytes; later ones double, to 64 KB */
 gm_arena_t *gm_arena_create(size_t block_size);
+/* the same with another allocator, which also holds the gm_arena_t */
+gm_arena_t *gm_arena_create_in(size_t block_size, const gm_allocator_t *al);
 void gm_arena_destroy(gm_arena_t *a);
 /* 16-byte aligned; NULL on allocation failure */
 void *gm_arena_alloc(gm_arena_t *a, size_t size);

@@ -49,7 +49,8 @@ static const gm_compile_stage_pt  gm_compile_stages[] = {
 
 
 gm_snapshot_t *
-gm_snapshot_build(gm_store_t *store, const gm_log_t *log)
+gm_snapshot_build_in(gm_store_t *store, const gm_log_t *log,
+    const gm_allocator_t *al)
 {
     size_t             i, n;
     gm_snapshot_t     *s;
@@ -59,7 +60,7 @@ gm_snapshot_build(gm_store_t *store, const gm_log_t *log)
     ctx.store = store;
     ctx.log = log;
 
-    s = gm_snapshot_create(GM_SNAPSHOT_BLOCK);
+    s = gm_snapshot_create(GM_SNAPSHOT_BLOCK, al);
     if (s == NULL) {
         gm_log(log, GM_LOG_ERR, "snapshot: out of memory");
         return NULL;

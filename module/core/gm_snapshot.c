@@ -15,12 +15,19 @@ static uint64_t gm_frontend_hash(const gm_addr_t *ip, uint16_t port);
 
 
 gm_snapshot_t *
-gm_snapshot_create(size_t block_size)
+gm_snapshot_build(gm_store_t *store, const gm_log_t *log)
+{
+    return gm_snapshot_build_in(store, log, NULL);
+}
+
+
+gm_snapshot_t *
+gm_snapshot_create(size_t block_size, const gm_allocator_t *al)
 {
     gm_arena_t     *arena;
     gm_snapshot_t  *s;
 
-    arena = gm_arena_create(block_size);
+    arena = gm_arena_create_in(block_size, al);
     if (arena == NULL) {
         return NULL;
     }

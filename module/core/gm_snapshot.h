@@ -1,8 +1,9 @@
 /*
  * nginx-gamma: the compiled, immutable, reference-counted view of the mesh
  * that the event loop routes with.  Built by the watcher thread from the
- * store; after the hand-off only the event loop touches it (reference
- * counts and round-robin cursors are not atomic).
+ * store; after the hand-off it is only read, but for the round-robin
+ * cursors (atomic).  Its reference count belongs to whoever built it:
+ * processes sharing a snapshot count their own uses.
  */
 
 #ifndef GM_SNAPSHOT_H
@@ -51,7 +52,8 @@ typedef struct {
     gm_backend_status_e   status;
     gm_sockaddr_t        *endpoints;  /* ready endpoints only */
     size_t                nendpoints;
-    uint32_t              rr;         /* round-robin cursor, event loop */
+    /* round-robin cursor: advanced with an atomic add by every process */
+    uint32_t              rr;
 } gm_backend_t;
 
 /* compiled HTTPRoute filters, laid out by gm_filter.h */
@@ -112,6 +114,16 @@ typedef struct {
  * reference.
  */
 gm_snapshot_t *gm_snapshot_build(gm_store_t *store, const gm_log_t *log);
+/*
+ * The same, with the snapshot's memory (regexes included) from allocator
+ * al: a shared memory zone, for instance.  Then the snapshot holds no
+ * pointer outside that memory but to static data, and reading it writes
+ * nothing: processes that map the memory at the same address may route
+ * with it.  The round-robin cursors are the one field written after the
+ * build (atomically, see gm_backend_t).
+ */
+gm_snapshot_t *gm_snapshot_build_in(gm_store_t *store, const gm_log_t *log,
+    const gm_allocator_t *al);
 
 void gm_snapshot_ref(gm_snapshot_t *s);
 void gm_snapshot_unref(gm_snapshot_t *s);

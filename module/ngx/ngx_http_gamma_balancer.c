@@ -148,7 +148,8 @@ ngx_http_gamma_balancer_init_peer(ngx_http_request_t *r,
         b = ctx->backend;
         pd->endpoints = b->endpoints;
         pd->nendpoints = b->nendpoints;
-        pd->start = b->rr++;
+        /* the snapshot is shared by every worker: an atomic cursor */
+        pd->start = __atomic_fetch_add(&b->rr, 1, __ATOMIC_RELAXED);
     }
 
     if (pd->nendpoints == 0) {

@@ -40,6 +40,13 @@ static ngx_command_t  ngx_http_gamma_commands[] = {
       0,
       NULL },
 
+    { ngx_string("gamma_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_http_gamma_zone_conf,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("gamma_kubernetes_token_file"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_http_gamma_kube_file,
@@ -155,6 +162,10 @@ ngx_module_t  ngx_http_gamma_module = {
 static ngx_int_t
 ngx_http_gamma_preconfiguration(ngx_conf_t *cf)
 {
+    if (ngx_http_gamma_zone_add_variables(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     return ngx_http_gamma_add_variables(cf);
 }
 
@@ -187,6 +198,10 @@ ngx_http_gamma_create_main_conf(ngx_conf_t *cf)
      *     gmcf->file_path = { 0, NULL };
      *     gmcf->api_url = { 0, NULL };
      *     gmcf->worker = NULL;
+     *     gmcf->source_process = NULL;
+     *     gmcf->shm_zone = NULL;
+     *     gmcf->zone_size = 0;
+     *     gmcf->helper_dir = { 0, NULL };
      *     gmcf->kube = { 0 }: every field at its default;
      *     gmcf->pod_namespace = NULL;
      */
@@ -200,18 +215,34 @@ ngx_http_gamma_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_http_gamma_main_conf_t  *gmcf = conf;
 
-    if (gmcf->source != NGX_HTTP_GAMMA_SOURCE_KUBERNETES) {
-        if (gmcf->kube_directives) {
+    if (gmcf->source != NGX_HTTP_GAMMA_SOURCE_KUBERNETES
+        && gmcf->kube_directives)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"gamma_kubernetes_*\" directives require "
+                           "\"gamma_source kubernetes\"");
+        return NGX_CONF_ERROR;
+    }
+
+    if (gmcf->source == NGX_HTTP_GAMMA_SOURCE_NONE) {
+        if (gmcf->zone_size) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "\"gamma_kubernetes_*\" directives require "
-                               "\"gamma_source kubernetes\"");
+                               "\"gamma_zone\" requires \"gamma_source\"");
             return NGX_CONF_ERROR;
         }
 
         return NGX_CONF_OK;
     }
 
-    return ngx_http_gamma_kube_init_main_conf(cf, gmcf);
+    if (ngx_http_gamma_source_conf(cf, gmcf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (gmcf->source == NGX_HTTP_GAMMA_SOURCE_KUBERNETES) {
+        return ngx_http_gamma_kube_init_main_conf(cf, gmcf);
+    }
+
+    return NGX_CONF_OK;
 }
 
 static void *
@@ -440,6 +471,11 @@ ngx_http_gamma_valid_namespace(ngx_str_t *ns)
 }
 
 
+/*
+ * Workers route; the source process (the cache-manager-type helper)
+ * starts its watcher from its path manager; without a master, the one
+ * process does both.
+ */
 static ngx_int_t
 ngx_http_gamma_init_process(ngx_cycle_t *cycle)
 {
@@ -457,7 +493,13 @@ ngx_http_gamma_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    return ngx_http_gamma_watcher_init(cycle, gmcf);
+    if (ngx_process == NGX_PROCESS_SINGLE
+        && ngx_http_gamma_source_start(cycle, gmcf) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_gamma_worker_init(cycle, gmcf);
 }
 
 
@@ -468,7 +510,13 @@ ngx_http_gamma_exit_process(ngx_cycle_t *cycle)
 
     gmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_gamma_module);
 
-    if (gmcf && gmcf->worker) {
-        ngx_http_gamma_watcher_exit(gmcf);
+    if (gmcf == NULL) {
+        return;
     }
+
+    if (gmcf->worker) {
+        ngx_http_gamma_worker_exit(gmcf);
+    }
+
+    ngx_http_gamma_source_stop(gmcf);
 }

@@ -27,6 +27,14 @@
 #define NGX_HTTP_GAMMA_FIRST_FILE_MS      2000
 /* ... and for the first from the API server, which may be slow */
 #define NGX_HTTP_GAMMA_FIRST_KUBE_MS      500
+/* ... looking this often */
+#define NGX_HTTP_GAMMA_FIRST_POLL_MS      5
+/* an idle worker adopts a new generation (and lets the old go) this often */
+#define NGX_HTTP_GAMMA_ADOPT_MS           1000
+/* the source process frees unused generations this often */
+#define NGX_HTTP_GAMMA_RECLAIM_MS         250
+/* ... and tries again to start its watcher thread after a failure */
+#define NGX_HTTP_GAMMA_SOURCE_RETRY_MS    1000
 /* a namespace is a DNS label */
 #define NGX_HTTP_GAMMA_NAMESPACE_MAX      63
 
@@ -38,24 +46,44 @@ typedef enum {
 } ngx_http_gamma_source_e;
 
 
-/* what one worker owns: the thread, the hand-off and the live snapshot */
-typedef struct {
-    ngx_log_t              *log;
-    gm_watcher_t           *watcher;
-    ngx_connection_t       *notify;       /* the eventfd in the event loop */
-    pthread_mutex_t         lock;
-    gm_snapshot_t          *pending;      /* under lock */
-    gm_snapshot_t          *current;      /* event loop only */
-    gm_matcher_t           *matcher;
-    uint64_t                rnd;          /* xorshift state */
-} ngx_http_gamma_worker_t;
+typedef struct ngx_http_gamma_worker_s  ngx_http_gamma_worker_t;
+typedef struct ngx_http_gamma_gen_s     ngx_http_gamma_gen_t;
+typedef struct ngx_http_gamma_source_s  ngx_http_gamma_source_t;
+
+/* a generation a worker holds: the zone's snapshot, the worker's count */
+struct ngx_http_gamma_gen_s {
+    gm_snapshot_t            *snapshot;      /* in the zone, read only */
+    uint64_t                  generation;
+    ngx_uint_t                refs;          /* requests, +1 while current */
+    ngx_http_gamma_worker_t  *worker;
+    ngx_http_gamma_gen_t     *prev;
+    ngx_http_gamma_gen_t     *next;          /* newer */
+};
+
+/* what one worker owns: its generations, its slot and its regex scratch */
+struct ngx_http_gamma_worker_s {
+    ngx_log_t                      *log;
+    struct ngx_http_gamma_shm_s    *sh;
+    struct ngx_http_gamma_slot_s   *slot;
+    ngx_http_gamma_gen_t           *current;   /* NULL before the first */
+    uint64_t                        generation;  /* the zone's, adopted */
+    ngx_http_gamma_gen_t           *held;      /* the oldest first */
+    ngx_http_gamma_gen_t           *last;
+    ngx_event_t                     timer;     /* adopts while idle */
+    gm_matcher_t                   *matcher;
+    uint64_t                        rnd;       /* xorshift state */
+};
 
 
 typedef struct {
     ngx_http_gamma_source_e   source;
     ngx_str_t                 file_path;     /* zero-terminated */
     ngx_str_t                 api_url;       /* zero-terminated */
-    ngx_http_gamma_worker_t  *worker;
+    ngx_http_gamma_worker_t  *worker;        /* in a worker */
+    ngx_http_gamma_source_t  *source_process;  /* where the watcher runs */
+    ngx_shm_zone_t           *shm_zone;
+    size_t                    zone_size;
+    ngx_str_t                 helper_dir;
     gm_kube_conf_t            kube;          /* strings from cf->pool */
     /* in a cluster: the pod's namespace, the default gamma_namespace */
     ngx_http_complex_value_t *pod_namespace;
@@ -81,6 +109,7 @@ typedef struct {
 
 /* per request: the routing decision and the snapshot it points into */
 typedef struct {
+    ngx_http_gamma_gen_t      *gen;
     gm_snapshot_t             *snapshot;
     const gm_frontend_t       *frontend;
     const gm_rule_t           *rule;
@@ -101,9 +130,24 @@ typedef struct {
 extern ngx_module_t  ngx_http_gamma_module;
 
 
-ngx_int_t ngx_http_gamma_watcher_init(ngx_cycle_t *cycle,
+/* ngx_http_gamma_source.c: the one process running the watcher */
+ngx_int_t ngx_http_gamma_source_conf(ngx_conf_t *cf,
     ngx_http_gamma_main_conf_t *gmcf);
-void ngx_http_gamma_watcher_exit(ngx_http_gamma_main_conf_t *gmcf);
+ngx_int_t ngx_http_gamma_source_start(ngx_cycle_t *cycle,
+    ngx_http_gamma_main_conf_t *gmcf);
+void ngx_http_gamma_source_stop(ngx_http_gamma_main_conf_t *gmcf);
+
+/* ngx_http_gamma_worker.c: the generations a worker routes with */
+ngx_int_t ngx_http_gamma_worker_init(ngx_cycle_t *cycle,
+    ngx_http_gamma_main_conf_t *gmcf);
+void ngx_http_gamma_worker_exit(ngx_http_gamma_main_conf_t *gmcf);
+void ngx_http_gamma_worker_adopt(ngx_http_gamma_worker_t *w);
+void ngx_http_gamma_worker_release(ngx_http_gamma_gen_t *gen);
+
+/* ngx_http_gamma_zone.c */
+char *ngx_http_gamma_zone_conf(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_gamma_zone_add_variables(ngx_conf_t *cf);
 
 ngx_int_t ngx_http_gamma_valid_namespace(ngx_str_t *ns);
 

@@ -3,7 +3,8 @@
  * connection's destination, picks the consumer or producer route table for
  * the client's namespace, matches the request and chooses a backend; the
  * balancer then picks the endpoint.  Nothing here allocates more than the
- * request context, and nothing waits on the watcher thread.
+ * request context, and nothing waits on the source process: a request
+ * adopts a newer generation when the zone has one (one load compares).
  */
 
 #include <ngx_config.h>
@@ -14,6 +15,7 @@
 
 #include "ngx_http_gamma_module.h"
 #include "ngx_http_gamma_filter.h"
+#include "ngx_http_gamma_zone.h"
 
 
 #ifndef IP6T_SO_ORIGINAL_DST
@@ -86,6 +88,13 @@ ngx_http_gamma_handler(ngx_http_request_t *r)
     gmcf = ngx_http_get_module_main_conf(r, ngx_http_gamma_module);
     w = gmcf->worker;
 
+    if (w != NULL
+        && __atomic_load_n(&w->sh->generation, __ATOMIC_ACQUIRE)
+           != w->generation)
+    {
+        ngx_http_gamma_worker_adopt(w);
+    }
+
     if (w == NULL || w->current == NULL) {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "gamma: no mesh state yet, answering 503");
@@ -117,12 +126,13 @@ ngx_http_gamma_create_ctx(ngx_http_request_t *r, ngx_http_gamma_worker_t *w)
         return NULL;
     }
 
-    /* the snapshot lives until the last request that routed with it ends */
-    ctx->snapshot = w->current;
-    gm_snapshot_ref(ctx->snapshot);
+    /* the generation lives until the last request that routed with it ends */
+    ctx->gen = w->current;
+    ctx->gen->refs++;
+    ctx->snapshot = ctx->gen->snapshot;
 
     cln->handler = ngx_http_gamma_cleanup;
-    cln->data = ctx->snapshot;
+    cln->data = ctx->gen;
 
     ngx_http_set_ctx(r, ctx, ngx_http_gamma_module);
 
@@ -133,7 +143,7 @@ ngx_http_gamma_create_ctx(ngx_http_request_t *r, ngx_http_gamma_worker_t *w)
 static void
 ngx_http_gamma_cleanup(void *data)
 {
-    gm_snapshot_unref(data);
+    ngx_http_gamma_worker_release(data);
 }
 
 

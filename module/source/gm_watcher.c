@@ -32,6 +32,7 @@ struct gm_watcher_s {
     gm_store_t         *store;
     gm_file_source_t   *fs;
     uint64_t            generation;
+    gm_allocator_t      allocator;
     int64_t             dirty_first;   /* the first change not published */
     int64_t             dirty_last;
     unsigned            published:1;
@@ -63,6 +64,12 @@ gm_watcher_start(const gm_watcher_conf_t *conf)
     }
 
     w->conf = *conf;
+    w->generation = conf->generation;
+
+    if (conf->allocator) {
+        w->allocator = *conf->allocator;
+        w->conf.allocator = &w->allocator;
+    }
     w->file_path = conf->file_path ? strdup(conf->file_path) : NULL;
     w->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     w->store = gm_store_create();
@@ -383,10 +390,11 @@ gm_watcher_publish(gm_watcher_t *w)
 
     start = gm_watcher_now_ms();
 
-    s = gm_snapshot_build(w->store, &w->conf.log);
+    s = gm_snapshot_build_in(w->store, &w->conf.log, w->conf.allocator);
     if (s == NULL) {
         gm_log(&w->conf.log, GM_LOG_ERR,
                "out of memory compiling the mesh, the previous state stays");
+        w->conf.publish(w->conf.publish_data, NULL);
         return;
     }
 
@@ -406,7 +414,7 @@ gm_watcher_publish(gm_watcher_t *w)
      * compile would grow the heap again page by page, and the event loop,
      * freeing an old snapshot, would wait on the arena lock meanwhile.
      */
-    if (w->generation == 1) {
+    if (w->generation == w->conf.generation + 1) {
         malloc_trim(0);
     }
 }

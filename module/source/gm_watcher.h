@@ -14,7 +14,11 @@
 
 typedef struct gm_watcher_s  gm_watcher_t;
 
-/* called in the watcher thread; takes over the snapshot's reference */
+/*
+ * Called in the watcher thread; takes over the snapshot's reference.  s is
+ * NULL when a build ran out of memory (the allocator's, possibly a full
+ * shared memory zone): the previous snapshot stays.
+ */
 typedef void (*gm_publish_pt)(void *data, gm_snapshot_t *s);
 
 typedef struct {
@@ -25,6 +29,10 @@ typedef struct {
     void                  *publish_data;
     unsigned               debounce_ms;   /* quiet time before a snapshot */
     unsigned               max_delay_ms;  /* ... but never longer than this */
+    /* where snapshots are built; NULL: malloc() */
+    const gm_allocator_t  *allocator;
+    /* the last generation published before: numbering continues after it */
+    uint64_t               generation;
 } gm_watcher_conf_t;
 
 
