@@ -26,7 +26,7 @@
 /* a worker waits this long at start for its first file snapshot */
 #define NGX_HTTP_GAMMA_FIRST_FILE_MS      2000
 /* ... and for the first from the API server, which may be slow */
-#define NGX_HTTP_GAMMA_FIRST_KUBE_MS      500
+#define NGX_HTTP_GAMMA_FIRST_KUBE_MS      1000
 /* ... looking this often */
 #define NGX_HTTP_GAMMA_FIRST_POLL_MS      5
 /* an idle worker adopts a new generation (and lets the old go) this often */
@@ -121,7 +121,8 @@ typedef struct {
     const gm_sockaddr_t       *endpoint;      /* last one the balancer chose */
     ngx_uint_t                 attempts;      /* tries sent to backends */
     ngx_uint_t                 timed_out;     /* NGX_HTTP_GAMMA_TIMEOUT_* */
-    ngx_event_t                request_timer; /* timeouts.request */
+    /* timeouts.request: allocated for the rules that have one */
+    ngx_event_t               *request_timer;
     /* HTTPRoute filters' state (ngx_http_gamma_filter.h), or NULL */
     struct ngx_http_gamma_filter_ctx_s  *filter;
 } ngx_http_gamma_ctx_t;

@@ -34,6 +34,9 @@ static ngx_int_t ngx_http_gamma_handler(ngx_http_request_t *r);
 static ngx_http_gamma_ctx_t *ngx_http_gamma_create_ctx(ngx_http_request_t *r,
     ngx_http_gamma_worker_t *w);
 static void ngx_http_gamma_cleanup(void *data);
+static ngx_http_gamma_dst_t *ngx_http_gamma_connection_dst(
+    ngx_http_request_t *r);
+static void ngx_http_gamma_dst_cleanup(void *data);
 static ngx_int_t ngx_http_gamma_destination(ngx_http_request_t *r,
     ngx_http_gamma_dst_t *dst);
 static ngx_int_t ngx_http_gamma_route(ngx_http_request_t *r,
@@ -154,20 +157,21 @@ ngx_http_gamma_route(ngx_http_request_t *r, ngx_http_gamma_worker_t *w,
     uint16_t                    port;
     gm_addr_t                   ip;
     ngx_str_t                   ns;
-    ngx_http_gamma_dst_t        dst;
+    ngx_http_gamma_dst_t       *dst;
     const gm_route_table_t     *table;
     ngx_http_gamma_srv_conf_t  *gscf;
 
-    if (ngx_http_gamma_destination(r, &dst) != NGX_OK) {
+    dst = ngx_http_gamma_connection_dst(r);
+    if (dst == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_http_gamma_addr(&ip, &port, &dst.sa.sockaddr);
+    ngx_http_gamma_addr(&ip, &port, &dst->sa.sockaddr);
 
     ctx->frontend = gm_snapshot_find_frontend(ctx->snapshot, &ip, port);
 
     if (ctx->frontend == NULL) {
-        return ngx_http_gamma_direct(r, ctx, &dst);
+        return ngx_http_gamma_direct(r, ctx, dst);
     }
 
     gscf = ngx_http_get_module_srv_conf(r, ngx_http_gamma_module);
@@ -189,6 +193,46 @@ ngx_http_gamma_route(ngx_http_request_t *r, ngx_http_gamma_worker_t *w,
     }
 
     return ngx_http_gamma_choose(r, w, ctx, table);
+}
+
+
+/*
+ * A connection's destination does not change: it is read for the first
+ * request and kept in the connection's pool, found again by the handler
+ * of its cleanup (nginx has no per-module connection context).
+ */
+static ngx_http_gamma_dst_t *
+ngx_http_gamma_connection_dst(ngx_http_request_t *r)
+{
+    ngx_pool_cleanup_t  *cln;
+
+    for (cln = r->connection->pool->cleanup; cln; cln = cln->next) {
+        if (cln->handler == ngx_http_gamma_dst_cleanup) {
+            return cln->data;
+        }
+    }
+
+    cln = ngx_pool_cleanup_add(r->connection->pool,
+                               sizeof(ngx_http_gamma_dst_t));
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    if (ngx_http_gamma_destination(r, cln->data) != NGX_OK) {
+        return NULL;
+    }
+
+    /* set last: a failed read is tried again by the next request */
+    cln->handler = ngx_http_gamma_dst_cleanup;
+
+    return cln->data;
+}
+
+
+static void
+ngx_http_gamma_dst_cleanup(void *data)
+{
+    /* nothing to release: the handler marks the cached destination */
 }
 
 

@@ -267,7 +267,7 @@ ngx_http_gamma_source_publish(void *data, gm_snapshot_t *s)
 
     } else if (z->nomem) {
         ngx_log_error(NGX_LOG_ERR, z->log, 0,
-                      "gamma: a snapshot of more than %uz bytes does not fit "
+                      "gamma: a snapshot of at least %uz bytes does not fit "
                       "in zone \"%V\" (%uz of %uz bytes used), the previous "
                       "one keeps serving: raise \"gamma_zone\"",
                       z->build_bytes, &z->shm_zone->shm.name,

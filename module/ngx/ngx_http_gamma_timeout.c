@@ -17,10 +17,16 @@ static void ngx_http_gamma_timeout_cleanup(void *data);
 ngx_int_t
 ngx_http_gamma_timeout_start(ngx_http_request_t *r, ngx_http_gamma_ctx_t *ctx)
 {
+    ngx_event_t         *ev;
     ngx_pool_cleanup_t  *cln;
 
     if (ctx->rule == NULL || ctx->rule->timeout_request_ms <= 0) {
         return NGX_OK;
+    }
+
+    ev = ngx_pcalloc(r->pool, sizeof(ngx_event_t));
+    if (ev == NULL) {
+        return NGX_ERROR;
     }
 
     cln = ngx_pool_cleanup_add(r->pool, 0);
@@ -29,14 +35,14 @@ ngx_http_gamma_timeout_start(ngx_http_request_t *r, ngx_http_gamma_ctx_t *ctx)
     }
 
     cln->handler = ngx_http_gamma_timeout_cleanup;
-    cln->data = &ctx->request_timer;
+    cln->data = ev;
 
-    ctx->request_timer.handler = ngx_http_gamma_request_timeout;
-    ctx->request_timer.data = r;
-    ctx->request_timer.log = r->connection->log;
+    ev->handler = ngx_http_gamma_request_timeout;
+    ev->data = r;
+    ev->log = r->connection->log;
+    ctx->request_timer = ev;
 
-    ngx_add_timer(&ctx->request_timer,
-                  (ngx_msec_t) ctx->rule->timeout_request_ms);
+    ngx_add_timer(ev, (ngx_msec_t) ctx->rule->timeout_request_ms);
 
     return NGX_OK;
 }

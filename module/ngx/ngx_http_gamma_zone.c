@@ -174,14 +174,14 @@ ngx_http_gamma_zone_alloc(void *data, size_t size)
 
     void  *p;
 
+    /* what the build asked for, the failed request included */
+    z->build_bytes += size;
+
     p = ngx_slab_alloc(z->shpool, size);
 
     if (p == NULL) {
         z->nomem = 1;
-        return NULL;
     }
-
-    z->build_bytes += size;
 
     return p;
 }

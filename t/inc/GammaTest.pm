@@ -65,6 +65,8 @@ our $HttpConfig = <<'_EOC_';
         add_header X-Gamma-Backend $gamma_backend always;
         add_header X-Gamma-Attempts $gamma_attempts always;
         add_header X-Gamma-Timeout $gamma_timeout always;
+        add_header X-Gamma-Generation $gamma_generation always;
+        add_header X-Gamma-Zone-Used $gamma_zone_used always;
 
         location / {
             include $TEST_NGINX_GAMMA_CONF/gamma-proxy.conf;
@@ -217,6 +219,17 @@ _EOY_
 sub gamma_mesh_config () {
     # the client location is "/"
     Test::Nginx::Socket::no_root_location();
+
+    # as deployed: a master, its workers and the source process; a file
+    # that sets its own (master_on(), workers(4)) keeps them.  Upstream's
+    # master_process_enabled() says "on"/"off", the bundled runner 1/0.
+    my $master = Test::Nginx::Socket::master_process_enabled();
+    if ((!$master || $master eq 'off')
+        && Test::Nginx::Socket::workers() == 1)
+    {
+        Test::Nginx::Socket::master_on();
+        Test::Nginx::Socket::workers(2);
+    }
 
     Test::Nginx::Socket::add_block_preprocessor(sub {
         my $block = shift;
