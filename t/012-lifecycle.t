@@ -83,6 +83,8 @@ Test::More::is(main::wait_log(qr/gamma: snapshot 2 published/, 1), 1,
                'the new helper published its first snapshot');
 Test::More::is(main::count_log(qr/no mesh state/), 0,
                'no new worker waited for the mesh: the zone was reused');
+Test::More::is(main::wait_log(qr/gamma: snapshot 1 freed/, 1, 3), 1,
+               "the new helper freed the old helper's snapshot");
 --- request
 GET /
 --- more_headers

@@ -152,7 +152,54 @@ no mesh state
 
 
 
-=== TEST 2: a snapshot that does not fit the zone: the old one keeps serving, the sizes are logged
+=== TEST 2: SIGKILL of the source process: its respawn takes over, numbering goes on, the old generations are freed
+--- user_files eval
+[["mesh/base.yaml", $GammaTest::Base]]
+--- init
+my $root = $ENV{TEST_NGINX_SERVER_ROOT};
+GammaTest::gamma_wait_synced();
+main::settle();
+my ($helper) = map { /start cache manager process (\d+)/ ? $1 : () }
+               main::log_lines();
+kill 'KILL', $helper;
+main::wait_log(qr/cache manager process $helper exited on signal 9/);
+# the respawned helper syncs (snapshot 2) before it sees the change
+Test::More::ok(defined main::wait_log(qr/gamma: snapshot 2 published/),
+               'the respawned helper publishes generation 2');
+GammaTest::gamma_write("$root/html/mesh/route.yaml",
+                       $main::Route =~ s/WEIGHT/1/r);
+Test::More::ok(defined main::wait_log(qr/gamma: snapshot 3 published/),
+               'and generation 3 for the change');
+my $res;
+my $start = time;
+while (time - $start < 3) {
+    $res = main::ask();
+    last if ($res->{headers}{'x-gamma-backend'} // '') eq 'faces/smiley2:18080';
+    sleep 0.02;
+}
+Test::More::is($res->{headers}{'x-gamma-generation'}, 3,
+               'the workers route with generation 3');
+Test::More::ok(defined main::wait_log(qr/gamma: snapshot 2 freed/, 3),
+               'generation 2 is freed by the new helper');
+Test::More::ok(defined main::wait_log(qr/gamma: snapshot 1 freed/, 3),
+               "and generation 1, the dead helper's");
+--- request
+GET /
+--- more_headers
+X-Test-To: 127.10.0.1:18080
+--- response_headers
+X-Gamma-Backend: faces/smiley2:18080
+X-Gamma-Generation: 3
+--- error_log eval
+qr/\[alert\] .*cache manager process \d+ exited on signal 9/
+--- no_error_log
+[crit]
+[warn]
+no mesh state
+
+
+
+=== TEST 3: a snapshot that does not fit the zone: the old one keeps serving, the sizes are logged
 --- user_files eval
 [["mesh/base.yaml", $GammaTest::Base]]
 --- http_config

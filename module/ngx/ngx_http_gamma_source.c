@@ -136,7 +136,7 @@ ngx_http_gamma_source_start(ngx_cycle_t *cycle,
 
     al.alloc = ngx_http_gamma_zone_alloc;
     al.free = ngx_http_gamma_zone_free;
-    al.data = &src->zone;
+    al.data = src->zone.shpool;
     wc.allocator = &al;
 
     src->watcher = gm_watcher_start(&wc);
@@ -246,9 +246,11 @@ ngx_http_gamma_source_publish(void *data, gm_snapshot_t *s)
     ngx_http_gamma_source_t  *src = data;
 
     ngx_int_t               rc;
+    ngx_http_gamma_shm_t   *sh;
     ngx_http_gamma_zone_t  *z;
 
     z = &src->zone;
+    sh = z->sh;
     rc = (s != NULL) ? ngx_http_gamma_zone_publish(z, s) : NGX_ERROR;
 
     if (rc == NGX_OK) {
@@ -265,12 +267,12 @@ ngx_http_gamma_source_publish(void *data, gm_snapshot_t *s)
                       "gamma: snapshot %uL dropped, a newer process "
                       "publishes now", (uint64_t) gm_snapshot_generation(s));
 
-    } else if (z->nomem) {
+    } else if (sh->build_nomem) {
         ngx_log_error(NGX_LOG_ERR, z->log, 0,
                       "gamma: a snapshot of at least %uz bytes does not fit "
                       "in zone \"%V\" (%uz of %uz bytes used), the previous "
                       "one keeps serving: raise \"gamma_zone\"",
-                      z->build_bytes, &z->shm_zone->shm.name,
+                      sh->build_bytes, &z->shm_zone->shm.name,
                       ngx_http_gamma_zone_used(z->shm_zone),
                       ngx_http_gamma_zone_size(z->shm_zone));
     }
@@ -279,6 +281,6 @@ ngx_http_gamma_source_publish(void *data, gm_snapshot_t *s)
         gm_snapshot_unref(s);
     }
 
-    z->build_bytes = 0;
-    z->nomem = 0;
+    sh->build_bytes = 0;
+    sh->build_nomem = 0;
 }

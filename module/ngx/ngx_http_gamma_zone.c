@@ -170,17 +170,20 @@ ngx_http_gamma_zone_own(ngx_http_gamma_zone_t *z)
 void *
 ngx_http_gamma_zone_alloc(void *data, size_t size)
 {
-    ngx_http_gamma_zone_t  *z = data;
+    ngx_slab_pool_t  *shpool = data;
 
-    void  *p;
+    void                  *p;
+    ngx_http_gamma_shm_t  *sh;
 
-    /* what the build asked for, the failed request included */
-    z->build_bytes += size;
+    sh = shpool->data;
 
-    p = ngx_slab_alloc(z->shpool, size);
+    /* what the build asked for, the refused request included */
+    sh->build_bytes += size;
+
+    p = ngx_slab_alloc(shpool, size);
 
     if (p == NULL) {
-        z->nomem = 1;
+        sh->build_nomem = 1;
     }
 
     return p;
@@ -190,9 +193,9 @@ ngx_http_gamma_zone_alloc(void *data, size_t size)
 void
 ngx_http_gamma_zone_free(void *data, void *p)
 {
-    ngx_http_gamma_zone_t  *z = data;
+    ngx_slab_pool_t  *shpool = data;
 
-    ngx_slab_free(z->shpool, p);
+    ngx_slab_free(shpool, p);
 }
 
 
@@ -206,9 +209,9 @@ ngx_http_gamma_zone_publish(ngx_http_gamma_zone_t *z, gm_snapshot_t *s)
 
     sh = z->sh;
 
-    live = ngx_slab_alloc(z->shpool, sizeof(ngx_http_gamma_live_t));
+    live = ngx_http_gamma_zone_alloc(z->shpool,
+                                     sizeof(ngx_http_gamma_live_t));
     if (live == NULL) {
-        z->nomem = 1;
         return NGX_ERROR;
     }
 

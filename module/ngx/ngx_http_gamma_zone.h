@@ -51,6 +51,9 @@ typedef struct ngx_http_gamma_shm_s {
     ngx_atomic_t               generation;   /* current's, stored after it */
     ngx_atomic_t               owner;        /* pid of the publishing helper */
     ngx_http_gamma_live_t     *live;         /* under the pool's mutex */
+    /* the build under way: what it asked for, and whether it was refused */
+    size_t                     build_bytes;
+    ngx_uint_t                 build_nomem;
     ngx_http_gamma_slot_t      slots[NGX_MAX_PROCESSES];
 } ngx_http_gamma_shm_t;
 
@@ -61,8 +64,6 @@ typedef struct {
     ngx_shm_zone_t            *shm_zone;
     ngx_slab_pool_t           *shpool;
     ngx_http_gamma_shm_t      *sh;
-    size_t                     build_bytes;  /* watcher thread only */
-    unsigned                   nomem:1;      /* watcher thread only */
 } ngx_http_gamma_zone_t;
 
 
@@ -72,7 +73,12 @@ ngx_http_gamma_shm_t *ngx_http_gamma_zone_shm(ngx_shm_zone_t *shm_zone);
 
 /* the publisher: owns the zone from now on; returns the last generation */
 uint64_t ngx_http_gamma_zone_own(ngx_http_gamma_zone_t *z);
-/* the snapshot's block allocator: the zone's slab pool */
+/*
+ * The snapshot's block allocator: the zone's slab pool, its data the pool
+ * itself.  A snapshot keeps its allocator to free itself, and the helper
+ * that frees it may not be the one that built it (a reload, a crash): the
+ * data must mean the same in every process.
+ */
 void *ngx_http_gamma_zone_alloc(void *data, size_t size);
 void ngx_http_gamma_zone_free(void *data, void *p);
 /* NGX_OK, NGX_DECLINED (no longer the owner), NGX_ERROR (zone full) */
