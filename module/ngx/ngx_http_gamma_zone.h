@@ -28,7 +28,7 @@
 /* the header with its process slots takes 16 KB */
 #define NGX_HTTP_GAMMA_ZONE_MIN        (64 * 1024)
 /* the directory the helper process's ngx_path_t names */
-#define NGX_HTTP_GAMMA_HELPER_DIR      "gamma"
+#define NGX_HTTP_GAMMA_HELPER_DIR      "gamma_temp"
 
 
 /* a process's announcement: the oldest generation it may still use */
