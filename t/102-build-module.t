@@ -10,8 +10,9 @@ use warnings;
 use File::Temp qw(tempdir);
 use Test::More;
 
+# Debian's tree and Debian's nginx, whatever nginx the other suites test
 my $src = '/usr/share/nginx/src';
-my $nginx = $ENV{TEST_NGINX_BINARY} || '/usr/sbin/nginx';
+my $nginx = '/usr/sbin/nginx';
 
 plan skip_all => "needs Debian's nginx-dev tree ($src) and $nginx"
     unless -f "$src/src/core/nginx.h" && -x $nginx;
@@ -64,7 +65,7 @@ http {
     }
 }
 _EOC_
-$out = `$nginx -t -p $dir -c $dir/nginx.conf 2>&1`;
+$out = `$nginx -t -p $dir -e $dir/error.log -c $dir/nginx.conf 2>&1`;
 is($?, 0, "Debian's nginx loads the module") or diag($out);
 like($out, qr/test is successful/, 'nginx -t passes');
 
