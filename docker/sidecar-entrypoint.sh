@@ -26,7 +26,7 @@ esac
 # the access log goes to /dev/stdout; a runtime whose stdout this user
 # cannot reopen (a root-owned terminal or file) gets it in /tmp instead
 log=
-if ! { : >> /dev/stdout; } 2>/dev/null; then
+if ! (: >> /dev/stdout) 2>/dev/null; then
     log=${TMPDIR:-/tmp}/nginx-gamma-access.log
     echo "gamma-sidecar: /dev/stdout cannot be opened as uid $(id -u):" \
          "access log in $log" >&2
