@@ -34,7 +34,6 @@
 #include "gm_file_notify.h"
 #include "gm_file_source_int.h"
 #include "gm_manifest.h"
-#include "gm_object_parse.h"
 
 
 #define GM_FILE_MAX_SIZE   (64 * 1024 * 1024)
