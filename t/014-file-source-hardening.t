@@ -83,6 +83,19 @@ sub wait_backends {
     return undef;
 }
 
+# both workers serve the mesh (the second may start late on a busy machine:
+# it would then read the file as the test left it, not as it started)
+sub wait_synced {
+    GammaTest::gamma_wait_synced();
+    my $start = time;
+    while (time - $start < 5) {
+        my %pids = map { /\[\w+\] (\d+)#/ ? ($1 => 1) : () }
+                   grep { /gamma: snapshot \d+ in service/ } error_log();
+        return if keys %pids >= 2;
+        sleep 0.02;
+    }
+}
+
 sub error_log {
     open my $fh, '<', "$ENV{TEST_NGINX_SERVER_ROOT}/logs/error.log" or die;
     return <$fh>;
@@ -96,7 +109,7 @@ __DATA__
 --- user_files eval
 [["mesh/base.yaml", $GammaTest::Base], ["mesh/route.yaml", $main::Route]]
 --- init
-GammaTest::gamma_wait_synced();
+main::wait_synced();
 my $path = main::mesh('route.yaml');
 Test::More::is(main::backends('127.10.0.1:18080'), 'faces/smiley2:18080',
                'routed to smiley2');
@@ -128,7 +141,7 @@ X-Gamma-Backend: faces/face:18080
 --- user_files eval
 [["mesh/base.yaml", $GammaTest::Base]]
 --- init
-GammaTest::gamma_wait_synced();
+main::wait_synced();
 my $dup = $GammaTest::Base =~ s/.*?(apiVersion: v1\nkind: Service\nmetadata: \{name: smiley,.*?)---.*/$1/sr;
 $dup =~ s/127\.10\.0\.1\b/127.10.0.9/ or die;
 GammaTest::gamma_write(main::mesh('zz-dup.yaml'), $dup);
@@ -150,7 +163,7 @@ qr{\[warn\] .*gamma: Service faces/smiley is defined in ".*/mesh/base\.yaml" and
 --- user_files eval
 [["mesh/base.yaml", $GammaTest::Base], ["mesh/route.yaml", $main::Route]]
 --- init
-GammaTest::gamma_wait_synced();
+main::wait_synced();
 my $start = Time::HiRes::time;
 main::write_in_place(main::mesh('route.yaml'), '');
 my $early = main::backends('127.10.0.1:18080', 6);
@@ -176,7 +189,7 @@ X-Gamma-Route-Kind: none
 --- user_files eval
 [["mesh/base.yaml", $GammaTest::Base], ["mesh/route.yaml", $main::Route]]
 --- init
-GammaTest::gamma_wait_synced();
+main::wait_synced();
 # the first half alone is valid YAML without the route: read mid-way, it
 # would drop the route
 my $body = "# padding\n" x 2000 . "---\n" . $main::RouteFace;
@@ -217,7 +230,7 @@ metadata: {name: bad-$_, namespace: faces}
 spec: {clusterIP: 127.10.9.1, ports: [{port: 0}]}
 _EOY_
 --- init
-GammaTest::gamma_wait_synced();
+main::wait_synced();
 Time::HiRes::sleep(0.3);
 my @log = main::error_log();
 my %per_pid;
