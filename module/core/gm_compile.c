@@ -44,6 +44,7 @@ static const gm_compile_stage_pt  gm_compile_stages[] = {
     gm_compile_collect,               /* the store's objects, indexed */
     gm_compile_frontends,             /* Service ports: frontends, index */
     gm_compile_attach_routes,         /* routes bound, rules compiled */
+    gm_compile_status,                /* route status conditions */
     gm_compile_tables                 /* route tables, sorted */
 };
 

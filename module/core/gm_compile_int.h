@@ -11,6 +11,7 @@
 
 #include "gm_filter.h"
 #include "gm_limits.h"
+#include "gm_route_status.h"
 #include "gm_snapshot_int.h"
 
 
@@ -108,6 +109,9 @@ struct gm_compile_ctx_s {
     gm_str_t                      *strings;     /* interned, open addressing */
     size_t                         nstrings;
     size_t                         strings_size;
+    gm_status_entry_t             *status;      /* in the snapshot */
+    size_t                         nstatus;
+    size_t                         status_size;
     unsigned                       nomem:1;     /* set where -1 cannot return */
 };
 
@@ -156,6 +160,21 @@ gm_backend_t *gm_compile_ref_backend(gm_compile_ctx_t *ctx,
 int gm_compile_attach_routes(gm_compile_ctx_t *ctx);
 const gm_http_rule_t *gm_compile_http_rule(const gm_compile_route_t *cr,
     uint32_t index);
+int gm_compile_is_service_parent(const gm_parent_ref_t *ref);
+int gm_compile_port_applies(const gm_service_port_t *sp,
+    const gm_parent_ref_t *ref);
+
+/*
+ * status entries (gm_route_status.c): the routes' stage, and what a
+ * policy kind's stage calls to add its status.ancestors[] entries
+ */
+int gm_compile_status(gm_compile_ctx_t *ctx);
+gm_status_entry_t *gm_compile_status_add(gm_compile_ctx_t *ctx,
+    const char *kind, const gm_meta_t *meta, uint32_t index,
+    const gm_parent_ref_t *ref);
+int gm_compile_status_cond(gm_compile_ctx_t *ctx, gm_status_entry_t *e,
+    const char *type, unsigned status, const char *reason,
+    const char *message);
 
 /* matches and table entries (gm_compile_match.c) */
 int gm_compile_rule_entries(gm_compile_ctx_t *ctx, gm_compile_route_t *cr,

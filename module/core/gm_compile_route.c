@@ -10,10 +10,7 @@
 #include "gm_compile_int.h"
 
 
-static int gm_compile_is_service_parent(const gm_parent_ref_t *ref);
 static int gm_compile_attach_ref(gm_compile_ctx_t *ctx, gm_compile_route_t *cr,
-    const gm_parent_ref_t *ref);
-static int gm_compile_port_applies(const gm_service_port_t *sp,
     const gm_parent_ref_t *ref);
 static int gm_compile_add_attach(gm_compile_ctx_t *ctx, gm_frontend_t *f,
     const gm_str_t *ns, gm_compile_route_t *cr);
@@ -66,7 +63,7 @@ gm_compile_attach_routes(gm_compile_ctx_t *ctx)
 
 /* group "" is the API's; "core" appears in the mesh docs (spec 1.1) */
 
-static int
+int
 gm_compile_is_service_parent(const gm_parent_ref_t *ref)
 {
     return (ref->group.len == 0 || gm_str_eq_cstr(&ref->group, "core"))
@@ -142,7 +139,7 @@ gm_compile_attach_ref(gm_compile_ctx_t *ctx, gm_compile_route_t *cr,
 
 /* port and sectionName narrow a parentRef; both set: both must match */
 
-static int
+int
 gm_compile_port_applies(const gm_service_port_t *sp, const gm_parent_ref_t *ref)
 {
     if (ref->port != 0 && ref->port != sp->port) {

@@ -170,6 +170,7 @@ typedef struct {
     /* set when the rule is invalid: the rule is kept for precedence
      * bookkeeping but never matches; the reason was logged */
     unsigned           invalid:1;
+    const char        *reason;        /* why, for status; NULL if valid */
 } gm_http_rule_t;
 
 typedef struct {

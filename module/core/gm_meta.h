@@ -34,6 +34,7 @@ typedef struct {
     int64_t     created;              /* creationTimestamp, unix seconds */
     gm_str_t    resource_version;     /* empty when absent */
     gm_str_t    uid;                  /* empty when absent */
+    int64_t     generation;           /* 0 when absent */
 } gm_meta_t;
 
 

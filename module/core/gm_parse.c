@@ -127,6 +127,7 @@ gm_rule_invalid(gm_parse_ctx_t *ctx, const char *fmt, ...)
 
     if (gm_arena_strdup(ctx->arena, &s, reason, strlen(reason)) == 0) {
         ctx->rule_reason[ctx->rule_index] = s.data;
+        ctx->rule->reason = s.data;
     }
 }
 

@@ -15,6 +15,7 @@
 
 #include <pcre2.h>
 
+#include "gm_route_status.h"
 #include "gm_snapshot.h"
 
 
@@ -67,6 +68,8 @@ struct gm_snapshot_s {
     size_t               ntables;
     gm_frontend_slot_t  *slots;
     size_t               nslots;      /* a power of two */
+    const gm_status_entry_t  *status; /* gm_route_status.h, sorted */
+    size_t               nstatus;
 };
 
 

@@ -20,6 +20,7 @@
 #include <curl/curl.h>
 
 #include "gm_file_source.h"
+#include "gm_route_status.h"
 #include "gm_store.h"
 #include "gm_source.h"
 
@@ -33,6 +34,7 @@ struct gm_watcher_s {
     gm_file_source_t   *fs;
     uint64_t            generation;
     gm_allocator_t      allocator;
+    gm_status_seen_t   *status_seen;   /* the file source logs changes */
     int64_t             dirty_first;   /* the first change not published */
     int64_t             dirty_last;
     unsigned            published:1;
@@ -48,6 +50,7 @@ static void gm_watcher_kube_flush(gm_watcher_t *w, int synced);
 static int gm_watcher_wait(gm_watcher_t *w, int fd, int timeout_ms);
 static void gm_watcher_debounce(gm_watcher_t *w);
 static void gm_watcher_publish(gm_watcher_t *w);
+static void gm_watcher_status(gm_watcher_t *w, const gm_snapshot_t *s);
 static int64_t gm_watcher_now_ms(void);
 
 
@@ -145,6 +148,7 @@ gm_watcher_stop(gm_watcher_t *w)
 
     gm_file_source_destroy(w->fs);
     gm_store_destroy(w->store);
+    gm_status_seen_destroy(w->status_seen);
     close(w->stop_fd);
     free(w->file_path);
     free(w);
@@ -399,6 +403,7 @@ gm_watcher_publish(gm_watcher_t *w)
     }
 
     gm_snapshot_set_generation(s, ++w->generation);
+    gm_watcher_status(w, s);
 
     gm_log(&w->conf.log, GM_LOG_INFO,
            "snapshot %llu: %zu services, %zu frontends, %zu bytes, %lld ms",
@@ -416,6 +421,26 @@ gm_watcher_publish(gm_watcher_t *w)
      */
     if (w->generation == w->conf.generation + 1) {
         malloc_trim(0);
+    }
+}
+
+
+/* before the hand-off: afterwards the snapshot is the event loop's */
+static void
+gm_watcher_status(gm_watcher_t *w, const gm_snapshot_t *s)
+{
+    gm_status_list_t  list;
+
+    gm_snapshot_status(s, &list);
+
+    if (w->file_path) {
+        if (w->status_seen == NULL) {
+            w->status_seen = gm_status_seen_create();
+        }
+
+        if (w->status_seen) {
+            gm_status_log_changes(w->status_seen, &list, &w->conf.log);
+        }
     }
 }
 

@@ -1,0 +1,463 @@
+/*
+ * nginx-gamma: the status of routes, computed by the compiler once the
+ * Services are indexed: per parentRef to a Service, Accepted (or
+ * NoMatchingParent, UnsupportedValue), ResolvedRefs (or BackendNotFound,
+ * InvalidKind, UnsupportedProtocol) and PartiallyInvalid when some rules
+ * were dropped.  Other kinds (policies) add entries through
+ * gm_compile_status_add() from their own stage.
+ */
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gm_compile_int.h"
+#include "gm_route_status.h"
+
+
+typedef struct {
+    char       buf[GM_STATUS_MESSAGE_MAX];
+    size_t     len;
+} gm_status_msg_t;
+
+
+static int gm_status_route(gm_compile_ctx_t *ctx,
+    const gm_compile_route_t *cr);
+static const char *gm_status_parent(gm_compile_ctx_t *ctx,
+    const gm_parent_ref_t *ref, gm_status_msg_t *msg);
+static const char *gm_status_rules(const gm_httproute_t *route,
+    gm_status_msg_t *msg, int *partial);
+static const char *gm_status_refs(gm_compile_ctx_t *ctx,
+    const gm_httproute_t *route, gm_status_msg_t *msg);
+static const char *gm_status_ref(gm_compile_ctx_t *ctx,
+    const gm_backend_ref_t *ref, const char **why);
+static void gm_status_printf(gm_status_msg_t *msg, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int gm_status_cond(gm_compile_ctx_t *ctx, gm_status_entry_t *e,
+    const char *type, unsigned status, const char *reason,
+    const gm_status_msg_t *msg);
+static int gm_status_copy_ref(gm_compile_ctx_t *ctx, gm_parent_ref_t *dst,
+    const gm_parent_ref_t *src);
+static int gm_status_cmp(const void *one, const void *two);
+
+
+/* appProtocols a plain HTTP/1.1 upstream cannot speak (TLS to backends) */
+static const char *const  gm_status_tls_protocols[] = {
+    "https", "tls", "kubernetes.io/wss", NULL
+};
+
+
+int
+gm_compile_status(gm_compile_ctx_t *ctx)
+{
+    size_t  i;
+
+    for (i = 0; i < ctx->nroutes; i++) {
+        if (gm_status_route(ctx, &ctx->routes[i]) != 0) {
+            return -1;
+        }
+    }
+
+    if (ctx->nstatus > 1) {
+        qsort(ctx->status, ctx->nstatus, sizeof(gm_status_entry_t),
+              gm_status_cmp);
+    }
+
+    ctx->snap->status = ctx->status;
+    ctx->snap->nstatus = ctx->nstatus;
+
+    return 0;
+}
+
+
+/* a new entry of kind for the object meta; NULL: out of memory */
+
+gm_status_entry_t *
+gm_compile_status_add(gm_compile_ctx_t *ctx, const char *kind,
+    const gm_meta_t *meta, uint32_t index, const gm_parent_ref_t *ref)
+{
+    gm_status_entry_t  *e, *n;
+    size_t              size;
+
+    if (ctx->nstatus == ctx->status_size) {
+        size = ctx->status_size ? ctx->status_size * 2 : 16;
+        n = gm_arena_alloc(ctx->arena, size * sizeof(gm_status_entry_t));
+        if (n == NULL) {
+            return NULL;
+        }
+
+        if (ctx->nstatus) {
+            memcpy(n, ctx->status, ctx->nstatus * sizeof(gm_status_entry_t));
+        }
+
+        ctx->status = n;
+        ctx->status_size = size;
+    }
+
+    e = &ctx->status[ctx->nstatus];
+    memset(e, 0, sizeof(gm_status_entry_t));
+
+    e->kind = kind;
+    e->generation = meta->generation;
+    e->index = index;
+
+    if (gm_compile_intern(ctx, &e->ns, &meta->ns) != 0
+        || gm_arena_strdup(ctx->arena, &e->name, meta->name.data,
+                           meta->name.len) != 0
+        || gm_arena_strdup(ctx->arena, &e->resource_version,
+                           meta->resource_version.data
+                           ? meta->resource_version.data : "",
+                           meta->resource_version.len) != 0
+        || gm_status_copy_ref(ctx, &e->ref, ref) != 0)
+    {
+        return NULL;
+    }
+
+    ctx->nstatus++;
+
+    return e;
+}
+
+
+int
+gm_compile_status_cond(gm_compile_ctx_t *ctx, gm_status_entry_t *e,
+    const char *type, unsigned status, const char *reason,
+    const char *message)
+{
+    gm_status_msg_t  msg;
+
+    msg.len = 0;
+    gm_status_printf(&msg, "%s", message);
+
+    return gm_status_cond(ctx, e, type, status, reason, &msg);
+}
+
+
+static int
+gm_status_route(gm_compile_ctx_t *ctx, const gm_compile_route_t *cr)
+{
+    int                     partial;
+    size_t                  p;
+    const char             *parent, *rules, *refs;
+    gm_status_msg_t         pmsg, rmsg, fmsg;
+    gm_status_entry_t      *e;
+    const gm_httproute_t   *route;
+    const gm_parent_ref_t  *ref;
+
+    route = cr->route;
+    rmsg.len = 0;
+    fmsg.len = 0;
+    rules = gm_status_rules(route, &rmsg, &partial);
+    refs = gm_status_refs(ctx, route, &fmsg);
+
+    for (p = 0; p < route->nparents; p++) {
+        ref = &route->parents[p];
+
+        if (!gm_compile_is_service_parent(ref)) {
+            continue;               /* a Gateway's: not ours to report */
+        }
+
+        e = gm_compile_status_add(ctx, "HTTPRoute", &route->meta, p, ref);
+        if (e == NULL) {
+            return -1;
+        }
+
+        pmsg.len = 0;
+        parent = gm_status_parent(ctx, ref, &pmsg);
+
+        if (parent == NULL && rules != NULL) {
+            parent = rules;
+            pmsg = rmsg;
+        }
+
+        if (gm_status_cond(ctx, e, "Accepted", parent == NULL,
+                           parent ? parent : "Accepted", &pmsg) != 0
+            || gm_status_cond(ctx, e, "ResolvedRefs", refs == NULL,
+                              refs ? refs : "ResolvedRefs", &fmsg) != 0)
+        {
+            return -1;
+        }
+
+        if (partial && parent == NULL
+            && gm_status_cond(ctx, e, "PartiallyInvalid", 1,
+                              "UnsupportedValue", &rmsg) != 0)
+        {
+            return -1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* NULL: the parentRef names a Service port routes can bind to */
+
+static const char *
+gm_status_parent(gm_compile_ctx_t *ctx, const gm_parent_ref_t *ref,
+    gm_status_msg_t *msg)
+{
+    size_t                 i;
+    gm_compile_service_t  *cs;
+
+    cs = gm_compile_find_service(ctx, &ref->ns, &ref->name);
+
+    if (cs == NULL) {
+        gm_status_printf(msg, "Service %s/%s does not exist",
+                         ref->ns.data, ref->name.data);
+        return "NoMatchingParent";
+    }
+
+    if (cs->svc->headless || cs->svc->type == GM_SERVICE_EXTERNAL_NAME) {
+        gm_status_printf(msg, "Service %s/%s is %s: routes bind to "
+                         "ClusterIP Services only", ref->ns.data,
+                         ref->name.data, cs->svc->headless
+                         ? "headless" : "an ExternalName Service");
+        return "NoMatchingParent";
+    }
+
+    for (i = 0; i < cs->svc->nports; i++) {
+        if (gm_compile_port_applies(&cs->svc->ports[i], ref)) {
+            gm_status_printf(msg, "Route accepted for Service %s/%s",
+                             ref->ns.data, ref->name.data);
+            return NULL;
+        }
+    }
+
+    gm_status_printf(msg, "Service %s/%s has no port matching port %u "
+                     "sectionName \"%s\"", ref->ns.data, ref->name.data,
+                     (unsigned) ref->port,
+                     ref->section_name.data ? ref->section_name.data : "");
+
+    return "NoMatchingParent";
+}
+
+
+/*
+ * NULL when some rule is valid; *partial when some are dropped too.  The
+ * message lists the dropped rules: "Dropped Rule 1 (name): reason; ...".
+ */
+
+static const char *
+gm_status_rules(const gm_httproute_t *route, gm_status_msg_t *msg,
+    int *partial)
+{
+    size_t                 i, valid;
+    const gm_http_rule_t  *hr;
+
+    valid = (route->nrules == 0);
+    *partial = 0;
+
+    for (i = 0; i < route->nrules; i++) {
+        hr = &route->rules[i];
+
+        if (!hr->invalid) {
+            valid++;
+            continue;
+        }
+
+        gm_status_printf(msg, "%sDropped Rule %zu%s%s%s: %s",
+                         msg->len ? "; " : "", i,
+                         hr->name.len ? " (" : "",
+                         hr->name.len ? hr->name.data : "",
+                         hr->name.len ? ")" : "",
+                         hr->reason ? hr->reason : "invalid");
+        *partial = 1;
+    }
+
+    if (valid != 0) {
+        return NULL;
+    }
+
+    *partial = 0;
+
+    return "UnsupportedValue";
+}
+
+
+/* the first unresolved backendRef of a valid rule names the reason */
+
+static const char *
+gm_status_refs(gm_compile_ctx_t *ctx, const gm_httproute_t *route,
+    gm_status_msg_t *msg)
+{
+    size_t                   r, b;
+    const char              *reason, *why, *first;
+    const gm_http_rule_t    *hr;
+    const gm_backend_ref_t  *ref;
+
+    first = NULL;
+
+    for (r = 0; r < route->nrules; r++) {
+        hr = &route->rules[r];
+
+        if (hr->invalid) {
+            continue;
+        }
+
+        for (b = 0; b < hr->nbackends; b++) {
+            ref = &hr->backends[b];
+            reason = gm_status_ref(ctx, ref, &why);
+
+            if (reason == NULL) {
+                continue;
+            }
+
+            gm_status_printf(msg, "%srule %zu backendRef %s %s/%s port %u: "
+                             "%s", msg->len ? "; " : "", r,
+                             ref->kind.data, ref->ns.data, ref->name.data,
+                             (unsigned) ref->port, why);
+
+            if (first == NULL) {
+                first = reason;
+            }
+        }
+    }
+
+    if (first == NULL) {
+        gm_status_printf(msg, "All references resolved");
+    }
+
+    return first;
+}
+
+
+/* NULL: resolved; else the reason, and *why in words */
+
+static const char *
+gm_status_ref(gm_compile_ctx_t *ctx, const gm_backend_ref_t *ref,
+    const char **why)
+{
+    size_t                    i, k;
+    gm_compile_service_t     *cs;
+    const gm_service_port_t  *sp;
+
+    if (ref->group.len != 0 || !gm_str_eq_cstr(&ref->kind, "Service")) {
+        *why = "only Services are supported as backends";
+        return "InvalidKind";
+    }
+
+    cs = gm_compile_find_service(ctx, &ref->ns, &ref->name);
+
+    if (cs == NULL) {
+        *why = "no such Service";
+        return "BackendNotFound";
+    }
+
+    if (cs->svc->type == GM_SERVICE_EXTERNAL_NAME) {
+        *why = "an ExternalName Service has no endpoints";
+        return "BackendNotFound";
+    }
+
+    for (i = 0; i < cs->svc->nports; i++) {
+        sp = &cs->svc->ports[i];
+
+        if (sp->port != ref->port) {
+            continue;
+        }
+
+        for (k = 0; gm_status_tls_protocols[k]; k++) {
+            if (gm_str_eq_cstr(&sp->app_protocol,
+                               gm_status_tls_protocols[k]))
+            {
+                *why = "a TLS appProtocol is not supported";
+                return "UnsupportedProtocol";
+            }
+        }
+
+        return NULL;
+    }
+
+    *why = "no such port on the Service";
+    return "BackendNotFound";
+}
+
+
+static void
+gm_status_printf(gm_status_msg_t *msg, const char *fmt, ...)
+{
+    int      n;
+    size_t   room;
+    va_list  args;
+
+    room = sizeof(msg->buf) - msg->len;
+    if (room <= 1) {
+        return;
+    }
+
+    va_start(args, fmt);
+    n = vsnprintf(msg->buf + msg->len, room, fmt, args);
+    va_end(args);
+
+    if (n < 0) {
+        return;
+    }
+
+    msg->len += ((size_t) n < room) ? (size_t) n : room - 1;
+}
+
+
+static int
+gm_status_cond(gm_compile_ctx_t *ctx, gm_status_entry_t *e, const char *type,
+    unsigned status, const char *reason, const gm_status_msg_t *msg)
+{
+    gm_condition_t  *c;
+
+    if (e->nconds == GM_STATUS_MAX_CONDITIONS) {
+        return 0;
+    }
+
+    c = &e->conds[e->nconds++];
+    c->type = type;
+    c->status = status;
+    c->reason = reason;
+
+    if (msg->len == 0) {
+        return gm_arena_strdup(ctx->arena, &c->message, reason,
+                               strlen(reason));
+    }
+
+    return gm_arena_strdup(ctx->arena, &c->message, msg->buf, msg->len);
+}
+
+
+static int
+gm_status_copy_ref(gm_compile_ctx_t *ctx, gm_parent_ref_t *dst,
+    const gm_parent_ref_t *src)
+{
+    dst->port = src->port;
+
+    return (gm_compile_intern(ctx, &dst->group, &src->group) != 0
+            || gm_compile_intern(ctx, &dst->kind, &src->kind) != 0
+            || gm_compile_intern(ctx, &dst->ns, &src->ns) != 0
+            || gm_compile_intern(ctx, &dst->name, &src->name) != 0
+            || gm_compile_intern(ctx, &dst->section_name,
+                                 &src->section_name) != 0) ? -1 : 0;
+}
+
+
+static int
+gm_status_cmp(const void *one, const void *two)
+{
+    int                       rc;
+    const gm_status_entry_t  *a, *b;
+
+    a = one;
+    b = two;
+
+    rc = strcmp(a->kind, b->kind);
+    if (rc == 0) {
+        rc = gm_str_cmp(a->ns.data, a->ns.len, b->ns.data, b->ns.len);
+    }
+
+    if (rc == 0) {
+        rc = gm_str_cmp(a->name.data, a->name.len, b->name.data, b->name.len);
+    }
+
+    if (rc == 0) {
+        rc = (a->index > b->index) - (a->index < b->index);
+    }
+
+    return rc;
+}

@@ -1,0 +1,86 @@
+/*
+ * nginx-gamma: the status conditions the compiler computes, one entry
+ * per (route, parentRef to a Service) and per (policy, ancestor), kept in
+ * the snapshot (gm_route_status.c).  The Kubernetes status writer and the
+ * file source's log read them; nothing here knows JSON or the API.
+ */
+
+#ifndef GM_ROUTE_STATUS_H
+#define GM_ROUTE_STATUS_H
+
+
+#include <stdint.h>
+
+#include "gm_httproute.h"
+#include "gm_log.h"
+
+
+#define GM_STATUS_CONTROLLER      "nginx-gamma.dev/mesh"
+#define GM_STATUS_MAX_CONDITIONS  3
+#define GM_STATUS_MESSAGE_MAX     1024
+
+
+struct gm_snapshot_s;
+
+typedef struct {
+    const char        *type;          /* Accepted, ResolvedRefs, ... */
+    const char        *reason;
+    gm_str_t           message;       /* never empty */
+    unsigned           status:1;      /* 1: "True", 0: "False" */
+} gm_condition_t;
+
+/*
+ * One entry of status.parents[] (routes) or status.ancestors[]
+ * (policies); ref is the parentRef or ancestorRef echoed back.
+ */
+typedef struct {
+    const char        *kind;          /* "HTTPRoute", a policy kind */
+    gm_str_t           ns;
+    gm_str_t           name;
+    gm_str_t           resource_version;
+    int64_t            generation;
+    uint32_t           index;         /* of the ref in the object */
+    unsigned           ancestors:1;   /* status.ancestors[], a policy */
+    gm_parent_ref_t    ref;
+    size_t             nconds;
+    gm_condition_t     conds[GM_STATUS_MAX_CONDITIONS];
+} gm_status_entry_t;
+
+/* the entries of a snapshot, sorted by kind, namespace, name, index */
+typedef struct {
+    const gm_status_entry_t  *entries;
+    size_t                    n;
+} gm_status_list_t;
+
+/*
+ * What an object's entries were when last written (or logged), by a hash
+ * of their content: an unchanged object is not written again.
+ */
+typedef struct gm_status_seen_s  gm_status_seen_t;
+
+
+void gm_snapshot_status(const struct gm_snapshot_s *s,
+    gm_status_list_t *list);
+
+/* the entries of one object start at i; returns how many there are */
+size_t gm_status_object_len(const gm_status_list_t *list, size_t i);
+/* a hash of n entries' content (not of their resourceVersion) */
+uint64_t gm_status_hash(const gm_status_entry_t *e, size_t n);
+
+gm_status_seen_t *gm_status_seen_create(void);
+void gm_status_seen_destroy(gm_status_seen_t *seen);
+/* 1 when the object's entries differ from what was recorded */
+int gm_status_seen_changed(gm_status_seen_t *seen,
+    const gm_status_entry_t *e, size_t n);
+/* records them; -1: out of memory */
+int gm_status_seen_set(gm_status_seen_t *seen, const gm_status_entry_t *e,
+    size_t n);
+/* forgets everything (a new leader checks every object again) */
+void gm_status_seen_clear(gm_status_seen_t *seen);
+
+/* logs the entries of objects whose status changed since the last call */
+void gm_status_log_changes(gm_status_seen_t *seen,
+    const gm_status_list_t *list, const gm_log_t *log);
+
+
+#endif /* GM_ROUTE_STATUS_H */

@@ -1,0 +1,280 @@
+/*
+ * nginx-gamma: reading a snapshot's status entries: by object, hashed,
+ * and remembered, so that an object whose status did not change is not
+ * written (or logged) again.
+ */
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gm_snapshot_int.h"
+
+
+typedef struct {
+    uint64_t    key;                  /* hash of kind/ns/name; 0: free */
+    uint64_t    value;                /* hash of the entries */
+} gm_status_slot_t;
+
+struct gm_status_seen_s {
+    gm_status_slot_t  *slots;
+    size_t             size;          /* a power of two */
+    size_t             n;
+};
+
+
+static uint64_t gm_status_fnv(uint64_t h, const void *p, size_t len);
+static uint64_t gm_status_key(const gm_status_entry_t *e);
+static gm_status_slot_t *gm_status_slot(gm_status_seen_t *seen,
+    uint64_t key);
+static int gm_status_grow(gm_status_seen_t *seen);
+
+
+void
+gm_snapshot_status(const gm_snapshot_t *s, gm_status_list_t *list)
+{
+    list->entries = s ? s->status : NULL;
+    list->n = s ? s->nstatus : 0;
+}
+
+
+size_t
+gm_status_object_len(const gm_status_list_t *list, size_t i)
+{
+    size_t                    n;
+    const gm_status_entry_t  *a, *b;
+
+    a = &list->entries[i];
+
+    for (n = 1; i + n < list->n; n++) {
+        b = &list->entries[i + n];
+
+        if (strcmp(a->kind, b->kind) != 0 || !gm_str_eq(&a->ns, &b->ns)
+            || !gm_str_eq(&a->name, &b->name))
+        {
+            break;
+        }
+    }
+
+    return n;
+}
+
+
+static uint64_t
+gm_status_fnv(uint64_t h, const void *p, size_t len)
+{
+    size_t                i;
+    const unsigned char  *c;
+
+    c = p;
+
+    for (i = 0; i < len; i++) {
+        h = (h ^ c[i]) * 1099511628211ULL;
+    }
+
+    return (h ^ 0xff) * 1099511628211ULL;
+}
+
+
+uint64_t
+gm_status_hash(const gm_status_entry_t *e, size_t n)
+{
+    size_t                 i, k;
+    uint64_t               h;
+    const gm_condition_t  *c;
+
+    h = 14695981039346656037ULL;
+
+    for (i = 0; i < n; i++) {
+        h = gm_status_fnv(h, &e[i].generation, sizeof(int64_t));
+        h = gm_status_fnv(h, &e[i].index, sizeof(uint32_t));
+        h = gm_status_fnv(h, e[i].ref.ns.data, e[i].ref.ns.len);
+        h = gm_status_fnv(h, e[i].ref.name.data, e[i].ref.name.len);
+        h = gm_status_fnv(h, e[i].ref.section_name.data,
+                          e[i].ref.section_name.len);
+        h = gm_status_fnv(h, &e[i].ref.port, sizeof(uint16_t));
+
+        for (k = 0; k < e[i].nconds; k++) {
+            c = &e[i].conds[k];
+            h = gm_status_fnv(h, c->type, strlen(c->type));
+            h = gm_status_fnv(h, c->reason, strlen(c->reason));
+            h = gm_status_fnv(h, c->message.data, c->message.len);
+            h = gm_status_fnv(h, c->status ? "T" : "F", 1);
+        }
+    }
+
+    return h ? h : 1;
+}
+
+
+static uint64_t
+gm_status_key(const gm_status_entry_t *e)
+{
+    uint64_t  h;
+
+    h = 14695981039346656037ULL;
+    h = gm_status_fnv(h, e->kind, strlen(e->kind));
+    h = gm_status_fnv(h, e->ns.data, e->ns.len);
+    h = gm_status_fnv(h, e->name.data, e->name.len);
+
+    return h ? h : 1;
+}
+
+
+gm_status_seen_t *
+gm_status_seen_create(void)
+{
+    gm_status_seen_t  *seen;
+
+    seen = calloc(1, sizeof(gm_status_seen_t));
+    if (seen == NULL) {
+        return NULL;
+    }
+
+    seen->size = 64;
+    seen->slots = calloc(seen->size, sizeof(gm_status_slot_t));
+    if (seen->slots == NULL) {
+        free(seen);
+        return NULL;
+    }
+
+    return seen;
+}
+
+
+void
+gm_status_seen_destroy(gm_status_seen_t *seen)
+{
+    if (seen) {
+        free(seen->slots);
+        free(seen);
+    }
+}
+
+
+void
+gm_status_seen_clear(gm_status_seen_t *seen)
+{
+    memset(seen->slots, 0, seen->size * sizeof(gm_status_slot_t));
+    seen->n = 0;
+}
+
+
+static gm_status_slot_t *
+gm_status_slot(gm_status_seen_t *seen, uint64_t key)
+{
+    size_t  i;
+
+    i = key & (seen->size - 1);
+
+    while (seen->slots[i].key != 0 && seen->slots[i].key != key) {
+        i = (i + 1) & (seen->size - 1);
+    }
+
+    return &seen->slots[i];
+}
+
+
+int
+gm_status_seen_changed(gm_status_seen_t *seen, const gm_status_entry_t *e,
+    size_t n)
+{
+    gm_status_slot_t  *slot;
+
+    slot = gm_status_slot(seen, gm_status_key(e));
+
+    return slot->key == 0 || slot->value != gm_status_hash(e, n);
+}
+
+
+int
+gm_status_seen_set(gm_status_seen_t *seen, const gm_status_entry_t *e,
+    size_t n)
+{
+    uint64_t           key;
+    gm_status_slot_t  *slot;
+
+    if ((seen->n + 1) * 2 > seen->size && gm_status_grow(seen) != 0) {
+        return -1;
+    }
+
+    key = gm_status_key(e);
+    slot = gm_status_slot(seen, key);
+
+    if (slot->key == 0) {
+        slot->key = key;
+        seen->n++;
+    }
+
+    slot->value = gm_status_hash(e, n);
+
+    return 0;
+}
+
+
+static int
+gm_status_grow(gm_status_seen_t *seen)
+{
+    size_t             i, j, size;
+    gm_status_slot_t  *slots;
+
+    size = seen->size * 2;
+
+    slots = calloc(size, sizeof(gm_status_slot_t));
+    if (slots == NULL) {
+        return -1;
+    }
+
+    for (i = 0; i < seen->size; i++) {
+        if (seen->slots[i].key == 0) {
+            continue;
+        }
+
+        j = seen->slots[i].key & (size - 1);
+
+        while (slots[j].key != 0) {
+            j = (j + 1) & (size - 1);
+        }
+
+        slots[j] = seen->slots[i];
+    }
+
+    free(seen->slots);
+    seen->slots = slots;
+    seen->size = size;
+
+    return 0;
+}
+
+
+void
+gm_status_log_changes(gm_status_seen_t *seen, const gm_status_list_t *list,
+    const gm_log_t *log)
+{
+    size_t                    i, n, j, k;
+    const gm_status_entry_t  *e;
+    const gm_condition_t     *c;
+
+    for (i = 0; i < list->n; i += n) {
+        n = gm_status_object_len(list, i);
+        e = &list->entries[i];
+
+        if (!gm_status_seen_changed(seen, e, n)) {
+            continue;
+        }
+
+        (void) gm_status_seen_set(seen, e, n);
+
+        for (j = 0; j < n; j++) {
+            for (k = 0; k < e[j].nconds; k++) {
+                c = &e[j].conds[k];
+                gm_log(log, GM_LOG_NOTICE,
+                       "status: %s %s/%s parentRef %s/%s: %s=%s %s: %s",
+                       e[j].kind, e[j].ns.data, e[j].name.data,
+                       e[j].ref.ns.data, e[j].ref.name.data, c->type,
+                       c->status ? "True" : "False", c->reason,
+                       c->message.data);
+            }
+        }
+    }
+}

@@ -1,0 +1,326 @@
+/*
+ * nginx-gamma: the status conditions the compiler computes per (route,
+ * parentRef): Accepted, ResolvedRefs, PartiallyInvalid, their reasons and
+ * messages, and the record that keeps an unchanged status from being
+ * written twice.
+ */
+
+#include <stdio.h>
+#include <string.h>
+
+#include "tap.h"
+#include "fixture.h"
+#include "gm_snapshot_int.h"
+
+
+static gm_snapshot_t *
+build(gm_store_t *store)
+{
+    fx_log_t  fl;
+    gm_log_t  log;
+
+    memset(&fl, 0, sizeof(fx_log_t));
+    log = fx_logger(&fl);
+
+    return gm_snapshot_build(store, &log);
+}
+
+
+static gm_store_t *
+mesh(void)
+{
+    gm_store_t  *store;
+
+    store = gm_store_create();
+    gm_store_put(store, fx_service("shop", "web", "10.96.0.1", "http:80"));
+    gm_store_put(store, fx_service("shop", "v1", "10.96.0.2", "http:80"));
+    gm_store_put(store, fx_service("shop", "db", "None", "5432"));
+
+    return store;
+}
+
+
+/* the condition of that type of the entry for route name, parent index */
+static const gm_condition_t *
+cond(gm_snapshot_t *s, const char *name, uint32_t index, const char *type)
+{
+    size_t             i, k;
+    gm_status_list_t   list;
+
+    gm_snapshot_status(s, &list);
+
+    for (i = 0; i < list.n; i++) {
+        if (strcmp(list.entries[i].name.data, name) != 0
+            || list.entries[i].index != index)
+        {
+            continue;
+        }
+
+        for (k = 0; k < list.entries[i].nconds; k++) {
+            if (strcmp(list.entries[i].conds[k].type, type) == 0) {
+                return &list.entries[i].conds[k];
+            }
+        }
+    }
+
+    return NULL;
+}
+
+
+static gm_object_t *
+route(gm_store_t *store, const char *name, const char *parent,
+    const char *backend, uint16_t port)
+{
+    gm_object_t  *rt;
+
+    rt = fx_route("shop", name, 1);
+    rt->body->meta.generation = 7;
+    fx_parent(rt, "shop", parent, 0, NULL);
+    fx_rule(rt, NULL);
+    fx_match(rt, GM_MATCH_PREFIX, "/");
+    fx_backend(rt, "shop", backend, port, 1);
+    gm_store_put(store, rt);
+
+    return rt;
+}
+
+
+static void
+test_valid(void)
+{
+    gm_store_t            *store;
+    gm_snapshot_t         *s;
+    gm_status_list_t       list;
+    const gm_condition_t  *c;
+
+    store = mesh();
+    route(store, "ok", "web", "v1", 80);
+    s = build(store);
+
+    gm_snapshot_status(s, &list);
+    is_int(list.n, 1, "valid: one entry");
+    is_int(list.entries[0].generation, 7, "valid: observedGeneration");
+    is_int(list.entries[0].nconds, 2, "valid: two conditions");
+    is_str(list.entries[0].ref.name.data, "web", "valid: parentRef echoed");
+
+    c = cond(s, "ok", 0, "Accepted");
+    ok(c && c->status, "valid: Accepted=True");
+    is_str(c ? c->reason : NULL, "Accepted", "valid: reason Accepted");
+    is_str(c ? c->message.data : NULL, "Route accepted for Service shop/web",
+           "valid: Accepted message");
+
+    c = cond(s, "ok", 0, "ResolvedRefs");
+    ok(c && c->status, "valid: ResolvedRefs=True");
+    is_str(c ? c->message.data : NULL, "All references resolved",
+           "valid: ResolvedRefs message");
+    ok(cond(s, "ok", 0, "PartiallyInvalid") == NULL,
+       "valid: no PartiallyInvalid");
+
+    gm_snapshot_unref(s);
+    gm_store_destroy(store);
+}
+
+
+static void
+test_parents(void)
+{
+    gm_store_t            *store;
+    gm_snapshot_t         *s;
+    gm_object_t           *rt;
+    const gm_condition_t  *c;
+
+    store = mesh();
+    route(store, "nosvc", "missing", "v1", 80);
+    route(store, "headless", "db", "v1", 80);
+    rt = route(store, "noport", "web", "v1", 80);
+    rt->body->httproute.parents[0].port = 81;
+    rt = route(store, "gw", "web", "v1", 80);
+    rt->body->httproute.parents[0].kind.data = (char *) "Gateway";
+    rt->body->httproute.parents[0].kind.len = 7;
+    s = build(store);
+
+    c = cond(s, "nosvc", 0, "Accepted");
+    ok(c && !c->status, "missing Service: Accepted=False");
+    is_str(c ? c->reason : NULL, "NoMatchingParent",
+           "missing Service: NoMatchingParent");
+    is_str(c ? c->message.data : NULL, "Service shop/missing does not exist",
+           "missing Service: message");
+
+    c = cond(s, "headless", 0, "Accepted");
+    is_str(c ? c->reason : NULL, "NoMatchingParent",
+           "headless Service: NoMatchingParent");
+    ok(c && strstr(c->message.data, "headless") != NULL,
+       "headless Service: message says why");
+
+    c = cond(s, "noport", 0, "Accepted");
+    is_str(c ? c->reason : NULL, "NoMatchingParent",
+           "port not on the Service: NoMatchingParent");
+    ok(c && strstr(c->message.data, "port 81") != NULL,
+       "port not on the Service: message names the port");
+
+    ok(cond(s, "gw", 0, "Accepted") == NULL,
+       "a Gateway parentRef gets no entry of ours");
+
+    gm_snapshot_unref(s);
+    gm_store_destroy(store);
+}
+
+
+static void
+test_backends(void)
+{
+    gm_store_t            *store;
+    gm_snapshot_t         *s;
+    gm_object_t           *rt, *svc;
+    const gm_condition_t  *c;
+
+    store = mesh();
+    route(store, "nobackend", "web", "gone", 80);
+    route(store, "badport", "web", "v1", 9999);
+    rt = route(store, "kind", "web", "v1", 80);
+    rt->body->httproute.rules[0].backends[0].kind.data = (char *) "Pod";
+    rt->body->httproute.rules[0].backends[0].kind.len = 3;
+    svc = fx_service("shop", "tls", "10.96.0.9", "https:443");
+    svc->body->service.ports[0].app_protocol.data = (char *) "https";
+    svc->body->service.ports[0].app_protocol.len = 5;
+    gm_store_put(store, svc);
+    route(store, "proto", "web", "tls", 443);
+    s = build(store);
+
+    c = cond(s, "nobackend", 0, "Accepted");
+    ok(c && c->status, "missing backend: still Accepted=True");
+    c = cond(s, "nobackend", 0, "ResolvedRefs");
+    ok(c && !c->status, "missing backend: ResolvedRefs=False");
+    is_str(c ? c->reason : NULL, "BackendNotFound",
+           "missing backend: BackendNotFound");
+    is_str(c ? c->message.data : NULL,
+           "rule 0 backendRef Service shop/gone port 80: no such Service",
+           "missing backend: message");
+
+    c = cond(s, "badport", 0, "ResolvedRefs");
+    is_str(c ? c->reason : NULL, "BackendNotFound",
+           "backend port not on the Service: BackendNotFound");
+
+    c = cond(s, "kind", 0, "ResolvedRefs");
+    is_str(c ? c->reason : NULL, "InvalidKind", "kind Pod: InvalidKind");
+
+    c = cond(s, "proto", 0, "ResolvedRefs");
+    is_str(c ? c->reason : NULL, "UnsupportedProtocol",
+           "appProtocol https: UnsupportedProtocol");
+
+    gm_snapshot_unref(s);
+    gm_store_destroy(store);
+}
+
+
+static void
+test_rules(void)
+{
+    gm_store_t            *store;
+    gm_snapshot_t         *s;
+    gm_object_t           *rt;
+    gm_http_rule_t        *r;
+    const gm_condition_t  *c;
+
+    store = mesh();
+
+    rt = route(store, "partial", "web", "v1", 80);
+    r = fx_rule(rt, "bad");
+    fx_match(rt, GM_MATCH_PREFIX, "/x");
+    r = &rt->body->httproute.rules[1];
+    r->invalid = 1;
+    r->reason = "filter ExtensionRef is not supported";
+
+    rt = route(store, "none", "web", "v1", 80);
+    r = &rt->body->httproute.rules[0];
+    r->invalid = 1;
+    r->reason = "filter ExtensionRef is not supported";
+    s = build(store);
+
+    c = cond(s, "partial", 0, "Accepted");
+    ok(c && c->status, "one rule dropped: Accepted=True");
+    c = cond(s, "partial", 0, "PartiallyInvalid");
+    ok(c && c->status, "one rule dropped: PartiallyInvalid=True");
+    is_str(c ? c->reason : NULL, "UnsupportedValue",
+           "PartiallyInvalid reason");
+    is_str(c ? c->message.data : NULL,
+           "Dropped Rule 1 (bad): filter ExtensionRef is not supported",
+           "PartiallyInvalid message starts with Dropped Rule");
+
+    c = cond(s, "none", 0, "Accepted");
+    ok(c && !c->status, "no valid rule: Accepted=False");
+    is_str(c ? c->reason : NULL, "UnsupportedValue",
+           "no valid rule: UnsupportedValue");
+    ok(c && strncmp(c->message.data, "Dropped Rule 0", 14) == 0,
+       "no valid rule: message names the rule");
+    ok(cond(s, "none", 0, "PartiallyInvalid") == NULL,
+       "no valid rule: no PartiallyInvalid");
+
+    gm_snapshot_unref(s);
+    gm_store_destroy(store);
+}
+
+
+static void
+test_seen(void)
+{
+    gm_store_t        *store;
+    gm_snapshot_t     *s, *s2;
+    gm_status_list_t   list, list2;
+    gm_status_seen_t  *seen;
+
+    store = mesh();
+    route(store, "a", "web", "v1", 80);
+    route(store, "b", "web", "gone", 80);
+    s = build(store);
+    gm_snapshot_status(s, &list);
+    seen = gm_status_seen_create();
+
+    is_int(list.n, 2, "seen: two entries");
+    is_int(gm_status_object_len(&list, 0), 1, "seen: one per object");
+    ok(gm_status_seen_changed(seen, &list.entries[0], 1),
+       "seen: new object is a change");
+    gm_status_seen_set(seen, &list.entries[0], 1);
+    gm_status_seen_set(seen, &list.entries[1], 1);
+    ok(!gm_status_seen_changed(seen, &list.entries[0], 1),
+       "seen: recorded object is no change");
+
+    /* rebuilt without changes: nothing to write */
+    s2 = build(store);
+    gm_snapshot_status(s2, &list2);
+    ok(!gm_status_seen_changed(seen, &list2.entries[0], 1)
+       && !gm_status_seen_changed(seen, &list2.entries[1], 1),
+       "seen: a rebuild of the same objects changes nothing");
+    gm_snapshot_unref(s2);
+
+    /* the missing backend appears: b's ResolvedRefs changes */
+    gm_store_put(store, fx_service("shop", "gone", "10.96.0.7", "http:80"));
+    s2 = build(store);
+    gm_snapshot_status(s2, &list2);
+    ok(!gm_status_seen_changed(seen, &list2.entries[0], 1),
+       "seen: a is unchanged");
+    ok(gm_status_seen_changed(seen, &list2.entries[1], 1),
+       "seen: b changed when its backend appeared");
+
+    gm_status_seen_clear(seen);
+    ok(gm_status_seen_changed(seen, &list2.entries[0], 1),
+       "seen: cleared, everything is checked again");
+
+    gm_status_seen_destroy(seen);
+    gm_snapshot_unref(s2);
+    gm_snapshot_unref(s);
+    gm_store_destroy(store);
+}
+
+
+int
+main(void)
+{
+    test_valid();
+    test_parents();
+    test_backends();
+    test_rules();
+    test_seen();
+
+    return done_testing();
+}
