@@ -52,7 +52,24 @@ static const char *const  gm_status_tls_protocols[] = {
 int
 gm_compile_status(gm_compile_ctx_t *ctx)
 {
-    size_t  i;
+    size_t  i, n;
+
+    /* one allocation in the snapshot: entries for every parentRef */
+    n = 0;
+
+    for (i = 0; i < ctx->nroutes; i++) {
+        n += ctx->routes[i].route->nparents;
+    }
+
+    if (n != 0) {
+        ctx->status = gm_arena_alloc(ctx->arena,
+                                     n * sizeof(gm_status_entry_t));
+        if (ctx->status == NULL) {
+            return -1;
+        }
+
+        ctx->status_size = n;
+    }
 
     for (i = 0; i < ctx->nroutes; i++) {
         if (gm_status_route(ctx, &ctx->routes[i]) != 0) {
