@@ -89,6 +89,13 @@ static ngx_command_t  ngx_http_gamma_commands[] = {
       offsetof(ngx_http_gamma_main_conf_t, kube.stall_timeout_ms),
       NULL },
 
+    { ngx_string("gamma_kubernetes_watch_idle_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_gamma_kube_time,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_gamma_main_conf_t, kube.watch_idle_timeout_ms),
+      NULL },
+
     { ngx_string("gamma_kubernetes_backoff"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
       ngx_http_gamma_kube_backoff,

@@ -49,6 +49,7 @@ struct gm_kube_req_s {
     size_t               scanned;     /* bytes of buf known to hold no \n */
     int64_t              start_ms;
     int64_t              last_ms;
+    unsigned             stall_ms;
     char                 error[CURL_ERROR_SIZE];
     char                 reason[CURL_ERROR_SIZE + 256];
     unsigned             aborted:1;
@@ -132,7 +133,7 @@ gm_kube_client_wait(gm_kube_client_t *c, int stop_fd, int timeout_ms)
     now = gm_kube_now_ms();
 
     for (r = c->reqs; r; r = r->next) {
-        due = r->last_ms + c->stall_timeout_ms - now;
+        due = r->last_ms + r->stall_ms - now;
         due = due < 0 ? 0 : due;
 
         if (timeout_ms < 0 || due < timeout_ms) {
@@ -207,6 +208,7 @@ gm_kube_request(gm_kube_client_t *c, const char *path_query,
     r->data = data;
     r->start_ms = gm_kube_now_ms();
     r->last_ms = r->start_ms;
+    r->stall_ms = c->stall_timeout_ms;
     r->headers = gm_kube_headers(c);
     r->easy = gm_kube_easy(c, r, url);
 
@@ -480,6 +482,13 @@ gm_kube_reason(gm_kube_req_t *r, int code)
 
 
 void
+gm_kube_request_stall_timeout(gm_kube_req_t *r, unsigned ms)
+{
+    r->stall_ms = ms;
+}
+
+
+void
 gm_kube_request_cancel(gm_kube_req_t *r)
 {
     gm_kube_unlink(r);
@@ -529,12 +538,12 @@ gm_kube_check_stalls(gm_kube_client_t *c)
     for (r = c->reqs; r; r = next) {
         next = r->next;
 
-        if (now - r->last_ms < (int64_t) c->stall_timeout_ms) {
+        if (now - r->last_ms < (int64_t) r->stall_ms) {
             continue;
         }
 
         snprintf(r->reason, sizeof(r->reason), "no data for %u ms",
-                 c->stall_timeout_ms);
+                 r->stall_ms);
 
         /* the handler may start requests: walk again from the start */
         gm_kube_finish(r, CURLE_OPERATION_TIMEDOUT, 1);

@@ -12,6 +12,10 @@
 #include "gm_kube_watch.h"
 
 
+/* what the parser may log per second; the rest is counted */
+#define GM_KUBE_LOG_BURST  100
+
+
 struct gm_kube_source_s {
     gm_kube_conf_t      conf;
     gm_kube_env_t       env;
@@ -59,6 +63,7 @@ gm_kube_source_create(const gm_kube_conf_t *conf, gm_store_t *store,
     ks->env.client = gm_kube_client_create(&cc, log);
     ks->env.store = store;
     ks->env.log = log;
+    gm_log_limit_init(&ks->env.limit, log, GM_KUBE_LOG_BURST, 1000);
     ks->env.conf = &ks->conf;
     ks->env.rnd = ((uint64_t) time(NULL) << 32) ^ (uint64_t) getpid()
                   ^ (uint64_t) (uintptr_t) ks;
@@ -103,6 +108,11 @@ gm_kube_source_defaults(gm_kube_conf_t *conf)
     /* longer than any healthy watch: its end would have come by then */
     if (conf->stall_timeout_ms == 0) {
         conf->stall_timeout_ms = conf->watch_timeout_s * 2000 + 30000;
+    }
+
+    /* bookmarks come about once a minute: silence past that is a stall */
+    if (conf->watch_idle_timeout_ms == 0) {
+        conf->watch_idle_timeout_ms = GM_KUBE_WATCH_IDLE_MS;
     }
 
     if (conf->backoff_initial_ms == 0) {
@@ -186,6 +196,11 @@ gm_kube_source_wait(gm_kube_source_t *ks, int stop_fd, int timeout_ms)
         }
     }
 
+    /* the count of suppressed lines is not held back for long */
+    if (ks->env.limit.suppressed && (timeout_ms < 0 || timeout_ms > 1000)) {
+        timeout_ms = 1000;
+    }
+
     return gm_kube_client_wait(ks->env.client, stop_fd, timeout_ms);
 }
 
@@ -206,6 +221,8 @@ gm_kube_source_run(gm_kube_source_t *ks)
 
     /* what was started gets its first chance at once */
     gm_kube_client_run(ks->env.client);
+
+    gm_log_limit_tick(&ks->env.limit);
 
     if (ks->env.changed) {
         ks->env.changed = 0;

@@ -23,12 +23,14 @@ typedef struct {
     const char   *selectors[GM_KIND_MAX];     /* labelSelector per kind */
     unsigned      watch_timeout_s;    /* timeoutSeconds in [t, 2t) */
     unsigned      stall_timeout_ms;   /* no byte for this long: reconnect */
+    unsigned      watch_idle_timeout_ms;  /* a watch silent this long too */
     unsigned      backoff_initial_ms;
     unsigned      backoff_max_ms;     /* also the retry of an absent CRD */
     unsigned      page_size;          /* list limit */
 } gm_kube_conf_t;
 
 #define GM_KUBE_WATCH_TIMEOUT_S     300
+#define GM_KUBE_WATCH_IDLE_MS       60000
 #define GM_KUBE_BACKOFF_INITIAL_MS  800
 #define GM_KUBE_BACKOFF_MAX_MS      30000
 #define GM_KUBE_PAGE_SIZE           500

@@ -5,8 +5,11 @@
  * the scope is replaced: deletions that happened while no watch ran are
  * found there.  WATCH starts at the list's resourceVersion and resumes from
  * the last one seen (bookmarks count) after a clean end, a drop or a
- * stall.  A 410, as a status or as an ERROR event, means that version is
- * gone: list again.  Errors back off exponentially with jitter.
+ * stall.  A watch open but silent (no event, no bookmark) for the idle
+ * timeout is replaced at once: a stalled connection is not an error of the
+ * server's, and new ones may well work.  A 410, as a status or as an ERROR
+ * event, means that version is gone: list again.  Errors back off
+ * exponentially with jitter.
  */
 
 #define _GNU_SOURCE
@@ -68,6 +71,7 @@ static void gm_kube_watch_schedule(gm_kube_watch_t *w, gm_kube_op_e op,
     int64_t delay);
 static int64_t gm_kube_watch_backoff(gm_kube_watch_t *w);
 static uint64_t gm_kube_watch_random(gm_kube_watch_t *w);
+static unsigned gm_kube_watch_idle_ms(gm_kube_watch_t *w);
 static void gm_kube_watch_reset_list(gm_kube_watch_t *w);
 static const char *gm_kube_status_message(gm_kube_result_t *res, char *buf,
     size_t size);
@@ -157,7 +161,7 @@ gm_kube_watch_version(gm_kube_watch_t *w, unsigned version)
     }
 
     w->scope.store = w->env->store;
-    w->scope.log = w->env->log;
+    w->scope.log = &w->env->limit.log;
     w->scope.res = w->res;
     w->scope.api_version = w->api_version;
     w->scope.ns = w->ns;
@@ -188,6 +192,10 @@ gm_kube_watch_start(gm_kube_watch_t *w)
                                      gm_kube_watch_line,
                                      gm_kube_watch_done, w)
                    : NULL;
+
+        if (w->req) {
+            gm_kube_request_stall_timeout(w->req, gm_kube_watch_idle_ms(w));
+        }
     }
 
     free(q);
@@ -345,6 +353,7 @@ gm_kube_watch_listed(gm_kube_watch_t *w)
     }
 
     w->env->changed |= gm_kube_apply_list(&w->scope, w->items);
+    gm_log_limit_flush(&w->env->limit);
 
     gm_log(w->env->log, GM_LOG_INFO, "kubernetes: %s: %zu objects at "
            "resourceVersion %s", w->path, json_array_size(w->items), w->rv);
@@ -442,6 +451,16 @@ gm_kube_watch_done(void *data, gm_kube_result_t *res)
 
     if (w->expired) {
         gm_kube_watch_fail(w, GM_KUBE_OP_LIST, 1);
+        return;
+    }
+
+    if (res->stalled && res->status == 200 && !w->broken) {
+        gm_log(w->env->log, GM_LOG_WARN, "kubernetes: %s: watch interrupted "
+               "(%s), resuming from resourceVersion %s at once: it was "
+               "open but silent, no event and no bookmark", w->path,
+               res->error, w->rv);
+
+        gm_kube_watch_schedule(w, GM_KUBE_OP_WATCH, 0);
         return;
     }
 
@@ -575,6 +594,17 @@ gm_kube_watch_random(gm_kube_watch_t *w)
     w->env->rnd = x;
 
     return x;
+}
+
+
+/* a watch may be silent for the idle timeout, and no request longer */
+static unsigned
+gm_kube_watch_idle_ms(gm_kube_watch_t *w)
+{
+    const gm_kube_conf_t  *conf = w->env->conf;
+
+    return conf->watch_idle_timeout_ms < conf->stall_timeout_ms
+           ? conf->watch_idle_timeout_ms : conf->stall_timeout_ms;
 }
 
 

@@ -22,6 +22,7 @@ typedef struct {
     gm_store_t            *store;
     const gm_log_t        *log;
     const gm_kube_conf_t  *conf;      /* defaults filled in */
+    gm_log_limit_t         limit;     /* for rejected objects */
     uint64_t               rnd;       /* xorshift state for jitter */
     unsigned               changed:1; /* the store changed */
 } gm_kube_env_t;

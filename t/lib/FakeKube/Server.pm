@@ -923,7 +923,36 @@ sub control ($self, $c, $what) {
         return $c->render(json => { rev => $st->{rev}, objects => \%out });
     }
 
+    if ($what eq 'freeze' || $what eq 'faults_clear') {
+        return $self->control_stalls($c, $what, $body);
+    }
+
     return $self->status($c, 404, 'NotFound', "no control endpoint $what");
+}
+
+# "freeze" { plural }: the open watches stay open and send nothing more,
+# not even their end at timeoutSeconds, as a connection stalled on the
+# way; new requests are served as usual.  "faults_clear": no more rules.
+sub control_stalls ($self, $c, $what, $body) {
+    my $st = $self->state;
+
+    if ($what eq 'faults_clear') {
+        my $n = scalar @{ $st->{rules} };
+        $st->{rules} = [];
+        return $c->render(json => { cleared => $n });
+    }
+
+    my @w = grep { !$body->{plural} || $_->{plural} eq $body->{plural} }
+            values %{ $st->{watches} };
+
+    for my $w (@w) {
+        $w->{stalled} = 1;
+        $w->{queue} = [];
+        Mojo::IOLoop->remove($w->{timer}) if $w->{timer};
+        delete $w->{timer};
+    }
+
+    return $c->render(json => { frozen => scalar @w });
 }
 
 sub control_watches ($self, $c, $body) {
