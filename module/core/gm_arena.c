@@ -84,6 +84,7 @@ gm_arena_destroy(gm_arena_t *a)
 void *
 gm_arena_alloc(gm_arena_t *a, size_t size)
 {
+    int                regular;
     size_t             bsize;
     gm_arena_block_t  *b;
     void              *p;
@@ -93,7 +94,12 @@ gm_arena_alloc(gm_arena_t *a, size_t size)
     b = a->blocks;
 
     if (b == NULL || b->size - b->used < size) {
-        bsize = size > a->block_size / 4 ? size : a->block_size;
+        /*
+         * A regular block takes block_size bytes with its header: whole
+         * pages from a page allocator (the nginx glue's slab zone).
+         */
+        regular = (size <= a->block_size / 4);
+        bsize = regular ? a->block_size - sizeof(gm_arena_block_t) : size;
 
         b = a->allocator.alloc(a->allocator.data,
                                sizeof(gm_arena_block_t) + bsize);
@@ -105,7 +111,7 @@ gm_arena_alloc(gm_arena_t *a, size_t size)
         b->used = 0;
         a->total += sizeof(gm_arena_block_t) + bsize;
 
-        if (bsize == a->block_size || a->blocks == NULL) {
+        if (regular || a->blocks == NULL) {
             b->next = a->blocks;
             a->blocks = b;
 

@@ -12,6 +12,13 @@
 #include "ngx_http_gamma_module.h"
 
 
+/* only for rules with timeouts or retries */
+typedef struct {
+    ngx_event_t             attempt;     /* timeouts.backendRequest */
+    ngx_event_t             backoff;     /* retry.backoff */
+} ngx_http_gamma_peer_timers_t;
+
+
 typedef struct {
     ngx_http_request_t     *request;
     ngx_http_gamma_ctx_t   *ctx;
@@ -22,8 +29,7 @@ typedef struct {
     ngx_str_t               name;
     ngx_msec_t              connect_timeout;
     unsigned                own_conf:1;  /* u->conf is this request's copy */
-    ngx_event_t             attempt_timer;   /* timeouts.backendRequest */
-    ngx_event_t             backoff_timer;   /* retry.backoff */
+    ngx_http_gamma_peer_timers_t  *timers;   /* or NULL */
     ngx_connection_t       *pending;     /* connect deferred by backoff */
     ngx_atomic_uint_t       pending_number;
 } ngx_http_gamma_peer_data_t;
@@ -181,14 +187,6 @@ ngx_http_gamma_balancer_conf(ngx_http_request_t *r,
     ngx_http_upstream_t       *u;
     ngx_http_upstream_conf_t  *conf;
 
-    cln = ngx_pool_cleanup_add(r->pool, 0);
-    if (cln == NULL) {
-        return NGX_ERROR;
-    }
-
-    cln->handler = ngx_http_gamma_balancer_cleanup;
-    cln->data = pd;
-
     u = r->upstream;
     rule = pd->ctx->rule;
 
@@ -199,6 +197,19 @@ ngx_http_gamma_balancer_conf(ngx_http_request_t *r,
         pd->connect_timeout = u->conf->connect_timeout;
         return NGX_OK;
     }
+
+    pd->timers = ngx_pcalloc(r->pool, sizeof(ngx_http_gamma_peer_timers_t));
+    if (pd->timers == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_gamma_balancer_cleanup;
+    cln->data = pd;
 
     conf = ngx_palloc(r->pool, sizeof(ngx_http_upstream_conf_t));
     if (conf == NULL) {
@@ -290,10 +301,10 @@ ngx_http_gamma_balancer_get_peer(ngx_peer_connection_t *pc, void *data)
     if (rule && rule->timeout_backend_ms > 0) {
         ms = (ngx_msec_t) rule->timeout_backend_ms;
 
-        pd->attempt_timer.handler = ngx_http_gamma_attempt_timeout;
-        pd->attempt_timer.data = pd;
-        pd->attempt_timer.log = pc->log;
-        ngx_add_timer(&pd->attempt_timer, delay + ms);
+        pd->timers->attempt.handler = ngx_http_gamma_attempt_timeout;
+        pd->timers->attempt.data = pd;
+        pd->timers->attempt.log = pc->log;
+        ngx_add_timer(&pd->timers->attempt, delay + ms);
     }
 
     if (delay) {
@@ -314,13 +325,7 @@ ngx_http_gamma_balancer_free_peer(ngx_peer_connection_t *pc, void *data,
 {
     ngx_http_gamma_peer_data_t  *pd = data;
 
-    if (pd->attempt_timer.timer_set) {
-        ngx_del_timer(&pd->attempt_timer);
-    }
-
-    if (pd->backoff_timer.timer_set) {
-        ngx_del_timer(&pd->backoff_timer);
-    }
+    ngx_http_gamma_balancer_cleanup(pd);
 
     pd->pending = NULL;
 
@@ -404,10 +409,10 @@ ngx_http_gamma_backoff_start(ngx_peer_connection_t *pc,
     /* nginx arms its connect timer now: it must outlast the backoff */
     pd->request->upstream->conf->connect_timeout = pd->connect_timeout + delay;
 
-    pd->backoff_timer.handler = ngx_http_gamma_backoff_handler;
-    pd->backoff_timer.data = pd;
-    pd->backoff_timer.log = pc->log;
-    ngx_add_timer(&pd->backoff_timer, delay);
+    pd->timers->backoff.handler = ngx_http_gamma_backoff_handler;
+    pd->timers->backoff.data = pd;
+    pd->timers->backoff.log = pc->log;
+    ngx_add_timer(&pd->timers->backoff, delay);
 
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, pc->log, 0,
                    "gamma balancer: retry in %M ms", delay);
@@ -496,11 +501,15 @@ ngx_http_gamma_balancer_cleanup(void *data)
 {
     ngx_http_gamma_peer_data_t  *pd = data;
 
-    if (pd->attempt_timer.timer_set) {
-        ngx_del_timer(&pd->attempt_timer);
+    if (pd->timers == NULL) {
+        return;
     }
 
-    if (pd->backoff_timer.timer_set) {
-        ngx_del_timer(&pd->backoff_timer);
+    if (pd->timers->attempt.timer_set) {
+        ngx_del_timer(&pd->timers->attempt);
+    }
+
+    if (pd->timers->backoff.timer_set) {
+        ngx_del_timer(&pd->timers->backoff);
     }
 }
