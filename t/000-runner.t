@@ -16,7 +16,7 @@ use Time::HiRes qw(time);
 
 use Test::Nginx::Client qw(
     parse_request build_request build_packets parse_responses
-    responses_complete header_value
+    header_value strip_request_comments
 );
 use Test::Nginx::Util qw(
     build_conf expand_env parse_user_files reset_block_env version_cmp
@@ -31,14 +31,24 @@ my $NextPort = 19850;
 # ---- requests --------------------------------------------------------------
 
 {
-    my $r = parse_request("\n  # a comment\n# another\n  GET /t\nbody");
+    my $r = parse_request(strip_request_comments(
+        "\n  # a comment\n# another\n  GET /t\nbody"));
     is_deeply([@$r{qw(method uri version body)}],
               ['GET', '/t', 'HTTP/1.1', 'body'],
-              'request: comments and blanks skipped, HTTP/1.1 implied');
+              'request: comments and blanks stripped, HTTP/1.1 implied');
 
     $r = parse_request("HEAD");
     is_deeply([@$r{qw(method uri version)}], ['HEAD', '/', 'HTTP/1.1'],
               'request: the URI defaults to /');
+
+    is(parse_request("# a comment\nGET /t")->{method}, '#',
+       'request: only a plain --- request string loses its comments');
+    like(parse_request("GET\t/t"), qr/^Request line is not valid/,
+         'request: words are separated by spaces');
+    like(parse_request("GET /t HTTP/1.1 x"), qr/^Request line is not valid/,
+         'request: at most three words');
+    is(parse_request(''), 'Request line should be non-empty',
+       'request: an empty request');
 
     is(build_request(%{parse_request("POST /t\n  hello world  \n")},
                      connection => 'close')->{data},
@@ -46,14 +56,27 @@ my $NextPort = 19850;
        . "Content-Length: 11\r\n\r\nhello world",
        'request: body trimmed, Host, Connection and Content-Length added');
 
-    my $b = build_request(method => 'GET', uri => '/', version => 'HTTP/1.0',
-                          more_headers => "# no\nHost: a.b\n"
-                                          . "Connection: keep-alive\n",
-                          connection => 'close');
-    is($b->{data}, "GET / HTTP/1.0\r\nHost: a.b\r\n"
-                   . "Connection: keep-alive\r\n\r\n",
+    is(build_request(method => 'GET', uri => '/', version => 'HTTP/1.0',
+                     more_headers => "# no\nHost: a.b\n"
+                                     . "Connection: keep-alive\nX-A:1",
+                     connection => 'close')->{data},
+       "GET / HTTP/1.0\r\nHost: a.b\r\nConnection: keep-alive\r\n"
+       . "X-A: 1\r\n\r\n",
        'request: more_headers replace Host and Connection');
-    ok($b->{keepalive}, 'request: keep-alive asked by more_headers');
+
+    is(build_request(%{parse_request("POST /t\n abc \n")},
+                     more_headers => 'Content-Length: 5',
+                     connection => 'close')->{data},
+       "POST /t HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+       . "Content-Length: 5\r\n\r\n abc \n",
+       'request: a Content-Length in more_headers: the body goes as is');
+
+    is(build_request(%{parse_request("POST /t\nabc")},
+                     more_headers => 'content-length: 3',
+                     connection => 'close')->{data},
+       "POST /t HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+       . "content-length: 3\r\nContent-Length: 3\r\n\r\nabc",
+       'request: like upstream, the Content-Length test is case-sensitive');
 
     is(build_request(%{parse_request("POST /c\n3\r\nabc\r\n0\r\n\r\n")},
                      more_headers => 'Transfer-Encoding: chunked',
@@ -62,15 +85,14 @@ my $NextPort = 19850;
        . "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
        'request: a chunked body is sent as is, without Content-Length');
 
-    $b = build_packets(["GE", { value => "T /t\n", delay_before => 0.5 }],
-                       connection => 'close');
+    my $b = build_packets([["GE"], ["T /t\n", 0.5]], connection => 'close');
     is_deeply($b->{packets},
-              [{ data => 'GE', delay => 0 },
+              [{ data => 'GE', delay => undef },
                { data => "T /t HTTP/1.1\r\nHost: localhost\r\n"
                          . "Connection: close\r\n\r\n", delay => 0.5 }],
               'packets: cut inside the request line, delay kept');
 
-    $b = build_packets(["POST /t\nhel", "lo"], connection => 'close');
+    $b = build_packets([["POST /t\nhel"], ["lo"]], connection => 'close');
     is_deeply([map { $_->{data} } @{$b->{packets}}],
               ["POST /t HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
                . "Content-Length: 5\r\n\r\nhel", 'lo'],
@@ -84,7 +106,10 @@ my $NextPort = 19850;
     my ($r) = parse_responses("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n"
                               . "X-A: 1\r\nX-A: 2\r\n\r\nhelloEXTRA");
     is_deeply([@$r{qw(status body complete)}], [200, 'hello', 1],
-              'response: Content-Length delimits the body');
+              'response: Content-Length body');
+    is($r->{raw_headers}, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n"
+                          . "X-A: 1\r\nX-A: 2\r\n",
+       'response: raw headers end with the last header line, as upstream');
     is(header_value($r, 'x-a'), '1, 2', 'response: repeated headers joined');
     is(header_value($r, 'X-None'), undef, 'response: absent header');
 
@@ -98,19 +123,11 @@ my $NextPort = 19850;
                             . "HTTP/1.1 100 Continue\r\n\r\n"
                             . "HTTP/1.1 404 Not Found\r\n\r\nrest", [1, 0]);
     is_deeply([map { [$_->{status}, $_->{body}] } @r],
-              [[200, ''], [404, 'rest']],
-              'response: HEAD, 100 Continue and close-delimited body');
+              [[200, ''], [100, "HTTP/1.1 404 Not Found\r\n\r\nrest"]],
+              'response: HEAD; an unframed body (here a 100) takes the rest');
 
-    @r = parse_responses("HTTP/1.1 204 No Content\r\n\r\n"
-                         . "HTTP/1.1 304 Not Modified\r\n\r\n");
-    is_deeply([map { $_->{status} } @r], [204, 304],
-              'response: 204 and 304 have no body');
-
-    ok(!responses_complete("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel",
-                           1),
-       'response: a short body is incomplete');
-    ok(responses_complete("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 1),
-       'response: an empty body is complete');
+    ($r) = parse_responses("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel");
+    is($r->{body}, 'hel', 'response: a short body is what came');
 }
 
 
@@ -231,6 +248,10 @@ sub count_not_ok ($run) {
          'pass.tt: skip_nginx skipped its 2 tests');
     like(slurp("$run->{root}/conf/nginx.conf"),
          qr/^env TEST_NGINX_GREETING;$/m, 'pass.tt: env_to_nginx');
+    like($run->{out}, qr/^WARNING: .*TEST 40: .* - unknown section --- respone_body: Test::Nginx ignores it/m,
+         'pass.tt: an unknown section warns');
+    like($run->{out}, qr/^WARNING: .*TEST 41: .* - request 0: the delay_before of the first packet is ignored/m,
+         'pass.tt: a delay on the first packet warns');
     cmp_ok($run->{elapsed} / $blocks, '<', 0.5,
            "pass.tt: under 0.5 s a block ($blocks blocks in "
            . sprintf('%.2f s)', $run->{elapsed}));
@@ -246,17 +267,18 @@ sub count_not_ok ($run) {
         qr/^not ok \d+ - .*TEST 4: .* - unexpected line in error\.log: .*/m,
         qr/^not ok .*TEST 4: .*\[alert\] 1\\#1: injected alert$/m,
         qr/^not ok \d+ - .*TEST 5: .* - header X-Missing ok$/m,
-        qr/^not ok .*TEST 6: .* - ERROR: nginx started but --- must_die /m,
+        qr/^not ok .*TEST 6: .* - die as expected: nginx started but /m,
         qr/^not ok .*TEST 7: .* - ERROR: nginx failed to start: exited with/m,
         qr/^# .*unknown directive "no_such_directive_here"/m,
-        qr/^not ok \d+ - ERROR: client socket timed out - TEST 8: timeout/m,
+        qr/^not ok \d+ - ERROR: client socket timed out - .*TEST 8: timeout/m,
         qr/^not ok .*TEST 9: .* - ERROR: nginx exited on signal 9 during/m,
         qr/^not ok .*TEST 10: .* - unexpected line in error\.log: .*\[crit\]/m,
         qr/^not ok .*TEST 10: .*connect\(\) to unix:\/nonexistent\/gamma/m,
         qr/^ok \d+ - .*TEST 11: .* should exist in error\.log \(req 0\)$/m,
         qr/^not ok .*TEST 11: .* should exist in error\.log \(req 1\)$/m,
-        qr/^not ok \d+ - .*TEST 12: .* - status code ok$/m);
-    is(count_not_ok($run), 14, 'fail.tt: no other failures')
+        qr/^not ok \d+ - .*TEST 12: .* - status code ok$/m,
+        qr/^not ok .*TEST 13: .* - unexpected line in error\.log: .*Assertion/m);
+    is(count_not_ok($run), 15, 'fail.tt: no other failures')
         or diag($run->{out});
 }
 
@@ -294,12 +316,26 @@ sub count_not_ok ($run) {
          'loadmod.tt: TEST_NGINX_LOAD_MODULES gives load_module');
 }
 
-for my $case (['bail-env', qr/^Bail out!\s+No environment TEST_NGINX_NO_/m],
-              ['bail-noconfig', qr/^Bail out!.*the first block has no/m]) {
-    my ($name, $re) = @$case;
+# Each form Test::Nginx rejects (and the few this runner rejects on top,
+# see the POD of Test::Nginx::Socket) bails out with the message its
+# fixture names in a "# Bails out: <regex>" line.
+for my $file (sort glob "$Fixtures/reject-*.tt $Fixtures/bail-*.tt") {
+    my ($name) = $file =~ m{/([^/]+)\.tt$};
+    my ($re) = slurp($file) =~ /^# Bails out: (.*)$/m;
     my $run = run_fixture($name);
     isnt($run->{rc}, 0, "$name.tt: exits non-zero");
-    like($run->{out}, $re, "$name.tt: bails out") or diag($run->{out});
+    like($run->{out}, qr/^Bail out!.*$re/m, "$name.tt: bails out")
+        or diag($run->{out});
+}
+
+{
+    # A process holding a port of the previous config delays the next
+    # nginx until the port is free, instead of a failed bind().
+    my $port = $NextPort++;
+    my $run = run_fixture('wait', env => { TEST_NGINX_HOLD_PORT => $port });
+    is($run->{rc}, 0, 'wait.tt: the next nginx waits for a busy port')
+        or diag($run->{out});
+    cmp_ok($run->{elapsed}, '>', 1.2, 'wait.tt: it waited for the holder');
 }
 
 {

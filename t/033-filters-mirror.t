@@ -2,6 +2,11 @@
 # request as the filters listed before the mirror left it; the client gets
 # the main backend's answer whatever the mirror does, and a mirror that
 # fails or hangs is only logged.
+#
+# A request that reads a log the previous request writes is sent as two
+# packets, ["GET ", {value => "/path", delay_before => 0.3}]: its path
+# goes 0.3 s after its method (Test::Nginx sends a first packet at once,
+# whatever its delay_before).
 
 use Test::Nginx::Socket 'no_plan';
 use lib 't/inc';
@@ -11,9 +16,12 @@ use Time::HiRes qw(time);
 
 no_shuffle();
 log_level('info');
-gamma_mesh_config();
 GammaEcho::start();
 GammaEcho::log_location();
+# Test::Nginx runs block preprocessors last registered first: the mesh's
+# one, which gives a block without --- config the client location, goes
+# last so that it runs before the ones that add locations.
+gamma_mesh_config();
 
 our $Mesh = $GammaTest::Base . $GammaEcho::Mesh;
 
@@ -57,7 +65,7 @@ __DATA__
 --- init
 GammaEcho::reset();
 --- request eval
-["GET /m?x=1", {value => "GET /echo-log/127.11.0.7.log", delay_before => 0.3}]
+["GET /m?x=1", ["GET ", {value => "/echo-log/127.11.0.7.log", delay_before => 0.3}]]
 --- more_headers eval
 ["X-Test-To: 127.10.0.6:18080\nX-A: 1", ""]
 --- response_body eval
@@ -135,7 +143,7 @@ gamma: mirror of "/d" to faces/dead:18080 failed: 502
 --- init
 GammaEcho::reset();
 --- request eval
-["POST /post\nhello", {value => "GET /echo-log/127.11.0.7.log", delay_before => 0.3}]
+["POST /post\nhello", ["GET ", {value => "/echo-log/127.11.0.7.log", delay_before => 0.3}]]
 --- more_headers eval
 ["X-Test-To: 127.10.0.6:18080", ""]
 --- response_body eval
@@ -177,7 +185,7 @@ _EOY_
 --- init
 GammaEcho::reset();
 --- request eval
-["GET /m?q=1", {value => "GET /echo-log/127.11.0.7.log", delay_before => 0.3},
+["GET /m?q=1", ["GET ", {value => "/echo-log/127.11.0.7.log", delay_before => 0.3}],
  "GET /echo-log/127.11.0.6.log"]
 --- more_headers eval
 ["X-Test-To: 127.10.0.1:18080", "", ""]

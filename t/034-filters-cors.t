@@ -1,6 +1,11 @@
 # HTTPRoute filters: CORS (GEP-1767).  Preflights are answered by the
 # proxy; other requests from an allowed origin get the CORS response
 # headers on the backend's answer.
+#
+# A request that reads a log the previous request writes is sent as two
+# packets, ["GET ", {value => "/path", delay_before => 0.3}]: its path
+# goes 0.3 s after its method (Test::Nginx sends a first packet at once,
+# whatever its delay_before).
 
 use Test::Nginx::Socket 'no_plan';
 use lib 't/inc';
@@ -9,9 +14,12 @@ use GammaEcho;
 
 no_shuffle();
 log_level('info');
-gamma_mesh_config();
 GammaEcho::start();
 GammaEcho::log_location();
+# Test::Nginx runs block preprocessors last registered first: the mesh's
+# one, which gives a block without --- config the client location, goes
+# last so that it runs before the ones that add locations.
+gamma_mesh_config();
 
 our $Mesh = $GammaTest::Base . $GammaEcho::Mesh;
 
@@ -74,7 +82,7 @@ __DATA__
 --- init
 GammaEcho::reset();
 --- request eval
-["OPTIONS /cors-1/x", {value => "GET /echo-log/127.11.0.6.log", delay_before => 0.2}]
+["OPTIONS /cors-1/x", ["GET ", {value => "/echo-log/127.11.0.6.log", delay_before => 0.2}]]
 --- more_headers eval
 ["X-Test-To: 127.10.0.6:18080
 Origin: https://www.foo.com

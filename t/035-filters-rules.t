@@ -2,6 +2,11 @@
 # the order listed, and rules the API forbids or nginx-gamma cannot serve
 # (RequestRedirect with URLRewrite, a filter type twice, ExtensionRef,
 # ExternalAuth) rejected alone while the route's other rules keep working.
+#
+# A request that reads a log the previous request writes is sent as two
+# packets, ["GET ", {value => "/path", delay_before => 0.3}]: its path
+# goes 0.3 s after its method (Test::Nginx sends a first packet at once,
+# whatever its delay_before).
 
 use Test::Nginx::Socket 'no_plan';
 use lib 't/inc';
@@ -10,7 +15,6 @@ use GammaEcho;
 
 no_shuffle();
 log_level('info');
-gamma_mesh_config();
 GammaEcho::start();
 
 our $Mesh = $GammaTest::Base . $GammaEcho::Mesh;
@@ -25,6 +29,11 @@ add_block_preprocessor(sub {
     }
 _EOC_
 });
+
+# Test::Nginx runs block preprocessors last registered first: the mesh's
+# one, which gives a block without --- config the client location, goes
+# last so that it runs before the ones that add locations.
+gamma_mesh_config();
 
 # rules the API forbids or nginx-gamma cannot serve, and one that works
 our $Mixed = <<'_EOY_';
@@ -99,7 +108,7 @@ spec:
     - {name: echo, port: 18080}
 _EOY_
 --- request eval
-["GET /a", "GET /b", "GET /c", {value => "GET /mesh-log", delay_before => 0.2}]
+["GET /a", "GET /b", "GET /c", ["GET ", {value => "/mesh-log", delay_before => 0.2}]]
 --- more_headers eval
 [("X-Test-To: 127.10.0.6:18080") x 3, ""]
 --- response_body_like eval

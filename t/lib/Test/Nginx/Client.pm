@@ -16,96 +16,102 @@ use Time::HiRes qw(sleep);
 
 our @EXPORT_OK = qw(
     parse_request build_request build_packets header_lines
-    http_exchange parse_responses responses_complete header_value
+    http_exchange parse_responses header_value strip_request_comments
 );
 
 
 # ---- requests ------------------------------------------------------------
 
-# "METHOD [URI [VERSION]]" on the first line that is neither blank nor
-# a "# comment", the body after it.  Offsets into $text are kept so
-# that build_packets() can cut the built request where $text was cut.
+# What CPAN's Test::Nginx does with a plain "--- request" string before
+# it parses it: leading blank space and "# comment" lines go.  Array
+# elements and pipelined requests are parsed as they are.
+sub strip_request_comments ($text) {
+    return $text unless defined $text;
+    1 while $text =~ s/\A\s*#[^\n]*\n\s*// || $text =~ s/\A\s+//;
+    return $text;
+}
+
+# "METHOD [URI [VERSION]]" on the first line, the body after it.  The
+# first line must hold one to three words separated by spaces (CPAN's
+# rule: no tabs between them, no blank first line).  Offsets into
+# $text are kept so that build_packets() can cut the built request
+# where $text was cut.  Returns a hash, or the reason as a string.
 sub parse_request ($text) {
-    return undef unless defined $text;
+    $text //= '';
 
-    my $skipped = 0;
-    while (1) {
-        $text =~ s/\A(\s*)//;
-        $skipped += length $1;
-        last unless $text =~ s/\A(#[^\n]*)//;
-        $skipped += length $1;
-    }
+    my ($first) = $text =~ /\A([^\n]*\n?)/;
+    return 'Request line should be non-empty' if $first eq '';
 
-    return undef if $text eq '';
+    my ($lead, $method, $uri, $version) =
+        $first =~ /\A(\s*)(\S+)(?: +(\S+))?(?: +(\S+))?\s*\z/
+        or return "Request line is not valid. Should be 'meth [url"
+                  . " [version]]' but got \"" . printable($first) . '".';
 
-    my ($line, $body) = split /\n/, $text, 2;
-    my $raw_len = length $line;
-    $line =~ s/\s+\z//;
-
-    my ($method, $uri, $version) = split ' ', $line, 3;
+    my $line_len = length($first) - length($lead);
+    $line_len-- if $first =~ /\n\z/;
 
     return {
         method     => $method,
         uri        => $uri // '/',
         version    => $version // 'HTTP/1.1',
-        body       => $body // '',
-        line_start => $skipped,
-        line_len   => length $line,
-        body_start => $skipped + $raw_len + 1,
+        body       => substr($text, length $first),
+        line_start => length $lead,
+        line_len   => $line_len,
+        body_start => length $first,
     };
 }
 
-# "Name: value" lines of --- more_headers as [lc name, value, line].
-sub header_lines ($text) {
-    return () unless defined $text;
-
-    my @headers;
-    for my $line (split /\n/, $text) {
-        $line =~ s/\A\s+//;
-        $line =~ s/\s+\z//;
-        next if $line eq '' || $line =~ /^#/;
-
-        my ($name, $value) = $line =~ /^([^:\s]+)\s*:\s*(.*)$/;
-        push @headers, [lc($name // ''), $value // '', $line];
-    }
-
-    return @headers;
+sub printable ($text) {
+    $text =~ s/([\0-\037\\"])/sprintf '\\x%02x', ord $1/ge;
+    return $text =~ s/\\x0a/\\n/gr =~ s/\\x0d/\\r/gr =~ s/\\x09/\\t/gr;
 }
 
-# %a: method, uri, version, body, more_headers, connection.  Adds Host
-# and Connection unless more_headers has them, and trims a non-chunked
-# body and sends its Content-Length (CPAN behaviour, spec A.3).
+# --- more_headers as CPAN sends them: one "Name: value" per non-empty
+# line, "#" lines skipped, the name kept as written and the blank after
+# the colon normalised.  Returns the header lines and whether the body
+# is chunked ("Transfer-Encoding: chunked" exactly).
+sub header_lines ($text) {
+    return ([], 0) unless defined $text;
+
+    my ($chunked, @lines) = (0);
+    for my $line (split /\n+/, $text) {
+        next if $line =~ /^\s*#/;
+        my ($name, $value) = split /:\s*/, $line, 2;
+        ($name, $value) = ($name // '', $value // '');
+        $chunked = 1 if lc $name eq 'transfer-encoding'
+                        && $value eq 'chunked';
+        push @lines, "$name: $value";
+    }
+
+    return (\@lines, $chunked);
+}
+
+# %a: method, uri, version, body, more_headers, connection.  Like CPAN:
+# Host and Connection are added unless more_headers has a line starting
+# with them; a non-empty body gets a Content-Length and is trimmed
+# unless it is chunked or more_headers gives "Content-Length:" (that
+# test is case-sensitive upstream, so it is here).
 sub build_request (%a) {
-    my @headers = header_lines($a{more_headers});
-    my %has = map { $_->[0] => 1 } @headers;
-    my $chunked = grep {
-        $_->[0] eq 'transfer-encoding' && $_->[1] =~ /chunked/i
-    } @headers;
+    my ($lines, $chunked) = header_lines($a{more_headers});
+    my $has = sub ($re) { scalar grep { /$re/ } @$lines };
 
     my $body = $a{body} // '';
     utf8::encode($body) if utf8::is_utf8($body);
 
-    my $lead = 0;
-    if (!$chunked) {
+    my ($lead, $len) = (0, '');
+    if (!$chunked && $body ne '' && !$has->(qr/^Content-Length:/)) {
         $body =~ s/\A(\s*)//;
         $lead = length $1;
         $body =~ s/\s+\z//;
+        $len = 'Content-Length: ' . length($body) . "\r\n";
     }
 
-    # A Connection header other than "close" keeps the socket open, so
-    # the caller must stop reading at the end of the response.
-    my $keepalive = grep {
-        $_->[0] eq 'connection' && $_->[1] !~ /close/i
-    } @headers;
-
-    my $line = "$a{method} $a{uri} $a{version}";
-    my $head = "$line\r\n";
-    $head .= "Host: localhost\r\n" unless $has{host};
-    $head .= "Connection: $a{connection}\r\n" unless $has{connection};
-    $head .= "$_->[2]\r\n" for @headers;
-    $head .= 'Content-Length: ' . length($body) . "\r\n"
-        if length $body && !$chunked && !$has{'content-length'};
-    $head .= "\r\n";
+    my $head = "$a{method} $a{uri} $a{version}\r\n";
+    $head .= "Host: localhost\r\n" unless $has->(qr/^Host:/i);
+    $head .= "Connection: $a{connection}\r\n"
+        unless $has->(qr/^Connection/i);
+    $head .= "$_\r\n" for @$lines;
+    $head .= "$len\r\n";
     utf8::encode($head) if utf8::is_utf8($head);
 
     return {
@@ -113,31 +119,28 @@ sub build_request (%a) {
         head_len  => length $head,
         body_lead => $lead,
         method    => $a{method},
-        keepalive => $keepalive ? 1 : 0,
     };
 }
 
-# One request given as packets: strings or { value, delay_before }.
-# The joined text is built like a plain request, then cut again where
-# the original packets were cut; added headers go with the request
-# line.  Returns the build_request() hash plus packets => [{data,
-# delay}], or undef for an empty request.
+# One request given as packets [data, delay_before or undef].  The
+# joined text is built like a plain request, then cut again where the
+# original packets were cut; added headers go with the request line.
+# Returns the build_request() hash plus packets => [{data, delay}], or
+# the reason the request line is invalid as a string.
 sub build_packets ($packets, %a) {
-    my @parts = map {
-        ref $_ eq 'HASH' ? [$_->{value} // '', $_->{delay_before} // 0]
-                         : [$_ // '', 0]
-    } @$packets;
+    my @parts = map { [$_->[0] // '', $_->[1]] } @$packets;
 
-    my $req = parse_request(join '', map { $_->[0] } @parts)
-        or return undef;
+    my $req = parse_request(join '', map { $_->[0] } @parts);
+    return $req unless ref $req;
+
     my $built = build_request(%a, %$req);
     my $total = length $built->{data};
 
-    my ($raw, $prev, $delay, @out) = (0, 0, 0);
+    my ($raw, $prev, $delay, @out) = (0, 0, undef);
 
     for my $i (0 .. $#parts) {
         $raw += length $parts[$i][0];
-        $delay += $parts[$i][1];
+        $delay = $parts[$i][1] if defined $parts[$i][1];
 
         my $cut = $i == $#parts ? $total : map_cut($raw, $req, $built);
 
@@ -146,7 +149,7 @@ sub build_packets ($packets, %a) {
 
         push @out, { data => substr($built->{data}, $prev, $cut - $prev),
                      delay => $delay };
-        ($prev, $delay) = ($cut, 0);
+        ($prev, $delay) = ($cut, undef);
     }
 
     $built->{packets} = \@out;
@@ -167,10 +170,10 @@ sub map_cut ($raw, $req, $built) {
 # ---- the socket ------------------------------------------------------------
 
 # %a: port, packets => [{data, delay}], timeout (idle, seconds),
-# middle_delay, shutdown (how) and done, a callback telling from the
-# data read so far that no more is needed (else we read until EOF).
-# Returns { data, timed_out, error }; error is set only when we could
-# not connect.
+# middle_delay and shutdown (how).  Like CPAN we read until nginx
+# closes the connection or the idle timeout hits, whatever the
+# request asked for.  Returns { data, timed_out, error }; error is set
+# only when we could not connect.
 sub http_exchange (%a) {
     local $SIG{PIPE} = 'IGNORE';
 
@@ -198,15 +201,16 @@ sub http_exchange (%a) {
     return \%r;
 }
 
-# False when the idle timeout hit; a write error (nginx closed early)
-# still lets us read the response nginx sent before closing.
+# CPAN sends the first packet at once; before each later one it
+# sleeps that packet's delay_before, or raw_request_middle_delay when
+# the packet has none.  False when the idle timeout hit; a write error
+# (nginx closed early) still lets us read the response nginx sent.
 sub send_packets ($sock, $sel, $a, $r) {
     my $first = 1;
 
     for my $packet (@{$a->{packets}}) {
-        my $delay = $packet->{delay} // 0;
-        $delay += $a->{middle_delay} // 0 unless $first;
-        sleep $delay if $delay > 0;
+        my $delay = $packet->{delay} // $a->{middle_delay};
+        sleep $delay if !$first && $delay && $delay > 0;
         $first = 0;
 
         my $off = 0;
@@ -243,23 +247,25 @@ sub read_until_done ($sock, $sel, $a, $r) {
         return if $n == 0;
 
         $r->{data} .= $buf;
-        return if $a->{done} && $a->{done}->($r->{data});
     }
 }
 
 
 # ---- responses -----------------------------------------------------------
 
-# Splits $data into responses.  $heads->[i] tells that request i was a
-# HEAD (no body follows).  Each response is { status, version, reason,
-# headers => [[name, value]], raw_headers, body, complete, end }; the
-# last one may be incomplete.  $eof: the peer closed, which ends a
-# body that has neither Content-Length nor chunked encoding.
-sub parse_responses ($data, $heads = [], $eof = 1) {
+# Splits $data, all nginx sent until it closed, into responses the way
+# CPAN's HTTP::Response-based parser does.  $heads->[i] tells that
+# request i was a HEAD (no body follows).  A body is framed by chunked
+# encoding or Content-Length, else it is the rest of the data (so an
+# interim 100, a 204 or a 304 are responses of their own, as upstream
+# sees them).  Each response is { status, version, reason, headers =>
+# [[name, value]], raw_headers (status line and header lines, each
+# with its CRLF, without the empty line), body, complete, end }.
+sub parse_responses ($data, $heads = []) {
     my ($pos, @res) = (0);
 
     while ($pos < length $data) {
-        my $r = parse_response($data, $pos, $heads->[@res], $eof);
+        my $r = parse_response($data, $pos, $heads->[@res]);
         push @res, $r;
         last unless $r->{complete};
         $pos = $r->{end};
@@ -268,23 +274,17 @@ sub parse_responses ($data, $heads = [], $eof = 1) {
     return @res;
 }
 
-sub responses_complete ($data, $count, $heads = []) {
-    my @res = parse_responses($data, $heads, 0);
-    return @res >= $count && $res[$count - 1]{complete};
-}
-
-sub parse_response ($data, $pos, $head, $eof) {
+sub parse_response ($data, $pos, $head) {
     my %r = (status => undef, headers => [], raw_headers => '',
              body => '', complete => 0, end => length $data);
 
     my $hend = index $data, "\r\n\r\n", $pos;
     if ($hend < 0) {
-        $r{raw_headers} = substr $data, $pos;
-        ($r{status}) = $r{raw_headers} =~ m{\AHTTP/\d+\.\d+\s+(\d{3})};
+        ($r{status}) = substr($data, $pos) =~ m{\AHTTP/\d+\.\d+\s+(\d{3})};
         return \%r;
     }
 
-    $r{raw_headers} = substr $data, $pos, $hend + 4 - $pos;
+    $r{raw_headers} = substr $data, $pos, $hend + 2 - $pos;
     my ($status_line, @lines) = split /\r\n/, substr $data, $pos,
                                                      $hend - $pos;
     @r{qw(version status reason)} =
@@ -296,32 +296,24 @@ sub parse_response ($data, $pos, $head, $eof) {
 
     my $body_pos = $hend + 4;
     my $status = $r{status} // '';
-
-    # An interim 100 Continue precedes the response we want.
-    return parse_response($data, $body_pos, $head, $eof)
-        if $status =~ /^1\d\d$/ && $status != 101;
-
-    if ($head || $status eq '' || $status =~ /^(?:1\d\d|204|304)$/) {
-        @r{qw(complete end)} = (1, $body_pos);
-        return \%r;
-    }
-
     my $te = header_value(\%r, 'Transfer-Encoding');
     my $cl = header_value(\%r, 'Content-Length');
+    $r{complete} = 1;
 
-    if (defined $te && $te =~ /chunked/i) {
+    if ($head || $status eq '') {
+        $r{end} = $body_pos;
+
+    } elsif ($status !~ /^(?:101|304)$/ && defined $te && $te eq 'chunked') {
         my ($body, $end) = dechunk($data, $body_pos);
         $r{body} = $body;
-        @r{qw(complete end)} = (1, $end) if defined $end;
+        $r{end} = $end // length $data;
 
-    } elsif (defined $cl && $cl =~ /^\d+$/) {
+    } elsif ($status !~ /^(?:101|304)$/ && defined $cl && $cl =~ /^\d+$/) {
         $r{body} = substr $data, $body_pos, $cl;
-        @r{qw(complete end)} = (1, $body_pos + $cl)
-            if length($data) - $body_pos >= $cl;
+        $r{end} = min($body_pos + $cl, length $data);
 
     } else {
         $r{body} = substr $data, $body_pos;
-        $r{complete} = $eof ? 1 : 0;
     }
 
     return \%r;

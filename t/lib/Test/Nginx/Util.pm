@@ -29,6 +29,7 @@ use IPC::Open3 qw(open3);
 use POSIX qw(WNOHANG setpgid);
 use Test::More ();
 use Time::HiRes qw(sleep time);
+use Time::Local ();
 
 our @EXPORT = qw(
     repeat_each no_shuffle log_level master_on master_off
@@ -50,6 +51,10 @@ our @EXPORT_OK = qw(
 
 # How long a SIGQUIT may take before we SIGKILL the process group.
 use constant STOP_TIMEOUT  => 3;
+
+# How long a stopped nginx's processes and ports may take to go away
+# before the next nginx starts anyway (and fails to bind).
+use constant GONE_TIMEOUT  => 30;
 
 # How long nginx may take to write its pid file (bind() retries of a
 # busy port alone take 2.5 s).
@@ -95,6 +100,7 @@ my $StartedOnce = 0;
 my $StaleChecked = 0;
 my $NginxV;             # cached "nginx -V" output
 my %RandPorts;          # $TEST_NGINX_RAND_PORT_n of the current block
+my @Listen;             # [host, port] the last written config listens on
 
 
 # ---- preamble API ----------------------------------------------------
@@ -131,9 +137,9 @@ sub worker_connections (@n) {
 
 sub env_to_nginx (@vars) { push @EnvToNginx, @vars }
 
-sub add_block_preprocessor ($cb) { push @BlockPreprocessors, $cb }
+sub add_block_preprocessor ($cb) { unshift @BlockPreprocessors, $cb }
 
-sub add_cleanup_handler ($cb) { push @CleanupHandlers, $cb }
+sub add_cleanup_handler ($cb) { unshift @CleanupHandlers, $cb }
 
 sub no_long_string () { $NoLongString = 1 }
 
@@ -284,40 +290,94 @@ sub prepare_servroot () {
     write_file("$ServRoot/html/index.html", "It works!");
 }
 
-# ">>> name [mtime]" text, or an eval'ed [[name, body, mtime?], ...].
+# The files of a user_files section as [name, body, date]: ">>> name
+# [date]" text, or an eval'ed [[name, body, date?], ...].  As upstream,
+# a line holding ">>> name" anywhere starts a file, and the date is a
+# "touch -t" stamp in GMT ([[CC]YY]MMDDhhmm[.ss]).
 sub parse_user_files ($spec) {
-    return () unless defined $spec;
+    return () unless $spec;
 
-    if (ref $spec eq 'ARRAY') {
-        my @files = ref $spec->[0] ? @$spec : ($spec);
-        return map { [@$_[0 .. 2]] } @files;
+    if (ref $spec) {
+        bail_out("user_files: wrong value type: " . ref($spec)
+                 . ", only scalar or ARRAY are accepted")
+            unless ref $spec eq 'ARRAY';
+        bail_out("user_files eval: each file is an array [name, body,"
+                 . " date?]") if grep { ref ne 'ARRAY' } @$spec;
+        return map { [@$_[0 .. 2]] } @$spec;
     }
 
-    my @chunks = split /^>>>[ \t]+/m, $spec;
-    shift @chunks;      # whatever precedes the first ">>>"
-
     my @files;
-    for my $chunk (@chunks) {
-        my ($head, $body) = split /\n/, $chunk, 2;
-        my ($name, $mtime) = $head =~ /^(\S+)(?:\s+(\d+))?\s*$/
-            or bail_out("bad user_files line: >>> $head");
-        push @files, [$name, $body // '', $mtime];
+    for my $line (split /^/m, $spec) {
+        if ($line =~ />>> (\S+)(?:\s+(.+))?/) {
+            push @files, [$1, undef, $2];
+        } elsif (@files) {
+            $files[-1][1] .= $line;
+        }
     }
 
     return @files;
 }
 
+# A "touch -t" stamp ([[CC]YY]MMDDhhmm[.ss], GMT) as epoch seconds.
+sub touch_time ($stamp) {
+    my ($digits, $ss) = $stamp =~ /^\s*(\d{8}|\d{10}|\d{12})(?:\.(\d\d))?\s*$/
+        or return undef;
+    my @d = $digits =~ /(\d\d)/g;
+    my ($cc, $yy) = @d == 6 ? splice(@d, 0, 2)
+                  : @d == 5 ? (undef, shift @d) : (undef, undef);
+    my ($mm, $dd, $hh, $mi) = @d;
+    my $year = defined $cc ? "$cc$yy"
+             : defined $yy ? ($yy >= 69 ? 1900 : 2000) + $yy
+             : (gmtime)[5] + 1900;
+
+    return eval {
+        Time::Local::timegm($ss // 0, $mi, $hh, $dd, $mm - 1, $year);
+    };
+}
+
 sub write_user_files ($spec) {
     for my $file (parse_user_files($spec)) {
-        my ($name, $body, $mtime) = @$file;
-        my $path = File::Spec->file_name_is_absolute($name)
-                   ? $name : "$ServRoot/html/$name";
+        my ($name, $body, $date) = @$file;
+        my $abs = File::Spec->file_name_is_absolute($name);
+        my $path = $abs ? $name : "$ServRoot/html/$name";
+        my $mtime;
+
+        if ($date) {
+            # Upstream touches html/<name> even for an absolute name.
+            bail_out("user_files: a date on the absolute path $name fails"
+                     . " under Test::Nginx (it runs touch on html/$name)")
+                if $abs;
+            $mtime = touch_time($date)
+                // bail_out("user_files: bad date '$date' for $name:"
+                            . " Test::Nginx passes it to touch -t"
+                            . " ([[CC]YY]MMDDhhmm[.ss], GMT)");
+        }
+
         write_file($path, expand_env($body // ''), $mtime);
     }
 }
 
 sub write_conf ($conf) {
     write_file("$ServRoot/conf/nginx.conf", $conf);
+    @Listen = listen_addrs($conf);
+}
+
+# The TCP addresses a config listens on, as [host, port]; unix sockets
+# and names other than localhost are left out.
+sub listen_addrs ($conf) {
+    my @addrs;
+
+    while ($conf =~ /(?:^|[\s;{])listen\s+([^\s;]+)/g) {
+        my $l = $1;
+        my ($host, $port) = $l =~ /^(\d+)$/ ? ('0.0.0.0', $1)
+                          : $l =~ /^([\d.]+|\*|localhost):(\d+)$/ ? ($1, $2)
+                          : next;
+        $host = '0.0.0.0' if $host eq '*';
+        $host = '127.0.0.1' if $host eq 'localhost';
+        push @addrs, [$host, $port];
+    }
+
+    return @addrs;
 }
 
 
@@ -516,12 +576,67 @@ sub stop_nginx () {
 
     if (!defined $status) {
         kill KILL => -$pid;
-        $status = wait_child($pid, STOP_TIMEOUT) // 0;
+        $status = wait_child($pid, GONE_TIMEOUT) // 0;
         $killed = 1;
     }
 
     forget_nginx($pid);
+    wait_gone($pid);
     return { status => $status, killed => $killed };
+}
+
+# Waits until nothing is left of the nginx whose process group is
+# $pgid: no live process in the group (a slow worker, or a master that
+# valgrind or ASan make slow to exit) and every address the config
+# listened on can be bound again.  Otherwise the next block's nginx
+# fails with "bind() ... failed (98: Address already in use)".
+sub wait_gone ($pgid) {
+    my $deadline = time + GONE_TIMEOUT;
+
+    while (group_alive($pgid)) {
+        if (time >= $deadline) {
+            Test::More::diag("nginx process group $pgid still alive after "
+                             . GONE_TIMEOUT . ' s');
+            return;
+        }
+        sleep 0.005;
+    }
+
+    for my $addr (@Listen) {
+        until (port_free(@$addr)) {
+            if (time >= $deadline) {
+                Test::More::diag("$addr->[0]:$addr->[1] still in use "
+                                 . GONE_TIMEOUT . ' s after nginx stopped');
+                return;
+            }
+            sleep 0.005;
+        }
+    }
+}
+
+# A process of group $pgid that is not a zombie (zombies hold no
+# sockets, and PID 1 may be slow to reap an orphaned worker).
+sub group_alive ($pgid) {
+    return 0 unless kill 0 => -$pgid;
+
+    for my $stat (glob '/proc/[0-9]*/stat') {
+        open my $fh, '<', $stat or next;
+        my $line = readline($fh) // next;
+        my ($state, $pgrp) = $line =~ /\) (\S) \d+ (\d+) / or next;
+        return 1 if $pgrp == $pgid && $state ne 'Z';
+    }
+
+    return 0;
+}
+
+# Binds host:port the way nginx does (SO_REUSEADDR), so only a
+# listening socket makes it fail.
+sub port_free ($host, $port) {
+    my $sock = IO::Socket::INET->new(LocalAddr => $host, LocalPort => $port,
+                                     Proto => 'tcp', Listen => 1,
+                                     ReuseAddr => 1);
+    return 1 if $sock;
+    return !$!{EADDRINUSE};
 }
 
 # If our nginx has exited on its own, reaps it and returns its wait
@@ -577,6 +692,14 @@ sub kill_stale_nginx () {
         sleep 0.01;
     }
     kill KILL => -$pid, $pid if process_alive($pid);
+
+    # Its config is still in conf/: wait for its ports too.
+    @Listen = listen_addrs(do {
+        open my $fh, '<', "$ServRoot/conf/nginx.conf";
+        local $/;
+        $fh ? readline($fh) // '' : '';
+    });
+    wait_gone($pid);
 }
 
 # kill 0 succeeds on zombies; an orphan's zombie counts as dead.
