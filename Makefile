@@ -122,6 +122,18 @@ test: deps module unit check-style fuzz
 	TEST_NGINX_LOAD_MODULES=$(CURDIR)/$(MODULE) \
 	    prove -I t/lib -r t $(UNIT_BINS)
 
+# the suites under upstream Test::Nginx (a local check, CI has no copy):
+# make test-upstream UPSTREAM_TEST_NGINX=/path/to/openresty/test-nginx
+.PHONY: test-upstream
+test-upstream: module
+	@[ -f "$(UPSTREAM_TEST_NGINX)/lib/Test/Nginx/Socket.pm" ] || { \
+	    echo "test-upstream: set UPSTREAM_TEST_NGINX to a checkout of" \
+	         "openresty/test-nginx (it needs lib/Test/Nginx/Socket.pm)" >&2; \
+	    exit 1; }
+	PERL5LIB=$(UPSTREAM_TEST_NGINX)/lib TEST_NGINX_BINARY=$(NGINX_BIN) \
+	TEST_NGINX_LOAD_MODULES=$(CURDIR)/$(MODULE) \
+	    prove $(filter-out t/000-runner.t,$(wildcard t/*.t))
+
 # benchmarks, not tests: "bench" measures for about 10 minutes and writes
 # bench/results.md and its plots; "bench-smoke" (seconds, part of "test")
 # fails only when a benchmarked configuration answers wrongly

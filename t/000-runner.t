@@ -168,7 +168,7 @@ my $NextPort = 19850;
              'load_module /m/a.so; load_module /m/b.so;', 'MAIN;', 'http {',
              'HTTP;', "listen          $ENV{TEST_NGINX_SERVER_PORT};",
              'CONFIG;', 'location / {', 'POST;', 'events {',
-             'accept_mutex off;', 'worker_connections  1024;';
+             'accept_mutex off;', 'worker_connections  64;';
     ok(!grep({ $at[$_] <= $at[$_ - 1] } 1 .. $#at) && $at[0] > 0,
        'conf: sections in CPAN order') or diag("@at\n$conf");
     unlike($conf, qr/^\s+proxy_temp_path \S+proxy_temp;/m,

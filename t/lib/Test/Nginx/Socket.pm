@@ -153,10 +153,7 @@ sub run_block ($block) {
         write_user_files(sect($block, 'user_files'));
     }
 
-    if (defined(my $code = sect($block, 'init'))) {
-        eval_main("$code\n;1")
-            or bail_out("$t->{label} - init failed: $@");
-    }
+    run_init($t);
 
     for my $rep (0 .. $RepeatEach - 1) {
         write_user_files(sect($block, 'user_files')) if $rep > 0;
@@ -207,10 +204,19 @@ sub skip_block ($t) {
 
     return 0 unless $n;
 
+    # Upstream leaves nginx alone but still runs the block's init.
+    run_init($t);
+
     # N is per repetition, like the N of the usual plan formula.
     Test::More->builder->skip("$t->{label} - $why")
         for 1 .. $n * $RepeatEach;
     return 1;
+}
+
+sub run_init ($t) {
+    my $code = sect($t->{block}, 'init');
+    return unless defined $code;
+    eval_main("$code\n;1") or bail_out("$t->{label} - init failed: $@");
 }
 
 sub version_is ($op, $ver) {
@@ -897,25 +903,141 @@ Run with C<prove -I t/lib -r t> from the repository root.
 
 =head1 DESCRIPTION
 
-A clean-room implementation of the subset of CPAN's Test::Nginx::Socket
-described in F<shared/spec/test-format.md> (A.10), reproducing the CPAN
-behaviours of A.11 so that the same F<.t> files pass under both.
+A clean-room runner for the F<.t> files of this repository, written in
+the data format of upstream's Test::Nginx::Socket (openresty/test-nginx)
+and built, like upstream, on Test::Base: block parsing, filters,
+C<blocks()>, C<plan> and ONLY/SKIP/LAST are Test::Base's own.  It
+implements the subset of upstream the suites use (sections listed in
+C<%Implemented> at the top of this file), and every F<t/*.t> must pass
+under both this runner and upstream's (README, "Testing", has the
+command for the upstream check).
 
-Differences from CPAN, none of which a passing F<.t> file can observe:
+It is not upstream: where the two differ, the differences are listed
+below, and none of them lets a block pass here that fails upstream,
+except those marked I<more lenient>.
+
+=head2 Request forms
+
+Accepted exactly as upstream accepts them, rejected (bail-out) as
+upstream rejects them, with upstream's message followed by a clearer
+one where upstream's is terse:
+
+    form                                               here     upstream
+    -------------------------------------------------  -------  --------
+    request: a string (leading blanks and "#" lines    accepted accepted
+      dropped)
+    request eval: an array of request strings (no      accepted accepted
+      comment stripping), one connection each
+    request eval: [[packet, ...]], a packet a string   accepted accepted
+      or {value => str, delay_before => secs}
+    request eval: a {value, delay_before} hash as a    bail     bail
+      whole request, or a hash as the whole section
+    a packet that is an array, or a hash with a key    bail     bail (array)
+      other than value/delay_before                             ignored (keys)
+    a request line not of 1-3 space-separated words,   bail     bail
+      or empty (also: a block with no request at all)
+    raw_request: a string or an array of strings       accepted accepted
+    raw_request: a hash, or an array with a hash       bail     sends
+                                                                "HASH(0x..)"
+    pipelined_requests eval: an array of strings       accepted accepted
+    pipelined_requests as plain text                   bail     bail
+    pipelined_requests entry that is not a string      bail     sends garbage
+    more_headers eval: an array shorter than the       bail     bail
+      requests (or pipelined requests)
+    several requests (or any pipelined_requests) and   bail     bail
+      a checked expected value that is not an array
+    an expected-value array whose length is not the    bail     ignores extra
+      number of requests                                        entries; a
+                                                                missing one
+                                                                fails or is
+                                                                not checked
+    grep_error_log_out without grep_error_log, or      bail     bail
+      the reverse
+    a section upstream has and this runner lacks       bail     runs it
+      (http2, tcp_listen, access_log, ...)
+    a user_files date that is not a touch -t stamp     bail     bail
+
+The checked expected-value sections are those upstream checks:
+error_code_like hides error_code, response_headers hides
+response_headers_like, response_body hides response_body_like, which
+hides response_body_unlike.  The runner's self-tests (F<t/runner/>,
+driven by F<t/000-runner.t>) show each rejection.
+
+=head2 Same behaviour as upstream, on purpose
+
+Requests are built as upstream builds them: C<Host: localhost> and
+C<Connection: close> unless more_headers has them; a non-empty body is
+trimmed and given a Content-Length unless it is chunked
+(C<Transfer-Encoding: chunked> exactly) or more_headers has
+C<Content-Length:> (case-sensitive, as upstream).  The first packet of
+a request goes at once (its delay_before is ignored); a later one waits
+its delay_before, else raw_request_middle_delay.  The response is read
+until nginx closes the connection or the idle timeout hits, even for a
+keep-alive request, and is framed by chunked encoding or Content-Length
+only (an interim 100, a 204 or a 304 takes the rest).  C<!Name> in
+response_headers looks for the name, case-sensitively, in the raw
+headers; a header expected empty may be absent.  grep_error_log takes
+the first match of each line.  A block without C<--- config> reuses the
+running nginx and its error_log checks start at the top of the log.
+must_die adds one test per repetition.  user_files dates are C<touch -t>
+stamps in GMT.  Block preprocessors and cleanup handlers run last
+registered first.  A block's init runs even when a skip_* section skips
+it.  worker_connections is 64.
+
+=head2 Stricter than upstream
 
 =over
 
-=item * nginx runs with C<daemon off> as the runner's child and is
-reaped with waitpid(); startup is detected by nginx writing its pid
-file, a config error fails the block at once instead of retrying for
-30 s.
-
 =item * A block fails when error.log gets C<[alert]>, C<[crit]> or
-C<[emerg]> lines while it runs (or while its nginx stops), unless the
-block's error_log/no_error_log mention that level, and when nginx or a
-worker exits on a signal.
+C<[emerg]> lines while it runs or while its nginx stops (upstream only
+prints a warning), unless its error_log/no_error_log mention that level,
+and when nginx or a worker exits on a signal.
 
-=item * C<worker_connections> is 1024 instead of 64.
+=item * The bail-outs above marked "bail" against an upstream that
+ignores, mangles or half-checks the form.
+
+=item * nginx failing to start fails the block at once; upstream retries
+for 30 s and then bails out of the whole file.
+
+=back
+
+=head2 Extensions that change no verdict
+
+=over
+
+=item * A warning on stderr for a section neither upstream nor this
+runner knows (upstream ignores it silently, so a misspelt
+C<--- respone_body> checks nothing under both), and for a delay_before
+on a first packet.
+
+=item * nginx runs with C<daemon off> as the runner's child: startup is
+detected by its pid file, it is stopped with SIGQUIT (SIGKILL to its
+process group after 3 s), and the next block's nginx starts only once
+no process of the old one's group is alive and every TCP address its
+config listened on can be bound again (upstream polls C<kill 0>, which
+also waits for zombies, for up to C<timeout()> seconds).
+
+=item * Test names: a C<(req N)> suffix with several requests, and
+no_error_log reports one failing test per pattern (upstream one per
+matching line).
+
+=back
+
+=head2 More lenient than upstream
+
+=over
+
+=item * Corner cases of response parsing: a HEAD request anywhere in
+pipelined_requests gets no body (upstream knows only the first one is a
+HEAD); chunk extensions are accepted (upstream fails the block).
+nginx produces neither in the suites.
+
+=item * The upstream testing modes are not implemented and their
+variables are ignored: TEST_NGINX_USE_VALGRIND, _USE_HUP, _CHECK_LEAK,
+_BENCHMARK, _USE_STAP, _USE_HTTP2, _USE_HTTP3, _USE_RR, _RANDOMIZE,
+_NO_NGINX_MANAGER, _EVENT_TYPE, _POSTPONE_OUTPUT, _ERROR_LOG,
+_IGNORE_MISSING_DIRECTIVES, _FAST_SHUTDOWN, _FORCE_RESTART_ON_TEST (a
+block with a config always restarts nginx, upstream's default).
 
 =back
 

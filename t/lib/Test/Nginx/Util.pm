@@ -68,18 +68,15 @@ our $MasterProcess     = lc($ENV{TEST_NGINX_MASTER_PROCESS} // 'off') eq 'on';
 our $Workers           = 1;
 our $NoLongString      = 0;
 our $NoRootLocation    = 0;
-our $CheckAccumErrLog  = 0;
+our $CheckAccumErrLog  = $ENV{TEST_NGINX_CHECK_ACCUM_ERR_LOG} ? 1 : 0;
 our $Timeout           = $ENV{TEST_NGINX_TIMEOUT} || 3;
 our $Sleep             = $ENV{TEST_NGINX_SLEEP} || 0.015;
 our @EnvToNginx;
 our @BlockPreprocessors;
 our @CleanupHandlers;
 
-# CPAN emits worker_connections 64.  Our suites keep long-lived watch
-# and upstream connections open next to the test clients, and 64 runs
-# out in single-process mode; 1024 still fits the usual "ulimit -n" of
-# 1024 without nginx warning that it exceeds the open file limit.
-our $WorkerConnections = 1024;
+# As upstream (which uses 1024 only in its HTTP/3 mode).
+our $WorkerConnections = 64;
 
 our $ServerPort = $ENV{TEST_NGINX_SERVER_PORT} || $ENV{TEST_NGINX_PORT}
                   || 1984;
