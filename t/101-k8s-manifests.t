@@ -133,8 +133,15 @@ ok((grep { $_->{kind} eq 'Role'
            && grep { grep { $_ eq 'leases' } @{ $_->{resources} } }
               @{ $_->{rules} } } @status),
    'the status writer has its own role, with Leases');
-like(read_file('docker/k8s/rbac-status.yaml'), qr/NOT USED YET/,
-     'and says it is for later');
+my %writes;
+for my $rule (map { @{ $_->{rules} } } @status) {
+    $writes{"$_ @{[sort @{ $rule->{verbs} }]}"} = 1
+        for @{ $rule->{resources} };
+}
+is_deeply([sort keys %writes],
+          ['httproutes/status get update', 'leases create get update',
+           'xmeshes create get', 'xmeshes/status update'],
+          'the status writer gets exactly the rights it uses');
 ok(!-e 'conf/kubernetes/rbac.yaml', 'one copy of the RBAC rules');
 
 # --- the demo: the objects of conf/demo/mesh/ ---------------------------

@@ -40,6 +40,20 @@ static ngx_command_t  ngx_http_gamma_commands[] = {
       0,
       NULL },
 
+    { ngx_string("gamma_status_writer"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_gamma_status_writer,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("gamma_status_lease"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_gamma_status_lease,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("gamma_zone"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
       ngx_http_gamma_zone_conf,
@@ -245,11 +259,13 @@ ngx_http_gamma_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    if (gmcf->source == NGX_HTTP_GAMMA_SOURCE_KUBERNETES) {
-        return ngx_http_gamma_kube_init_main_conf(cf, gmcf);
+    if (gmcf->source == NGX_HTTP_GAMMA_SOURCE_KUBERNETES
+        && ngx_http_gamma_kube_init_main_conf(cf, gmcf) != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
     }
 
-    return NGX_CONF_OK;
+    return ngx_http_gamma_status_init_main_conf(cf, gmcf);
 }
 
 static void *

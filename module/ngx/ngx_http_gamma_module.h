@@ -89,6 +89,10 @@ typedef struct {
     ngx_http_complex_value_t *pod_namespace;
     unsigned                  in_cluster:1;
     unsigned                  kube_directives:1;
+    /* ngx_http_gamma_status_conf.c */
+    gm_status_writer_conf_t   status;
+    unsigned                  status_writer:1;
+    unsigned                  status_writer_set:1;
 } ngx_http_gamma_main_conf_t;
 
 
@@ -169,6 +173,14 @@ char *ngx_http_gamma_kube_backoff(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 char *ngx_http_gamma_kube_number(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+
+/* ngx_http_gamma_status_conf.c */
+char *ngx_http_gamma_status_writer(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_gamma_status_lease(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_gamma_status_init_main_conf(ngx_conf_t *cf,
+    ngx_http_gamma_main_conf_t *gmcf);
 
 ngx_int_t ngx_http_gamma_router_init(ngx_conf_t *cf);
 

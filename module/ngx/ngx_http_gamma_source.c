@@ -193,6 +193,12 @@ ngx_http_gamma_source_watcher_conf(ngx_cycle_t *cycle,
 
     if (gmcf->source == NGX_HTTP_GAMMA_SOURCE_KUBERNETES) {
         wc->kube = &gmcf->kube;
+
+        if (gmcf->status_writer) {
+            gmcf->status.log = wc->log;
+            wc->status = &gmcf->status;
+        }
+
         wc->debounce_ms = GM_SOURCE_KUBE_DEBOUNCE_MS;
         wc->max_delay_ms = GM_SOURCE_KUBE_MAX_DELAY_MS;
         return;

@@ -56,6 +56,9 @@ struct gm_kube_req_s {
 };
 
 
+static gm_kube_req_t *gm_kube_request_start(gm_kube_client_t *c,
+    const char *method, const char *path_query, const char *body,
+    gm_kube_line_pt line, gm_kube_done_pt done, void *data);
 static CURL *gm_kube_easy(gm_kube_client_t *c, gm_kube_req_t *r,
     const char *url);
 static struct curl_slist *gm_kube_headers(gm_kube_client_t *c);
@@ -188,8 +191,30 @@ gm_kube_req_t *
 gm_kube_request(gm_kube_client_t *c, const char *path_query,
     gm_kube_line_pt line, gm_kube_done_pt done, void *data)
 {
-    char            *url;
-    gm_kube_req_t   *r;
+    return gm_kube_request_start(c, NULL, path_query, NULL, line, done, data);
+}
+
+
+gm_kube_req_t *
+gm_kube_request_body(gm_kube_client_t *c, const char *method,
+    const char *path_query, const char *body, gm_kube_done_pt done,
+    void *data)
+{
+    return gm_kube_request_start(c, method, path_query, body, NULL, done,
+                                 data);
+}
+
+
+/* method NULL: GET; a body is JSON */
+
+static gm_kube_req_t *
+gm_kube_request_start(gm_kube_client_t *c, const char *method,
+    const char *path_query, const char *body, gm_kube_line_pt line,
+    gm_kube_done_pt done, void *data)
+{
+    char               *url;
+    gm_kube_req_t      *r;
+    struct curl_slist  *h;
 
     r = calloc(1, sizeof(gm_kube_req_t));
     url = malloc(strlen(c->url) + strlen(path_query) + 1);
@@ -213,6 +238,17 @@ gm_kube_request(gm_kube_client_t *c, const char *path_query,
     r->easy = gm_kube_easy(c, r, url);
 
     free(url);
+
+    if (body && r->headers && r->easy) {
+        h = curl_slist_append(r->headers, "Content-Type: application/json");
+        r->headers = h ? h : r->headers;
+        curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->headers);
+        curl_easy_setopt(r->easy, CURLOPT_COPYPOSTFIELDS, body);
+    }
+
+    if (method && r->easy) {
+        curl_easy_setopt(r->easy, CURLOPT_CUSTOMREQUEST, method);
+    }
 
     if (r->headers == NULL || r->easy == NULL
         || curl_multi_add_handle(c->multi, r->easy) != CURLM_OK)

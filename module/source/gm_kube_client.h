@@ -65,6 +65,14 @@ gm_kube_req_t *gm_kube_request(gm_kube_client_t *c, const char *path_query,
     gm_kube_line_pt line, gm_kube_done_pt done, void *data);
 /* a request that receives no byte for ms ends as stalled (a watch) */
 void gm_kube_request_stall_timeout(gm_kube_req_t *r, unsigned ms);
+/*
+ * Starts "<method> <url><path_query>" with a JSON body (NULL: none); the
+ * response body is collected.  NULL on failure (logged).
+ */
+gm_kube_req_t *gm_kube_request_body(gm_kube_client_t *c, const char *method,
+    const char *path_query, const char *body, gm_kube_done_pt done,
+    void *data);
+
 /* ends a request without calling its done handler */
 void gm_kube_request_cancel(gm_kube_req_t *r);
 

@@ -35,6 +35,7 @@ struct gm_watcher_s {
     uint64_t            generation;
     gm_allocator_t      allocator;
     gm_status_seen_t   *status_seen;   /* the file source logs changes */
+    gm_status_writer_t *writer;        /* the API source's, when on */
     int64_t             dirty_first;   /* the first change not published */
     int64_t             dirty_last;
     unsigned            published:1;
@@ -89,6 +90,15 @@ gm_watcher_start(const gm_watcher_conf_t *conf)
         goto failed;
     }
 
+    if (conf->kube && conf->status) {
+        w->writer = gm_status_writer_start(conf->status);
+
+        if (w->writer == NULL) {
+            gm_log(&w->conf.log, GM_LOG_ERR, "status: the writer thread "
+                   "cannot start: %s", strerror(errno));
+        }
+    }
+
     /* signals stay with the event loop */
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -98,6 +108,8 @@ gm_watcher_start(const gm_watcher_conf_t *conf)
     if (err == 0) {
         return w;
     }
+
+    gm_status_writer_stop(w->writer);
 
     if (conf->kube) {
         curl_global_cleanup();
@@ -141,6 +153,9 @@ gm_watcher_stop(gm_watcher_t *w)
     }
 
     pthread_join(w->tid, NULL);
+
+    /* a clean stop: the Lease is released before the client goes */
+    gm_status_writer_stop(w->writer);
 
     if (w->conf.kube) {
         curl_global_cleanup();
@@ -432,6 +447,10 @@ gm_watcher_status(gm_watcher_t *w, const gm_snapshot_t *s)
     gm_status_list_t  list;
 
     gm_snapshot_status(s, &list);
+
+    if (w->writer) {
+        gm_status_writer_update(w->writer, &list);
+    }
 
     if (w->file_path) {
         if (w->status_seen == NULL) {

@@ -8,6 +8,7 @@
 
 
 #include "gm_kube_source.h"
+#include "gm_kube_status.h"
 #include "gm_log.h"
 #include "gm_snapshot.h"
 
@@ -33,6 +34,8 @@ typedef struct {
     const gm_allocator_t  *allocator;
     /* the last generation published before: numbering continues after it */
     uint64_t               generation;
+    /* with kube: the status writer's (gm_kube_status.h), or NULL */
+    const gm_status_writer_conf_t  *status;
 } gm_watcher_conf_t;
 
 

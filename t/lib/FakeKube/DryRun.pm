@@ -78,8 +78,10 @@ sub handle {
     my ($server, $c, $p) = @_;
     my $method = $c->req->method;
 
-    # nothing cluster-wide is ever stored here
-    if ($method eq 'GET' && $p->{res}{cluster} && defined $p->{name}) {
+    # nothing cluster-wide is ever stored here (but XMeshes)
+    if ($method eq 'GET' && $p->{res}{cluster} && defined $p->{name}
+        && !$server->state->{objects}{ $p->{plural} }{"/$p->{name}"})
+    {
         $server->not_found($c, $p);
         return 1;
     }

@@ -37,6 +37,10 @@ our %Resources = (
                          kind => 'ReferenceGrant' },
     backendtlspolicies => { group => 'gateway.networking.k8s.io',
                             versions => ['v1'], kind => 'BackendTLSPolicy' },
+    leases => { group => 'coordination.k8s.io', versions => ['v1'],
+                kind => 'Lease' },
+    xmeshes => { group => 'gateway.networking.x-k8s.io',
+                 versions => ['v1alpha1'], kind => 'XMesh', cluster => 1 },
 );
 
 # the kinds of the deployment manifests, for discovery and dry runs
@@ -130,6 +134,7 @@ sub dispatch_request ($self, $c) {
                              "$method is not allowed on a collection");
     }
 
+    return $self->status_subresource($c, $p, $method) if $p->{subresource};
     return $self->get_object($c, $p) if $method eq 'GET';
     return $self->replace($c, $p) if $method eq 'PUT';
     return $self->patch($c, $p) if $method eq 'PATCH';
@@ -158,14 +163,17 @@ sub parse_path ($self, $path) {
         splice @seg, 0, 2;
     }
 
+    my $sub = @seg == 3 && $seg[2] eq 'status' ? pop @seg : undef;
     return undef if @seg < 1 || @seg > 2;
 
     my $res = $Resources{ $seg[0] } or return undef;
     return undef if $res->{group} ne $group
         || !grep { $_ eq $version } @{ $res->{versions} };
 
+    $ns //= '' if $res->{cluster};
+
     return { plural => $seg[0], res => $res, ns => $ns, name => $seg[1],
-             version => $version,
+             version => $version, subresource => $sub,
              api_version => $group eq '' ? $version : "$group/$version" };
 }
 
@@ -348,6 +356,62 @@ sub delete_object ($self, $c, $p) {
     return $self->status($c, 200, undef, undef, {
         name => $p->{name}, kind => $p->{plural},
         uid => $obj->{metadata}{uid} });
+}
+
+# --- the /status subresource ----------------------------------------
+# PUT replaces .status only, PATCH merges into it (merge patch); both keep
+# .spec and metadata.generation, and a resourceVersion that is not the
+# current one is a 409, as for the API server's CRDs with a status
+# subresource.  Every write is in the request log (method, path).
+
+sub status_subresource ($self, $c, $p, $method) {
+    my $old = $self->state->{objects}{ $p->{plural} }{"$p->{ns}/$p->{name}"};
+
+    return $self->not_found($c, $p) unless $old;
+    return $c->render(json => $self->served($p, $old)) if $method eq 'GET';
+    return $self->status($c, 405, 'MethodNotAllowed', "$method")
+        unless $method eq 'PUT' || $method eq 'PATCH';
+
+    my $body = $self->body_json($c)
+        or return $self->status($c, 400, 'BadRequest', 'invalid body');
+    my $rv = $body->{metadata}{resourceVersion};
+
+    if (defined $rv && $rv ne '' && $rv ne $old->{metadata}{resourceVersion}) {
+        return $self->status($c, 409, 'Conflict', 'Operation cannot be '
+                             . "fulfilled on $p->{plural} \"$p->{name}\": "
+                             . 'the object has been modified; please apply '
+                             . 'your changes to the latest version and try '
+                             . 'again');
+    }
+
+    my $new = dclone($old);
+    $new->{status} = $method eq 'PUT'
+                     ? $body->{status} // {}
+                     : merge_patch($new->{status} // {}, $body->{status} // {},
+                                   0);
+
+    return $c->render(json => $self->served($p,
+                                            $self->store_status($p, $new)));
+}
+
+# a new version with the same generation: status changes do not bump it
+sub store_status ($self, $p, $obj) {
+    my $st = $self->state;
+    my $key = "$p->{ns}/$p->{name}";
+    my $old = $st->{objects}{ $p->{plural} }{$key};
+
+    $obj->{metadata}{resourceVersion} = '' . ++$st->{rev};
+    $st->{objects}{ $p->{plural} }{$key} = $obj;
+    $self->record($p->{plural}, 'MODIFIED', $obj, $old, 0);
+
+    return $obj;
+}
+
+# the writes of the request log: [{method, path, time}], for tests to count
+sub writes ($self) {
+    return [ map { { method => $_->{method}, path => $_->{path},
+                     time => $_->{time}, token => $_->{token} } }
+             grep { $_->{method} ne 'GET' } @{ $self->state->{log} } ];
 }
 
 # stores a new version of an object and tells the watches
@@ -913,6 +977,10 @@ sub control ($self, $c, $what) {
         return $c->render(json => { log => $st->{log},
                                     watches => scalar keys %{ $st->{watches} },
                                     rev => $st->{rev} });
+    }
+
+    if ($what eq 'writes') {                # what was written, in order
+        return $c->render(json => { writes => $self->writes });
     }
 
     if ($what eq 'state') {
