@@ -247,6 +247,7 @@ static void
 gm_status_loop(gm_status_writer_t *sw)
 {
     int       timeout, busy;
+    size_t    ndirty;
     uint64_t  v;
 
     for ( ;; ) {
@@ -259,10 +260,16 @@ gm_status_loop(gm_status_writer_t *sw)
             if (sw->job.path == NULL) {
                 gm_status_next(sw);
             }
+
+            pthread_mutex_lock(&sw->lock);
+            ndirty = sw->ndirty;
+            pthread_mutex_unlock(&sw->lock);
+
+            busy |= (ndirty != 0);
         }
 
-        /* a dirty object waiting for its retry time: look again soon */
-        if ((busy || sw->ndirty) && timeout > 200) {
+        /* the holder with work waiting for its retry time: look soon */
+        if (busy && timeout > 200) {
             timeout = 200;
         }
 
