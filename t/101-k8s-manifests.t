@@ -134,7 +134,7 @@ ok((grep { $_->{kind} eq 'Role'
               @{ $_->{rules} } } @status),
    'the status writer has its own role, with Leases');
 my %writes;
-for my $rule (map { @{ $_->{rules} } } @status) {
+for my $rule (map { @{ $_->{rules} // [] } } @status) {
     $writes{"$_ @{[sort @{ $rule->{verbs} }]}"} = 1
         for @{ $rule->{resources} };
 }
