@@ -2,7 +2,8 @@
 # unreadable when it changed is read once it can be, an object a second
 # file defines does not silently move, a truncated or half-written file is
 # not applied before it settles, a burst of rejected objects is counted
-# rather than logged line by line.
+# rather than logged line by line, and log lines carry the time of the
+# event.
 #
 # Root reads a file whatever its mode.  So that "chmod 000" means to the
 # process that reads the manifests what it means to everyone else, nginx
@@ -29,6 +30,7 @@ BEGIN {
 use Test::Nginx::Socket 'no_plan';
 use lib 't/inc';
 use GammaTest;
+use POSIX ();
 use Time::HiRes qw(sleep time);
 
 master_on();
@@ -250,3 +252,34 @@ X-Test-To: 127.10.0.1:18080
 X-Gamma-Service: faces/smiley:18080
 --- error_log eval
 qr/\[error\] .*gamma: 2900 more lines like the above suppressed \(at most 100 are logged every 1000 ms\)/
+
+
+
+
+=== TEST 6: a log line from the source carries the time of the event, not the time the worker last woke
+--- user_files eval
+[["mesh/base.yaml", $GammaTest::Base]]
+--- init
+main::wait_synced();
+# an idle event loop does not update the cached time of the log
+Time::HiRes::sleep(3.2);
+my $written = Time::HiRes::time;
+GammaTest::gamma_write(main::mesh('route.yaml'), $main::Route);
+my ($line, $start) = (undef, Time::HiRes::time);
+while (!$line && Time::HiRes::time - $start < 3) {
+    ($line) = grep { /gamma: manifest ".*route\.yaml": 1 objects/ }
+              main::error_log();
+    Time::HiRes::sleep(0.05);
+}
+Test::More::ok($line, 'the change is logged');
+my ($stamp) = ($line // '') =~ m{^(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d) };
+my $want = POSIX::strftime('%Y/%m/%d %H:%M:%S', localtime $written);
+my $next = POSIX::strftime('%Y/%m/%d %H:%M:%S', localtime($written + 1));
+Test::More::ok(defined $stamp && ($stamp eq $want || $stamp eq $next),
+               "stamped $stamp, written at $want");
+--- request
+GET /
+--- more_headers
+X-Test-To: 127.10.0.1:18080
+--- response_headers
+X-Gamma-Backend: faces/smiley2:18080

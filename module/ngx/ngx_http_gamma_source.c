@@ -235,11 +235,18 @@ ngx_http_gamma_source_reclaim(ngx_event_t *ev)
 }
 
 
-/* runs in the watcher thread: ngx_log_error() only writes to the log */
+/*
+ * Runs in the watcher thread: ngx_log_error() only writes to the log.  The
+ * log's cached time moves only when an event loop wakes: refreshed here (as
+ * a signal handler would, under nginx's time lock), a line carries the time
+ * of its event.
+ */
 static void
 ngx_http_gamma_source_log(void *data, gm_log_level_e level, const char *msg)
 {
     ngx_log_t  *log = data;
+
+    ngx_time_sigsafe_update();
 
     ngx_log_error(ngx_http_gamma_log_levels[level], log, 0, "gamma: %s", msg);
 }
