@@ -28,8 +28,8 @@ add_block_preprocessor(sub {
     my $block = shift;
 
     # the CA, unless the block names its own
-    if ($block->http_config !~ /gamma_kubernetes_ca_file/) {
-        $block->set_value('http_config', $block->http_config
+    if (($block->http_config // "") !~ /gamma_kubernetes_ca_file/) {
+        $block->set_value('http_config', ($block->http_config // "")
             . "    gamma_kubernetes_ca_file \$TEST_NGINX_KUBE_DIR/ca.crt;\n");
     }
 });

@@ -92,8 +92,12 @@ Test::More::cmp_ok($t // 9, '<', 0.3, 'soon after the last change');
 sleep 0.5;
 my @new = @{ main::snapshots() }[$before .. $#{ main::snapshots() }];
 Test::More::diag(scalar(@new) . ' snapshots for the burst');
-Test::More::cmp_ok(scalar @new, '<=', 6, 'few snapshots');
-Test::More::is($new[-1][1], 205, 'and no later one changed anything');
+# changes settle 50 ms and a stream publishes every 400 ms: a burst
+# sent slowly (a loaded machine) may take one more snapshot per 400 ms
+Test::More::cmp_ok(scalar @new, '<=', 6 + int(($last - $start) / 0.4),
+                   'few snapshots');
+Test::More::is(@new ? $new[-1][1] : undef, 205,
+               'and no later one changed anything');
 --- request eval
 ["GET /", "GET /", "GET /", "GET /", "GET /"]
 --- more_headers eval
@@ -133,7 +137,8 @@ Test::More::cmp_ok(scalar @new, '<', $i / 3, 'far fewer than changes');
 Test::More::ok(@new >= 2 && $new[0][1] < $new[-1][1]
                && $new[-1][1] <= 5 + $i, "each with the changes so far");
 Test::More::ok(defined FakeKube::wait_until(sub {
-    main::snapshots()->[-1][1] == 5 + $i }, 1), 'then all of them');
+    my $s = main::snapshots();
+    @$s && $s->[-1][1] == 5 + $i }, 1), 'then all of them');
 --- request
 GET /
 --- more_headers

@@ -198,7 +198,7 @@ sub requests {
 sub wait_watches {
     my ($n, $limit) = @_;
     my $t = wait_until(sub { control('log')->{watches} >= ($n // 3) },
-                       $limit // 5);
+                       $limit // 15);
     die "nginx did not start its watches\n" unless defined $t;
     return $t;
 }
