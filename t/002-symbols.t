@@ -19,9 +19,9 @@ my @syms = map { (split ' ')[-1] }
 is($?, 0, 'nm -D reads the module');
 
 is_deeply([sort @syms],
-          [qw(ngx_http_gamma_module ngx_module_names ngx_module_order
-              ngx_modules)],
-          'only the module and the loader tables are exported');
+          [qw(ngx_http_gamma_metrics_module ngx_http_gamma_module
+              ngx_module_names ngx_module_order ngx_modules)],
+          'only the modules and the loader tables are exported');
 
 my @undefined = grep { /\bU gm_|\bU ngx_http_gamma_/ }
                 `nm -D --undefined-only $so`;

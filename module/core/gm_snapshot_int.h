@@ -70,6 +70,7 @@ struct gm_snapshot_s {
     size_t               nslots;      /* a power of two */
     const gm_status_entry_t  *status; /* gm_route_status.h, sorted */
     size_t               nstatus;
+    const struct gm_source_stats_s  *stats;   /* gm_snapshot_walk.h */
 };
 
 

@@ -26,8 +26,17 @@ typedef struct {
     size_t             nelts;
 } gm_store_table_t;
 
+/* a rejection noted for a key, kept until the key's next put or delete */
+typedef struct gm_store_note_s  gm_store_note_t;
+
+struct gm_store_note_s {
+    gm_store_note_t  *next;
+    gm_reject_t       reject;         /* strings from malloc */
+};
+
 struct gm_store_s {
     gm_store_table_t   tables[GM_KIND_MAX];
+    gm_store_note_t   *notes;
     uint64_t           version;
 };
 
@@ -39,6 +48,9 @@ static int gm_store_node_is(gm_store_node_t *node, uint64_t hash,
 static gm_store_node_t **gm_store_lookup(gm_store_table_t *t, uint64_t hash,
     const char *ns, size_t ns_len, const char *name, size_t name_len);
 static int gm_store_grow(gm_store_table_t *t);
+static int gm_store_unnote(gm_store_t *store, gm_kind_e kind,
+    const char *ns, size_t ns_len, const char *name, size_t name_len);
+static void gm_store_note_free(gm_store_note_t *note);
 
 
 gm_store_t *
@@ -72,6 +84,7 @@ gm_store_destroy(gm_store_t *store)
 {
     size_t             i, b;
     gm_store_node_t   *node, *next;
+    gm_store_note_t   *note;
     gm_store_table_t  *t;
 
     if (store == NULL) {
@@ -90,6 +103,12 @@ gm_store_destroy(gm_store_t *store)
         }
 
         free(t->buckets);
+    }
+
+    while (store->notes) {
+        note = store->notes;
+        store->notes = note->next;
+        gm_store_note_free(note);
     }
 
     free(store);
@@ -116,6 +135,9 @@ gm_store_put(gm_store_t *store, gm_object_t *obj)
                          meta->name.data, meta->name.len);
 
     slot = gm_store_lookup(t, hash, meta->ns.data, meta->ns.len,
+                           meta->name.data, meta->name.len);
+
+    (void) gm_store_unnote(store, meta->kind, meta->ns.data, meta->ns.len,
                            meta->name.data, meta->name.len);
 
     if (*slot) {
@@ -169,8 +191,10 @@ gm_store_delete(gm_store_t *store, gm_kind_e kind, const char *ns,
     node = *slot;
 
     if (node == NULL) {
-        return 0;
+        return gm_store_unnote(store, kind, ns, ns_len, name, name_len);
     }
+
+    (void) gm_store_unnote(store, kind, ns, ns_len, name, name_len);
 
     *slot = node->next;
     t->nelts--;
@@ -235,6 +259,60 @@ gm_store_foreach(gm_store_t *store, gm_kind_e kind, gm_store_iter_pt cb,
         for (node = t->buckets[b]; node; node = node->next) {
             cb(data, node->obj);
         }
+    }
+}
+
+
+int
+gm_store_reject(gm_store_t *store, const gm_reject_t *r)
+{
+    gm_store_note_t  *note;
+
+    if ((unsigned) r->kind >= GM_KIND_MAX) {
+        return -1;
+    }
+
+    note = calloc(1, sizeof(gm_store_note_t));
+    if (note == NULL) {
+        return -1;
+    }
+
+    note->reject = *r;
+    note->reject.ns.data = strndup(r->ns.data, r->ns.len);
+    note->reject.name.data = strndup(r->name.data, r->name.len);
+    note->reject.message.data = strndup(r->message.data, r->message.len);
+
+    if (note->reject.ns.data == NULL || note->reject.name.data == NULL
+        || note->reject.message.data == NULL)
+    {
+        gm_store_note_free(note);
+        return -1;
+    }
+
+    note->next = store->notes;
+    store->notes = note;
+    store->version++;
+
+    return 0;
+}
+
+
+int
+gm_store_unreject(gm_store_t *store, gm_kind_e kind, const char *ns,
+    size_t ns_len, const char *name, size_t name_len)
+{
+    return gm_store_unnote(store, kind, ns, ns_len, name, name_len);
+}
+
+
+void
+gm_store_foreach_reject(gm_store_t *store, gm_store_reject_iter_pt cb,
+    void *data)
+{
+    gm_store_note_t  *note;
+
+    for (note = store->notes; note; note = note->next) {
+        cb(data, &note->reject);
     }
 }
 
@@ -335,4 +413,52 @@ gm_store_grow(gm_store_table_t *t)
     t->nbuckets = n;
 
     return 0;
+}
+
+
+/* drops the notes of one key; returns 1 when there were some */
+
+static int
+gm_store_unnote(gm_store_t *store, gm_kind_e kind, const char *ns,
+    size_t ns_len, const char *name, size_t name_len)
+{
+    int                dropped;
+    gm_reject_t       *r;
+    gm_store_note_t  **link, *note;
+
+    dropped = 0;
+    link = &store->notes;
+
+    while (*link) {
+        note = *link;
+        r = &note->reject;
+
+        if (r->kind != kind || r->ns.len != ns_len || r->name.len != name_len
+            || memcmp(r->ns.data, ns, ns_len) != 0
+            || memcmp(r->name.data, name, name_len) != 0)
+        {
+            link = &note->next;
+            continue;
+        }
+
+        *link = note->next;
+        gm_store_note_free(note);
+        dropped = 1;
+    }
+
+    if (dropped) {
+        store->version++;
+    }
+
+    return dropped;
+}
+
+
+static void
+gm_store_note_free(gm_store_note_t *note)
+{
+    free(note->reject.ns.data);
+    free(note->reject.name.data);
+    free(note->reject.message.data);
+    free(note);
 }

@@ -8,11 +8,13 @@
 
 
 #include "gm_object.h"
+#include "gm_stats.h"
 
 
 typedef struct gm_store_s  gm_store_t;
 
 typedef void (*gm_store_iter_pt)(void *data, gm_object_t *obj);
+typedef void (*gm_store_reject_iter_pt)(void *data, const gm_reject_t *r);
 
 
 gm_store_t *gm_store_create(void);
@@ -20,7 +22,7 @@ void gm_store_destroy(gm_store_t *store);
 
 /* takes ownership; replaces (and frees) an object with the same key */
 int gm_store_put(gm_store_t *store, gm_object_t *obj);
-/* returns 1 if an object was deleted, 0 if there was none */
+/* returns 1 if an object or a rejection was dropped, 0 if there was none */
 int gm_store_delete(gm_store_t *store, gm_kind_e kind, const char *ns,
     const char *name);
 gm_object_t *gm_store_get(gm_store_t *store, gm_kind_e kind, const char *ns,
@@ -29,6 +31,18 @@ size_t gm_store_count(gm_store_t *store, gm_kind_e kind);
 /* unspecified order; the callback must not modify the store */
 void gm_store_foreach(gm_store_t *store, gm_kind_e kind, gm_store_iter_pt cb,
     void *data);
+/*
+ * Why the object of this key was rejected (strings copied), until its
+ * next put or delete: a key may have rejections and no object.  Returns
+ * 0 when noted.
+ */
+int gm_store_reject(gm_store_t *store, const gm_reject_t *r);
+/* drops the rejections of a key; returns 1 when there were some */
+int gm_store_unreject(gm_store_t *store, gm_kind_e kind, const char *ns,
+    size_t ns_len, const char *name, size_t name_len);
+void gm_store_foreach_reject(gm_store_t *store, gm_store_reject_iter_pt cb,
+    void *data);
+
 /* bumped by every put and delete */
 uint64_t gm_store_version(gm_store_t *store);
 

@@ -29,6 +29,7 @@ typedef struct {
     unsigned                     valid_unparsed_uri:1;
     unsigned                     done:1;
     unsigned                     timed_out:1;
+    unsigned                     failed:1;    /* not sent, error, 5xx */
 } ngx_http_gamma_mirror_t;
 
 

@@ -196,6 +196,7 @@ ngx_http_gamma_mirror_send_all(ngx_http_request_t *r,
 
     for (i = 0; i < ctx->filter->mirrors->nelts; i++) {
         if (ngx_http_gamma_mirror_send(r, ctx, &mr[i]) != NGX_OK) {
+            mr[i].failed = 1;
             ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                           "gamma: mirror to %s not sent",
                           mr[i].mirror->backend->label.data);
@@ -321,6 +322,7 @@ ngx_http_gamma_mirror_done(ngx_http_request_t *sr, void *data, ngx_int_t rc)
     } else if (rc == NGX_ERROR || rc >= NGX_HTTP_SPECIAL_RESPONSE
                || status >= NGX_HTTP_INTERNAL_SERVER_ERROR)
     {
+        mr->failed = 1;
         ngx_log_error(NGX_LOG_WARN, sr->connection->log, 0,
                       "gamma: mirror of \"%V\" to %s failed: %i",
                       &mr->uri, mr->mirror->backend->label.data,

@@ -14,9 +14,10 @@
 
 #include "gm_file_source_int.h"
 #include "gm_object_parse.h"
+#include "gm_reject.h"
 
 
-static void gm_file_define(gm_file_load_t *ld, gm_object_t *obj);
+static int gm_file_define(gm_file_load_t *ld, gm_object_t *obj);
 static void gm_file_keep_invalid(gm_file_load_t *ld, json_t *doc);
 static gm_file_key_t *gm_file_keys_add(gm_file_load_t *ld, gm_kind_e kind,
     const char *ns, const char *name, unsigned owner);
@@ -29,16 +30,26 @@ gm_file_doc(void *data, json_t *doc, size_t index)
     int              ignored;
     gm_object_t     *obj;
     gm_file_load_t  *ld;
+    gm_reject_tap_t  tap;
 
     ld = data;
     ignored = 0;
 
-    obj = gm_object_parse(doc, &ld->fs->limit.log, &ignored);
+    /* the reasons it logs are kept next to the object for the status */
+    gm_reject_tap_init(&tap, &ld->fs->limit.log);
+    obj = gm_object_parse(doc, &tap.log, &ignored);
 
     if (obj) {
-        gm_file_define(ld, obj);
+        if (gm_file_define(ld, obj)) {
+            gm_reject_tap_note(&tap, ld->fs->store);
+        }
+
+        gm_reject_tap_free(&tap);
         return;
     }
+
+    ld->changed |= gm_reject_tap_note(&tap, ld->fs->store);
+    gm_reject_tap_free(&tap);
 
     if (ignored) {
         gm_log(&ld->fs->limit.log, GM_LOG_DEBUG, "%s: document %zu ignored",
@@ -55,7 +66,7 @@ gm_file_doc(void *data, json_t *doc, size_t index)
  * that one's version stays; if this file is the earlier one, it takes
  * over from the others.
  */
-static void
+static int
 gm_file_define(gm_file_load_t *ld, gm_object_t *obj)
 {
     gm_file_t      *f, *other, *first;
@@ -96,7 +107,7 @@ gm_file_define(gm_file_load_t *ld, gm_object_t *obj)
 
     if (k == NULL || first != ld->file) {
         gm_object_free(obj);
-        return;
+        return 0;
     }
 
     /* the others' versions are no longer the ones in the store */
@@ -110,6 +121,8 @@ gm_file_define(gm_file_load_t *ld, gm_object_t *obj)
 
     gm_store_put(ld->fs->store, obj);
     ld->changed = 1;
+
+    return 1;
 }
 
 
@@ -143,6 +156,12 @@ gm_file_keep_invalid(gm_file_load_t *ld, json_t *doc)
         if (prev && prev->owner
             && gm_store_get(ld->fs->store, key.kind, key.ns, key.name))
         {
+            gm_file_keys_add(ld, key.kind, key.ns, key.name, 1);
+
+        } else if (gm_store_get(ld->fs->store, key.kind, key.ns, key.name)
+                   == NULL)
+        {
+            /* never valid: the key stays, its rejection goes with it */
             gm_file_keys_add(ld, key.kind, key.ns, key.name, 1);
         }
     }

@@ -457,6 +457,7 @@ gm_file_load(gm_file_source_t *fs, gm_file_t *f)
     gm_file_keys_free(f->keys, f->nkeys);
     f->keys = ld.keys;
     f->nkeys = ld.nkeys;
+    f->parsed = 1;
 
     gm_log(fs->log, GM_LOG_INFO, "manifest \"%s\": %zu objects", f->path,
            f->nkeys);
@@ -605,4 +606,19 @@ gm_file_free(gm_file_t *f)
     gm_file_keys_free(f->keys, f->nkeys);
     free(f->path);
     free(f);
+}
+
+
+int
+gm_file_source_synced(gm_file_source_t *fs)
+{
+    gm_file_t  *f;
+
+    for (f = fs->files; f; f = f->next) {
+        if (!f->parsed) {
+            return 0;
+        }
+    }
+
+    return 1;
 }

@@ -47,6 +47,7 @@ struct gm_file_s {
     unsigned        seen:1;
     unsigned        loaded:1;       /* "read" is valid */
     unsigned        failed:1;       /* the last read failed: retried */
+    unsigned        parsed:1;       /* read and parsed once: synced */
     unsigned        stale:1;        /* re-read: it shares a dropped key */
 };
 

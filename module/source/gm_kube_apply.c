@@ -13,6 +13,7 @@
 
 #include "gm_kube_apply.h"
 #include "gm_object_parse.h"
+#include "gm_reject.h"
 
 
 #define GM_KUBE_KEY_MAX  320          /* "<namespace>/<name>" */
@@ -145,9 +146,10 @@ gm_kube_apply_event(const gm_kube_scope_t *s, const char *line, size_t len,
 static int
 gm_kube_upsert(const gm_kube_scope_t *s, json_t *obj)
 {
-    int           ignored;
-    const char   *ns, *name, *rv;
-    gm_object_t  *o, *old;
+    int              ignored, changed;
+    const char      *ns, *name, *rv;
+    gm_object_t     *o, *old;
+    gm_reject_tap_t  tap;
 
     if (gm_kube_object_id(s, obj, &ns, &name) != 0) {
         return 0;
@@ -174,13 +176,20 @@ gm_kube_upsert(const gm_kube_scope_t *s, json_t *obj)
         json_object_set_new(obj, "apiVersion", json_string(s->api_version));
     }
 
-    o = gm_object_parse(obj, s->log, &ignored);
+    /* the reasons it logs are kept next to the object for the status */
+    gm_reject_tap_init(&tap, s->log);
+    o = gm_object_parse(obj, &tap.log, &ignored);
+
     if (o == NULL) {
         /* rejected and logged: its last good version, if any, stays */
-        return 0;
+        changed = gm_reject_tap_note(&tap, s->store);
+        gm_reject_tap_free(&tap);
+        return changed;
     }
 
     gm_store_put(s->store, o);
+    gm_reject_tap_note(&tap, s->store);
+    gm_reject_tap_free(&tap);
 
     return 1;
 }

@@ -21,6 +21,7 @@
 
 #include "gm_file_source.h"
 #include "gm_route_status.h"
+#include "gm_snapshot_walk.h"
 #include "gm_store.h"
 #include "gm_source.h"
 
@@ -36,6 +37,7 @@ struct gm_watcher_s {
     gm_allocator_t      allocator;
     gm_status_seen_t   *status_seen;   /* the file source logs changes */
     gm_status_writer_t *writer;        /* the API source's, when on */
+    int64_t             first_sync_ms;
     int64_t             dirty_first;   /* the first change not published */
     int64_t             dirty_last;
     unsigned            published:1;
@@ -52,6 +54,9 @@ static int gm_watcher_wait(gm_watcher_t *w, int fd, int timeout_ms);
 static void gm_watcher_debounce(gm_watcher_t *w);
 static void gm_watcher_publish(gm_watcher_t *w);
 static void gm_watcher_status(gm_watcher_t *w, const gm_snapshot_t *s);
+static void gm_watcher_stats(gm_watcher_t *w, gm_snapshot_t *s,
+    const gm_reject_list_t *compiled, int64_t start_us);
+static int64_t gm_watcher_now_us(void);
 static int64_t gm_watcher_now_ms(void);
 
 
@@ -404,13 +409,18 @@ gm_watcher_debounce(gm_watcher_t *w)
 static void
 gm_watcher_publish(gm_watcher_t *w)
 {
-    int64_t         start;
-    gm_snapshot_t  *s;
+    int64_t          start;
+    gm_snapshot_t   *s;
+    gm_reject_tap_t  tap;
 
-    start = gm_watcher_now_ms();
+    start = gm_watcher_now_us();
 
-    s = gm_snapshot_build_in(w->store, &w->conf.log, w->conf.allocator);
+    /* what the compiler says about bad objects goes to the status page */
+    gm_reject_tap_init(&tap, &w->conf.log);
+    s = gm_snapshot_build_in(w->store, &tap.log, w->conf.allocator);
+
     if (s == NULL) {
+        gm_reject_tap_free(&tap);
         gm_log(&w->conf.log, GM_LOG_ERR,
                "out of memory compiling the mesh, the previous state stays");
         w->conf.publish(w->conf.publish_data, NULL);
@@ -419,12 +429,14 @@ gm_watcher_publish(gm_watcher_t *w)
 
     gm_snapshot_set_generation(s, ++w->generation);
     gm_watcher_status(w, s);
+    gm_watcher_stats(w, s, &tap.list, start);
+    gm_reject_tap_free(&tap);
 
     gm_log(&w->conf.log, GM_LOG_INFO,
            "snapshot %llu: %zu services, %zu frontends, %zu bytes, %lld ms",
            (unsigned long long) w->generation, gm_snapshot_nservices(s),
            gm_snapshot_nfrontends(s), gm_snapshot_size(s),
-           (long long) (gm_watcher_now_ms() - start));
+           (long long) (gm_watcher_now_us() - start) / 1000);
 
     w->conf.publish(w->conf.publish_data, s);
 
@@ -464,6 +476,43 @@ gm_watcher_status(gm_watcher_t *w, const gm_snapshot_t *s)
 }
 
 
+/* for metrics and the status page: the snapshot carries its own story */
+static void
+gm_watcher_stats(gm_watcher_t *w, gm_snapshot_t *s,
+    const gm_reject_list_t *compiled, int64_t start_us)
+{
+    int                k;
+    struct timespec    ts;
+    gm_source_stats_t  st;
+
+    memset(&st, 0, sizeof(gm_source_stats_t));
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+
+    st.source = w->conf.kube ? "kubernetes" : "file";
+    st.generation = w->generation;
+    st.sync_time_ms = (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    st.compile_us = (uint64_t) (gm_watcher_now_us() - start_us);
+    st.snapshot_bytes = gm_snapshot_size(s);
+
+    if (w->first_sync_ms == 0) {
+        w->first_sync_ms = st.sync_time_ms;
+    }
+
+    st.first_sync_ms = w->first_sync_ms;
+
+    for (k = 0; k < GM_KIND_MAX; k++) {
+        st.objects[k] = gm_store_count(w->store, k);
+    }
+
+    if (gm_snapshot_attach_stats(s, &st, w->store, compiled) != 0) {
+        gm_log(&w->conf.log, GM_LOG_ERR,
+               "out of memory noting the stats of snapshot %llu",
+               (unsigned long long) w->generation);
+    }
+}
+
+
 static int64_t
 gm_watcher_now_ms(void)
 {
@@ -472,4 +521,15 @@ gm_watcher_now_ms(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
 
     return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+
+static int64_t
+gm_watcher_now_us(void)
+{
+    struct timespec  ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+
+    return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
