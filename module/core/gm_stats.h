@@ -40,6 +40,7 @@ typedef struct {
 typedef struct gm_source_stats_s {
     const char          *source;      /* "file" or "kubernetes" */
     uint64_t             generation;
+    unsigned             synced:1;        /* every input read once */
     int64_t              sync_time_ms;    /* unix ms this one was built */
     int64_t              first_sync_ms;   /* unix ms of generation 1 */
     uint64_t             compile_us;

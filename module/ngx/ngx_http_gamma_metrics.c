@@ -360,6 +360,7 @@ ngx_http_gamma_metrics_init_process(ngx_cycle_t *cycle)
 
         if (ngx_atomic_cmp_set(&row->pid, pid, ngx_pid)) {
             row->generation = 0;
+            row->synced = 0;
             mmcf->row = i;
             break;
         }
@@ -397,6 +398,7 @@ ngx_http_gamma_metrics_exit_process(ngx_cycle_t *cycle)
 
     row = &mmcf->sh->rows[mmcf->row];
     row->generation = 0;
+    row->synced = 0;
     (void) ngx_atomic_cmp_set(&row->pid, ngx_pid, 0);
 }
 
@@ -405,6 +407,8 @@ ngx_http_gamma_metrics_exit_process(ngx_cycle_t *cycle)
 void
 ngx_http_gamma_metrics_adopt(ngx_cycle_t *cycle, gm_snapshot_t *s)
 {
+    ngx_http_gamma_row_t                *row;
+    const gm_source_stats_t             *st;
     ngx_http_gamma_metrics_main_conf_t  *mmcf;
 
     mmcf = ngx_http_cycle_get_module_main_conf(cycle,
@@ -414,8 +418,11 @@ ngx_http_gamma_metrics_adopt(ngx_cycle_t *cycle, gm_snapshot_t *s)
         return;
     }
 
-    mmcf->sh->rows[mmcf->row].generation =
-                                   (ngx_atomic_t) gm_snapshot_generation(s);
+    row = &mmcf->sh->rows[mmcf->row];
+    st = gm_snapshot_stats(s);
+
+    row->synced = (st && st->synced);
+    row->generation = (ngx_atomic_t) gm_snapshot_generation(s);
 }
 
 

@@ -59,6 +59,7 @@ typedef struct {
 typedef struct {
     ngx_atomic_t             pid;          /* 0: free */
     ngx_atomic_t             generation;   /* the snapshot it serves */
+    ngx_atomic_t             synced;       /* ... built from a full sync */
     ngx_atomic_t             dropped;      /* requests with no series */
 } ngx_http_gamma_row_t;
 

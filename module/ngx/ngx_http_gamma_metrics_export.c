@@ -58,8 +58,8 @@ static void ngx_http_gamma_export_source(ngx_http_gamma_out_t *out,
     gm_snapshot_t *s);
 static void ngx_http_gamma_export_zone(ngx_http_gamma_out_t *out,
     ngx_http_gamma_metrics_main_conf_t *mmcf);
-static ngx_uint_t ngx_http_gamma_workers(ngx_http_gamma_metrics_sh_t *sh,
-    uint64_t want, ngx_atomic_t *pid);
+static ngx_uint_t ngx_http_gamma_unsynced(ngx_http_gamma_metrics_sh_t *sh,
+    ngx_atomic_t *pid);
 
 
 static const char  *ngx_http_gamma_class[] = {
@@ -654,7 +654,7 @@ ngx_http_gamma_export_source(ngx_http_gamma_out_t *out, gm_snapshot_t *s)
         "# HELP gamma_source_synced 1 once this worker serves a complete "
         "sync of the source.\n"
         "# TYPE gamma_source_synced gauge\n"
-        "gamma_source_synced %d\n", st != NULL);
+        "gamma_source_synced %d\n", st != NULL && st->synced);
 
     if (st == NULL) {
         return;
@@ -758,10 +758,10 @@ ngx_http_gamma_export_zone(ngx_http_gamma_out_t *out,
 ngx_int_t
 ngx_http_gamma_ready_handler(ngx_http_request_t *r)
 {
-    ngx_uint_t                           n;
     ngx_atomic_t                         pid;
     gm_snapshot_t                       *s;
     ngx_http_gamma_out_t                 out;
+    const gm_source_stats_t             *st;
     ngx_http_gamma_metrics_main_conf_t  *mmcf;
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
@@ -770,37 +770,34 @@ ngx_http_gamma_ready_handler(ngx_http_request_t *r)
 
     mmcf = ngx_http_get_module_main_conf(r, ngx_http_gamma_metrics_module);
     s = ngx_http_gamma_metrics_snapshot(r);
+    st = s ? gm_snapshot_stats(s) : NULL;
 
     ngx_http_gamma_out_init(&out, r->pool);
 
-    if (s == NULL) {
+    if (st == NULL) {
         ngx_http_gamma_out(&out, "not ready: no mesh state yet\n");
-        return ngx_http_gamma_out_send(r, &out,
-                                       NGX_HTTP_SERVICE_UNAVAILABLE,
-                                       "text/plain");
+
+    } else if (!st->synced) {
+        ngx_http_gamma_out(&out, "not ready: a manifest of the source "
+                           "could not be read yet (see the error log)\n");
+
+    } else if (mmcf->sh && ngx_http_gamma_unsynced(mmcf->sh, &pid)) {
+        ngx_http_gamma_out(&out, "not ready: worker %uA serves no "
+                           "complete sync yet\n", (ngx_atomic_uint_t) pid);
+
+    } else {
+        ngx_http_gamma_out(&out, "ready: generation %uL\n", st->generation);
+        return ngx_http_gamma_out_send(r, &out, NGX_HTTP_OK, "text/plain");
     }
 
-    n = mmcf->sh ? ngx_http_gamma_workers(mmcf->sh, 0, &pid) : 0;
-
-    if (n) {
-        ngx_http_gamma_out(&out, "not ready: worker %uA has no mesh state "
-                           "yet\n", (ngx_atomic_uint_t) pid);
-        return ngx_http_gamma_out_send(r, &out,
-                                       NGX_HTTP_SERVICE_UNAVAILABLE,
-                                       "text/plain");
-    }
-
-    ngx_http_gamma_out(&out, "ready: generation %uL\n",
-                       gm_snapshot_generation(s));
-
-    return ngx_http_gamma_out_send(r, &out, NGX_HTTP_OK, "text/plain");
+    return ngx_http_gamma_out_send(r, &out, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                   "text/plain");
 }
 
 
-/* live workers whose generation is "want" (0: none yet); one in *pid */
+/* live workers without a synced snapshot; one of them in *pid */
 static ngx_uint_t
-ngx_http_gamma_workers(ngx_http_gamma_metrics_sh_t *sh, uint64_t want,
-    ngx_atomic_t *pid)
+ngx_http_gamma_unsynced(ngx_http_gamma_metrics_sh_t *sh, ngx_atomic_t *pid)
 {
     ngx_uint_t     i, n;
     ngx_atomic_t   p;
@@ -814,7 +811,7 @@ ngx_http_gamma_workers(ngx_http_gamma_metrics_sh_t *sh, uint64_t want,
             continue;
         }
 
-        if ((uint64_t) sh->rows[i].generation == want) {
+        if (sh->rows[i].generation == 0 || !sh->rows[i].synced) {
             *pid = p;
             n++;
         }

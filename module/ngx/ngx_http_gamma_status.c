@@ -267,11 +267,11 @@ ngx_http_gamma_json_source(ngx_http_gamma_out_t *out, gm_snapshot_t *s)
     }
 
     ngx_http_gamma_out(out,
-        "{\n\"synced\": true,\n\"generation\": %uL,\n"
+        "{\n\"synced\": %s,\n\"generation\": %uL,\n"
         "\"source\": {\"type\": \"%s\", \"first_sync\": %L.%03L, "
         "\"last_sync\": %L.%03L, \"watch_restarts\": %uL, "
         "\"relists\": %uL, \"objects\": {",
-        st->generation, st->source,
+        st->synced ? "true" : "false", st->generation, st->source,
         st->first_sync_ms / 1000, st->first_sync_ms % 1000,
         st->sync_time_ms / 1000, st->sync_time_ms % 1000,
         st->watch_restarts, st->relists);

@@ -70,6 +70,7 @@ static void
 ngx_http_gamma_html_head(ngx_http_gamma_out_t *out, gm_snapshot_t *s)
 {
     int                       k;
+    ngx_tm_t                  tm;
     const gm_source_stats_t  *st;
 
     ngx_http_gamma_out(out, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>"
@@ -85,12 +86,21 @@ ngx_http_gamma_html_head(ngx_http_gamma_out_t *out, gm_snapshot_t *s)
         return;
     }
 
-    ngx_http_gamma_out(out, "<p class=\"ok\" id=\"sync\">Synced: "
-                       "generation %uL from the %s source, built at unix "
-                       "time %L, compiled in %uL.%06uL s, %uz bytes.</p>\n"
-                       "<p>Objects:", st->generation, st->source,
-                       st->sync_time_ms / 1000, st->compile_us / 1000000,
-                       st->compile_us % 1000000, st->snapshot_bytes);
+    ngx_gmtime((time_t) (st->sync_time_ms / 1000), &tm);
+
+    ngx_http_gamma_out(out, "<p class=\"%s\" id=\"sync\">%s: "
+                       "generation %uL from the %s source, built "
+                       "%4d-%02d-%02d %02d:%02d:%02d UTC, compiled in "
+                       "%uL.%06uL s, %uz bytes.</p>\n<p>Objects:",
+                       st->synced ? "ok" : "bad",
+                       st->synced ? "Synced"
+                                  : "Not synced (a manifest could not be "
+                                    "read yet)",
+                       st->generation, st->source,
+                       tm.ngx_tm_year, tm.ngx_tm_mon, tm.ngx_tm_mday,
+                       tm.ngx_tm_hour, tm.ngx_tm_min, tm.ngx_tm_sec,
+                       st->compile_us / 1000000, st->compile_us % 1000000,
+                       st->snapshot_bytes);
 
     for (k = 0; k < GM_KIND_MAX; k++) {
         ngx_http_gamma_out(out, "%s %uz %s", k ? "," : "", st->objects[k],

@@ -31,5 +31,8 @@ int gm_file_source_drain(gm_file_source_t *fs);
  */
 int gm_file_source_scan(gm_file_source_t *fs);
 
+/* 1 once every manifest file was read and parsed at least once */
+int gm_file_source_synced(gm_file_source_t *fs);
+
 
 #endif /* GM_FILE_SOURCE_H */

@@ -246,3 +246,12 @@ gm_kube_source_synced(gm_kube_source_t *ks)
 
     return 1;
 }
+
+
+void
+gm_kube_source_counters(gm_kube_source_t *ks, uint64_t *restarts,
+    uint64_t *relists)
+{
+    *restarts = ks->env.watch_restarts;
+    *relists = ks->env.relists;
+}

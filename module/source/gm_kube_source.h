@@ -55,5 +55,9 @@ int gm_kube_source_run(gm_kube_source_t *ks);
 /* 1 once every watched kind was listed (or found absent) at least once */
 int gm_kube_source_synced(gm_kube_source_t *ks);
 
+/* watches opened again after a failure, lists after a 410 or failure */
+void gm_kube_source_counters(gm_kube_source_t *ks, uint64_t *restarts,
+    uint64_t *relists);
+
 
 #endif /* GM_KUBE_SOURCE_H */

@@ -540,7 +540,11 @@ gm_kube_watch_fail(gm_kube_watch_t *w, gm_kube_op_e op, int immediate)
     w->failures++;
 
     if (op == GM_KUBE_OP_LIST) {
+        w->env->relists++;
         gm_kube_watch_reset_list(w);
+
+    } else {
+        w->env->watch_restarts++;
     }
 
     gm_kube_watch_schedule(w, op, (immediate && w->failures == 1)

@@ -24,6 +24,8 @@ typedef struct {
     const gm_kube_conf_t  *conf;      /* defaults filled in */
     gm_log_limit_t         limit;     /* for rejected objects */
     uint64_t               rnd;       /* xorshift state for jitter */
+    uint64_t               watch_restarts;   /* for metrics */
+    uint64_t               relists;
     unsigned               changed:1; /* the store changed */
 } gm_kube_env_t;
 

@@ -33,6 +33,7 @@ struct gm_watcher_s {
     pthread_t           tid;
     gm_store_t         *store;
     gm_file_source_t   *fs;
+    gm_kube_source_t   *ks;
     uint64_t            generation;
     gm_allocator_t      allocator;
     gm_status_seen_t   *status_seen;   /* the file source logs changes */
@@ -250,6 +251,7 @@ gm_watcher_kube(gm_watcher_t *w)
     gm_kube_source_t  *ks;
 
     ks = gm_kube_source_create(w->conf.kube, w->store, &w->conf.log);
+    w->ks = ks;
 
     if (ks == NULL) {
         gm_log(&w->conf.log, GM_LOG_ERR,
@@ -273,6 +275,7 @@ gm_watcher_kube(gm_watcher_t *w)
         gm_watcher_kube_flush(w, synced);
     }
 
+    w->ks = NULL;
     gm_kube_source_destroy(ks);
 }
 
@@ -490,6 +493,13 @@ gm_watcher_stats(gm_watcher_t *w, gm_snapshot_t *s,
     clock_gettime(CLOCK_REALTIME, &ts);
 
     st.source = w->conf.kube ? "kubernetes" : "file";
+    /* Kubernetes: nothing is published before every kind was listed */
+    st.synced = w->fs ? gm_file_source_synced(w->fs) : 1;
+
+    if (w->ks) {
+        gm_kube_source_counters(w->ks, &st.watch_restarts, &st.relists);
+    }
+
     st.generation = w->generation;
     st.sync_time_ms = (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
     st.compile_us = (uint64_t) (gm_watcher_now_us() - start_us);
