@@ -59,7 +59,8 @@ static void ngx_http_gamma_export_source(ngx_http_gamma_out_t *out,
 static void ngx_http_gamma_export_zone(ngx_http_gamma_out_t *out,
     ngx_http_gamma_metrics_main_conf_t *mmcf);
 static ngx_uint_t ngx_http_gamma_unsynced(ngx_http_gamma_metrics_sh_t *sh,
-    ngx_atomic_t *pid);
+    ngx_atomic_t *pid, ngx_uint_t *live);
+static ngx_uint_t ngx_http_gamma_workers_expected(void);
 
 
 static const char  *ngx_http_gamma_class[] = {
@@ -758,6 +759,7 @@ ngx_http_gamma_export_zone(ngx_http_gamma_out_t *out,
 ngx_int_t
 ngx_http_gamma_ready_handler(ngx_http_request_t *r)
 {
+    ngx_uint_t                           live, want;
     ngx_atomic_t                         pid;
     gm_snapshot_t                       *s;
     ngx_http_gamma_out_t                 out;
@@ -774,6 +776,9 @@ ngx_http_gamma_ready_handler(ngx_http_request_t *r)
 
     ngx_http_gamma_out_init(&out, r->pool);
 
+    live = 0;
+    want = ngx_http_gamma_workers_expected();
+
     if (st == NULL) {
         ngx_http_gamma_out(&out, "not ready: no mesh state yet\n");
 
@@ -781,9 +786,13 @@ ngx_http_gamma_ready_handler(ngx_http_request_t *r)
         ngx_http_gamma_out(&out, "not ready: a manifest of the source "
                            "could not be read yet (see the error log)\n");
 
-    } else if (mmcf->sh && ngx_http_gamma_unsynced(mmcf->sh, &pid)) {
+    } else if (mmcf->sh && ngx_http_gamma_unsynced(mmcf->sh, &pid, &live)) {
         ngx_http_gamma_out(&out, "not ready: worker %uA serves no "
                            "complete sync yet\n", (ngx_atomic_uint_t) pid);
+
+    } else if (mmcf->sh && live < want) {
+        ngx_http_gamma_out(&out, "not ready: %ui of %ui workers serve the "
+                           "mesh\n", live, want);
 
     } else {
         ngx_http_gamma_out(&out, "ready: generation %uL\n", st->generation);
@@ -795,14 +804,16 @@ ngx_http_gamma_ready_handler(ngx_http_request_t *r)
 }
 
 
-/* live workers without a synced snapshot; one of them in *pid */
+/* live workers without a synced snapshot, one of them in *pid */
 static ngx_uint_t
-ngx_http_gamma_unsynced(ngx_http_gamma_metrics_sh_t *sh, ngx_atomic_t *pid)
+ngx_http_gamma_unsynced(ngx_http_gamma_metrics_sh_t *sh, ngx_atomic_t *pid,
+    ngx_uint_t *live)
 {
     ngx_uint_t     i, n;
     ngx_atomic_t   p;
 
     n = 0;
+    *live = 0;
 
     for (i = 1; i < NGX_HTTP_GAMMA_METRICS_ROWS; i++) {
         p = sh->rows[i].pid;
@@ -814,8 +825,29 @@ ngx_http_gamma_unsynced(ngx_http_gamma_metrics_sh_t *sh, ngx_atomic_t *pid)
         if (sh->rows[i].generation == 0 || !sh->rows[i].synced) {
             *pid = p;
             n++;
+
+        } else {
+            (*live)++;
         }
     }
 
     return n;
+}
+
+
+/* a worker not started yet has no row: count the ones there should be */
+static ngx_uint_t
+ngx_http_gamma_workers_expected(void)
+{
+    ngx_core_conf_t  *ccf;
+
+    if (ngx_process != NGX_PROCESS_WORKER) {
+        return 1;
+    }
+
+    ccf = (ngx_core_conf_t *) ngx_get_conf(ngx_cycle->conf_ctx,
+                                           ngx_core_module);
+
+    return ngx_min((ngx_uint_t) ccf->worker_processes,
+                   NGX_HTTP_GAMMA_METRICS_ROWS - 1);
 }
