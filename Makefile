@@ -35,6 +35,8 @@ DEB_PACKAGES := nginx nginx-dev build-essential libpcre2-dev \
                 libhttp-message-perl liblist-moreutils-perl curl iproute2 \
                 iptables libmojolicious-perl libio-socket-ssl-perl \
                 libyaml-libyaml-perl openssl
+# observability: promtool and a Prometheus server, a browser for the page
+DEB_PACKAGES += prometheus chromium
 # the benchmarks (bench/)
 DEB_PACKAGES += wrk haproxy gnuplot-nox strace
 # kubectl for the Kubernetes API source tests: any on the PATH will do
