@@ -143,7 +143,7 @@ static ngx_int_t
 ngx_http_gamma_scrape(ngx_http_request_t *r, ngx_http_gamma_metrics_sh_t *sh,
     gm_snapshot_t *s, ngx_http_gamma_scrape_t *sc)
 {
-    ngx_uint_t                    i, n, c;
+    ngx_uint_t                    i, n, c, max;
     ngx_array_t                  *names;
     ngx_http_gamma_series_t      *item;
     ngx_http_gamma_series_key_t  *k;
@@ -153,7 +153,10 @@ ngx_http_gamma_scrape(ngx_http_request_t *r, ngx_http_gamma_metrics_sh_t *sh,
         return NGX_ERROR;
     }
 
-    sc->items = ngx_palloc(r->pool, (sh->used + 1)
+    /* workers may claim more meanwhile: those wait for the next scrape */
+    max = sh->used;
+
+    sc->items = ngx_palloc(r->pool, (max + 1)
                                     * sizeof(ngx_http_gamma_series_t));
     if (sc->items == NULL) {
         return NGX_ERROR;
@@ -161,7 +164,7 @@ ngx_http_gamma_scrape(ngx_http_request_t *r, ngx_http_gamma_metrics_sh_t *sh,
 
     n = 0;
 
-    for (i = 0; i < sh->nseries && n <= sh->used; i++) {
+    for (i = 0; i < sh->nseries && n < max; i++) {
         k = &sh->keys[i];
 
         if (k->state != NGX_HTTP_GAMMA_KEY_READY) {

@@ -144,6 +144,7 @@ http {
     # 50,000 Services: a 70 MB snapshot, three of them at a change
     gamma_zone 512m;
     access_log off;
+    ${\ ($self->{http_extra} // '')}
     keepalive_requests 1000000;
     server {
         listen $self->{port};
