@@ -288,7 +288,10 @@ _EOM_
 
     $md .= <<"_EOM_";
 
-The load hits one Service, so after its first request every request
+On a machine shared with other work (a load average well above its CPU
+count) req/s and p99 move by tens of percent between rounds: the
+instructions per request are the figure that noise cannot move.  The
+load hits one Service, so after its first request every request
 finds its series in the worker's pointer cache; a request of a label set
 not seen yet also hashes its labels and probes the zone once.
 
