@@ -118,6 +118,8 @@ gm_snapshot_t *ngx_http_gamma_metrics_snapshot(ngx_http_request_t *r);
 
 /* ngx_http_gamma_metrics_export.c */
 ngx_int_t ngx_http_gamma_metrics_handler(ngx_http_request_t *r);
+
+/* ngx_http_gamma_ready.c */
 ngx_int_t ngx_http_gamma_ready_handler(ngx_http_request_t *r);
 
 /* ngx_http_gamma_status.c */
