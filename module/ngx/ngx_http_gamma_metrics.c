@@ -31,6 +31,8 @@ static ngx_int_t ngx_http_gamma_metrics_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
 static char *ngx_http_gamma_metrics_location(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+static gm_snapshot_t *ngx_http_gamma_current(
+    ngx_http_gamma_main_conf_t *gmcf);
 static ngx_int_t ngx_http_gamma_metrics_init_process(ngx_cycle_t *cycle);
 static void ngx_http_gamma_metrics_exit_process(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_gamma_metrics_log(ngx_http_request_t *r);
@@ -329,6 +331,7 @@ ngx_http_gamma_metrics_init_process(ngx_cycle_t *cycle)
 {
     ngx_uint_t                           i;
     ngx_atomic_t                         pid;
+    gm_snapshot_t                       *s;
     ngx_http_gamma_row_t                *row;
     ngx_http_gamma_main_conf_t          *gmcf;
     ngx_http_gamma_metrics_main_conf_t  *mmcf;
@@ -375,8 +378,10 @@ ngx_http_gamma_metrics_init_process(ngx_cycle_t *cycle)
     gmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_gamma_module);
 
     /* the first snapshot may have come before this module's turn */
-    if (gmcf->worker && gmcf->worker->current) {
-        ngx_http_gamma_metrics_adopt(cycle, gmcf->worker->current);
+    s = ngx_http_gamma_current(gmcf);
+
+    if (s) {
+        ngx_http_gamma_metrics_adopt(cycle, s);
     }
 
     return NGX_OK;
@@ -434,6 +439,14 @@ ngx_http_gamma_metrics_snapshot(ngx_http_request_t *r)
 
     gmcf = ngx_http_get_module_main_conf(r, ngx_http_gamma_module);
 
+    return ngx_http_gamma_current(gmcf);
+}
+
+
+/* the one place that knows how a worker holds its snapshot */
+static gm_snapshot_t *
+ngx_http_gamma_current(ngx_http_gamma_main_conf_t *gmcf)
+{
     return gmcf->worker ? gmcf->worker->current : NULL;
 }
 
