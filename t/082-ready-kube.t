@@ -25,8 +25,11 @@ __DATA__
 === TEST 1: not ready while a resource cannot be listed, ready once it is
 --- post_setup_server_root
 FakeKube::reset($GammaTest::Base, rules => [
-    { verb => 'list', plural => 'httproutes', status => 500, count => 6 }]);
+    { verb => 'list', plural => 'httproutes', status => 500 }]);
 --- init
+FakeKube::wait_until(sub {
+    grep { $_->{path} =~ /httproutes/ } @{ FakeKube::control('log')->{log} }
+}, 5);
 my $res = GammaAdmin::get('/ready');
 Test::More::is("$res->{status} $res->{body}",
                "503 not ready: no mesh state yet\n",
@@ -34,6 +37,8 @@ Test::More::is("$res->{status} $res->{body}",
 my $c = GammaTest::gamma_client(to => '127.10.0.5:18080');
 Test::More::is($c->request('GET', '/')->{status}, 503,
                'the mesh answers 503 meanwhile');
+# the API server lists HTTPRoutes again: the next retry succeeds
+FakeKube::reset($GammaTest::Base);
 $res = GammaAdmin::wait_until(sub {
     my $r = GammaAdmin::get('/ready');
     return $r->{status} == 200 ? $r : undef;
