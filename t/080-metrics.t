@@ -129,6 +129,8 @@ Test::More::is($m->{'gamma_metrics_series{state="used"}'}, 5, 'five label sets')
 Test::More::is($m->{'gamma_zone_size_bytes{zone="gamma_metrics"}'}, 16777216,
                'the default zone: 16m');
 Test::More::is($m->{'gamma_metrics_dropped_total'}, 0, 'nothing dropped');
+Test::More::cmp_ok($m->{'gamma_zone_used_bytes{zone="gamma"}'}, '>', 0,
+                   'the snapshot zone is reported too');
 --- request
 GET /
 --- more_headers

@@ -64,7 +64,7 @@ qr{httproutes: list failed: HTTP 500}
 --- post_setup_server_root
 FakeKube::reset($GammaTest::Base);
 --- init
-FakeKube::wait_watches(6);
+FakeKube::wait_watches();
 GammaAdmin::wait_until(sub { GammaAdmin::get('/ready')->{status} == 200 }, 5);
 my $before = GammaAdmin::metrics()->{gamma_source_watch_restarts_total};
 FakeKube::control('watches', { action => 'error', code => 500,

@@ -38,7 +38,8 @@ typedef struct {
 
 
 typedef struct gm_source_stats_s {
-    const char          *source;      /* "file" or "kubernetes" */
+    /* "file" or "kubernetes": no pointer, the .so may move on a reload */
+    char                 source[12];
     uint64_t             generation;
     unsigned             synced:1;        /* every input read once */
     int64_t              sync_time_ms;    /* unix ms this one was built */

@@ -447,7 +447,8 @@ ngx_http_gamma_metrics_snapshot(ngx_http_request_t *r)
 static gm_snapshot_t *
 ngx_http_gamma_current(ngx_http_gamma_main_conf_t *gmcf)
 {
-    return gmcf->worker ? gmcf->worker->current : NULL;
+    return gmcf->worker && gmcf->worker->current
+           ? gmcf->worker->current->snapshot : NULL;
 }
 
 

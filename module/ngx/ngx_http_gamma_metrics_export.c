@@ -10,6 +10,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_gamma_metrics.h"
+#include "ngx_http_gamma_zone.h"
 
 
 /* a series as reported: its labels and its counters summed over rows */
@@ -56,8 +57,11 @@ static void ngx_http_gamma_export_no_route(ngx_http_gamma_out_t *out,
     ngx_http_gamma_scrape_t *sc);
 static void ngx_http_gamma_export_source(ngx_http_gamma_out_t *out,
     gm_snapshot_t *s);
-static void ngx_http_gamma_export_zone(ngx_http_gamma_out_t *out,
-    ngx_http_gamma_metrics_main_conf_t *mmcf);
+static void ngx_http_gamma_export_series(ngx_http_gamma_out_t *out,
+    ngx_http_gamma_metrics_sh_t *sh);
+static void ngx_http_gamma_export_zones(ngx_http_gamma_out_t *out,
+    ngx_http_gamma_metrics_main_conf_t *mmcf,
+    ngx_http_gamma_main_conf_t *gmcf);
 
 
 static const char  *ngx_http_gamma_class[] = {
@@ -125,9 +129,11 @@ ngx_http_gamma_metrics_handler(ngx_http_request_t *r)
             "Requests answered 503: the backend has no ready endpoint.",
             NGX_HTTP_GAMMA_BY_SERVICE|NGX_HTTP_GAMMA_BY_BACKEND,
             NGX_HTTP_GAMMA_C_NO_ENDPOINT, NULL);
-        ngx_http_gamma_export_zone(&out, mmcf);
+        ngx_http_gamma_export_series(&out, mmcf->sh);
     }
 
+    ngx_http_gamma_export_zones(&out, mmcf,
+                 ngx_http_get_module_main_conf(r, ngx_http_gamma_module));
     ngx_http_gamma_export_source(&out, s);
 
     return ngx_http_gamma_out_send(r, &out, NGX_HTTP_OK,
@@ -713,16 +719,11 @@ ngx_http_gamma_export_source(ngx_http_gamma_out_t *out, gm_snapshot_t *s)
 
 
 static void
-ngx_http_gamma_export_zone(ngx_http_gamma_out_t *out,
-    ngx_http_gamma_metrics_main_conf_t *mmcf)
+ngx_http_gamma_export_series(ngx_http_gamma_out_t *out,
+    ngx_http_gamma_metrics_sh_t *sh)
 {
-    size_t                        pages;
-    ngx_uint_t                    i;
-    ngx_atomic_uint_t             dropped;
-    ngx_http_gamma_metrics_sh_t  *sh;
-
-    sh = mmcf->sh;
-    pages = (mmcf->shpool->end - mmcf->shpool->start) / ngx_pagesize;
+    ngx_uint_t         i;
+    ngx_atomic_uint_t  dropped;
 
     for (dropped = 0, i = 0; i < NGX_HTTP_GAMMA_METRICS_ROWS; i++) {
         dropped += sh->rows[i].dropped;
@@ -737,16 +738,50 @@ ngx_http_gamma_export_zone(ngx_http_gamma_out_t *out,
         "# HELP gamma_metrics_dropped_total Requests not counted: the "
         "metrics zone is full.\n"
         "# TYPE gamma_metrics_dropped_total counter\n"
-        "gamma_metrics_dropped_total %uA\n"
+        "gamma_metrics_dropped_total %uA\n",
+        sh->used, sh->nseries * 7 / 8, dropped);
+}
+
+
+/* the snapshot zone (gamma_zone) and the metrics zone */
+static void
+ngx_http_gamma_export_zones(ngx_http_gamma_out_t *out,
+    ngx_http_gamma_metrics_main_conf_t *mmcf,
+    ngx_http_gamma_main_conf_t *gmcf)
+{
+    size_t  pages;
+
+    ngx_http_gamma_out(out,
         "# HELP gamma_zone_size_bytes Size of a shared memory zone.\n"
-        "# TYPE gamma_zone_size_bytes gauge\n"
-        "gamma_zone_size_bytes{zone=\"%V\"} %uz\n"
+        "# TYPE gamma_zone_size_bytes gauge\n");
+
+    if (gmcf->shm_zone) {
+        ngx_http_gamma_out(out, "gamma_zone_size_bytes{zone=\"%V\"} %uz\n",
+                           &gmcf->shm_zone->shm.name,
+                           gmcf->shm_zone->shm.size);
+    }
+
+    if (mmcf->shm_zone) {
+        ngx_http_gamma_out(out, "gamma_zone_size_bytes{zone=\"%V\"} %uz\n",
+                           &mmcf->shm_zone->shm.name,
+                           mmcf->shm_zone->shm.size);
+    }
+
+    ngx_http_gamma_out(out,
         "# HELP gamma_zone_used_bytes Pages of a shared memory zone in "
         "use.\n"
-        "# TYPE gamma_zone_used_bytes gauge\n"
-        "gamma_zone_used_bytes{zone=\"%V\"} %uz\n",
-        sh->used, sh->nseries * 7 / 8, dropped,
-        &mmcf->shm_zone->shm.name, mmcf->shm_zone->shm.size,
-        &mmcf->shm_zone->shm.name,
-        (pages - mmcf->shpool->pfree) * ngx_pagesize);
+        "# TYPE gamma_zone_used_bytes gauge\n");
+
+    if (gmcf->shm_zone) {
+        ngx_http_gamma_out(out, "gamma_zone_used_bytes{zone=\"%V\"} %uz\n",
+                           &gmcf->shm_zone->shm.name,
+                           ngx_http_gamma_zone_used(gmcf->shm_zone));
+    }
+
+    if (mmcf->shm_zone) {
+        pages = (mmcf->shpool->end - mmcf->shpool->start) / ngx_pagesize;
+        ngx_http_gamma_out(out, "gamma_zone_used_bytes{zone=\"%V\"} %uz\n",
+                           &mmcf->shm_zone->shm.name,
+                           (pages - mmcf->shpool->pfree) * ngx_pagesize);
+    }
 }

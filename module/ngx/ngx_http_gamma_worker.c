@@ -13,6 +13,7 @@
 
 #include "ngx_http_gamma_module.h"
 #include "ngx_http_gamma_zone.h"
+#include "ngx_http_gamma_metrics.h"
 
 
 static void ngx_http_gamma_worker_wait_first(ngx_http_gamma_worker_t *w,
@@ -148,6 +149,9 @@ ngx_http_gamma_worker_adopt(ngx_http_gamma_worker_t *w)
     old = w->current;
     w->current = gen;
     w->generation = g;
+
+    /* readiness: the metrics zone says which generation this worker serves */
+    ngx_http_gamma_metrics_adopt((ngx_cycle_t *) ngx_cycle, s);
 
     ngx_log_error(NGX_LOG_INFO, w->log, 0,
                   "gamma: snapshot %uL in service", gen->generation);

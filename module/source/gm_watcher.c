@@ -492,7 +492,7 @@ gm_watcher_stats(gm_watcher_t *w, gm_snapshot_t *s,
 
     clock_gettime(CLOCK_REALTIME, &ts);
 
-    st.source = w->conf.kube ? "kubernetes" : "file";
+    strcpy(st.source, w->conf.kube ? "kubernetes" : "file");
     /* Kubernetes: nothing is published before every kind was listed */
     st.synced = w->fs ? gm_file_source_synced(w->fs) : 1;
 
