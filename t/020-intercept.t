@@ -145,7 +145,7 @@ add_block_preprocessor(sub {
 
     $block->set_value("user_files", [["mesh/base.yaml", $Mesh]])
         unless defined $block->user_files;
-    $block->set_value("http_config", $block->http_config . <<'_EOC_');
+    $block->set_value("http_config", ($block->http_config // "") . <<'_EOC_');
     # the sidecar's listener, where the rules send outbound traffic
     server {
         listen 15001;

@@ -26,8 +26,8 @@ gamma_mesh_config();
 add_block_preprocessor(sub {
     my $block = shift;
 
-    if ($block->http_config !~ /gamma_kubernetes_backoff/) {
-        $block->set_value('http_config', $block->http_config
+    if (($block->http_config // "") !~ /gamma_kubernetes_backoff/) {
+        $block->set_value('http_config', ($block->http_config // "")
             . "    gamma_kubernetes_backoff 50ms 300ms;\n");
     }
 });
