@@ -176,6 +176,13 @@ for my $obj (@pods) {
        "$what: the sidecar runs as uid 101");
     is_deeply($side->{securityContext}{capabilities}, { drop => ['ALL'] },
               "$what: the sidecar has no capabilities");
+    my %ports = map { $_->{name} => $_->{containerPort} } @{ $side->{ports} };
+    is($ports{'gamma-probe'}, 15021,
+       "$what: the probe port of conf/gamma-probes.conf");
+    is_deeply([map { $side->{$_}{httpGet} } qw(readinessProbe livenessProbe)],
+              [{ path => '/ready', port => 'gamma-probe' },
+               { path => '/healthz', port => 'gamma-probe' }],
+              "$what: readiness and liveness probes on it");
     ok((grep { $_ eq '--proxy-uid' } @{ $init->{args} })
        && $init->{args}[1] eq '101',
        "$what: the rules exclude the sidecar's uid");
