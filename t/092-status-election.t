@@ -134,8 +134,11 @@ my $t0 = time;
 my $t = FakeKube::wait_until(sub {
     my $h = main::holder();
     $h ne '' && $h ne $main::Held }, 20);
-Test::More::ok(defined $t && time - $t0 < 17.5,
-               'a new holder within 15 s + 2 s');
+# lease duration 15 s + retry period 2 s, and 2 s for the candidate's
+# and this poll's scheduling on a loaded machine (16.1-18.1 s measured
+# under a load average of 6 on 2 cores)
+Test::More::ok(defined $t && time - $t0 < 19,
+               'a new holder within 15 s + 2 s (+ 2 s of scheduling)');
 Test::More::diag(sprintf 'taken over %.1f s after the crash', time - $t0);
 FakeKube::upsert($StatusTest::Gone);
 Test::More::is(main::wait_conditions('no-backend',
