@@ -256,3 +256,41 @@ GET /status
 X-Test-To: 127.0.0.1:15000
 --- response_body_like eval
 qr{"rejected": \[\]\n\}\n\z}
+
+
+
+=== TEST 5: route status conditions, as the status writer writes them, in the dump
+--- user_files eval
+[["mesh/base.yaml", $GammaTest::Base], ["mesh/routes.yaml", $main::Routes]]
+--- init
+sub conds {
+    my ($e) = @_;
+    return join ' ', map { "$_->{type}=$_->{status}/$_->{reason}" }
+                     @{ $e->{conditions} };
+}
+my $st = main::status();
+Test::More::is_deeply(
+    [map { "$_->{kind} $_->{namespace}/$_->{name} -> $_->{parent}{kind} "
+           . "$_->{parent}{namespace}/$_->{parent}{name}"
+           . ($_->{parent}{port} ? ":$_->{parent}{port}" : '')
+           . ': ' . conds($_) } @{ $st->{route_status} }],
+    ['HTTPRoute faces/lost -> Service faces/ghost: '
+         . 'Accepted=False/NoMatchingParent ResolvedRefs=True/ResolvedRefs',
+     'HTTPRoute faces/smiley-route -> Service faces/smiley:18080: '
+         . 'Accepted=True/Accepted ResolvedRefs=True/ResolvedRefs',
+     'HTTPRoute fast-clients/smiley-route -> Service faces/smiley:18080: '
+         . 'Accepted=True/Accepted ResolvedRefs=True/ResolvedRefs'],
+    'one entry per route and parentRef, with its conditions');
+Test::More::like($st->{route_status}[0]{conditions}[0]{message},
+                 qr/ghost/, 'a condition message says why');
+Test::More::is_deeply(
+    [map { "$_->{namespace}/$_->{name}" }
+     @{ main::status('?service=faces/smiley')->{route_status} }],
+    ['faces/smiley-route', 'fast-clients/smiley-route'],
+    '?service= keeps the routes of that Service');
+--- request
+GET /status?format=html
+--- more_headers
+X-Test-To: 127.0.0.1:15000
+--- response_body_like eval
+qr{<h2>Route status</h2>\n<table>.*<tr><td>HTTPRoute</td><td>faces/lost</td><td>Service faces/ghost</td><td><span class="bad">Accepted=False</span> NoMatchingParent: }s

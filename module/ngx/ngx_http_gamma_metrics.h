@@ -134,6 +134,12 @@ const char *ngx_http_gamma_backend_status_name(gm_backend_status_e st);
 ngx_int_t ngx_http_gamma_status_html(ngx_http_request_t *r,
     gm_snapshot_t *s, ngx_array_t *svcs, ngx_http_gamma_out_t *out);
 
+/* ngx_http_gamma_status_routes.c */
+void ngx_http_gamma_json_route_status(ngx_http_gamma_out_t *out,
+    gm_snapshot_t *s, ngx_str_t *only);
+void ngx_http_gamma_html_route_status(ngx_http_gamma_out_t *out,
+    gm_snapshot_t *s);
+
 /* output helpers, ngx_http_gamma_status.c */
 void ngx_http_gamma_out_init(ngx_http_gamma_out_t *out, ngx_pool_t *pool);
 void ngx_http_gamma_out(ngx_http_gamma_out_t *out, const char *fmt, ...);

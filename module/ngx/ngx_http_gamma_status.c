@@ -112,6 +112,8 @@ ngx_http_gamma_status_handler(ngx_http_request_t *r)
     }
 
     ngx_http_gamma_out(&out, "\n],\n");
+    ngx_http_gamma_json_route_status(&out, s, &only);
+    ngx_http_gamma_out(&out, ",\n");
     ngx_http_gamma_json_rejected(&out, s ? gm_snapshot_stats(s) : NULL);
     ngx_http_gamma_out(&out, "}\n");
 

@@ -58,6 +58,7 @@ ngx_http_gamma_status_html(ngx_http_request_t *r, gm_snapshot_t *s,
         ngx_http_gamma_html_service(out, &svc[i]);
     }
 
+    ngx_http_gamma_html_route_status(out, s);
     ngx_http_gamma_html_rejected(out, s ? gm_snapshot_stats(s) : NULL);
     ngx_http_gamma_out(out, "</body>\n</html>\n");
 
