@@ -187,6 +187,8 @@ ngx_int_t ngx_http_gamma_router_init(ngx_conf_t *cf);
 char *ngx_http_gamma_balancer(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 
 ngx_int_t ngx_http_gamma_add_variables(ngx_conf_t *cf);
+ngx_int_t ngx_http_gamma_add_variable_table(ngx_conf_t *cf,
+    ngx_http_variable_t *vars);
 
 ngx_int_t ngx_http_gamma_timeout_start(ngx_http_request_t *r,
     ngx_http_gamma_ctx_t *ctx);

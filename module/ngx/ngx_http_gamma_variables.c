@@ -68,9 +68,17 @@ static ngx_http_variable_t  ngx_http_gamma_vars[] = {
 ngx_int_t
 ngx_http_gamma_add_variables(ngx_conf_t *cf)
 {
+    return ngx_http_gamma_add_variable_table(cf, ngx_http_gamma_vars);
+}
+
+
+/* registers a null-terminated table of variables (each file has its own) */
+ngx_int_t
+ngx_http_gamma_add_variable_table(ngx_conf_t *cf, ngx_http_variable_t *vars)
+{
     ngx_http_variable_t  *var, *v;
 
-    for (v = ngx_http_gamma_vars; v->name.len; v++) {
+    for (v = vars; v->name.len; v++) {
         var = ngx_http_add_variable(cf, &v->name, v->flags);
         if (var == NULL) {
             return NGX_ERROR;
