@@ -65,6 +65,17 @@
 #define GM_MANIFEST_MAX_LIST_DEPTH 4        /* Lists within Lists */
 #define GM_MANIFEST_REASON_MAX     256      /* the reason of a read error */
 
+/*
+ * the regex budget (gm_regex_budget.c): PCRE2 match steps, the unit of
+ * PCRE2's match limit (about 25 ns each); gamma_regex_budget sets it
+ */
+
+#define GM_REGEX_BUDGET            100000   /* all regex tests of a request */
+#define GM_REGEX_BUDGET_MAX        100000000  /* gamma_regex_budget's most */
+#define GM_REGEX_FIRST_STEPS       16       /* a test's first limit, then x4 */
+#define GM_REGEX_DEPTH_LIMIT       1000     /* backtracking depth of a test */
+#define GM_REGEX_HEAP_LIMIT_KIB    8192     /* its backtracking memory */
+
 /* the store */
 
 #define GM_STORE_MIN_BUCKETS       64       /* per kind, a power of two */

@@ -2,12 +2,17 @@
  * nginx-gamma: matching a request against a compiled route table, and the
  * weighted choice of a backend.  Runs on the event loop: no allocation
  * (PCRE2 keeps its backtracking frames in the matcher's match data, so
- * only a regex needing more than ever before grows them).
+ * only a regex needing more than ever before grows them).  The regex
+ * tests of one request share one budget (gm_regex_budget.c): a test it
+ * cannot decide within what is left stops the match.
  *
  * Query parameters are split on '&' and '=' as they come, without
  * percent-decoding: a test value must be written as it appears on the
  * wire.  A parameter without '=' has the empty value; when a name repeats,
  * the first occurrence counts.
+ *
+ * The tests return 1 (matched), 0 (did not) or -1 (undecided: the regex
+ * budget ran out).
  */
 
 #include <stdint.h>
@@ -15,16 +20,16 @@
 #include <string.h>
 
 #include "gm_snapshot_int.h"
+#include "gm_regex_budget.h"
 #include "gm_match.h"
 
 
 struct gm_matcher_s {
-    pcre2_match_data     *data;
-    pcre2_match_context  *ctx;
+    gm_regex_budget_t     regex;
+    const gm_rule_t      *exhausted;     /* of the last match, or NULL */
 };
 
 
-static void gm_matcher_warm_up(gm_matcher_t *m);
 static int gm_match_entry(const gm_route_match_t *mt, const gm_request_t *r,
     gm_matcher_t *m);
 static int gm_match_path(const gm_route_match_t *mt, const gm_str_t *path,
@@ -35,14 +40,12 @@ static int gm_match_query(const gm_route_match_t *mt, const gm_str_t *args,
     gm_matcher_t *m);
 static int gm_match_value(const gm_value_test_t *t, const gm_str_t *value,
     gm_matcher_t *m);
-static int gm_match_regex(const pcre2_code *re, const gm_str_t *s,
-    gm_matcher_t *m);
 static int gm_query_arg(const gm_str_t *args, const gm_str_t *name,
     gm_str_t *value);
 
 
 gm_matcher_t *
-gm_matcher_create(uint32_t match_limit, uint32_t depth_limit)
+gm_matcher_create(uint32_t budget, uint32_t depth_limit)
 {
     gm_matcher_t  *m;
 
@@ -51,24 +54,10 @@ gm_matcher_create(uint32_t match_limit, uint32_t depth_limit)
         return NULL;
     }
 
-    /* only whether it matched counts: one pair of offsets is enough */
-    m->data = pcre2_match_data_create(1, NULL);
-    m->ctx = pcre2_match_context_create(NULL);
-
-    if (m->data == NULL || m->ctx == NULL) {
-        gm_matcher_destroy(m);
+    if (gm_regex_budget_init(&m->regex, budget, depth_limit) != 0) {
+        free(m);
         return NULL;
     }
-
-    if (match_limit != 0) {
-        pcre2_set_match_limit(m->ctx, match_limit);
-    }
-
-    if (depth_limit != 0) {
-        pcre2_set_depth_limit(m->ctx, depth_limit);
-    }
-
-    gm_matcher_warm_up(m);
 
     return m;
 }
@@ -81,30 +70,15 @@ gm_matcher_destroy(gm_matcher_t *m)
         return;
     }
 
-    pcre2_match_data_free(m->data);
-    pcre2_match_context_free(m->ctx);
+    gm_regex_budget_free(&m->regex);
     free(m);
 }
 
 
-/*
- * PCRE2 allocates its backtracking frames on the first match and keeps
- * them in the match data: one match now spares the first request that.
- */
-
-static void
-gm_matcher_warm_up(gm_matcher_t *m)
+const gm_rule_t *
+gm_matcher_exhausted(const gm_matcher_t *m)
 {
-    int          err;
-    PCRE2_SIZE   off;
-    pcre2_code  *re;
-
-    re = pcre2_compile((PCRE2_SPTR) "a", 1, 0, &err, &off, NULL);
-
-    if (re != NULL) {
-        (void) pcre2_match(re, (PCRE2_SPTR) "a", 1, 0, 0, m->data, m->ctx);
-        pcre2_code_free(re);
-    }
+    return m->exhausted;
 }
 
 
@@ -112,15 +86,27 @@ const gm_rule_t *
 gm_route_table_match(const gm_route_table_t *t, const gm_request_t *r,
     gm_matcher_t *m)
 {
+    int     rc;
     size_t  i;
+
+    gm_regex_budget_reset(&m->regex);
+    m->exhausted = NULL;
 
     if (t == NULL) {
         return NULL;
     }
 
     for (i = 0; i < t->nentries; i++) {
-        if (gm_match_entry(t->entries[i].match, r, m)) {
+        rc = gm_match_entry(t->entries[i].match, r, m);
+
+        if (rc == 1) {
             return t->entries[i].rule;
+        }
+
+        if (rc < 0) {
+            /* a later rule might not be the one this request is for */
+            m->exhausted = t->entries[i].rule;
+            return NULL;
         }
     }
 
@@ -166,13 +152,23 @@ static int
 gm_match_entry(const gm_route_match_t *mt, const gm_request_t *r,
     gm_matcher_t *m)
 {
+    int  rc;
+
     if (mt->method.len != 0 && !gm_str_eq(&mt->method, &r->method)) {
         return 0;
     }
 
-    return gm_match_path(mt, &r->path, m)
-           && gm_match_headers(mt, r, m)
-           && gm_match_query(mt, &r->args, m);
+    rc = gm_match_path(mt, &r->path, m);
+    if (rc != 1) {
+        return rc;
+    }
+
+    rc = gm_match_headers(mt, r, m);
+    if (rc != 1) {
+        return rc;
+    }
+
+    return gm_match_query(mt, &r->args, m);
 }
 
 
@@ -188,7 +184,7 @@ gm_match_path(const gm_route_match_t *mt, const gm_str_t *path,
         return gm_str_eq(&mt->path, path);
 
     case GM_MATCH_REGEX:
-        return gm_match_regex(mt->path_re, path, m);
+        return gm_regex_budget_match(&m->regex, mt->path_re, path);
 
     default:
         break;
@@ -211,15 +207,20 @@ static int
 gm_match_headers(const gm_route_match_t *mt, const gm_request_t *r,
     gm_matcher_t *m)
 {
+    int       rc;
     size_t    i;
     gm_str_t  value;
 
     for (i = 0; i < mt->nheaders; i++) {
         if (r->header == NULL
-            || !r->header(r->ctx, &mt->headers[i].name, &value)
-            || !gm_match_value(&mt->headers[i], &value, m))
+            || !r->header(r->ctx, &mt->headers[i].name, &value))
         {
             return 0;
+        }
+
+        rc = gm_match_value(&mt->headers[i], &value, m);
+        if (rc != 1) {
+            return rc;
         }
     }
 
@@ -231,14 +232,18 @@ static int
 gm_match_query(const gm_route_match_t *mt, const gm_str_t *args,
     gm_matcher_t *m)
 {
+    int       rc;
     size_t    i;
     gm_str_t  value;
 
     for (i = 0; i < mt->nquery; i++) {
-        if (!gm_query_arg(args, &mt->query[i].name, &value)
-            || !gm_match_value(&mt->query[i], &value, m))
-        {
+        if (!gm_query_arg(args, &mt->query[i].name, &value)) {
             return 0;
+        }
+
+        rc = gm_match_value(&mt->query[i], &value, m);
+        if (rc != 1) {
+            return rc;
         }
     }
 
@@ -253,26 +258,12 @@ gm_match_value(const gm_value_test_t *t, const gm_str_t *value,
     gm_matcher_t *m)
 {
     if (t->type == GM_MATCH_REGEX) {
-        return gm_match_regex(t->re, value, m);
+        return gm_regex_budget_match(&m->regex, t->re, value);
     }
 
     return t->value.len == value->len
            && (value->len == 0
                || memcmp(t->value.data, value->data, value->len) == 0);
-}
-
-
-/* anchored at both ends at compile time; errors and limits: no match */
-
-static int
-gm_match_regex(const pcre2_code *re, const gm_str_t *s, gm_matcher_t *m)
-{
-    int  rc;
-
-    rc = pcre2_match(re, (PCRE2_SPTR) (s->data ? s->data : ""), s->len, 0,
-                     0, m->data, m->ctx);
-
-    return rc >= 0;
 }
 
 

@@ -25,16 +25,28 @@ typedef struct {
     void          *ctx;
 } gm_request_t;
 
-/* per-thread regex scratch: PCRE2 match data and limits */
+/* per-thread regex scratch: PCRE2 match data and the regex budget */
 typedef struct gm_matcher_s  gm_matcher_t;
 
 
-/* a limit of 0 keeps PCRE2's default; a regex hitting a limit: no match */
-gm_matcher_t *gm_matcher_create(uint32_t match_limit, uint32_t depth_limit);
+/*
+ * budget: the PCRE2 match steps all regex tests of one request may take
+ * together (GM_REGEX_BUDGET in gm_limits.h); depth_limit: the backtracking
+ * depth of one test.  0 keeps PCRE2's defaults (no budget).
+ */
+gm_matcher_t *gm_matcher_create(uint32_t budget, uint32_t depth_limit);
 void gm_matcher_destroy(gm_matcher_t *m);
+/*
+ * After gm_route_table_match() returned NULL: the rule whose regex test
+ * the budget could not decide (the match stopped there), else NULL (no
+ * rule matched).
+ */
+const gm_rule_t *gm_matcher_exhausted(const gm_matcher_t *m);
 
 /*
- * The highest-precedence matching rule, or NULL (404); t may be NULL.
+ * The highest-precedence matching rule, or NULL (404, or see
+ * gm_matcher_exhausted()); t may be NULL.  Each call is one request: the
+ * whole regex budget again.
  * Header and query values: Exact is a case-sensitive comparison, a
  * RegularExpression must match the whole value.  Query parameters are
  * not percent-decoded; the first occurrence of a name counts.

@@ -124,6 +124,13 @@ static ngx_command_t  ngx_http_gamma_commands[] = {
       offsetof(ngx_http_gamma_main_conf_t, kube.page_size),
       NULL },
 
+    { ngx_string("gamma_regex_budget"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_gamma_regex_budget,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("gamma_namespace"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
       ngx_http_gamma_namespace,

@@ -20,9 +20,8 @@
  * gm_source.h).
  */
 
-/* PCRE2 limits of a route regex: a pathological one simply does not match */
-#define NGX_HTTP_GAMMA_REGEX_MATCH_LIMIT  100000
-#define NGX_HTTP_GAMMA_REGEX_DEPTH_LIMIT  1000
+/* a request past the regex budget (gm_limits.h) is logged once a second */
+#define NGX_HTTP_GAMMA_REGEX_LOG_S        1
 /* a worker waits this long at start for its first file snapshot */
 #define NGX_HTTP_GAMMA_FIRST_FILE_MS      2000
 /* ... and for the first from the API server, which may be slow */
@@ -93,6 +92,8 @@ typedef struct {
     gm_status_writer_conf_t   status;
     unsigned                  status_writer:1;
     unsigned                  status_writer_set:1;
+    /* ngx_http_gamma_regex_budget.c: 0 is GM_REGEX_BUDGET */
+    ngx_uint_t                regex_budget;
 } ngx_http_gamma_main_conf_t;
 
 
@@ -183,6 +184,13 @@ char *ngx_http_gamma_status_init_main_conf(ngx_conf_t *cf,
     ngx_http_gamma_main_conf_t *gmcf);
 
 ngx_int_t ngx_http_gamma_router_init(ngx_conf_t *cf);
+
+/* ngx_http_gamma_regex_budget.c */
+char *ngx_http_gamma_regex_budget(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+uint32_t ngx_http_gamma_regex_budget_steps(ngx_http_gamma_main_conf_t *gmcf);
+ngx_int_t ngx_http_gamma_regex_budget_exceeded(ngx_http_request_t *r,
+    ngx_http_gamma_ctx_t *ctx, const gm_rule_t *rule);
 
 char *ngx_http_gamma_balancer(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 

@@ -343,6 +343,11 @@ ngx_http_gamma_choose(ngx_http_request_t *r, ngx_http_gamma_worker_t *w,
     rule = gm_route_table_match(table, &req, w->matcher);
     ctx->rule = rule;
 
+    if (rule == NULL && gm_matcher_exhausted(w->matcher) != NULL) {
+        return ngx_http_gamma_regex_budget_exceeded(r, ctx,
+                                      gm_matcher_exhausted(w->matcher));
+    }
+
     if (rule == NULL) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "gamma: no %s route of %s matches, answering 404",

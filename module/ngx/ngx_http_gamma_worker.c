@@ -11,6 +11,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "gm_limits.h"
 #include "ngx_http_gamma_module.h"
 #include "ngx_http_gamma_zone.h"
 #include "ngx_http_gamma_metrics.h"
@@ -39,8 +40,8 @@ ngx_http_gamma_worker_init(ngx_cycle_t *cycle,
     w->sh = ngx_http_gamma_zone_shm(gmcf->shm_zone);
     w->slot = &w->sh->slots[ngx_process_slot];
 
-    w->matcher = gm_matcher_create(NGX_HTTP_GAMMA_REGEX_MATCH_LIMIT,
-                                   NGX_HTTP_GAMMA_REGEX_DEPTH_LIMIT);
+    w->matcher = gm_matcher_create(ngx_http_gamma_regex_budget_steps(gmcf),
+                                   GM_REGEX_DEPTH_LIMIT);
     if (w->matcher == NULL) {
         return NGX_ERROR;
     }

@@ -362,7 +362,7 @@ test_regex_limits(void)
 
     rt = env_route(&e, "evil", 1);
     fx_rule(rt, "evil");
-    fx_match(rt, GM_MATCH_REGEX, "/(a+)+c");
+    fx_match(rt, GM_MATCH_REGEX, "/(a+)+(bIxJ|)");
     fx_rule(rt, "fallback");
 
     env_build(&e);
@@ -372,13 +372,21 @@ test_regex_limits(void)
     path[sizeof(path) - 2] = 'b';
     path[sizeof(path) - 1] = '\0';
 
-    is_str(go(&e, "GET", "/aaac", NULL, NULL), "ns/evil/evil",
+    is_str(go(&e, "GET", "/aaabIxJ", NULL, NULL), "ns/evil/evil",
            "the regex matches normally");
-    is_str(go(&e, "GET", path, NULL, NULL), "ns/evil/fallback",
-           "a catastrophic backtrack hits the match limit: no match");
+    ok(gm_matcher_exhausted(e.matcher) == NULL, "nothing exhausted");
+    is_str(go(&e, "GET", path, NULL, NULL), NULL,
+           "a catastrophic backtrack runs out of the budget: no rule, not "
+           "the fallback");
+    ok(gm_matcher_exhausted(e.matcher) != NULL
+       && strcmp(gm_matcher_exhausted(e.matcher)->label.data, "ns/evil/evil")
+          == 0, "the rule whose test ran out is named");
+    is_str(go(&e, "GET", "/x", NULL, NULL), "ns/evil/fallback",
+           "the next request has its whole budget");
+    ok(gm_matcher_exhausted(e.matcher) == NULL, "and nothing exhausted");
 
     big = gm_matcher_create(0, 0);
-    r = fx_request("GET", "/aaaac", NULL, NULL);
+    r = fx_request("GET", "/aaaa", NULL, NULL);
     ok(gm_route_table_match(env_table(&e), &r, big) != NULL,
        "a matcher with PCRE2's default limits");
     gm_matcher_destroy(big);
