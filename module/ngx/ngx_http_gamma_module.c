@@ -145,6 +145,13 @@ static ngx_command_t  ngx_http_gamma_commands[] = {
       offsetof(ngx_http_gamma_loc_conf_t, enable),
       NULL },
 
+    { ngx_string("gamma_escaped_slashes"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_gamma_loc_conf_t, escaped_slashes),
+      &ngx_http_gamma_escaped_slashes_modes },
+
     { ngx_string("gamma_balancer"),
       NGX_HTTP_UPS_CONF|NGX_CONF_NOARGS,
       ngx_http_gamma_balancer,
@@ -322,6 +329,7 @@ ngx_http_gamma_create_loc_conf(ngx_conf_t *cf)
     }
 
     glcf->enable = NGX_CONF_UNSET;
+    glcf->escaped_slashes = NGX_CONF_UNSET_UINT;
 
     return glcf;
 }
@@ -336,6 +344,8 @@ ngx_http_gamma_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_gamma_main_conf_t  *gmcf;
 
     ngx_conf_merge_value(conf->enable, prev->enable, 0);
+    ngx_conf_merge_uint_value(conf->escaped_slashes, prev->escaped_slashes,
+                              NGX_HTTP_GAMMA_SLASHES_REJECT);
 
     if (conf->enable) {
         gmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_gamma_module);

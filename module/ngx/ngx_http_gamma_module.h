@@ -102,8 +102,13 @@ typedef struct {
 } ngx_http_gamma_srv_conf_t;
 
 
+#define NGX_HTTP_GAMMA_SLASHES_REJECT   0
+#define NGX_HTTP_GAMMA_SLASHES_DECODE   1
+#define NGX_HTTP_GAMMA_SLASHES_KEEP     2
+
 typedef struct {
     ngx_flag_t                 enable;
+    ngx_uint_t                 escaped_slashes;  /* ngx_http_gamma_path.c */
 } ngx_http_gamma_loc_conf_t;
 
 
@@ -123,6 +128,8 @@ typedef struct {
     gm_backend_t              *backend;
     gm_sockaddr_t              direct;        /* passthrough, not a Service */
     unsigned                   is_direct:1;
+    /* gamma_escaped_slashes keep: r->uri is the path as sent, escaped */
+    unsigned                   path_escaped:1;
     const gm_sockaddr_t       *endpoint;      /* last one the balancer chose */
     ngx_uint_t                 attempts;      /* tries sent to backends */
     ngx_uint_t                 timed_out;     /* NGX_HTTP_GAMMA_TIMEOUT_* */
@@ -184,6 +191,11 @@ char *ngx_http_gamma_status_init_main_conf(ngx_conf_t *cf,
     ngx_http_gamma_main_conf_t *gmcf);
 
 ngx_int_t ngx_http_gamma_router_init(ngx_conf_t *cf);
+
+/* ngx_http_gamma_path.c */
+extern ngx_conf_enum_t  ngx_http_gamma_escaped_slashes_modes[];
+ngx_int_t ngx_http_gamma_path(ngx_http_request_t *r,
+    ngx_http_gamma_ctx_t *ctx);
 
 /* ngx_http_gamma_regex_budget.c */
 char *ngx_http_gamma_regex_budget(ngx_conf_t *cf, ngx_command_t *cmd,

@@ -57,7 +57,10 @@ ngx_http_gamma_redirect(ngx_http_request_t *r, ngx_http_gamma_ctx_t *ctx,
         path = r->uri;
     }
 
-    escape = 2 * ngx_escape_uri(NULL, path.data, path.len, NGX_ESCAPE_URI);
+    /* gamma_escaped_slashes keep: the path is escaped already */
+    escape = ctx->path_escaped
+             ? 0 : 2 * ngx_escape_uri(NULL, path.data, path.len,
+                                      NGX_ESCAPE_URI);
 
     len = scheme.len + sizeof("://") - 1 + host.len + sizeof(":65535") - 1
           + path.len + escape + 1 + r->args.len;
@@ -74,7 +77,13 @@ ngx_http_gamma_redirect(ngx_http_request_t *r, ngx_http_gamma_ctx_t *ctx,
         p = ngx_sprintf(p, ":%ui", port);
     }
 
-    p = (u_char *) ngx_escape_uri(p, path.data, path.len, NGX_ESCAPE_URI);
+    if (ctx->path_escaped) {
+        p = ngx_cpymem(p, path.data, path.len);
+
+    } else {
+        p = (u_char *) ngx_escape_uri(p, path.data, path.len,
+                                      NGX_ESCAPE_URI);
+    }
 
     if (r->args.len) {
         p = ngx_sprintf(p, "?%V", &r->args);

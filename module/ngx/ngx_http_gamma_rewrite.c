@@ -16,8 +16,9 @@ ngx_int_t
 ngx_http_gamma_rewrite(ngx_http_request_t *r,
     ngx_http_gamma_filter_ctx_t *fctx, const gm_rewrite_t *rw)
 {
-    ngx_int_t  rc;
-    ngx_str_t  path;
+    ngx_int_t              rc;
+    ngx_str_t              path;
+    ngx_http_gamma_ctx_t  *ctx;
 
     if (rw->hostname.len) {
         fctx->upstream_host.data = (u_char *) rw->hostname.data;
@@ -48,6 +49,13 @@ ngx_http_gamma_rewrite(ngx_http_request_t *r,
     r->valid_unparsed_uri = 0;
     /* the proxy module escapes a path only when it had escapes */
     r->quoted_uri = 1;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_gamma_module);
+
+    if (ctx && ctx->path_escaped) {
+        /* gamma_escaped_slashes keep: the path is escaped already */
+        r->quoted_uri = 0;
+    }
 
     ngx_http_set_exten(r);
 

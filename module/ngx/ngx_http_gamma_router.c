@@ -331,6 +331,11 @@ ngx_http_gamma_choose(ngx_http_request_t *r, ngx_http_gamma_worker_t *w,
     const gm_rule_t        *rule;
     gm_weighted_backend_t  *wb;
 
+    rc = ngx_http_gamma_path(r, ctx);
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
     req.method.data = (char *) r->method_name.data;
     req.method.len = r->method_name.len;
     req.path.data = (char *) r->uri.data;
