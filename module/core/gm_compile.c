@@ -53,6 +53,14 @@ gm_snapshot_t *
 gm_snapshot_build_in(gm_store_t *store, const gm_log_t *log,
     const gm_allocator_t *al)
 {
+    return gm_snapshot_build_opts(store, log, al, NULL);
+}
+
+
+gm_snapshot_t *
+gm_snapshot_build_opts(gm_store_t *store, const gm_log_t *log,
+    const gm_allocator_t *al, const gm_compile_opts_t *opts)
+{
     size_t             i, n;
     gm_snapshot_t     *s;
     gm_compile_ctx_t   ctx;
@@ -60,6 +68,7 @@ gm_snapshot_build_in(gm_store_t *store, const gm_log_t *log,
     memset(&ctx, 0, sizeof(gm_compile_ctx_t));
     ctx.store = store;
     ctx.log = log;
+    ctx.require_grants = opts ? opts->require_grants : 0;
 
     s = gm_snapshot_create(GM_SNAPSHOT_BLOCK, al);
     if (s == NULL) {

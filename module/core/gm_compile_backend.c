@@ -414,6 +414,13 @@ gm_compile_ref_backend(gm_compile_ctx_t *ctx, const gm_rule_t *rule,
     gm_backend_t  *b;
 
     if (ref->group.len == 0 && gm_str_eq_cstr(&ref->kind, "Service")) {
+        if (!gm_compile_ref_permitted(ctx, &rule->route_ns, &ref->ns,
+                                      &ref->name))
+        {
+            return gm_compile_refused_backend(ctx, rule, &ref->ns,
+                                              &ref->name, ref->port);
+        }
+
         b = gm_compile_backend(ctx, &ref->ns, &ref->name, ref->port);
 
         if (b != NULL && b->status != GM_BACKEND_OK) {
@@ -442,6 +449,38 @@ gm_compile_ref_backend(gm_compile_ctx_t *ctx, const gm_rule_t *rule,
            "kind \"%s\", its share gets 500", rule->label.data,
            ref->ns.data, ref->name.data,
            ref->group.data ? ref->group.data : "", ref->kind.data);
+
+    return b;
+}
+
+
+/* not shared: the same Service is a valid backend of a permitted route */
+
+gm_backend_t *
+gm_compile_refused_backend(gm_compile_ctx_t *ctx, const gm_rule_t *rule,
+    const gm_str_t *ns, const gm_str_t *name, uint16_t port)
+{
+    gm_str_t       sns, sname;
+    gm_backend_t  *b;
+
+    if (gm_compile_intern(ctx, &sns, ns) != 0
+        || gm_compile_intern(ctx, &sname, name) != 0)
+    {
+        return NULL;
+    }
+
+    b = gm_compile_new_backend(ctx, &sns, &sname, port);
+    if (b == NULL) {
+        return NULL;
+    }
+
+    b->status = GM_BACKEND_INVALID;
+
+    gm_log(ctx->log, GM_LOG_WARN,
+           "HTTPRoute %s: backendRef Service %s/%s: no ReferenceGrant in "
+           "namespace %s lets HTTPRoutes of %s refer to it, its share gets "
+           "500 (gamma_reference_grants require)", rule->label.data,
+           ns->data, name->data, ns->data, rule->route_ns.data);
 
     return b;
 }

@@ -113,6 +113,8 @@ struct gm_compile_ctx_s {
     size_t                         nstatus;
     size_t                         status_size;
     unsigned                       nomem:1;     /* set where -1 cannot return */
+    unsigned                       require_grants:1;  /* gm_compile_grant.c */
+    const gm_rule_t               *filter_rule; /* whose filters compile */
 };
 
 
@@ -155,6 +157,14 @@ gm_backend_t *gm_compile_port_backend(gm_compile_ctx_t *ctx,
     gm_compile_service_t *cs, size_t p);
 gm_backend_t *gm_compile_ref_backend(gm_compile_ctx_t *ctx,
     const gm_rule_t *rule, const gm_backend_ref_t *ref);
+/* a Service reference no ReferenceGrant permits: its own invalid backend */
+gm_backend_t *gm_compile_refused_backend(gm_compile_ctx_t *ctx,
+    const gm_rule_t *rule, const gm_str_t *ns, const gm_str_t *name,
+    uint16_t port);
+
+/* ReferenceGrants (gm_compile_grant.c): 1 when the reference may be made */
+int gm_compile_ref_permitted(gm_compile_ctx_t *ctx, const gm_str_t *from_ns,
+    const gm_str_t *ns, const gm_str_t *name);
 
 /* routes attached, rules compiled (gm_compile_route.c) */
 int gm_compile_attach_routes(gm_compile_ctx_t *ctx);

@@ -413,6 +413,7 @@ gm_compile_filters(gm_compile_ctx_t *ctx, const gm_rule_t *rule,
     fctx.rule = hr;
     fctx.backend = gm_compile_filter_backend;
     fctx.data = ctx;
+    ctx->filter_rule = rule;
 
     return gm_filters_compile(&fctx, f, n, out);
 }
@@ -422,5 +423,15 @@ static gm_backend_t *
 gm_compile_filter_backend(void *data, const gm_str_t *ns, const gm_str_t *name,
     uint16_t port)
 {
-    return gm_compile_backend(data, ns, name, port);
+    gm_compile_ctx_t *ctx = data;
+
+    if (ctx->filter_rule != NULL
+        && !gm_compile_ref_permitted(ctx, &ctx->filter_rule->route_ns, ns,
+                                     name))
+    {
+        return gm_compile_refused_backend(ctx, ctx->filter_rule, ns, name,
+                                          port);
+    }
+
+    return gm_compile_backend(ctx, ns, name, port);
 }

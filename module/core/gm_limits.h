@@ -31,6 +31,7 @@
 #define GM_MAX_CORS_LIST           64       /* CORS origins, headers */
 #define GM_MAX_CORS_METHODS        9        /* CORS allowMethods */
 #define GM_MAX_RETRY_CODES         200      /* retry.codes */
+#define GM_MAX_GRANT_REFS          16       /* ReferenceGrant from, to */
 #define GM_MAX_PORT                65535    /* a TCP port */
 #define GM_RETRY_CODE_MIN          400      /* retry.codes range */
 #define GM_RETRY_CODE_MAX          599

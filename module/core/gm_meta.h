@@ -16,6 +16,7 @@ typedef enum {
     GM_KIND_SERVICE = 0,
     GM_KIND_ENDPOINTSLICE,
     GM_KIND_HTTPROUTE,
+    GM_KIND_REFERENCEGRANT,
     GM_KIND_MAX
 } gm_kind_e;
 

@@ -41,7 +41,11 @@ static const gm_kind_def_t  gm_kinds[] = {
     { "HTTPRoute", GM_GATEWAY_GROUP "/v1", GM_KIND_HTTPROUTE,
       gm_httproute_parse },
     { "HTTPRoute", GM_GATEWAY_GROUP "/v1beta1", GM_KIND_HTTPROUTE,
-      gm_httproute_parse }
+      gm_httproute_parse },
+    { "ReferenceGrant", GM_GATEWAY_GROUP "/v1beta1", GM_KIND_REFERENCEGRANT,
+      gm_referencegrant_parse },
+    { "ReferenceGrant", GM_GATEWAY_GROUP "/v1", GM_KIND_REFERENCEGRANT,
+      gm_referencegrant_parse }
 };
 
 

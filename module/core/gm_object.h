@@ -16,6 +16,7 @@
 #include "gm_httproute.h"
 #include "gm_log.h"
 #include "gm_meta.h"
+#include "gm_referencegrant.h"
 #include "gm_service.h"
 
 
@@ -24,6 +25,7 @@ typedef union {
     gm_service_t         service;
     gm_endpointslice_t   endpointslice;
     gm_httproute_t       httproute;
+    gm_referencegrant_t  referencegrant;
 } gm_object_body_t;
 
 typedef struct {

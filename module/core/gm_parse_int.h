@@ -70,6 +70,8 @@ int gm_endpointslice_parse(gm_parse_ctx_t *ctx, json_t *json,
     gm_object_body_t *body);
 int gm_httproute_parse(gm_parse_ctx_t *ctx, json_t *json,
     gm_object_body_t *body);
+int gm_referencegrant_parse(gm_parse_ctx_t *ctx, json_t *json,
+    gm_object_body_t *body);
 
 /* the parse context (gm_parse.c) */
 void gm_parse_ctx_init(gm_parse_ctx_t *ctx, gm_object_t *obj,

@@ -2,8 +2,8 @@
  * nginx-gamma: the status of routes, computed by the compiler once the
  * Services are indexed: per parentRef to a Service, Accepted (or
  * NoMatchingParent, UnsupportedValue), ResolvedRefs (or BackendNotFound,
- * InvalidKind, UnsupportedProtocol) and PartiallyInvalid when some rules
- * were dropped.  Other kinds (policies) add entries through
+ * InvalidKind, UnsupportedProtocol, RefNotPermitted) and PartiallyInvalid
+ * when some rules were dropped.  Other kinds (policies) add entries through
  * gm_compile_status_add() from their own stage.
  */
 
@@ -32,7 +32,8 @@ static const char *gm_status_rules(const gm_httproute_t *route,
 static const char *gm_status_refs(gm_compile_ctx_t *ctx,
     const gm_httproute_t *route, gm_status_msg_t *msg);
 static const char *gm_status_ref(gm_compile_ctx_t *ctx,
-    const gm_backend_ref_t *ref, const char **why);
+    const gm_httproute_t *route, const gm_backend_ref_t *ref,
+    const char **why);
 static void gm_status_printf(gm_status_msg_t *msg, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 static int gm_status_cond(gm_compile_ctx_t *ctx, gm_status_entry_t *e,
@@ -315,7 +316,7 @@ gm_status_refs(gm_compile_ctx_t *ctx, const gm_httproute_t *route,
 
         for (b = 0; b < hr->nbackends; b++) {
             ref = &hr->backends[b];
-            reason = gm_status_ref(ctx, ref, &why);
+            reason = gm_status_ref(ctx, route, ref, &why);
 
             if (reason == NULL) {
                 continue;
@@ -343,8 +344,8 @@ gm_status_refs(gm_compile_ctx_t *ctx, const gm_httproute_t *route,
 /* NULL: resolved; else the reason, and *why in words */
 
 static const char *
-gm_status_ref(gm_compile_ctx_t *ctx, const gm_backend_ref_t *ref,
-    const char **why)
+gm_status_ref(gm_compile_ctx_t *ctx, const gm_httproute_t *route,
+    const gm_backend_ref_t *ref, const char **why)
 {
     size_t                    i, k;
     gm_compile_service_t     *cs;
@@ -353,6 +354,13 @@ gm_status_ref(gm_compile_ctx_t *ctx, const gm_backend_ref_t *ref,
     if (ref->group.len != 0 || !gm_str_eq_cstr(&ref->kind, "Service")) {
         *why = "only Services are supported as backends";
         return "InvalidKind";
+    }
+
+    if (!gm_compile_ref_permitted(ctx, &route->meta.ns, &ref->ns,
+                                  &ref->name))
+    {
+        *why = "no ReferenceGrant in the Service's namespace permits it";
+        return "RefNotPermitted";
     }
 
     cs = gm_compile_find_service(ctx, &ref->ns, &ref->name);

@@ -125,6 +125,17 @@ gm_snapshot_t *gm_snapshot_build(gm_store_t *store, const gm_log_t *log);
 gm_snapshot_t *gm_snapshot_build_in(gm_store_t *store, const gm_log_t *log,
     const gm_allocator_t *al);
 
+/* how the compiler reads the mesh; zero is the default */
+typedef struct {
+    /* a cross-namespace backendRef needs a ReferenceGrant */
+    unsigned            require_grants:1;
+} gm_compile_opts_t;
+
+/* the same, with options (opts NULL: the defaults) */
+gm_snapshot_t *gm_snapshot_build_opts(gm_store_t *store,
+    const gm_log_t *log, const gm_allocator_t *al,
+    const gm_compile_opts_t *opts);
+
 void gm_snapshot_ref(gm_snapshot_t *s);
 void gm_snapshot_unref(gm_snapshot_t *s);
 

@@ -31,6 +31,13 @@ static ngx_int_t ngx_http_gamma_init_process(ngx_cycle_t *cycle);
 static void ngx_http_gamma_exit_process(ngx_cycle_t *cycle);
 
 
+static ngx_conf_enum_t  ngx_http_gamma_reference_grants_modes[] = {
+    { ngx_string("ignore"), NGX_HTTP_GAMMA_GRANTS_IGNORE },
+    { ngx_string("require"), NGX_HTTP_GAMMA_GRANTS_REQUIRE },
+    { ngx_null_string, 0 }
+};
+
+
 static ngx_command_t  ngx_http_gamma_commands[] = {
 
     { ngx_string("gamma_source"),
@@ -123,6 +130,13 @@ static ngx_command_t  ngx_http_gamma_commands[] = {
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_gamma_main_conf_t, kube.page_size),
       NULL },
+
+    { ngx_string("gamma_reference_grants"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_gamma_main_conf_t, reference_grants),
+      &ngx_http_gamma_reference_grants_modes },
 
     { ngx_string("gamma_regex_budget"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
@@ -240,6 +254,8 @@ ngx_http_gamma_create_main_conf(ngx_conf_t *cf)
      *     gmcf->kube = { 0 }: every field at its default;
      *     gmcf->pod_namespace = NULL;
      */
+
+    gmcf->reference_grants = NGX_CONF_UNSET_UINT;
 
     return gmcf;
 }

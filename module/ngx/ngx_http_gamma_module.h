@@ -92,6 +92,8 @@ typedef struct {
     gm_status_writer_conf_t   status;
     unsigned                  status_writer:1;
     unsigned                  status_writer_set:1;
+    /* gamma_reference_grants: NGX_HTTP_GAMMA_GRANTS_* */
+    ngx_uint_t                reference_grants;
     /* ngx_http_gamma_regex_budget.c: 0 is GM_REGEX_BUDGET */
     ngx_uint_t                regex_budget;
 } ngx_http_gamma_main_conf_t;
@@ -101,6 +103,9 @@ typedef struct {
     ngx_http_complex_value_t  *namespace;
 } ngx_http_gamma_srv_conf_t;
 
+
+#define NGX_HTTP_GAMMA_GRANTS_IGNORE    0
+#define NGX_HTTP_GAMMA_GRANTS_REQUIRE   1
 
 #define NGX_HTTP_GAMMA_SLASHES_REJECT   0
 #define NGX_HTTP_GAMMA_SLASHES_DECODE   1

@@ -190,8 +190,11 @@ ngx_http_gamma_source_watcher_conf(ngx_cycle_t *cycle,
     wc->log.handler = ngx_http_gamma_source_log;
     wc->log.data = cycle->log;
     wc->publish = ngx_http_gamma_source_publish;
+    wc->reference_grants = gmcf->reference_grants
+                           == NGX_HTTP_GAMMA_GRANTS_REQUIRE;
 
     if (gmcf->source == NGX_HTTP_GAMMA_SOURCE_KUBERNETES) {
+        gmcf->kube.reference_grants = wc->reference_grants;
         wc->kube = &gmcf->kube;
 
         if (gmcf->status_writer) {

@@ -18,6 +18,10 @@ static const gm_kube_resource_t  gm_kube_resources[] = {
     /* v1beta1 for clusters with a Gateway API older than v1.0 */
     { GM_KIND_HTTPROUTE, "gateway.networking.k8s.io", { "v1", "v1beta1", NULL },
       "httproutes", 1 },
+
+    /* watched for "gamma_reference_grants require" only; v1beta1 stores */
+    { GM_KIND_REFERENCEGRANT, "gateway.networking.k8s.io",
+      { "v1beta1", "v1", NULL }, "referencegrants", 1 },
 };
 
 

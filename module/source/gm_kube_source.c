@@ -140,7 +140,11 @@ gm_kube_source_watch(gm_kube_source_t *ks, gm_kind_e kind, const char *ns)
     const gm_kube_resource_t  *res;
 
     res = gm_kube_resource(kind);
-    if (res == NULL) {
+
+    /* nothing reads ReferenceGrants unless they are required */
+    if (res == NULL
+        || (kind == GM_KIND_REFERENCEGRANT && !ks->conf.reference_grants))
+    {
         return 0;
     }
 

@@ -27,6 +27,7 @@ typedef struct {
     unsigned      backoff_initial_ms;
     unsigned      backoff_max_ms;     /* also the retry of an absent CRD */
     unsigned      page_size;          /* list limit */
+    unsigned      reference_grants:1; /* ReferenceGrants are watched */
 } gm_kube_conf_t;
 
 #define GM_KUBE_WATCH_TIMEOUT_S     300

@@ -413,14 +413,17 @@ static void
 gm_watcher_publish(gm_watcher_t *w)
 {
     int64_t          start;
-    gm_snapshot_t   *s;
-    gm_reject_tap_t  tap;
+    gm_snapshot_t      *s;
+    gm_reject_tap_t     tap;
+    gm_compile_opts_t   opts;
 
     start = gm_watcher_now_us();
+    opts.require_grants = w->conf.reference_grants;
 
     /* what the compiler says about bad objects goes to the status page */
     gm_reject_tap_init(&tap, &w->conf.log);
-    s = gm_snapshot_build_in(w->store, &tap.log, w->conf.allocator);
+    s = gm_snapshot_build_opts(w->store, &tap.log, w->conf.allocator,
+                               &opts);
 
     if (s == NULL) {
         gm_reject_tap_free(&tap);

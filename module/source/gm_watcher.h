@@ -36,6 +36,8 @@ typedef struct {
     uint64_t               generation;
     /* with kube: the status writer's (gm_kube_status.h), or NULL */
     const gm_status_writer_conf_t  *status;
+    /* gamma_reference_grants require (gm_compile_opts_t) */
+    unsigned               reference_grants:1;
 } gm_watcher_conf_t;
 
 
