@@ -240,3 +240,38 @@ qr{\[error\] .*gamma: ReferenceGrant colors/bad rejected: spec\.from\[0\]\.names
 --- must_die
 --- error_log
 invalid value "maybe"
+
+
+
+=== TEST 9: require: a consumer route (fast-clients) sending to a Service of the parent's namespace needs a grant too; with one in faces it serves
+--- http_config eval
+$main::Require
+--- user_files eval
+[["mesh/base.yaml", $GammaTest::Base], ["mesh/consumer.yaml", <<'_EOY_'],
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: mine, namespace: fast-clients}
+spec:
+  parentRefs:
+  - {group: "", kind: Service, name: smiley, namespace: faces}
+  rules:
+  - matches:
+    - path: {type: PathPrefix, value: /refused}
+    backendRefs:
+    - {name: smiley2, namespace: faces, port: 18080}
+  - backendRefs:
+    - {name: color, namespace: colors, port: 18080}
+_EOY_
+ ["mesh/grant.yaml", main::grant(version => 'v1beta1', ns => 'colors',
+                                 from_kind => 'HTTPRoute',
+                                 from_ns => 'fast-clients')]]
+--- request eval
+["GET /refused", "GET /granted"]
+--- more_headers eval
+["X-Test-From: 127.20.0.1\nX-Test-To: 127.10.0.1:18080",
+ "X-Test-From: 127.20.0.1\nX-Test-To: 127.10.0.1:18080"]
+--- error_code eval
+[500, 200]
+--- response_headers eval
+["X-Gamma-Route: fast-clients/mine\nX-Gamma-Backend: faces/smiley2:18080",
+ "X-Gamma-Route: fast-clients/mine\nX-Gamma-Backend: colors/color:18080"]
