@@ -67,6 +67,9 @@ my %SIZES = (
         kube         => { idle => [[1, 200], [10000, 100]],
                           load => [[1000, 200]] },
         reload       => [[1000, 10], [10000, 1]],
+        # the whole instance: Services x worker_processes
+        instance     => [0, 1000, 10000, 50000],
+        workers      => [1, 2, 4],
     },
     smoke => {
         rounds       => 1,
@@ -83,6 +86,8 @@ my %SIZES = (
         load         => [[10, 10]],
         kube         => { idle => [[1, 5]], load => [[10, 5]] },
         reload       => [[10, 3]],
+        instance     => [0, 10],
+        workers      => [1, 2],
     },
 );
 
@@ -178,6 +183,7 @@ sub main {
     section(throughput => \&throughput);
     section(instructions => \&instructions);
     section(scale => \&scale);
+    section(instance => \&instance);
     section(propagation => \&propagation);
     section(reload => \&reload);
 
@@ -614,7 +620,7 @@ sub callgrind_run {
         fail("$s->{name} under callgrind", 'no answer') unless $status;
     }
 
-    run_cmd('callgrind_control', '-z', $s->{pid});
+    $s->cg_mark(1);
 
     for (1 .. $n) {
         my ($status, $body) = $http->get('/');
@@ -623,16 +629,15 @@ sub callgrind_run {
                    && $body eq $GammaBench::Servers::BODY;
     }
 
-    run_cmd('callgrind_control', '-d', $s->{pid});
+    my $dump = $s->cg_mark(2);
 
-    my $dump = "$s->{callgrind_out}.1";
     wait_log($dump, qr/^totals: (\d+)/, 60) =~ /(\d+)/;
     $r{ir} = $1 / $n;
 
-    my ($rc, $out) = run_cmd('callgrind_annotate', '--inclusive=no',
-                             '--threshold=100', $dump);
+    my ($rc, $annotated) = run_cmd('callgrind_annotate', '--inclusive=no',
+                                   '--threshold=100', $dump);
 
-    for my $line (split /\n/, $out) {
+    for my $line (split /\n/, $annotated) {
         $line =~ /^\s*([\d,]+) \(\s*[\d.]+%\)\s+(\S+)\s+\[(.*)\]\s*$/
             or next;
         my ($ir, $func, $obj) = ($1, $2, $3);
@@ -751,6 +756,63 @@ sub pss_total {
     $sum += pss($_) for @pids;
 
     return wantarray ? ($sum, scalar @pids) : $sum;
+}
+
+
+# ---- the instance at 1, 2 and 4 workers ----------------------------------
+
+# PSS summed over the master and all its children (the snapshot zone and
+# every shared page counted once), by process role, and the zone's use as
+# the source process logs it, for each size and worker count
+sub instance {
+    my $port = $ctx->{ports}{scale};
+
+    for my $n (@{$C->{instance}}) {
+        for my $w (@{$C->{workers}}) {
+            my $s = gamma_server("instance-$n-$w", $n, $port);
+            my $r = { services => $n, workers => $w };
+
+            $s->{workers} = $w;
+            start_ready($s, 300);
+            # an idle worker adopts the generation within a second
+            sleep 1.5;
+
+            my $why = $n && $s->check('/');
+            fail("gamma with $n Services, $w workers", $why) if $why;
+
+            instance_memory($s, $r);
+            note(sprintf '%6d Services, %d workers: PSS %.1f MB, zone %.1f '
+                 . 'MB', $n, $w, $r->{pss_total} / 1048576,
+                 ($r->{zone_used} // 0) / 1048576);
+            push @{$R{instance}}, $r;
+            $s->stop;
+        }
+    }
+}
+
+
+sub instance_memory {
+    my ($s, $r) = @_;
+    my @pids = tree($s->{pid});
+
+    for my $pid (@pids) {
+        my $role = $pid == $s->{pid} ? 'master'
+                 : GammaBench::Proc::comm($pid) =~ /cache manager/
+                 ? 'source' : 'workers';
+        my $pss = pss($pid);
+
+        $r->{"pss_$role"} += $pss;
+        $r->{pss_total} += $pss;
+    }
+
+    $r->{procs} = @pids;
+
+    open my $fh, '<', "$s->{dir}/logs/error.log" or return;
+
+    while (<$fh>) {
+        @$r{qw(zone_used zone_size)} = ($1, $2)
+            if /published.* zone "[^"]*" (\d+) of (\d+) bytes used/;
+    }
 }
 
 

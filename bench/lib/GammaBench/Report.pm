@@ -34,6 +34,7 @@ sub write {
     $self->throughput;
     $self->instructions;
     $self->scale;
+    $self->instance;
     $self->propagation;
     $self->targets;
     $self->notes;
@@ -225,8 +226,10 @@ sub instructions {
     return unless @runs;
 
     $self->p('### Instructions per request', '',
-        wrap('Each server alone under valgrind --tool=callgrind (nginx ' .
-             'with master_process off), one keep-alive client sending ' .
+        wrap('Each server alone under valgrind --tool=callgrind (of ' .
+             'nginx, its one worker process, as in service: the master ' .
+             "and nginx-gamma's source process are others), one " .
+             'keep-alive client sending ' .
              "$r->{sizes}{sequential} requests one at a time after 200 " .
              'to warm up: user-space instructions per request (Ir), ' .
              'which other work on the machine does not change; module: ' .
@@ -334,6 +337,50 @@ sub scale {
              'with no Services.', '');
     $self->table(['Services', 'start s', 'worker RSS MB', 'PSS MB',
                   'B/Svc'], @rows);
+}
+
+
+sub instance {
+    my ($self) = @_;
+    my $r = $self->{r};
+    my @runs = @{$r->{instance} || []};
+    my (%base, %one, @rows);
+
+    return unless @runs;
+
+    for my $i (@runs) {
+        $base{$i->{workers}} = $i->{pss_total} if $i->{services} == 0;
+        $one{$i->{services}} = $i->{pss_total} if $i->{workers} == 1;
+    }
+
+    $self->p('## The instance at 1, 2 and 4 workers', '',
+        wrap('nginx-gamma (file source, the mesh above) with ' .
+             'worker_processes W: PSS summed over the master and all its ' .
+             'children (shared pages, the snapshot zone among them, ' .
+             'counted once), MB; by process (MB): the master, all workers, ' .
+             'the source process; zone: the snapshot zone in use as the ' .
+             'source process logs it once the first snapshot is ' .
+             'published; B/Svc: (PSS - PSS with no Services at the same ' .
+             'W) / Svc; KB/Svc: PSS / Svc, in KB; x1: PSS / PSS with 1 ' .
+             'worker.'),
+        '');
+
+    for my $i (@runs) {
+        my $n = $i->{services};
+        my $b = $base{$i->{workers}};
+
+        $i->{per_service} = $n && defined $b
+                            ? ($i->{pss_total} - $b) / $n : undef;
+        push @rows, [fmt_int($n), $i->{workers}, fmt_mb($i->{pss_total}),
+            fmt_mb($i->{pss_master}), fmt_mb($i->{pss_workers}),
+            fmt_mb($i->{pss_source}),
+            fmt_mb($i->{zone_used}), fmt_int($i->{per_service}),
+            $n ? sprintf('%.1f', $i->{pss_total} / $n / 1024) : '-',
+            ratio($i->{pss_total}, $one{$n})];
+    }
+
+    $self->table(['Svc', 'W', 'PSS', 'master', 'workers', 'source',
+                  'zone', 'B/Svc', 'KB/Svc', 'x1'], @rows);
 }
 
 
@@ -447,6 +494,25 @@ sub targets {
                            fmt_int($s->{services}) . ' loaded',
                            '<= 4 MB', $s->{per_service} * 1000 / 1048576,
                            4, 0, ' MB');
+    }
+
+    for my $i (grep { $_->{services} >= 10000 }
+               @{$r->{instance} || []})
+    {
+        push @rows, target('PSS per Svc, instance, ' .
+                           fmt_int($i->{services}) . ", $i->{workers} W",
+                           '<= 4 KB', $i->{pss_total} / $i->{services}
+                           / 1024, 4, 0, ' KB');
+    }
+
+    for my $i (grep { $_->{services} >= 10000 && $_->{workers} == 4 }
+               @{$r->{instance} || []})
+    {
+        my ($one) = grep { $_->{services} == $i->{services}
+                           && $_->{workers} == 1 } @{$r->{instance}};
+        push @rows, target('PSS 4 W / 1 W, ' . fmt_int($i->{services}),
+                           '<= 1.3', $one && $i->{pss_total}
+                                     / $one->{pss_total}, 1.3, 0);
     }
 
     for my $s (grep { $_->{services} } @{$r->{scale} || []}) {

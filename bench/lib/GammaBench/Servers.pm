@@ -40,8 +40,11 @@ sub nginx_head {
     my ($self, $level) = @_;
     my $d = $self->{dir};
 
+    # cg_worker() reads the master's "start worker process" notice
+    $level = 'notice' if $self->{callgrind} && $level eq 'warn';
+
     return <<"_EOC_";
-worker_processes 1;
+worker_processes @{[$self->{workers} // 1]};
 pid $d/logs/nginx.pid;
 error_log $d/logs/error.log $level;
 events {
@@ -244,16 +247,21 @@ sub start {
         $self->{cmd} = [$ctx->{nginx}, '-p', "$self->{dir}/",
                         '-c', $self->{conf},
                         '-e', "$self->{dir}/logs/error.log",
-                        '-g', $self->{callgrind}
-                              ? 'daemon off; master_process off;'
-                              : 'daemon off;'];
+                        '-g', 'daemon off;'];
     }
 
-    # one process under callgrind, counting from callgrind_control -z on
+    # every process under callgrind, one file each (%p: its pid).  vgdb
+    # (callgrind_control) does not reach a forked worker: nginx's workers
+    # dump (and start again from zero) when a SIGUSR1 to the master makes
+    # them reopen their logs (cg_mark)
     if ($self->{callgrind}) {
+        # the worker (nobody, when started as root) writes its own file
+        chmod 0777, $self->{dir};
         $self->{callgrind_out} = "$self->{dir}/callgrind.out";
         unshift @{$self->{cmd}}, 'valgrind', '--tool=callgrind',
-            "--callgrind-out-file=$self->{callgrind_out}";
+            "--callgrind-out-file=$self->{callgrind_out}.%p",
+            $self->{kind} eq 'haproxy'
+            ? () : '--dump-before=ngx_reopen_files';
     }
 
     $self->{pid} = spawn(cmd => $self->{cmd},
@@ -310,8 +318,43 @@ sub pids {
 sub worker {
     my ($self) = @_;
 
-    return $self->{kind} eq 'haproxy' || $self->{callgrind}
+    return $self->{kind} eq 'haproxy'
            ? $self->{pid} : worker_of($self->{pid});
+}
+
+
+# the process callgrind counts: haproxy, or the one nginx worker (as in
+# service: the master, and nginx-gamma's source process, are others), and
+# the file its dumps go to.  Under valgrind /proc shows no process titles:
+# the master's "start worker process" line names the worker.
+sub cg_worker {
+    my ($self) = @_;
+    my $pid = $self->{pid};
+
+    if ($self->{kind} ne 'haproxy') {
+        my $line = wait_log("$self->{dir}/logs/error.log",
+                            qr/start worker process \d+/, 60, $pid);
+        ($pid) = $line =~ /start worker process (\d+)/;
+    }
+
+    return ($pid, "$self->{callgrind_out}.$pid");
+}
+
+
+# callgrind dumps the counts so far into dump $n and starts from zero
+sub cg_mark {
+    my ($self, $n) = @_;
+    my ($pid, $out) = $self->cg_worker;
+
+    if ($self->{kind} eq 'haproxy') {
+        run_cmd('callgrind_control', $n == 1 ? '-z' : '-d', $pid);
+        return "$out.1";
+    }
+
+    kill 'USR1', $self->{pid};
+    wait_for("dump $n of $self->{name}", 60, sub { -s "$out.$n" });
+
+    return "$out.$n";
 }
 
 
