@@ -13,26 +13,10 @@
 
 
 /* only for rules with timeouts or retries */
-typedef struct {
+struct ngx_http_gamma_peer_timers_s {
     ngx_event_t             attempt;     /* timeouts.backendRequest */
     ngx_event_t             backoff;     /* retry.backoff */
-} ngx_http_gamma_peer_timers_t;
-
-
-typedef struct {
-    ngx_http_request_t     *request;
-    ngx_http_gamma_ctx_t   *ctx;
-    const gm_sockaddr_t    *endpoints;
-    ngx_uint_t              nendpoints;
-    ngx_uint_t              start;       /* round-robin position */
-    ngx_uint_t              attempt;
-    ngx_str_t               name;
-    ngx_msec_t              connect_timeout;
-    unsigned                own_conf:1;  /* u->conf is this request's copy */
-    ngx_http_gamma_peer_timers_t  *timers;   /* or NULL */
-    ngx_connection_t       *pending;     /* connect deferred by backoff */
-    ngx_atomic_uint_t       pending_number;
-} ngx_http_gamma_peer_data_t;
+};
 
 
 /* the status codes nginx itself can retry on */
@@ -138,10 +122,9 @@ ngx_http_gamma_balancer_init_peer(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    pd = ngx_pcalloc(r->pool, sizeof(ngx_http_gamma_peer_data_t));
-    if (pd == NULL) {
-        return NGX_ERROR;
-    }
+    /* in the request context: one allocation less per request */
+    pd = &ctx->peer;
+    ngx_memzero(pd, sizeof(ngx_http_gamma_peer_data_t));
 
     pd->request = r;
     pd->ctx = ctx;

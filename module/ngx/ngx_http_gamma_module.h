@@ -122,8 +122,27 @@ typedef struct {
 #define NGX_HTTP_GAMMA_TIMEOUT_BACKEND   2
 
 
-/* per request: the routing decision and the snapshot it points into */
+typedef struct ngx_http_gamma_ctx_s          ngx_http_gamma_ctx_t;
+typedef struct ngx_http_gamma_peer_timers_s  ngx_http_gamma_peer_timers_t;
+
+/* per request: gamma_balancer's state (ngx_http_gamma_balancer.c) */
 typedef struct {
+    ngx_http_request_t     *request;
+    ngx_http_gamma_ctx_t   *ctx;
+    const gm_sockaddr_t    *endpoints;
+    ngx_uint_t              nendpoints;
+    ngx_uint_t              start;       /* round-robin position */
+    ngx_uint_t              attempt;
+    ngx_str_t               name;
+    ngx_msec_t              connect_timeout;
+    unsigned                own_conf:1;  /* u->conf is this request's copy */
+    ngx_http_gamma_peer_timers_t  *timers;   /* or NULL */
+    ngx_connection_t       *pending;     /* connect deferred by backoff */
+    ngx_atomic_uint_t       pending_number;
+} ngx_http_gamma_peer_data_t;
+
+/* per request: the routing decision and the snapshot it points into */
+struct ngx_http_gamma_ctx_s {
     ngx_http_gamma_gen_t      *gen;
     gm_snapshot_t             *snapshot;
     const gm_frontend_t       *frontend;
@@ -142,7 +161,10 @@ typedef struct {
     ngx_event_t               *request_timer;
     /* HTTPRoute filters' state (ngx_http_gamma_filter.h), or NULL */
     struct ngx_http_gamma_filter_ctx_s  *filter;
-} ngx_http_gamma_ctx_t;
+    /* releases gen with the request pool, without an allocation */
+    ngx_pool_cleanup_t         cleanup;
+    ngx_http_gamma_peer_data_t  peer;
+};
 
 
 extern ngx_module_t  ngx_http_gamma_module;

@@ -24,9 +24,21 @@
 
 
 typedef struct {
-    ngx_sockaddr_t   sa;
-    socklen_t        socklen;
-    ngx_uint_t       redirected;     /* REDIRECTed: differs from local */
+    ngx_sockaddr_t              sa;
+    socklen_t                   socklen;
+    ngx_uint_t                  redirected;  /* REDIRECTed: not local */
+
+    /*
+     * The last request's Service and route table: the next request on
+     * the connection takes them again while it routes with the same
+     * generation and server, unless its namespace is a variable.
+     */
+    ngx_http_gamma_gen_t       *gen;
+    uint64_t                    generation;  /* gen can be a new one */
+    ngx_http_gamma_srv_conf_t  *gscf;
+    const gm_frontend_t        *frontend;
+    const gm_route_table_t     *table;
+    gm_table_kind_e             table_kind;
 } ngx_http_gamma_dst_t;
 
 
@@ -41,6 +53,9 @@ static ngx_int_t ngx_http_gamma_destination(ngx_http_request_t *r,
     ngx_http_gamma_dst_t *dst);
 static ngx_int_t ngx_http_gamma_route(ngx_http_request_t *r,
     ngx_http_gamma_worker_t *w, ngx_http_gamma_ctx_t *ctx);
+static ngx_int_t ngx_http_gamma_find(ngx_http_request_t *r,
+    ngx_http_gamma_ctx_t *ctx, ngx_http_gamma_dst_t *dst,
+    const gm_route_table_t **table);
 static ngx_int_t ngx_http_gamma_direct(ngx_http_request_t *r,
     ngx_http_gamma_ctx_t *ctx, ngx_http_gamma_dst_t *dst);
 static ngx_int_t ngx_http_gamma_choose(ngx_http_request_t *r,
@@ -116,16 +131,10 @@ ngx_http_gamma_handler(ngx_http_request_t *r)
 static ngx_http_gamma_ctx_t *
 ngx_http_gamma_create_ctx(ngx_http_request_t *r, ngx_http_gamma_worker_t *w)
 {
-    ngx_pool_cleanup_t    *cln;
     ngx_http_gamma_ctx_t  *ctx;
 
     ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_gamma_ctx_t));
     if (ctx == NULL) {
-        return NULL;
-    }
-
-    cln = ngx_pool_cleanup_add(r->pool, 0);
-    if (cln == NULL) {
         return NULL;
     }
 
@@ -134,8 +143,11 @@ ngx_http_gamma_create_ctx(ngx_http_request_t *r, ngx_http_gamma_worker_t *w)
     ctx->gen->refs++;
     ctx->snapshot = ctx->gen->snapshot;
 
-    cln->handler = ngx_http_gamma_cleanup;
-    cln->data = ctx->gen;
+    /* what ngx_pool_cleanup_add() does, with the cleanup in the context */
+    ctx->cleanup.handler = ngx_http_gamma_cleanup;
+    ctx->cleanup.data = ctx->gen;
+    ctx->cleanup.next = r->pool->cleanup;
+    r->pool->cleanup = &ctx->cleanup;
 
     ngx_http_set_ctx(r, ctx, ngx_http_gamma_module);
 
@@ -154,17 +166,48 @@ static ngx_int_t
 ngx_http_gamma_route(ngx_http_request_t *r, ngx_http_gamma_worker_t *w,
     ngx_http_gamma_ctx_t *ctx)
 {
-    uint16_t                    port;
-    gm_addr_t                   ip;
-    ngx_str_t                   ns;
-    ngx_http_gamma_dst_t       *dst;
-    const gm_route_table_t     *table;
-    ngx_http_gamma_srv_conf_t  *gscf;
+    ngx_int_t                rc;
+    ngx_http_gamma_dst_t    *dst;
+    const gm_route_table_t  *table;
 
     dst = ngx_http_gamma_connection_dst(r);
     if (dst == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    if (dst->gen == ctx->gen && dst->generation == ctx->gen->generation
+        && dst->gscf == ngx_http_get_module_srv_conf(r, ngx_http_gamma_module))
+    {
+        ctx->frontend = dst->frontend;
+        ctx->table_kind = dst->table_kind;
+        table = dst->table;
+
+    } else {
+        rc = ngx_http_gamma_find(r, ctx, dst, &table);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+    }
+
+    if (table == NULL) {
+        /* no routes: the Service as if the mesh were absent */
+        ctx->backend = ctx->frontend->passthrough;
+        return ngx_http_gamma_backend_status(r, ctx->backend);
+    }
+
+    return ngx_http_gamma_choose(r, w, ctx, table);
+}
+
+
+/* the Service of the destination, its route table for the namespace */
+static ngx_int_t
+ngx_http_gamma_find(ngx_http_request_t *r, ngx_http_gamma_ctx_t *ctx,
+    ngx_http_gamma_dst_t *dst, const gm_route_table_t **table)
+{
+    uint16_t                    port;
+    gm_addr_t                   ip;
+    ngx_str_t                   ns;
+    ngx_http_gamma_srv_conf_t  *gscf;
 
     ngx_http_gamma_addr(&ip, &port, &dst->sa.sockaddr);
 
@@ -183,16 +226,20 @@ ngx_http_gamma_route(ngx_http_request_t *r, ngx_http_gamma_worker_t *w,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    table = gm_frontend_route_table(ctx->frontend, (const char *) ns.data,
-                                    ns.len, &ctx->table_kind);
+    *table = gm_frontend_route_table(ctx->frontend, (const char *) ns.data,
+                                     ns.len, &ctx->table_kind);
 
-    if (table == NULL) {
-        /* no routes: the Service as if the mesh were absent */
-        ctx->backend = ctx->frontend->passthrough;
-        return ngx_http_gamma_backend_status(r, ctx->backend);
+    /* a namespace without variables is the same for every request */
+    if (gscf->namespace == NULL || gscf->namespace->lengths == NULL) {
+        dst->gen = ctx->gen;
+        dst->generation = ctx->gen->generation;
+        dst->gscf = gscf;
+        dst->frontend = ctx->frontend;
+        dst->table = *table;
+        dst->table_kind = ctx->table_kind;
     }
 
-    return ngx_http_gamma_choose(r, w, ctx, table);
+    return NGX_OK;
 }
 
 
@@ -217,6 +264,8 @@ ngx_http_gamma_connection_dst(ngx_http_request_t *r)
     if (cln == NULL) {
         return NULL;
     }
+
+    ngx_memzero(cln->data, sizeof(ngx_http_gamma_dst_t));
 
     if (ngx_http_gamma_destination(r, cln->data) != NGX_OK) {
         return NULL;
@@ -362,9 +411,11 @@ ngx_http_gamma_choose(ngx_http_request_t *r, ngx_http_gamma_worker_t *w,
         return NGX_HTTP_NOT_FOUND;
     }
 
-    rc = ngx_http_gamma_filter_rule(r, ctx);
-    if (rc != NGX_DECLINED) {
-        return rc;
+    if (rule->filters) {
+        rc = ngx_http_gamma_filter_rule(r, ctx);
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
     }
 
     if (rule->no_backends || rule->total_weight == 0) {
@@ -383,12 +434,16 @@ ngx_http_gamma_choose(ngx_http_request_t *r, ngx_http_gamma_worker_t *w,
         return rc;
     }
 
-    rc = ngx_http_gamma_filter_backend(r, ctx);
-    if (rc != NGX_DECLINED) {
-        return rc;
+    if (wb->filters) {
+        rc = ngx_http_gamma_filter_backend(r, ctx);
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
     }
 
-    if (ngx_http_gamma_timeout_start(r, ctx) != NGX_OK) {
+    if (rule->timeout_request_ms > 0
+        && ngx_http_gamma_timeout_start(r, ctx) != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
