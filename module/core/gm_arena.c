@@ -148,6 +148,29 @@ gm_arena_calloc(gm_arena_t *a, size_t size)
 }
 
 
+size_t
+gm_arena_used(const gm_arena_t *a)
+{
+    size_t             used;
+    gm_arena_block_t  *b;
+
+    used = 0;
+
+    for (b = a->blocks; b; b = b->next) {
+        used += b->used;
+    }
+
+    return used;
+}
+
+
+size_t
+gm_arena_fit(size_t used)
+{
+    return sizeof(gm_arena_block_t) + used;
+}
+
+
 int
 gm_arena_strdup(gm_arena_t *a, gm_str_t *dst, const char *src, size_t len)
 {

@@ -40,6 +40,10 @@ void gm_arena_destroy(gm_arena_t *a);
 /* 16-byte aligned; NULL on allocation failure */
 void *gm_arena_alloc(gm_arena_t *a, size_t size);
 void *gm_arena_calloc(gm_arena_t *a, size_t size);
+/* the bytes handed out so far, alignment included */
+size_t gm_arena_used(const gm_arena_t *a);
+/* the block_size of an arena whose first block holds "used" bytes */
+size_t gm_arena_fit(size_t used);
 /* copies len bytes and appends a NUL; returns -1 on failure */
 int gm_arena_strdup(gm_arena_t *a, gm_str_t *dst, const char *src,
     size_t len);

@@ -83,7 +83,8 @@
 
 /* buffers: text that is logged or formatted */
 
-#define GM_OBJECT_ARENA_BLOCK      512      /* first block, then doubling */
+/* an object's first parse: its size (then parsed again into that size) */
+#define GM_OBJECT_ARENA_PROBE      16384
 #define GM_FIELD_PATH_MAX          256      /* "spec.rules[0].matches..." */
 #define GM_FIELD_NAME_MAX          64       /* "clusterIPs[1]" */
 #define GM_REASON_MAX              512      /* the reason of an error line */

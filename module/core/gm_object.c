@@ -27,7 +27,9 @@ typedef struct {
 
 
 static const gm_kind_def_t *gm_kind_detect(json_t *json);
-static gm_object_t *gm_object_create(gm_kind_e kind);
+static gm_object_t *gm_object_parse_in(const gm_kind_def_t *def,
+    json_t *json, const gm_log_t *log, size_t block_size);
+static gm_object_t *gm_object_create(gm_kind_e kind, size_t block_size);
 static void gm_meta_log_names(gm_parse_ctx_t *ctx, json_t *md);
 static int gm_meta_parse(gm_parse_ctx_t *ctx, json_t *json);
 static int gm_meta_time(gm_parse_ctx_t *ctx, json_t *md);
@@ -67,9 +69,7 @@ gm_kind_name(gm_kind_e kind)
 gm_object_t *
 gm_object_parse(json_t *json, const gm_log_t *log, int *ignored)
 {
-    int                    rc;
-    gm_object_t           *obj;
-    gm_parse_ctx_t         ctx;
+    gm_object_t           *obj, *exact;
     const gm_kind_def_t   *def;
 
     if (ignored != NULL) {
@@ -85,22 +85,22 @@ gm_object_parse(json_t *json, const gm_log_t *log, int *ignored)
         return NULL;
     }
 
-    obj = gm_object_create(def->type);
+    obj = gm_object_parse_in(def, json, log, GM_OBJECT_ARENA_PROBE);
     if (obj == NULL) {
-        gm_log(log, GM_LOG_ERR, "%s: out of memory", def->kind);
         return NULL;
     }
 
-    gm_parse_ctx_init(&ctx, obj, log);
-
-    rc = gm_meta_parse(&ctx, json);
-    if (rc == 0) {
-        rc = def->parse(&ctx, json, obj->body);
-    }
-
-    if (rc != 0) {
+    /*
+     * The store keeps objects for as long as they exist: parsed again
+     * (the same document, the same allocations, nothing more to log) into
+     * one block of the size the first parse used, an object keeps none
+     * of a growing arena's slack.
+     */
+    exact = gm_object_parse_in(def, json, NULL,
+                               gm_arena_fit(gm_arena_used(obj->arena)));
+    if (exact != NULL) {
         gm_object_free(obj);
-        return NULL;
+        obj = exact;
     }
 
     return obj;
@@ -142,13 +142,44 @@ gm_kind_detect(json_t *json)
 }
 
 
+/* NULL when the document is invalid (logged) or memory ran out */
 static gm_object_t *
-gm_object_create(gm_kind_e kind)
+gm_object_parse_in(const gm_kind_def_t *def, json_t *json,
+    const gm_log_t *log, size_t block_size)
+{
+    int              rc;
+    gm_object_t     *obj;
+    gm_parse_ctx_t   ctx;
+
+    obj = gm_object_create(def->type, block_size);
+    if (obj == NULL) {
+        gm_log(log, GM_LOG_ERR, "%s: out of memory", def->kind);
+        return NULL;
+    }
+
+    gm_parse_ctx_init(&ctx, obj, log);
+
+    rc = gm_meta_parse(&ctx, json);
+    if (rc == 0) {
+        rc = def->parse(&ctx, json, obj->body);
+    }
+
+    if (rc != 0) {
+        gm_object_free(obj);
+        return NULL;
+    }
+
+    return obj;
+}
+
+
+static gm_object_t *
+gm_object_create(gm_kind_e kind, size_t block_size)
 {
     gm_arena_t   *arena;
     gm_object_t  *obj;
 
-    arena = gm_arena_create(GM_OBJECT_ARENA_BLOCK);
+    arena = gm_arena_create(block_size);
     if (arena == NULL) {
         return NULL;
     }
