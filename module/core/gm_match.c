@@ -30,8 +30,8 @@ struct gm_matcher_s {
 };
 
 
-static int gm_match_entry(const gm_route_match_t *mt, const gm_request_t *r,
-    gm_matcher_t *m);
+static int gm_match_rest(const gm_route_match_t *mt, const gm_request_t *r,
+    gm_matcher_t *m) __attribute__((noinline));
 static int gm_match_path(const gm_route_match_t *mt, const gm_str_t *path,
     gm_matcher_t *m);
 static int gm_match_headers(const gm_route_match_t *mt,
@@ -82,12 +82,18 @@ gm_matcher_exhausted(const gm_matcher_t *m)
 }
 
 
+/*
+ * The tests of one match are ANDed, cheapest first: the method and the
+ * path here, the headers and query parameters (rarer, and costlier) out of
+ * line, which keeps this loop light for the common match on a path alone.
+ */
 const gm_rule_t *
 gm_route_table_match(const gm_route_table_t *t, const gm_request_t *r,
     gm_matcher_t *m)
 {
-    int     rc;
-    size_t  i;
+    int                      rc;
+    size_t                   i;
+    const gm_route_match_t  *mt;
 
     gm_regex_budget_reset(&m->regex);
     m->exhausted = NULL;
@@ -97,7 +103,17 @@ gm_route_table_match(const gm_route_table_t *t, const gm_request_t *r,
     }
 
     for (i = 0; i < t->nentries; i++) {
-        rc = gm_match_entry(t->entries[i].match, r, m);
+        mt = t->entries[i].match;
+
+        if (mt->method.len != 0 && !gm_str_eq(&mt->method, &r->method)) {
+            continue;
+        }
+
+        rc = gm_match_path(mt, &r->path, m);
+
+        if (rc == 1 && (mt->nheaders | mt->nquery) != 0) {
+            rc = gm_match_rest(mt, r, m);
+        }
 
         if (rc == 1) {
             return t->entries[i].rule;
@@ -146,22 +162,11 @@ gm_rule_pick_backend(const gm_rule_t *rule, uint32_t rnd)
 }
 
 
-/* the tests of one match are ANDed, cheapest first */
-
 static int
-gm_match_entry(const gm_route_match_t *mt, const gm_request_t *r,
+gm_match_rest(const gm_route_match_t *mt, const gm_request_t *r,
     gm_matcher_t *m)
 {
     int  rc;
-
-    if (mt->method.len != 0 && !gm_str_eq(&mt->method, &r->method)) {
-        return 0;
-    }
-
-    rc = gm_match_path(mt, &r->path, m);
-    if (rc != 1) {
-        return rc;
-    }
 
     rc = gm_match_headers(mt, r, m);
     if (rc != 1) {
@@ -178,16 +183,11 @@ gm_match_path(const gm_route_match_t *mt, const gm_str_t *path,
 {
     size_t  len;
 
-    switch (mt->path_type) {
-
-    case GM_MATCH_EXACT:
-        return gm_str_eq(&mt->path, path);
-
-    case GM_MATCH_REGEX:
-        return gm_regex_budget_match(&m->regex, mt->path_re, path);
-
-    default:
-        break;
+    /* tests, not a switch: the commonest type is answered first */
+    if (mt->path_type != GM_MATCH_PREFIX) {
+        return (mt->path_type == GM_MATCH_EXACT)
+               ? gm_str_eq(&mt->path, path)
+               : gm_regex_budget_match(&m->regex, mt->path_re, path);
     }
 
     /* PathPrefix compares whole segments: "/v2" is no prefix of "/v2x" */

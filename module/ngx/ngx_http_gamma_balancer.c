@@ -122,12 +122,17 @@ ngx_http_gamma_balancer_init_peer(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    /* in the request context: one allocation less per request */
+    /* in the request context, which leaves it to be set here */
     pd = &ctx->peer;
-    ngx_memzero(pd, sizeof(ngx_http_gamma_peer_data_t));
 
     pd->request = r;
     pd->ctx = ctx;
+    pd->start = 0;
+    pd->attempt = 0;
+    pd->own_conf = 0;
+    pd->timers = NULL;
+    pd->pending = NULL;
+    pd->pending_number = 0;
 
     if (ctx->is_direct) {
         pd->endpoints = &ctx->direct;
@@ -278,6 +283,11 @@ ngx_http_gamma_balancer_get_peer(ngx_peer_connection_t *pc, void *data)
                    "gamma balancer: attempt %ui to %V", pd->attempt,
                    &pd->name);
 
+    /* no timeouts, no retries (ngx_http_gamma_balancer_conf) */
+    if (pd->timers == NULL) {
+        return NGX_OK;
+    }
+
     rule = pd->ctx->rule;
     delay = (pd->attempt > 1) ? ngx_http_gamma_backoff_delay(pd) : 0;
 
@@ -308,7 +318,9 @@ ngx_http_gamma_balancer_free_peer(ngx_peer_connection_t *pc, void *data,
 {
     ngx_http_gamma_peer_data_t  *pd = data;
 
-    ngx_http_gamma_balancer_cleanup(pd);
+    if (pd->timers) {
+        ngx_http_gamma_balancer_cleanup(pd);
+    }
 
     pd->pending = NULL;
 

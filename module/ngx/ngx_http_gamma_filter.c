@@ -27,6 +27,8 @@ static ngx_int_t ngx_http_gamma_filter_apply(ngx_http_request_t *r,
     ngx_http_gamma_ctx_t *ctx, ngx_http_gamma_filter_ctx_t *fctx,
     const gm_route_filter_t *f);
 static ngx_int_t ngx_http_gamma_header_filter(ngx_http_request_t *r);
+static ngx_int_t ngx_http_gamma_header_filter_run(ngx_http_request_t *r,
+    ngx_http_gamma_filter_ctx_t *fctx) __attribute__((noinline));
 
 
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
@@ -62,37 +64,6 @@ ngx_http_gamma_filter_init(ngx_conf_t *cf)
     ngx_http_top_header_filter = ngx_http_gamma_header_filter;
 
     return ngx_http_gamma_mirror_init(cf);
-}
-
-
-/* the rewritten Host, else the client's own, as without a mesh */
-ngx_int_t
-ngx_http_gamma_upstream_host_variable(ngx_http_request_t *r,
-    ngx_http_variable_value_t *v, uintptr_t data)
-{
-    ngx_str_t              *host;
-    ngx_http_gamma_ctx_t   *ctx;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_gamma_module);
-
-    if (ctx && ctx->filter && ctx->filter->upstream_host.len) {
-        host = &ctx->filter->upstream_host;
-
-    } else if (r->headers_in.host) {
-        host = &r->headers_in.host->value;
-
-    } else {
-        v->not_found = 1;
-        return NGX_OK;
-    }
-
-    v->data = host->data;
-    v->len = host->len;
-    v->valid = 1;
-    v->no_cacheable = 1;
-    v->not_found = 0;
-
-    return NGX_OK;
 }
 
 
@@ -192,11 +163,7 @@ ngx_http_gamma_filter_apply(ngx_http_request_t *r, ngx_http_gamma_ctx_t *ctx,
 static ngx_int_t
 ngx_http_gamma_header_filter(ngx_http_request_t *r)
 {
-    ngx_int_t                     rc;
-    ngx_uint_t                    i;
-    ngx_http_gamma_ctx_t         *ctx;
-    const gm_route_filter_t      *f;
-    ngx_http_gamma_filter_ctx_t  *fctx;
+    ngx_http_gamma_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_gamma_module);
 
@@ -204,7 +171,18 @@ ngx_http_gamma_header_filter(ngx_http_request_t *r)
         return ngx_http_next_header_filter(r);
     }
 
-    fctx = ctx->filter;
+    return ngx_http_gamma_header_filter_run(r, ctx->filter);
+}
+
+
+/* out of line: most responses have no filter, and pass by quickly */
+static ngx_int_t
+ngx_http_gamma_header_filter_run(ngx_http_request_t *r,
+    ngx_http_gamma_filter_ctx_t *fctx)
+{
+    ngx_int_t                 rc;
+    ngx_uint_t                i;
+    const gm_route_filter_t  *f;
 
     for (i = 0; i < fctx->nresponse; i++) {
         f = fctx->response[i];

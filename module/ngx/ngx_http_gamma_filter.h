@@ -66,11 +66,6 @@ ngx_int_t ngx_http_gamma_filter_backend(ngx_http_request_t *r,
 /* postconfiguration: response header filters and the like */
 ngx_int_t ngx_http_gamma_filter_init(ngx_conf_t *cf);
 
-/* $gamma_upstream_host: the Host to send upstream */
-ngx_int_t ngx_http_gamma_upstream_host_variable(ngx_http_request_t *r,
-    ngx_http_variable_value_t *v, uintptr_t data);
-
-
 /* ngx_http_gamma_headers.c */
 ngx_int_t ngx_http_gamma_headers_request(ngx_http_request_t *r,
     ngx_http_gamma_filter_ctx_t *fctx, const gm_header_mod_t *hm);

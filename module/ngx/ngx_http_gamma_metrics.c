@@ -467,11 +467,14 @@ ngx_http_gamma_metrics_log(ngx_http_request_t *r)
         return NGX_OK;
     }
 
-    glcf = ngx_http_get_module_loc_conf(r, ngx_http_gamma_module);
     ctx = ngx_http_get_module_ctx(r, ngx_http_gamma_module);
 
-    if (!glcf->enable && ctx == NULL) {
-        return NGX_OK;
+    if (ctx == NULL) {
+        glcf = ngx_http_get_module_loc_conf(r, ngx_http_gamma_module);
+
+        if (!glcf->enable) {
+            return NGX_OK;
+        }
     }
 
     i = ngx_http_gamma_series(mmcf, ctx);

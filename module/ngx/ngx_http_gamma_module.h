@@ -145,12 +145,12 @@ typedef struct {
 struct ngx_http_gamma_ctx_s {
     ngx_http_gamma_gen_t      *gen;
     gm_snapshot_t             *snapshot;
+    /* the router zeroes what follows, up to "cleanup", for each request */
     const gm_frontend_t       *frontend;
     const gm_rule_t           *rule;
     gm_table_kind_e            table_kind;
     gm_weighted_backend_t     *weighted;      /* the backendRef chosen */
     gm_backend_t              *backend;
-    gm_sockaddr_t              direct;        /* passthrough, not a Service */
     unsigned                   is_direct:1;
     /* gamma_escaped_slashes keep: r->uri is the path as sent, escaped */
     unsigned                   path_escaped:1;
@@ -161,9 +161,11 @@ struct ngx_http_gamma_ctx_s {
     ngx_event_t               *request_timer;
     /* HTTPRoute filters' state (ngx_http_gamma_filter.h), or NULL */
     struct ngx_http_gamma_filter_ctx_s  *filter;
+    /* these are set where they are used: */
     /* releases gen with the request pool, without an allocation */
     ngx_pool_cleanup_t         cleanup;
-    ngx_http_gamma_peer_data_t  peer;
+    gm_sockaddr_t              direct;        /* is_direct: not a Service */
+    ngx_http_gamma_peer_data_t  peer;         /* gamma_balancer's */
 };
 
 

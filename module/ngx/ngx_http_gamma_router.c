@@ -133,10 +133,14 @@ ngx_http_gamma_create_ctx(ngx_http_request_t *r, ngx_http_gamma_worker_t *w)
 {
     ngx_http_gamma_ctx_t  *ctx;
 
-    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_gamma_ctx_t));
+    ctx = ngx_palloc(r->pool, sizeof(ngx_http_gamma_ctx_t));
     if (ctx == NULL) {
         return NULL;
     }
+
+    /* the rest is set where it is used: fewer bytes to zero */
+    ngx_memzero(&ctx->frontend, offsetof(ngx_http_gamma_ctx_t, cleanup)
+                                - offsetof(ngx_http_gamma_ctx_t, frontend));
 
     /* the generation lives until the last request that routed with it ends */
     ctx->gen = w->current;
@@ -425,13 +429,14 @@ ngx_http_gamma_choose(ngx_http_request_t *r, ngx_http_gamma_worker_t *w,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    wb = gm_rule_pick_backend(rule, ngx_http_gamma_random(w));
+    wb = (rule->nbackends == 1)
+         ? &rule->backends[0]
+         : gm_rule_pick_backend(rule, ngx_http_gamma_random(w));
     ctx->weighted = wb;
     ctx->backend = wb->backend;
 
-    rc = ngx_http_gamma_backend_status(r, ctx->backend);
-    if (rc != NGX_DECLINED) {
-        return rc;
+    if (ctx->backend->status != GM_BACKEND_OK) {
+        return ngx_http_gamma_backend_status(r, ctx->backend);
     }
 
     if (wb->filters) {

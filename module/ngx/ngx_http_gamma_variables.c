@@ -212,17 +212,23 @@ ngx_http_gamma_upstream_host(ngx_http_request_t *r,
     ngx_str_t              host;
     ngx_http_gamma_ctx_t  *ctx;
 
-    if (ngx_http_gamma_upstream_host_variable(r, v, data) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
     ctx = ngx_http_get_module_ctx(r, ngx_http_gamma_module);
 
-    if ((!v->not_found && v->len) || ctx == NULL) {
-        return NGX_OK;
-    }
+    /* a URLRewrite's Host, else the client's own, as without a mesh */
+    if (ctx && ctx->filter && ctx->filter->upstream_host.len) {
+        host = ctx->filter->upstream_host;
 
-    if (ctx->frontend) {
+    } else if (r->headers_in.host
+               && (r->headers_in.host->value.len || ctx == NULL
+                   || (ctx->frontend == NULL && !ctx->is_direct)))
+    {
+        host = r->headers_in.host->value;
+
+    } else if (ctx == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+
+    } else if (ctx->frontend) {
         if (ngx_http_gamma_service_host(r, ctx, &host) != NGX_OK) {
             return NGX_ERROR;
         }
@@ -232,6 +238,7 @@ ngx_http_gamma_upstream_host(ngx_http_request_t *r,
         host.len = ctx->direct.text.len;
 
     } else {
+        v->not_found = 1;
         return NGX_OK;
     }
 
