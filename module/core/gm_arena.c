@@ -22,6 +22,7 @@ struct gm_arena_block_s {
 };
 
 
+static void *gm_arena_get(gm_arena_t *a, size_t size, size_t align);
 static void *gm_arena_malloc(void *data, size_t size);
 static void gm_arena_free(void *data, void *p);
 
@@ -84,16 +85,23 @@ gm_arena_destroy(gm_arena_t *a)
 void *
 gm_arena_alloc(gm_arena_t *a, size_t size)
 {
+    return gm_arena_get(a, size, GM_ARENA_ALIGN);
+}
+
+
+/* align: a power of two; strings take 1, without padding between them */
+static void *
+gm_arena_get(gm_arena_t *a, size_t size, size_t align)
+{
     int                regular;
-    size_t             bsize;
+    size_t             bsize, off;
     gm_arena_block_t  *b;
     void              *p;
 
-    size = (size + GM_ARENA_ALIGN - 1) & ~((size_t) GM_ARENA_ALIGN - 1);
-
     b = a->blocks;
+    off = (b != NULL) ? (b->used + align - 1) & ~(align - 1) : 0;
 
-    if (b == NULL || b->size - b->used < size) {
+    if (b == NULL || off > b->size || b->size - off < size) {
         /*
          * A regular block takes block_size bytes with its header: whole
          * pages from a page allocator (the nginx glue's slab zone).
@@ -125,10 +133,12 @@ gm_arena_alloc(gm_arena_t *a, size_t size)
             b->next = a->blocks->next;
             a->blocks->next = b;
         }
+
+        off = 0;
     }
 
-    p = b->data + b->used;
-    b->used += size;
+    p = b->data + off;
+    b->used = off + size;
 
     return p;
 }
@@ -156,8 +166,9 @@ gm_arena_used(const gm_arena_t *a)
 
     used = 0;
 
+    /* in one block, each block's first allocation may need its padding */
     for (b = a->blocks; b; b = b->next) {
-        used += b->used;
+        used += b->used + (b->next ? GM_ARENA_ALIGN - 1 : 0);
     }
 
     return used;
@@ -174,7 +185,16 @@ gm_arena_fit(size_t used)
 int
 gm_arena_strdup(gm_arena_t *a, gm_str_t *dst, const char *src, size_t len)
 {
-    dst->data = gm_arena_alloc(a, len + 1);
+    /* never written to: every empty string can be this one */
+    static char  empty[1];
+
+    if (len == 0) {
+        dst->data = empty;
+        dst->len = 0;
+        return 0;
+    }
+
+    dst->data = gm_arena_get(a, len + 1, 1);
     if (dst->data == NULL) {
         return -1;
     }
