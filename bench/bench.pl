@@ -64,8 +64,10 @@ my %SIZES = (
         # constant load; "nginx -s reload"s of the static nginx.conf
         idle         => [[1, 200], [10000, 200]],
         load         => [[1000, 1000], [10000, 50]],
+        # the same under load with worker_processes 4
+        load4        => [[10000, 1000]],
         kube         => { idle => [[1, 200], [10000, 100]],
-                          load => [[1000, 200]] },
+                          load => [[1000, 200]], load4 => [[1000, 200]] },
         reload       => [[1000, 10], [10000, 1]],
         # the whole instance: Services x worker_processes
         instance     => [0, 1000, 10000, 50000],
@@ -84,7 +86,9 @@ my %SIZES = (
         scale_changes => 2,
         idle         => [[1, 5], [10, 5]],
         load         => [[10, 10]],
-        kube         => { idle => [[1, 5]], load => [[10, 5]] },
+        load4        => [[10, 10]],
+        kube         => { idle => [[1, 5]], load => [[10, 5]],
+                          load4 => [[10, 5]] },
         reload       => [[10, 3]],
         instance     => [0, 10],
         workers      => [1, 2],
@@ -855,7 +859,58 @@ sub propagation {
             $s->stop;
             $src->{teardown}->($s) if $src->{teardown};
         }
+
+        for my $case (@{$c->{load4} || []}) {
+            propagation_workers($source, $src, @$case, 4);
+        }
     }
+}
+
+
+# under load, with a master and $w workers; with the Kubernetes source the
+# API requests the instance made, from the fake API server's log
+sub propagation_workers {
+    my ($source, $src, $n, $count, $w) = @_;
+    my $s = gamma_server("prop-$source-$n-w$w", $n, $ctx->{ports}{prop},
+                         $source);
+    my $key = "$source $n";
+
+    $s->{workers} = $w;
+    start_ready($s, 300);
+
+    my $why = $s->check('/load');
+    fail("gamma $key, $w workers", $why) if $why;
+
+    # every worker serves: a change is enforced when all of them show it
+    $R{propagation}{$key}{"load$w"} =
+        under_load($s, change_fn($src, $s), 1, $count, "$key load ${w}W");
+
+    $R{watches}{"$n $w"} = kube_requests($s->{kube}) if $s->{kube};
+
+    $s->stop;
+    $src->{teardown}->($s) if $src->{teardown};
+}
+
+
+# list and watch requests per resource in the fake API server's log
+sub kube_requests {
+    my ($kube) = @_;
+    my $log = $kube->control('log') or return;
+    my %n;
+
+    for my $r (@{$log->{log} || []}) {
+        my ($what) = ($r->{path} // '') =~
+                     m{/(services|endpointslices|httproutes)$};
+
+        next unless $what && ($r->{method} // '') eq 'GET';
+
+        $n{$what}{($r->{query} // '') =~ /(^|&)watch=(1|true)/
+                  ? 'watch' : 'list'}++;
+    }
+
+    $n{open} = $log->{watches};
+
+    return \%n;
 }
 
 
