@@ -172,6 +172,7 @@ static gm_file_key_t *
 gm_file_keys_add(gm_file_load_t *ld, gm_kind_e kind, const char *ns,
     const char *name, unsigned owner)
 {
+    size_t          ns_len, name_len;
     gm_file_key_t  *keys, key;
 
     if (ld->nkeys == ld->cap) {
@@ -184,16 +185,21 @@ gm_file_keys_add(gm_file_load_t *ld, gm_kind_e kind, const char *ns,
         ld->keys = keys;
     }
 
+    /* the two names in one allocation, freed with key.ns */
+    ns_len = strlen(ns);
+    name_len = strlen(name);
+
     key.kind = kind;
     key.owner = owner;
-    key.ns = strdup(ns);
-    key.name = strdup(name);
+    key.ns = malloc(ns_len + name_len + 2);
 
-    if (key.ns == NULL || key.name == NULL) {
-        free(key.ns);
-        free(key.name);
+    if (key.ns == NULL) {
         return NULL;
     }
+
+    memcpy(key.ns, ns, ns_len + 1);
+    key.name = key.ns + ns_len + 1;
+    memcpy(key.name, name, name_len + 1);
 
     ld->keys[ld->nkeys++] = key;
 
@@ -231,10 +237,21 @@ gm_file_keys_find(gm_file_key_t *keys, size_t n, gm_file_key_t *key)
 void
 gm_file_keys_sort(gm_file_load_t *ld)
 {
-    size_t  i;
+    size_t          i;
+    gm_file_key_t  *keys;
 
     if (ld->nkeys == 0) {
         return;
+    }
+
+    /* the keys stay as long as the file: without the growth's slack */
+    if (ld->nkeys < ld->cap) {
+        keys = realloc(ld->keys, ld->nkeys * sizeof(gm_file_key_t));
+
+        if (keys != NULL) {
+            ld->keys = keys;
+            ld->cap = ld->nkeys;
+        }
     }
 
     qsort(ld->keys, ld->nkeys, sizeof(gm_file_key_t), gm_file_key_cmp);
@@ -257,7 +274,6 @@ gm_file_keys_free(gm_file_key_t *keys, size_t n)
 
     for (i = 0; i < n; i++) {
         free(keys[i].ns);
-        free(keys[i].name);
     }
 
     free(keys);
