@@ -53,6 +53,14 @@ ngx_http_gamma_path(ngx_http_request_t *r, ngx_http_gamma_ctx_t *ctx)
         return NGX_DECLINED;
     }
 
+    /*
+     * Without a %, a dot or double slash, or an empty path, nginx took
+     * $uri from the request line as it came: the two are the same.
+     */
+    if (!r->quoted_uri && !r->complex_uri && !r->empty_path_in_uri) {
+        return NGX_DECLINED;
+    }
+
     ngx_http_gamma_raw_path(r, &raw);
 
     if (raw.len == r->uri.len
