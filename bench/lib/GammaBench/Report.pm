@@ -301,7 +301,9 @@ sub scale {
              ($r->{sizes}{scale_changes} - 1) . "; snap: the snapshot's " .
              'size. RSS (MB) of the worker once loaded, and after the ' .
              'changes; B/Svc: (RSS after the changes - RSS with no ' .
-             'Services) / Svc, in bytes.'), '');
+             'Services) / Svc, in bytes. The worker maps the snapshot ' .
+             'zone and touches what it routes with; the store is in the ' .
+             'source process: the whole instance is the next table.'), '');
 
     for my $s (@{$r->{scale} || []}) {
         my $rss = $s->{rss_after} // $s->{rss};
@@ -530,13 +532,6 @@ sub targets {
                            '<= 1.03', $cgp && $cgp->{ir}
                                       ? $c->{ir} / $cgp->{ir} : undef,
                            1.03, 0);
-    }
-
-    for my $s (grep { $_->{per_service} } @{$r->{scale} || []}) {
-        push @rows, target('RSS per 1k Svc, ' .
-                           fmt_int($s->{services}) . ' loaded',
-                           '<= 4 MB', $s->{per_service} * 1000 / 1048576,
-                           4, 0, ' MB');
     }
 
     for my $i (grep { $_->{services} >= 10000 }
