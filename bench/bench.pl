@@ -778,7 +778,10 @@ sub instance {
 
             $s->{workers} = $w;
             start_ready($s, 300);
+            # the source process logs the zone's use after the hand-off;
             # an idle worker adopts the generation within a second
+            wait_log("$s->{dir}/logs/error.log",
+                     qr/gamma: snapshot 1 published/, 60, $s->{pid});
             sleep 1.5;
 
             my $why = $n && $s->check('/');
