@@ -359,7 +359,8 @@ sub instance {
         wrap('nginx-gamma (file source, the mesh above) with ' .
              'worker_processes W: PSS summed over the master and all its ' .
              'children (shared pages, the snapshot zone among them, ' .
-             'counted once), MB; by process (MB): the master, all workers, ' .
+             'counted once), MB; by process (MB): the master, all workers ' .
+             '(wkrs), ' .
              'the source process; zone: the snapshot zone in use as the ' .
              'source process logs it once the first snapshot is ' .
              'published; B/Svc: (PSS - PSS with no Services at the same ' .
@@ -381,7 +382,7 @@ sub instance {
             ratio($i->{pss_total}, $one{$n})];
     }
 
-    $self->table(['Svc', 'W', 'PSS', 'master', 'workers', 'source',
+    $self->table(['Svc', 'W', 'PSS', 'master', 'wkrs', 'source',
                   'zone', 'B/Svc', 'KB/Svc', 'x1'], @rows);
 }
 
@@ -528,7 +529,7 @@ sub targets {
     for my $c (grep { $_->{label} =~ /^gamma/ }
                @{$r->{instructions} || []})
     {
-        push @rows, target("callgrind Ir/req, $c->{label} / plain",
+        push @rows, target("Ir/req, $c->{label} / plain",
                            '<= 1.03', $cgp && $cgp->{ir}
                                       ? $c->{ir} / $cgp->{ir} : undef,
                            1.03, 0);
@@ -537,8 +538,8 @@ sub targets {
     for my $i (grep { $_->{services} >= 10000 }
                @{$r->{instance} || []})
     {
-        push @rows, target('PSS per Svc, instance, ' .
-                           fmt_int($i->{services}) . ", $i->{workers} W",
+        push @rows, target('PSS per Svc, ' . fmt_int($i->{services})
+                           . " Svc, $i->{workers} W",
                            '<= 4 KB', $i->{pss_total} / $i->{services}
                            / 1024, 4, 0, ' KB');
     }
@@ -576,8 +577,8 @@ sub targets {
 
             next unless $p->{wrk};
             push @rows, target('failed, ' . fmt_int($p->{changes}) .
-                               ' changes, ' . fmt_int($n) . ' Svc'
-                               . ($load eq 'load4' ? ', 4W' : ''), '0',
+                               ' changes, ' . fmt_int($n)
+                               . ($load eq 'load4' ? ' 4W' : ' Svc'), '0',
                                $p->{wrk}{errors} + $p->{missed}, 0, 0, '');
         }
     }
