@@ -77,6 +77,7 @@ struct gm_rule_s {
     size_t                  nbackends;
     uint64_t                total_weight; /* 0 ⇒ nothing can be chosen */
     unsigned                no_backends:1;   /* rule has no backendRefs */
+    unsigned                grpc:1;          /* of a GRPCRoute */
     int64_t                 timeout_request_ms;   /* GM_DURATION_UNSET */
     int64_t                 timeout_backend_ms;   /* GM_DURATION_UNSET */
     unsigned                has_retry:1;

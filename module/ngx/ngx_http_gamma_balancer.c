@@ -156,6 +156,11 @@ ngx_http_gamma_balancer_init_peer(ngx_http_request_t *r,
     /* proxy_next_upstream walks the remaining endpoints */
     r->upstream->peer.tries = pd->nendpoints;
 
+    /* grpc_pass: the request head is built, give it the client's host */
+    if (ngx_http_gamma_grpc_authority(r) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     return ngx_http_gamma_balancer_conf(r, pd);
 }
 

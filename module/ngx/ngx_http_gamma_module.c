@@ -222,7 +222,9 @@ ngx_http_gamma_preconfiguration(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_gamma_postconfiguration(ngx_conf_t *cf)
 {
-    if (ngx_http_gamma_filter_init(cf) != NGX_OK) {
+    if (ngx_http_gamma_grpc_init(cf) != NGX_OK
+        || ngx_http_gamma_filter_init(cf) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 

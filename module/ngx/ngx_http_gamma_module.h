@@ -239,6 +239,11 @@ ngx_int_t ngx_http_gamma_add_variables(ngx_conf_t *cf);
 ngx_int_t ngx_http_gamma_add_variable_table(ngx_conf_t *cf,
     ngx_http_variable_t *vars);
 
+/* ngx_http_gamma_grpc.c */
+ngx_int_t ngx_http_gamma_grpc_init(ngx_conf_t *cf);
+ngx_int_t ngx_http_gamma_grpc_request(ngx_http_request_t *r);
+ngx_int_t ngx_http_gamma_grpc_authority(ngx_http_request_t *r);
+
 ngx_int_t ngx_http_gamma_timeout_start(ngx_http_request_t *r,
     ngx_http_gamma_ctx_t *ctx);
 void ngx_http_gamma_upstream_timeout(ngx_http_upstream_t *u,
