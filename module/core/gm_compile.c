@@ -344,7 +344,8 @@ gm_compile_collect(gm_compile_ctx_t *ctx)
     ctx->services = gm_arena_alloc(ctx->scratch,
                                    (n + 1) * sizeof(gm_compile_service_t));
 
-    n = gm_store_count(ctx->store, GM_KIND_HTTPROUTE);
+    n = gm_store_count(ctx->store, GM_KIND_HTTPROUTE)
+        + gm_store_count(ctx->store, GM_KIND_GRPCROUTE);
     ctx->routes = gm_arena_alloc(ctx->scratch,
                                  (n + 1) * sizeof(gm_compile_route_t));
 
@@ -361,6 +362,7 @@ gm_compile_collect(gm_compile_ctx_t *ctx)
     gm_store_foreach(ctx->store, GM_KIND_ENDPOINTSLICE, gm_compile_add_slice,
                      ctx);
     gm_store_foreach(ctx->store, GM_KIND_HTTPROUTE, gm_compile_add_route, ctx);
+    gm_store_foreach(ctx->store, GM_KIND_GRPCROUTE, gm_compile_add_route, ctx);
 
     if (ctx->nomem) {
         return -1;

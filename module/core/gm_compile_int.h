@@ -53,6 +53,9 @@ typedef struct {
     uint32_t                       rank;
     uint32_t                       match_index;
     size_t                         plen;        /* 0 for Exact: they tie */
+    /* GRPCRoute: the lengths of the service and method matched */
+    size_t                         slen;
+    size_t                         mlen;
 } gm_compile_entry_t;
 
 struct gm_compile_route_s {

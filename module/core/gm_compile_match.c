@@ -72,6 +72,17 @@ gm_compile_rule_entries(gm_compile_ctx_t *ctx, gm_compile_route_t *cr,
         e->rule = &cr->rules[index];
         e->route = cr;
         e->match_index = m;
+        e->slen = 0;
+        e->mlen = 0;
+
+        if (cr->route->meta.kind == GM_KIND_GRPCROUTE) {
+            /* spec 1.18: by the service, then the method, then headers */
+            e->rank = GM_RANK_EXACT;
+            e->plen = 0;
+            e->slen = hm->grpc_service.len;
+            e->mlen = hm->grpc_method.len;
+            continue;
+        }
 
         switch (hm->path_type) {
 
@@ -233,8 +244,9 @@ gm_compile_regex(gm_compile_ctx_t *ctx, const gm_compile_route_t *cr,
         pcre2_get_error_message(err, msg, sizeof(msg));
 
         gm_log(ctx->log, GM_LOG_WARN,
-               "HTTPRoute %s/%s: %s regex \"%s\" does not compile at offset "
-               "%zu: %s; the match is left out", cr->ns.data, cr->name.data,
+               "%s %s/%s: %s regex \"%s\" does not compile at offset "
+               "%zu: %s; the match is left out",
+               gm_kind_name(cr->route->meta.kind), cr->ns.data, cr->name.data,
                what,
                pattern->data, (size_t) off, (char *) msg);
     }

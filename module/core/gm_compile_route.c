@@ -101,8 +101,9 @@ gm_compile_attach_ref(gm_compile_ctx_t *ctx, gm_compile_route_t *cr,
 
     if (reason != NULL) {
         gm_log(ctx->log, GM_LOG_WARN,
-               "HTTPRoute %s/%s: parentRef Service %s/%s %s, not attached",
-               cr->route->meta.ns.data, cr->route->meta.name.data,
+               "%s %s/%s: parentRef Service %s/%s %s, not attached",
+               gm_kind_name(cr->route->meta.kind), cr->route->meta.ns.data,
+               cr->route->meta.name.data,
                ref->ns.data, ref->name.data, reason);
         return 0;
     }
@@ -124,9 +125,10 @@ gm_compile_attach_ref(gm_compile_ctx_t *ctx, gm_compile_route_t *cr,
 
     if (n == 0) {
         gm_log(ctx->log, GM_LOG_WARN,
-               "HTTPRoute %s/%s: parentRef Service %s/%s has no port "
+               "%s %s/%s: parentRef Service %s/%s has no port "
                "matching port %u sectionName \"%s\", not attached",
-               cr->route->meta.ns.data, cr->route->meta.name.data,
+               gm_kind_name(cr->route->meta.kind), cr->route->meta.ns.data,
+               cr->route->meta.name.data,
                ref->ns.data, ref->name.data,
                (unsigned) ref->port,
                ref->section_name.data ? ref->section_name.data : "");
@@ -311,6 +313,7 @@ gm_compile_rule(gm_compile_ctx_t *ctx, gm_compile_route_t *cr, uint32_t index)
     rule->timeout_request_ms = hr->timeout_request_ms;
     rule->timeout_backend_ms = hr->timeout_backend_ms;
     rule->no_backends = (hr->nbackends == 0);
+    rule->grpc = (cr->route->meta.kind == GM_KIND_GRPCROUTE);
 
     if (gm_compile_rule_retry(ctx, rule, hr) != 0) {
         return -1;

@@ -28,6 +28,8 @@
 static int gm_compile_attach_cmp(const void *one, const void *two);
 static int gm_compile_same_group(const gm_compile_attach_t *a,
     const gm_compile_attach_t *b);
+static size_t gm_compile_kind_conflict(gm_compile_ctx_t *ctx,
+    gm_compile_attach_t *a, size_t n);
 static int gm_compile_frontend_tables(gm_compile_ctx_t *ctx,
     gm_compile_attach_t *a, size_t n);
 static gm_route_table_t *gm_compile_table(gm_compile_ctx_t *ctx,
@@ -122,6 +124,7 @@ gm_compile_frontend_tables(gm_compile_ctx_t *ctx, gm_compile_attach_t *a,
     gm_route_table_t  *t;
 
     f = &ctx->frontends[a->frontend];
+    n = gm_compile_kind_conflict(ctx, a, n);
     nconsumers = 0;
 
     for (i = 0; i < n; i++) {
@@ -170,6 +173,55 @@ gm_compile_frontend_tables(gm_compile_ctx_t *ctx, gm_compile_attach_t *a,
     }
 
     return 0;
+}
+
+
+/*
+ * Routes of two kinds on one Service port: only GRPCRoutes apply there
+ * (spec 1.7), the HTTPRoutes are left out of every table of the port.
+ * Returns how many attachments remain, in order.
+ */
+
+static size_t
+gm_compile_kind_conflict(gm_compile_ctx_t *ctx, gm_compile_attach_t *a,
+    size_t n)
+{
+    size_t                     i, k;
+    const gm_frontend_t       *f;
+    const gm_compile_route_t  *grpc;
+
+    grpc = NULL;
+
+    for (i = 0; i < n && grpc == NULL; i++) {
+        if (a[i].route->route->meta.kind == GM_KIND_GRPCROUTE) {
+            grpc = a[i].route;
+        }
+    }
+
+    if (grpc == NULL) {
+        return n;
+    }
+
+    f = &ctx->frontends[a->frontend];
+
+    for (i = 0, k = 0; i < n; i++) {
+        if (a[i].route->route->meta.kind == GM_KIND_GRPCROUTE) {
+            a[k++] = a[i];
+            continue;
+        }
+
+        if (i == 0 || a[i].route != a[i - 1].route) {
+            gm_log(ctx->log, GM_LOG_WARN,
+                   "HTTPRoute %s/%s: Conflicted: GRPCRoute %s/%s is bound to "
+                   "Service %s too and wins there; the HTTPRoute is ignored "
+                   "on that port", a[i].route->route->meta.ns.data,
+                   a[i].route->route->meta.name.data,
+                   grpc->route->meta.ns.data, grpc->route->meta.name.data,
+                   f->label.data);
+        }
+    }
+
+    return k;
 }
 
 
@@ -248,6 +300,14 @@ gm_compile_entry_cmp(const void *one, const void *two)
 
     if (a->plen != b->plen) {
         return (a->plen > b->plen) ? -1 : 1;
+    }
+
+    if (a->slen != b->slen) {
+        return (a->slen > b->slen) ? -1 : 1;
+    }
+
+    if (a->mlen != b->mlen) {
+        return (a->mlen > b->mlen) ? -1 : 1;
     }
 
     if ((ma->method.len != 0) != (mb->method.len != 0)) {

@@ -13,21 +13,15 @@
 #include "gm_parse_int.h"
 
 
-static int gm_parent_refs_parse(gm_parse_ctx_t *ctx, json_t *spec,
-    gm_httproute_t *route);
 static int gm_parent_ref_parse(gm_parse_ctx_t *ctx, json_t *item,
     gm_parent_ref_t *p);
 static int gm_parent_ref_unique(gm_parse_ctx_t *ctx, gm_parent_ref_t *refs,
     size_t i);
-static int gm_hostnames_check(gm_parse_ctx_t *ctx, json_t *spec);
 static int gm_rules_parse(gm_parse_ctx_t *ctx, json_t *spec,
     gm_httproute_t *route);
 static int gm_rule_parse(gm_parse_ctx_t *ctx, json_t *item,
     gm_http_rule_t *rule);
-static int gm_rules_check(gm_parse_ctx_t *ctx, gm_httproute_t *route);
 static int gm_rule_redirect_check(gm_parse_ctx_t *ctx, gm_http_rule_t *rule);
-static int gm_backend_refs_parse(gm_parse_ctx_t *ctx, json_t *json,
-    gm_http_rule_t *rule);
 static int gm_backend_ref_parse(gm_parse_ctx_t *ctx, json_t *item,
     gm_backend_ref_t *b);
 static int gm_get_rule_duration(gm_parse_ctx_t *ctx, json_t *obj,
@@ -71,7 +65,7 @@ gm_httproute_parse(gm_parse_ctx_t *ctx, json_t *json,
 }
 
 
-static int
+int
 gm_parent_refs_parse(gm_parse_ctx_t *ctx, json_t *spec, gm_httproute_t *route)
 {
     size_t   i, n, old;
@@ -175,7 +169,7 @@ gm_parent_ref_unique(gm_parse_ctx_t *ctx, gm_parent_ref_t *refs, size_t i)
 
 
 /* hostnames mean nothing in a mesh (GEP-1294) but are still validated */
-static int
+int
 gm_hostnames_check(gm_parse_ctx_t *ctx, json_t *spec)
 {
     char         field[GM_FIELD_NAME_MAX];
@@ -274,7 +268,7 @@ gm_rule_parse(gm_parse_ctx_t *ctx, json_t *item, gm_http_rule_t *rule)
 }
 
 
-static int
+int
 gm_rules_check(gm_parse_ctx_t *ctx, gm_httproute_t *route)
 {
     char    field[GM_FIELD_NAME_MAX];
@@ -325,7 +319,7 @@ gm_rule_redirect_check(gm_parse_ctx_t *ctx, gm_http_rule_t *rule)
 }
 
 
-static int
+int
 gm_backend_refs_parse(gm_parse_ctx_t *ctx, json_t *json, gm_http_rule_t *rule)
 {
     size_t   i, n, old;

@@ -42,6 +42,12 @@ typedef struct {
     size_t            nheaders;
     gm_kv_match_t    *query;          /* duplicates removed, first wins */
     size_t            nquery;
+    /*
+     * GRPCRoute: the method match as written (empty: any), for
+     * precedence; the path test above is what it compiles to
+     */
+    gm_str_t          grpc_service;
+    gm_str_t          grpc_method;
 } gm_http_match_t;
 
 typedef enum {

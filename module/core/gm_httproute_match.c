@@ -12,8 +12,6 @@ static int gm_match_parse(gm_parse_ctx_t *ctx, json_t *item,
     gm_http_match_t *m);
 static int gm_path_match_parse(gm_parse_ctx_t *ctx, json_t *item,
     gm_http_match_t *m);
-static int gm_kv_matches_parse(gm_parse_ctx_t *ctx, json_t *json,
-    const char *key, size_t max_value, gm_kv_match_t **out, size_t *nout);
 static int gm_kv_match_parse(gm_parse_ctx_t *ctx, json_t *item,
     size_t max_value, gm_kv_match_t *kv);
 static int gm_kv_match_duplicate(gm_kv_match_t *kv, size_t n);
@@ -142,7 +140,7 @@ gm_path_match_parse(gm_parse_ctx_t *ctx, json_t *item, gm_http_match_t *m)
 }
 
 
-static int
+int
 gm_kv_matches_parse(gm_parse_ctx_t *ctx, json_t *json, const char *key,
     size_t max_value, gm_kv_match_t **out, size_t *nout)
 {

@@ -17,6 +17,7 @@ typedef enum {
     GM_KIND_ENDPOINTSLICE,
     GM_KIND_HTTPROUTE,
     GM_KIND_REFERENCEGRANT,
+    GM_KIND_GRPCROUTE,                /* parsed into a gm_httproute_t */
     GM_KIND_MAX
 } gm_kind_e;
 

@@ -47,7 +47,9 @@ static const gm_kind_def_t  gm_kinds[] = {
     { "ReferenceGrant", GM_GATEWAY_GROUP "/v1beta1", GM_KIND_REFERENCEGRANT,
       gm_referencegrant_parse },
     { "ReferenceGrant", GM_GATEWAY_GROUP "/v1", GM_KIND_REFERENCEGRANT,
-      gm_referencegrant_parse }
+      gm_referencegrant_parse },
+    { "GRPCRoute", GM_GATEWAY_GROUP "/v1", GM_KIND_GRPCROUTE,
+      gm_grpcroute_parse }
 };
 
 

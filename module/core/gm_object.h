@@ -24,8 +24,8 @@ typedef union {
     gm_meta_t            meta;
     gm_service_t         service;
     gm_endpointslice_t   endpointslice;
-    gm_httproute_t       httproute;
     gm_referencegrant_t  referencegrant;
+    gm_httproute_t       httproute;   /* HTTPRoute and GRPCRoute */
 } gm_object_body_t;
 
 typedef struct {

@@ -72,6 +72,8 @@ int gm_httproute_parse(gm_parse_ctx_t *ctx, json_t *json,
     gm_object_body_t *body);
 int gm_referencegrant_parse(gm_parse_ctx_t *ctx, json_t *json,
     gm_object_body_t *body);
+int gm_grpcroute_parse(gm_parse_ctx_t *ctx, json_t *json,
+    gm_object_body_t *body);
 
 /* the parse context (gm_parse.c) */
 void gm_parse_ctx_init(gm_parse_ctx_t *ctx, gm_object_t *obj,
@@ -131,7 +133,15 @@ int gm_path_value_check(gm_parse_ctx_t *ctx, const gm_str_t *path);
 void gm_regex_check(gm_parse_ctx_t *ctx, const char *field,
     const gm_str_t *re);
 
-/* HTTPRoute parts shared by its files */
+/* HTTPRoute parts shared by its files and GRPCRoute's */
+int gm_parent_refs_parse(gm_parse_ctx_t *ctx, json_t *spec,
+    gm_httproute_t *route);
+int gm_hostnames_check(gm_parse_ctx_t *ctx, json_t *spec);
+int gm_rules_check(gm_parse_ctx_t *ctx, gm_httproute_t *route);
+int gm_backend_refs_parse(gm_parse_ctx_t *ctx, json_t *json,
+    gm_http_rule_t *rule);
+int gm_kv_matches_parse(gm_parse_ctx_t *ctx, json_t *json, const char *key,
+    size_t max_value, gm_kv_match_t **out, size_t *nout);
 int gm_object_ref_parse(gm_parse_ctx_t *ctx, json_t *item,
     gm_backend_ref_t *b);
 int gm_matches_parse(gm_parse_ctx_t *ctx, json_t *json,

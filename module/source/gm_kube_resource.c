@@ -22,6 +22,10 @@ static const gm_kube_resource_t  gm_kube_resources[] = {
     /* watched for "gamma_reference_grants require" only; v1beta1 stores */
     { GM_KIND_REFERENCEGRANT, "gateway.networking.k8s.io",
       { "v1beta1", "v1", NULL }, "referencegrants", 1 },
+
+    /* GRPCRoute is v1 since Gateway API v1.1; optional like HTTPRoute */
+    { GM_KIND_GRPCROUTE, "gateway.networking.k8s.io", { "v1", NULL, NULL },
+      "grpcroutes", 1 },
 };
 
 

@@ -84,9 +84,11 @@ sub service {
     my ($name, $ip, $pod, $proto) = @_;
 
     my $ap = defined $proto ? ", appProtocol: $proto" : '';
-    my $eps = defined $pod ? "- addresses: [$pod]\n  conditions: {ready: true}\n"
-                           : "- addresses: [127.11.0.29]\n"
-                             . "  conditions: {ready: false}\n";
+    my $eps = defined $pod
+        ? "- addresses: [$pod]\n  conditions: {ready: true}\n"
+        : "- addresses: [127.11.0.29]\n  conditions: {ready: false}\n";
+    my ($port, $target) = @ENV{qw(TEST_NGINX_GRPC_PORT
+                                  TEST_NGINX_GRPC_POD_PORT)};
 
     return <<"_EOY_";
 ---
@@ -96,7 +98,7 @@ metadata: {name: $name, namespace: faces}
 spec:
   clusterIP: $ip
   ports:
-  - {name: grpc, port: $ENV{TEST_NGINX_GRPC_PORT}, targetPort: $ENV{TEST_NGINX_GRPC_POD_PORT}$ap}
+  - {name: grpc, port: $port, targetPort: $target$ap}
 ---
 apiVersion: discovery.k8s.io/v1
 kind: EndpointSlice
@@ -106,7 +108,7 @@ metadata:
   labels: {kubernetes.io/service-name: $name}
 addressType: IPv4
 ports:
-- {name: grpc, port: $ENV{TEST_NGINX_GRPC_POD_PORT}}
+- {name: grpc, port: $target}
 endpoints:
 $eps
 _EOY_

@@ -54,10 +54,15 @@ import grpc
 
 # ---- servers ---------------------------------------------------------------
 
+SEEN = {}
+SEEN_LOCK = threading.Lock()
+
+
 class Backend(grpc.GenericRpcHandler):
 
     def __init__(self, name):
         self.name = name
+        SEEN[name] = []
 
     def service(self, details):
         method = details.method.rsplit('/', 1)[-1]
@@ -86,9 +91,12 @@ class Backend(grpc.GenericRpcHandler):
         self.head(context)
 
         lines = ['server ' + self.name, 'path ' + path, 'authority ' + host]
-        for k, v in context.invocation_metadata():
-            if k.startswith('x-'):
-                lines.append('md %s: %s' % (k, v))
+        lines += sorted('md %s: %s' % (k, v)
+                        for k, v in context.invocation_metadata()
+                        if k.startswith('x-'))
+
+        with SEEN_LOCK:
+            SEEN[self.name].append(' '.join(lines[1:]))
         return ('\n'.join(lines) + '\n').encode()
 
     def stream(self, request, context):
@@ -139,8 +147,9 @@ def metadata(q):
 
 
 def md_lines(prefix, md):
-    return ['%s %s: %s' % (prefix, k, v) for k, v in (md or ())
-            if k.startswith('x-') and k != 'x-conn']
+    # sorted: the order of response headers is not what a test checks
+    return sorted('%s %s: %s' % (prefix, k, v) for k, v in (md or ())
+                  if k.startswith('x-') and k != 'x-conn')
 
 
 def unary(ch, method, md, timeout=5):
@@ -174,6 +183,9 @@ def do_call(q):
     n = int(q.get('n', ['1'])[0])
 
     try:
+        if n == 1 and 'brief' in q:
+            return brief(*unary(ch, method, md)) + '\n'
+
         if n == 1:
             code, body, initial, trailing, details = unary(ch, method, md)
             out = ['code ' + code]
@@ -222,6 +234,24 @@ def expectations(q, n, servers):
     for name in sorted(set(servers) - {w[0] for w in want}):
         out.append('%s unexpected %d' % (name, servers[name]))
     return out
+
+
+def brief(code, body, initial, trailing, details):
+    md = dict(list(initial or ()) + list(trailing or ()))
+    if code != 'OK':
+        return 'code %s details %s' % (code, details)
+    return 'code OK server %s rule %s type %s' % (
+        server_of(body), md.get('x-gamma-rule', '-'),
+        md.get('x-gamma-route-type', '-'))
+
+
+def do_seen(q):
+    # what a server received since the last look, after a moment for
+    # mirrors (they may arrive after the answer)
+    time.sleep(float(q.get('wait', ['0.3'])[0]))
+    with SEEN_LOCK:
+        calls, SEEN[q['server'][0]][:] = list(SEEN[q['server'][0]]), []
+    return ''.join(c + '\n' for c in calls) or 'nothing\n'
 
 
 def do_stream(q):
@@ -276,7 +306,8 @@ def do_change(q):
 
     code, body, initial, _t, _d = unary(ch, method, md)
     before, conn = server_of(body), conn_of(initial)
-    os.rename(q['src'][0], q['dst'][0])
+    root = q['_root'][0]
+    os.rename(os.path.join(root, q['src'][0]), os.path.join(root, q['dst'][0]))
 
     after, same = before, 'yes'
     deadline = time.time() + 5
@@ -293,7 +324,7 @@ def do_change(q):
 
 
 ACTIONS = {'/call': do_call, '/stream': do_stream, '/bidi': do_bidi,
-           '/change': do_change}
+           '/change': do_change, '/seen': do_seen}
 
 
 class Gateway(http.server.BaseHTTPRequestHandler):
@@ -308,7 +339,9 @@ class Gateway(http.server.BaseHTTPRequestHandler):
             return
 
         try:
-            self.answer(200, action(urllib.parse.parse_qs(url.query)))
+            q = urllib.parse.parse_qs(url.query)
+            q['_root'] = [self.headers.get('X-Root', '.')]
+            self.answer(200, action(q))
         except Exception as e:              # the test shows what broke
             self.answer(500, 'gateway error: %r\n' % e)
 
