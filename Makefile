@@ -37,6 +37,8 @@ DEB_PACKAGES := nginx nginx-dev build-essential libpcre2-dev \
                 libyaml-libyaml-perl openssl
 # observability: promtool and a Prometheus server, a browser for the page
 DEB_PACKAGES += prometheus chromium
+# the gRPC suites (t/07x): a real gRPC client and server, no codegen
+DEB_PACKAGES += python3-grpcio
 # the benchmarks (bench/)
 DEB_PACKAGES += wrk haproxy gnuplot-nox strace
 # kubectl for the Kubernetes API source tests: any on the PATH will do
