@@ -121,6 +121,7 @@ GET /grpc/call?to=127.10.0.20:18070&method=/shop.Cart/Put
 --- response_body
 code UNIMPLEMENTED
 details gamma: no route rule matches the method
+trailing x-gamma-grpc-status: 12
 trailing x-gamma-grpc: shop.Cart/Put
 --- error_log
 gamma: no producer route of faces/grpc-front:18070 matches, answering 404

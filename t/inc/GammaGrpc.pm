@@ -56,6 +56,7 @@ our $HttpConfig = <<'_EOC_';
         add_header X-Gamma-Route-Type $gamma_route_type always;
         add_header X-Gamma-Backend $gamma_backend always;
         add_header X-Gamma-Grpc $gamma_grpc_service/$gamma_grpc_method always;
+        add_header X-Gamma-Grpc-Status $gamma_grpc_status always;
 
         location / { grpc_pass grpc://gamma_mesh; }
     }
