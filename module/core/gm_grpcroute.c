@@ -273,6 +273,8 @@ gm_grpc_method_parse(gm_parse_ctx_t *ctx, json_t *method, gm_http_match_t *m)
     }
 
     if (type == 1) {
+        m->grpc_regex = 1;
+
         if (m->grpc_service.len) {
             gm_regex_check(ctx, "service", &m->grpc_service);
         }

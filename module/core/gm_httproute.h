@@ -48,6 +48,7 @@ typedef struct {
      */
     gm_str_t          grpc_service;
     gm_str_t          grpc_method;
+    unsigned          grpc_regex:1;   /* type RegularExpression */
 } gm_http_match_t;
 
 typedef enum {
