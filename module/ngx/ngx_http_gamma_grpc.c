@@ -72,8 +72,6 @@ static u_char *ngx_http_gamma_hpack_write_string(u_char *p, ngx_str_t *s);
 
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
 
-static ngx_str_t  ngx_http_gamma_h2c_location = ngx_string("@gamma_h2c");
-
 
 static ngx_http_gamma_grpc_answer_t  ngx_http_gamma_grpc_answers[] = {
     { NGX_HTTP_NOT_FOUND, NGX_HTTP_GAMMA_GRPC_UNIMPLEMENTED,
@@ -438,76 +436,6 @@ ngx_http_gamma_grpc_headers_frame(ngx_buf_t *b)
         }
 
         p += NGX_HTTP_GAMMA_H2_FRAME_HEADER + len;
-    }
-
-    return NULL;
-}
-
-
-/*
- * A backend whose port has appProtocol kubernetes.io/h2c, for a client
- * that came over HTTP/1.x: proxy_pass cannot speak HTTP/2, so the request
- * goes on in the server's "location @gamma_h2c" (with grpc_pass to the
- * mesh upstream) when there is one.  Named locations clear the modules'
- * contexts: the router finds its decision again through the pool cleanup
- * that holds it (ngx_http_gamma_grpc_resume()).
- */
-ngx_int_t
-ngx_http_gamma_grpc_h2c(ngx_http_request_t *r, ngx_http_gamma_ctx_t *ctx)
-{
-    ngx_http_core_srv_conf_t   *cscf;
-    ngx_http_core_loc_conf_t  **clcfp;
-
-    if (ctx->backend == NULL || !ctx->backend->h2c || r != r->main
-        || r->http_version >= NGX_HTTP_VERSION_20)
-    {
-        return NGX_DECLINED;
-    }
-
-    cscf = ngx_http_get_module_srv_conf(r, ngx_http_core_module);
-
-    for (clcfp = cscf->named_locations; clcfp && *clcfp; clcfp++) {
-        if ((*clcfp)->name.len == ngx_http_gamma_h2c_location.len
-            && ngx_strncmp((*clcfp)->name.data,
-                           ngx_http_gamma_h2c_location.data,
-                           ngx_http_gamma_h2c_location.len) == 0)
-        {
-            ctx->h2c_jump = 1;
-            (void) ngx_http_named_location(r, &ngx_http_gamma_h2c_location);
-            return NGX_DONE;
-        }
-    }
-
-    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                  "gamma: backend %s speaks h2c, but this server has no "
-                  "\"location @gamma_h2c\": HTTP/1.1 is used",
-                  ctx->backend->label.data);
-
-    return NGX_DECLINED;
-}
-
-
-ngx_http_gamma_ctx_t *
-ngx_http_gamma_grpc_resume(ngx_http_request_t *r)
-{
-    ngx_pool_cleanup_t    *cln;
-    ngx_http_gamma_ctx_t  *ctx;
-
-    for (cln = r->pool->cleanup; cln; cln = cln->next) {
-        if (cln->handler != ngx_http_gamma_cleanup) {
-            continue;
-        }
-
-        ctx = cln->data;
-
-        if (!ctx->h2c_jump) {
-            return NULL;
-        }
-
-        ctx->h2c_jump = 0;
-        ngx_http_set_ctx(r, ctx, ngx_http_gamma_module);
-
-        return ctx;
     }
 
     return NULL;

@@ -154,7 +154,6 @@ struct ngx_http_gamma_ctx_s {
     unsigned                   is_direct:1;
     /* gamma_escaped_slashes keep: r->uri is the path as sent, escaped */
     unsigned                   path_escaped:1;
-    unsigned                   h2c_jump:1;    /* on to @gamma_h2c */
     const gm_sockaddr_t       *endpoint;      /* last one the balancer chose */
     ngx_uint_t                 attempts;      /* tries sent to backends */
     ngx_uint_t                 timed_out;     /* NGX_HTTP_GAMMA_TIMEOUT_* */
@@ -221,7 +220,6 @@ char *ngx_http_gamma_status_init_main_conf(ngx_conf_t *cf,
     ngx_http_gamma_main_conf_t *gmcf);
 
 ngx_int_t ngx_http_gamma_router_init(ngx_conf_t *cf);
-void ngx_http_gamma_cleanup(void *data);
 
 /* ngx_http_gamma_path.c */
 extern ngx_conf_enum_t  ngx_http_gamma_escaped_slashes_modes[];
@@ -245,9 +243,6 @@ ngx_int_t ngx_http_gamma_add_variable_table(ngx_conf_t *cf,
 ngx_int_t ngx_http_gamma_grpc_init(ngx_conf_t *cf);
 ngx_int_t ngx_http_gamma_grpc_request(ngx_http_request_t *r);
 ngx_int_t ngx_http_gamma_grpc_authority(ngx_http_request_t *r);
-ngx_int_t ngx_http_gamma_grpc_h2c(ngx_http_request_t *r,
-    ngx_http_gamma_ctx_t *ctx);
-ngx_http_gamma_ctx_t *ngx_http_gamma_grpc_resume(ngx_http_request_t *r);
 
 ngx_int_t ngx_http_gamma_timeout_start(ngx_http_request_t *r,
     ngx_http_gamma_ctx_t *ctx);
