@@ -124,7 +124,11 @@ sub config {
         $block->set_value("http_config",
                           $HttpConfig . ($block->http_config // ''));
 
-        if (!defined $block->config) {
+        # whichever preprocessor runs first, GammaTest's default client
+        # location gives way to the gRPC client's
+        if (!defined $block->config
+            || $block->config eq $GammaTest::ClientConfig)
+        {
             $block->set_value("config", $Config);
         }
     });
