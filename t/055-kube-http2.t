@@ -59,9 +59,12 @@ FakeKube::reset($GammaTest::Base);
 FakeKube::wait_watches();
 FakeKube::upsert($FakeKube::Route);
 # watches end after timeoutSeconds=1 and are logged then
-FakeKube::wait_until(sub { @{ main::api_log() } >= 6 }, 4);
+# one list and one finished watch per resource watched
+my $n = 2 * @FakeKube::Watched;
+FakeKube::wait_until(sub { @{ main::api_log() } >= $n }, 4);
 my @log = @{ main::api_log() };
-Test::More::ok(@log >= 6, 'three lists and three finished watches logged')
+Test::More::ok(@log >= $n, "a list and a finished watch of each of the "
+               . "@FakeKube::Watched logged")
     or Test::More::diag(Test::More::explain(\@log));
 Test::More::is(scalar(grep { $_->[0] ne 'HTTP/2.0' } @log), 0,
                'all over HTTP/2');

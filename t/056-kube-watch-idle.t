@@ -59,7 +59,8 @@ FakeKube::reset($GammaTest::Base);
 --- init
 FakeKube::wait_watches();
 my @w = grep { $_->{query} =~ /watch=1/ } @{ FakeKube::requests() };
-Test::More::is(scalar @w, 4, 'one watch per resource');
+Test::More::is(scalar @w, scalar @FakeKube::Watched,
+               "one watch per resource (@FakeKube::Watched)");
 for my $req (@w) {
     Test::More::is(main::query_param($req, 'allowWatchBookmarks'), 'true',
                    "$req->{path}: allowWatchBookmarks=true");

@@ -27,8 +27,7 @@ sub count_requests {
         next unless $r->{method} eq 'GET' && $r->{path} !~ m{^/_fake/};
         my $is_watch = ($r->{query} // '') =~ /(^|&)watch=(1|true)/ ? 1 : 0;
         next unless $is_watch == $watch;
-        next unless $r->{path} =~
-            m{/(services|endpointslices|httproutes|grpcroutes)$};
+        next unless grep { $r->{path} =~ m{/\Q$_\E$} } @FakeKube::Watched;
         $n{$r->{path}}++;
     }
     return \%n;
@@ -42,18 +41,19 @@ __DATA__
 --- post_setup_server_root
 FakeKube::reset($GammaTest::Base);
 --- init
-FakeKube::wait_watches(4);
+FakeKube::wait_watches();
 sleep 0.5;
 my $watches = main::count_requests(1);
 my $lists = main::count_requests(0);
-Test::More::is(scalar keys %$watches, 4, 'four resources are watched')
+my $n = @FakeKube::Watched;
+Test::More::is(scalar keys %$watches, $n, "$n resources are watched")
     or Test::More::diag(join ', ', keys %$watches);
 Test::More::is_deeply([grep { $watches->{$_} != 1 } sort keys %$watches], [],
                       'each resource has exactly one watch');
 Test::More::is_deeply([grep { $lists->{$_} != 1 } sort keys %$lists], [],
                       'each resource was listed once');
-Test::More::is(FakeKube::control('log')->{watches}, 4,
-               'four watch streams are open');
+Test::More::is(FakeKube::control('log')->{watches}, $n,
+               "$n watch streams are open");
 --- request
 GET /hello
 --- more_headers

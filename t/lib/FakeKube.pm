@@ -193,11 +193,23 @@ sub requests {
     return control('log')->{log};
 }
 
-# waits until nginx watches: n streams open (one per resource and
-# namespace); nginx accepts connections before its first sync
+# The resources nginx-gamma lists and watches, read from the module's own
+# table (module/source/gm_kube_resource.c: the plural ends each entry), so
+# the suites that count lists and watches follow what the module watches.
+our @Watched = do {
+    my $src = read_file(abs_path(dirname(__FILE__))
+                        . '/../../module/source/gm_kube_resource.c');
+    $src =~ /"([a-z]+)",\s*[01]\s*\}/g;
+};
+
+die "no resources found in gm_kube_resource.c\n" unless @Watched;
+
+# waits until nginx watches: n streams open (default: one per resource
+# watched; one per resource and namespace with gamma_kubernetes_namespaces);
+# nginx accepts connections before its first sync
 sub wait_watches {
     my ($n, $limit) = @_;
-    my $t = wait_until(sub { control('log')->{watches} >= ($n // 3) },
+    my $t = wait_until(sub { control('log')->{watches} >= ($n // @Watched) },
                        $limit // 15);
     die "nginx did not start its watches\n" unless defined $t;
     return $t;
