@@ -139,7 +139,8 @@ for my $rule (map { @{ $_->{rules} // [] } } @status) {
         for @{ $rule->{resources} };
 }
 is_deeply([sort keys %writes],
-          ['httproutes/status get update', 'leases create get update',
+          ['grpcroutes/status get update', 'httproutes/status get update',
+           'leases create get update',
            'xmeshes create get', 'xmeshes/status update'],
           'the status writer gets exactly the rights it uses');
 ok(!-e 'conf/kubernetes/rbac.yaml', 'one copy of the RBAC rules');

@@ -177,7 +177,8 @@ gm_status_route(gm_compile_ctx_t *ctx, const gm_compile_route_t *cr)
             continue;               /* a Gateway's: not ours to report */
         }
 
-        e = gm_compile_status_add(ctx, "HTTPRoute", &route->meta, p, ref);
+        e = gm_compile_status_add(ctx, gm_kind_name(route->meta.kind),
+                                  &route->meta, p, ref);
         if (e == NULL) {
             return -1;
         }

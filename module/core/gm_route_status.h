@@ -34,7 +34,7 @@ typedef struct {
  * (policies); ref is the parentRef or ancestorRef echoed back.
  */
 typedef struct {
-    const char        *kind;          /* "HTTPRoute", a policy kind */
+    const char        *kind;          /* "HTTPRoute", "GRPCRoute", a policy */
     gm_str_t           ns;
     gm_str_t           name;
     gm_str_t           resource_version;

@@ -11,6 +11,7 @@
 #include "fixture.h"
 #include "gm_manifest.h"
 #include "gm_object_parse.h"
+#include "gm_route_status.h"
 
 
 #define TEST_ROUTE_HEAD                                                      \
@@ -222,6 +223,32 @@ go(env_t *e, uint16_t port, const char *path, const char **headers)
 }
 
 
+/* each route's status entry is of its own kind (written to its resource) */
+static void
+test_status_kinds(gm_snapshot_t *snap)
+{
+    size_t            i;
+    const char       *grpc, *http;
+    gm_status_list_t  list;
+
+    grpc = NULL;
+    http = NULL;
+    gm_snapshot_status(snap, &list);
+
+    for (i = 0; i < list.n; i++) {
+        if (strcmp(list.entries[i].name.data, "r") == 0) {
+            grpc = list.entries[i].kind;
+
+        } else if (strcmp(list.entries[i].name.data, "web") == 0) {
+            http = list.entries[i].kind;
+        }
+    }
+
+    is_str(grpc, "GRPCRoute", "the GRPCRoute's status entry is a GRPCRoute's");
+    is_str(http, "HTTPRoute", "the HTTPRoute's status entry is an HTTPRoute's");
+}
+
+
 static void
 test_precedence(void)
 {
@@ -279,6 +306,7 @@ test_precedence(void)
     ok(strstr(e.fl.last, "HTTPRoute ns/web: Conflicted: GRPCRoute ns/r is "
               "bound to Service ns/svc:7070 too") != NULL,
        "the HTTPRoute is Conflicted on the GRPCRoute's port");
+    test_status_kinds(e.snap);
 
     gm_snapshot_unref(e.snap);
     gm_matcher_destroy(e.matcher);
