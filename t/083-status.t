@@ -115,7 +115,7 @@ Test::More::is($st->{generation}, 1, 'generation');
 Test::More::is($st->{source}{type}, 'file', 'the source');
 Test::More::is_deeply($st->{source}{objects},
                       { Service => 5, EndpointSlice => 5, HTTPRoute => 3,
-                        ReferenceGrant => 0 },
+                        ReferenceGrant => 0, GRPCRoute => 0 },
                       'objects by kind');
 Test::More::is_deeply(main::port_names($st),
     ['colors/color:18080', 'faces/empty:18080', 'faces/face:18080',
