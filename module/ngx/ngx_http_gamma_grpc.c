@@ -122,16 +122,10 @@ static ngx_http_variable_t  ngx_http_gamma_grpc_vars[] = {
 ngx_int_t
 ngx_http_gamma_grpc_init(ngx_conf_t *cf)
 {
-    ngx_http_variable_t  *var, *v;
-
-    for (v = ngx_http_gamma_grpc_vars; v->name.len; v++) {
-        var = ngx_http_add_variable(cf, &v->name, v->flags);
-        if (var == NULL) {
-            return NGX_ERROR;
-        }
-
-        var->get_handler = v->get_handler;
-        var->data = v->data;
+    if (ngx_http_gamma_add_variable_table(cf, ngx_http_gamma_grpc_vars)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
     }
 
     ngx_http_next_header_filter = ngx_http_top_header_filter;
