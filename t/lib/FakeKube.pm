@@ -193,13 +193,17 @@ sub requests {
     return control('log')->{log};
 }
 
-# The resources nginx-gamma lists and watches, read from the module's own
-# table (module/source/gm_kube_resource.c: the plural ends each entry), so
-# the suites that count lists and watches follow what the module watches.
+# The resources nginx-gamma lists and watches by default, read from the
+# module's own table (module/source/gm_kube_resource.c: the plural ends
+# each entry), so the suites that count lists and watches follow what the
+# module watches; less those a directive has to ask for
+# (gm_kube_source.c skips them otherwise).
+our %OnDemand = (referencegrants => 'gamma_reference_grants require');
+
 our @Watched = do {
     my $src = read_file(abs_path(dirname(__FILE__))
                         . '/../../module/source/gm_kube_resource.c');
-    $src =~ /"([a-z]+)",\s*[01]\s*\}/g;
+    grep { !$OnDemand{$_} } $src =~ /"([a-z]+)",\s*[01]\s*\}/g;
 };
 
 die "no resources found in gm_kube_resource.c\n" unless @Watched;
