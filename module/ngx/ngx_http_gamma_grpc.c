@@ -72,6 +72,10 @@ static u_char *ngx_http_gamma_hpack_write_string(u_char *p, ngx_str_t *s);
 
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
 
+/* $gamma_upstream_host: the :authority sent upstream */
+static ngx_str_t   ngx_http_gamma_grpc_host = ngx_string("gamma_upstream_host");
+static ngx_int_t   ngx_http_gamma_grpc_host_index = NGX_ERROR;
+
 
 static ngx_http_gamma_grpc_answer_t  ngx_http_gamma_grpc_answers[] = {
     { NGX_HTTP_NOT_FOUND, NGX_HTTP_GAMMA_GRPC_UNIMPLEMENTED,
@@ -125,6 +129,13 @@ ngx_http_gamma_grpc_init(ngx_conf_t *cf)
     if (ngx_http_gamma_add_variable_table(cf, ngx_http_gamma_grpc_vars)
         != NGX_OK)
     {
+        return NGX_ERROR;
+    }
+
+    ngx_http_gamma_grpc_host_index =
+        ngx_http_get_variable_index(cf, &ngx_http_gamma_grpc_host);
+
+    if (ngx_http_gamma_grpc_host_index == NGX_ERROR) {
         return NGX_ERROR;
     }
 
@@ -288,19 +299,19 @@ ngx_http_gamma_grpc_authority(ngx_http_request_t *r)
     ngx_buf_t                  *b;
     ngx_str_t                   value, *host;
     ngx_chain_t                *cl;
-    ngx_http_variable_value_t   vv;
+    ngx_http_variable_value_t  *vv;
 
     cl = r->upstream->request_bufs;
+    vv = ngx_http_get_indexed_variable(r, ngx_http_gamma_grpc_host_index);
 
-    if (cl == NULL
-        || ngx_http_gamma_upstream_host_variable(r, &vv, 0) != NGX_OK
-        || vv.not_found || vv.len == 0 || vv.len > 4096)
+    if (cl == NULL || vv == NULL || vv->not_found || vv->len == 0
+        || vv->len > 4096)
     {
         return NGX_OK;
     }
 
-    value.data = vv.data;
-    value.len = vv.len;
+    value.data = vv->data;
+    value.len = vv->len;
     host = &value;
 
     b = cl->buf;
