@@ -94,6 +94,10 @@ gm_compile_port_backend(gm_compile_ctx_t *ctx, gm_compile_service_t *cs,
         return NULL;
     }
 
+    /* spec 1.16: the port speaks HTTP/2 without TLS */
+    b->h2c = gm_str_eq_cstr(&cs->svc->ports[p].app_protocol,
+                            "kubernetes.io/h2c");
+
     cs->backends[p] = b;
     ctx->nbackends++;
 

@@ -50,6 +50,7 @@ typedef struct {
     uint16_t              port;
     gm_str_t              label;      /* "ns/name:port" */
     gm_backend_status_e   status;
+    unsigned              h2c:1;      /* appProtocol kubernetes.io/h2c */
     gm_sockaddr_t        *endpoints;  /* ready endpoints only */
     size_t                nendpoints;
     /* round-robin cursor: advanced with an atomic add by every process */

@@ -52,6 +52,7 @@ typedef struct {
 } ngx_http_gamma_grpc_answer_t;
 
 
+static ngx_int_t ngx_http_gamma_grpc_h2c_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_gamma_grpc_header_filter(ngx_http_request_t *r);
 static const ngx_http_gamma_grpc_answer_t *ngx_http_gamma_grpc_map(
     ngx_uint_t status);
@@ -71,6 +72,8 @@ static u_char *ngx_http_gamma_hpack_write_string(u_char *p, ngx_str_t *s);
 
 
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
+
+static ngx_str_t  ngx_http_gamma_h2c_location = ngx_string("@gamma_h2c");
 
 /* $gamma_upstream_host: the :authority sent upstream */
 static ngx_str_t   ngx_http_gamma_grpc_host = ngx_string("gamma_upstream_host");
@@ -126,6 +129,9 @@ static ngx_http_variable_t  ngx_http_gamma_grpc_vars[] = {
 ngx_int_t
 ngx_http_gamma_grpc_init(ngx_conf_t *cf)
 {
+    ngx_http_handler_pt        *h;
+    ngx_http_core_main_conf_t  *cmcf;
+
     if (ngx_http_gamma_add_variable_table(cf, ngx_http_gamma_grpc_vars)
         != NGX_OK)
     {
@@ -142,7 +148,77 @@ ngx_http_gamma_grpc_init(ngx_conf_t *cf)
     ngx_http_next_header_filter = ngx_http_top_header_filter;
     ngx_http_top_header_filter = ngx_http_gamma_grpc_header_filter;
 
+    /*
+     * The handlers of a phase run in the reverse order of their adding:
+     * this one is added before the router's (ngx_http_gamma_router_init()
+     * comes later in the postconfiguration), so it runs after the routing.
+     */
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PREACCESS_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_gamma_grpc_h2c_handler;
+
     return NGX_OK;
+}
+
+
+/*
+ * A backend whose Service port has appProtocol kubernetes.io/h2c (spec
+ * 1.16), for a client that came over HTTP/1.x: proxy_pass cannot speak
+ * HTTP/2, so the routed request goes on with the configuration of the
+ * server's "location @gamma_h2c" (grpc_pass to the mesh upstream), as if
+ * nginx had found that location for it: its content handler, the phases
+ * not run again, every module's context kept.  ngx_http_named_location()
+ * is not used: it clears the modules' contexts, runs the phases again and
+ * takes a reference on the request that a phase handler must give back
+ * with ngx_http_finalize_request(r, NGX_DONE) (as try_files does),
+ * otherwise the connection is never closed.
+ */
+static ngx_int_t
+ngx_http_gamma_grpc_h2c_handler(ngx_http_request_t *r)
+{
+    ngx_http_gamma_ctx_t       *ctx;
+    ngx_http_core_srv_conf_t   *cscf;
+    ngx_http_core_loc_conf_t  **clcfp;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_gamma_module);
+
+    if (ctx == NULL || ctx->backend == NULL || !ctx->backend->h2c
+        || ctx->h2c || r != r->main || r->http_version >= NGX_HTTP_VERSION_20)
+    {
+        return NGX_DECLINED;
+    }
+
+    ctx->h2c = 1;
+    cscf = ngx_http_get_module_srv_conf(r, ngx_http_core_module);
+
+    for (clcfp = cscf->named_locations; clcfp && *clcfp; clcfp++) {
+        if ((*clcfp)->name.len == ngx_http_gamma_h2c_location.len
+            && ngx_strncmp((*clcfp)->name.data,
+                           ngx_http_gamma_h2c_location.data,
+                           ngx_http_gamma_h2c_location.len) == 0)
+        {
+            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "gamma grpc: %s over h2c in @gamma_h2c",
+                           ctx->backend->label.data);
+
+            r->loc_conf = (*clcfp)->loc_conf;
+            ngx_http_update_location_config(r);
+
+            return NGX_DECLINED;
+        }
+    }
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "gamma: backend %s speaks h2c, but this server has no "
+                  "\"location @gamma_h2c\": HTTP/1.1 is used",
+                  ctx->backend->label.data);
+
+    return NGX_DECLINED;
 }
 
 

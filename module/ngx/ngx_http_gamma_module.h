@@ -154,6 +154,7 @@ struct ngx_http_gamma_ctx_s {
     unsigned                   is_direct:1;
     /* gamma_escaped_slashes keep: r->uri is the path as sent, escaped */
     unsigned                   path_escaped:1;
+    unsigned                   h2c:1;         /* @gamma_h2c was looked for */
     const gm_sockaddr_t       *endpoint;      /* last one the balancer chose */
     ngx_uint_t                 attempts;      /* tries sent to backends */
     ngx_uint_t                 timed_out;     /* NGX_HTTP_GAMMA_TIMEOUT_* */
