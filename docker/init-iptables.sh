@@ -10,7 +10,9 @@
 #   - connections to the admin port and to the mesh port itself,
 #   - the --exclude-ports and --exclude-cidrs,
 # for the --cidr ranges (the Service CIDRs) or, without --cidr, for all
-# outbound traffic.  Inbound traffic is left alone unless --inbound-ports
+# outbound traffic.  Connections to the --grpc-ports (the Service ports
+# that carry gRPC or other h2c) go to the h2c listener, --grpc-port,
+# instead: nginx 1.22 cannot serve HTTP/1.1 and h2c on one port.  Inbound traffic is left alone unless --inbound-ports
 # asks for it (chain GAMMA_INBOUND, jumped to from PREROUTING).
 #
 # Running it twice with the same options changes nothing; --remove takes
@@ -19,7 +21,8 @@
 # Options may also come from the environment (an init container's env):
 # GAMMA_MESH_PORT, GAMMA_PROXY_UID, GAMMA_ADMIN_PORT, GAMMA_CIDRS,
 # GAMMA_EXCLUDE_PORTS, GAMMA_EXCLUDE_CIDRS, GAMMA_INBOUND_PORTS,
-# GAMMA_INBOUND_PORT, GAMMA_IPV6; IPTABLES and IP6TABLES name the tools.
+# GAMMA_INBOUND_PORT, GAMMA_GRPC_PORTS, GAMMA_GRPC_PORT, GAMMA_IPV6;
+# IPTABLES and IP6TABLES name the tools.
 
 set -eu
 
@@ -31,6 +34,8 @@ EXCLUDE_PORTS=${GAMMA_EXCLUDE_PORTS:-}
 EXCLUDE_CIDRS=${GAMMA_EXCLUDE_CIDRS:-}
 INBOUND_PORTS=${GAMMA_INBOUND_PORTS:-}
 INBOUND_PORT=${GAMMA_INBOUND_PORT:-15006}
+GRPC_PORTS=${GAMMA_GRPC_PORTS:-}
+GRPC_PORT=${GAMMA_GRPC_PORT:-15002}
 IPV6=${GAMMA_IPV6:-auto}
 IPTABLES=${IPTABLES:-iptables}
 IP6TABLES=${IP6TABLES:-ip6tables}
@@ -52,6 +57,9 @@ usage: $0 [options]
   --exclude-cidrs LIST  destinations never redirected
   --inbound-ports LIST  also redirect inbound TCP to these ports ("*": all)
   --inbound-port N      where inbound traffic goes (default 15006)
+  --grpc-ports LIST     destination ports sent to the h2c listener instead
+                        (gRPC Services: h2c with prior knowledge)
+  --grpc-port N         the h2c listener (default 15002)
   --ipv6 auto|on|off    ip6tables too: auto when the nat table is there
   --remove              take the chains out again
   --dry-run             print the rules, install nothing
@@ -82,6 +90,9 @@ while [ $# -gt 0 ]; do
         --inbound-ports) need_arg "$1" $#
                          INBOUND_PORTS="$INBOUND_PORTS $2"; shift 2 ;;
         --inbound-port) need_arg "$1" $#; INBOUND_PORT=$2; shift 2 ;;
+        --grpc-ports) need_arg "$1" $#
+                      GRPC_PORTS="$GRPC_PORTS $2"; shift 2 ;;
+        --grpc-port) need_arg "$1" $#; GRPC_PORT=$2; shift 2 ;;
         --ipv6) need_arg "$1" $#; IPV6=$2; shift 2 ;;
         --remove) ACTION=remove; shift ;;
         --dry-run) ACTION=dry-run; shift ;;
@@ -119,8 +130,12 @@ family_of() {
 check_options() {
     local p c
 
-    for p in "$MESH_PORT" "$ADMIN_PORT" "$INBOUND_PORT"; do
+    for p in "$MESH_PORT" "$ADMIN_PORT" "$INBOUND_PORT" "$GRPC_PORT"; do
         is_port "$p" || die "\"$p\" is not a port"
+    done
+
+    for p in $(list "$GRPC_PORTS"); do
+        is_port "$p" || die "--grpc-ports: \"$p\" is not a port"
     done
 
     for p in $(list "$EXCLUDE_PORTS"); do
@@ -173,7 +188,9 @@ outbound_rules() {
         -j RETURN
     ipt "$tool" -t nat -A "$chain" -d "$loopback" -j RETURN
 
-    for p in "$ADMIN_PORT" "$MESH_PORT" $(list "$EXCLUDE_PORTS"); do
+    for p in "$ADMIN_PORT" "$MESH_PORT" $(grpc_listener) \
+             $(list "$EXCLUDE_PORTS")
+    do
         ipt "$tool" -t nat -A "$chain" -p tcp --dport "$p" -j RETURN
     done
 
@@ -182,15 +199,28 @@ outbound_rules() {
     done
 
     if [ -z "$(list "$CIDRS" | tr -d ' ')" ]; then
+        for p in $(list "$GRPC_PORTS"); do
+            ipt "$tool" -t nat -A "$chain" -p tcp --dport "$p" -j REDIRECT \
+                --to-ports "$GRPC_PORT"
+        done
         ipt "$tool" -t nat -A "$chain" -p tcp -j REDIRECT \
             --to-ports "$MESH_PORT"
         return
     fi
 
     for c in $(cidrs_of "$CIDRS" "$fam"); do
+        for p in $(list "$GRPC_PORTS"); do
+            ipt "$tool" -t nat -A "$chain" -p tcp -d "$c" --dport "$p" \
+                -j REDIRECT --to-ports "$GRPC_PORT"
+        done
         ipt "$tool" -t nat -A "$chain" -p tcp -d "$c" -j REDIRECT \
             --to-ports "$MESH_PORT"
     done
+}
+
+# the h2c listener, never redirected itself, when gRPC ports go there
+grpc_listener() {
+    [ -z "$(list "$GRPC_PORTS" | tr -d ' ')" ] || echo "$GRPC_PORT"
 }
 
 inbound_rules() {

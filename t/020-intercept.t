@@ -9,11 +9,13 @@
 # 127.50.0.0/16 and fd00:50::/64 (on a veth pair inside the namespace,
 # where nothing answers: a connection that is not redirected goes nowhere).
 # Each block's own request goes through the client location, that is from
-# a worker, the proxy's uid: it is never redirected.
+# a worker, the proxy's uid: it is never redirected.  The --grpc-ports
+# (7070) go to the h2c listener (15002) instead of the mesh port.
 
 BEGIN {
     our @InitArgs = qw(--proxy-uid 0 --mesh-port 15001 --admin-port 15000
-                       --exclude-ports 18095 --exclude-cidrs 127.60.0.0/16);
+                       --exclude-ports 18095 --exclude-cidrs 127.60.0.0/16
+                       --grpc-ports 7070 --grpc-port 15002);
 
     if (!$ENV{GAMMA_TEST_NETNS}) {
         my $ns = "gamma-i$$";
@@ -70,9 +72,9 @@ gamma_mesh_config();
 
 # curl as nobody: (status line and headers, body)
 sub client {
-    my ($url) = @_;
+    my ($url, @curl) = @_;
     my $out = `setpriv --reuid=65534 --regid=65534 --clear-groups \\
-               curl -sS -g -i --noproxy '*' --max-time 5 '$url' 2>&1`;
+               curl -sS -g -i --noproxy '*' --max-time 5 @curl '$url' 2>&1`;
     my ($head, $body) = split /\r\n\r\n/, $out, 2;
     return ($head // '', $body // '');
 }
@@ -84,7 +86,8 @@ sub counters {
     for (`$tool -t nat -L GAMMA_OUTPUT -n -v -x`) {
         my ($pkts, $target, $rest) = /^\s*(\d+)\s+\d+\s+(\S+)\s+(.*)$/
             or next;
-        $n{ $rest =~ /owner UID match/ ? 'uid' : $target } += $pkts;
+        $n{ $rest =~ /owner UID match/ ? 'uid'
+            : $rest =~ /redir ports 15002/ ? 'h2c' : $target } += $pkts;
     }
     return \%n;
 }
@@ -104,6 +107,7 @@ spec:
   clusterIP: 127.50.0.1
   ports:
   - {name: http, port: 80, targetPort: 18090}
+  - {name: grpc, port: 7070, targetPort: 18097, appProtocol: kubernetes.io/h2c}
 ---
 apiVersion: discovery.k8s.io/v1
 kind: EndpointSlice
@@ -114,6 +118,7 @@ metadata:
 addressType: IPv4
 ports:
 - {name: http, port: 18090}
+- {name: grpc, port: 18097}
 endpoints:
 - addresses: [127.11.0.1]
 ---
@@ -157,6 +162,23 @@ add_block_preprocessor(sub {
         }
     }
 
+    # the sidecar's h2c listener, where the rules send the gRPC ports
+    server {
+        listen 15002 http2;
+        add_header X-Mesh h2c always;
+        add_header X-Gamma-Backend $gamma_backend always;
+        gamma on;
+        location / {
+            grpc_pass grpc://gamma_mesh;
+        }
+    }
+
+    # an h2c pod of smiley
+    server {
+        listen 127.11.0.1:18097 http2;
+        return 200 "h2c pod $server_protocol $request_uri\n";
+    }
+
     # an IPv6 pod
     server {
         listen [::1]:18090;
@@ -187,6 +209,8 @@ Test::More::like($out, qr/-A GAMMA_OUTPUT -m owner --uid-owner 0 -j RETURN/,
                  'the proxy uid is excluded');
 Test::More::like($out, qr/-A GAMMA_OUTPUT -d ::1\/128 -j RETURN/,
                  'IPv6 loopback is excluded');
+Test::More::like($out, qr/-A GAMMA_OUTPUT -p tcp -m tcp --dport 15002 -j RETURN\n(?:.*\n)*?    -A GAMMA_OUTPUT -p tcp -m tcp --dport 7070 -j REDIRECT --to-ports 15002\n    -A GAMMA_OUTPUT -p tcp -j REDIRECT --to-ports 15001$/m,
+                 'the h2c listener is excluded, the gRPC port goes there, before the rest');
 Test::More::like(`iptables -t nat -S OUTPUT`, qr/^-A OUTPUT -p tcp -j GAMMA_OUTPUT$/m,
                  'OUTPUT jumps to GAMMA_OUTPUT');
 Test::More::unlike(`iptables -t nat -S PREROUTING`, qr/GAMMA/,
@@ -286,6 +310,32 @@ Test::More::like($out, qr/^init-iptables: ip6tables: unchanged$/m,
 Test::More::is(main::rules(), $before, 'iptables-save shows the same rules');
 Test::More::like($before, qr/-A GAMMA_OUTPUT -p tcp -j REDIRECT --to-ports 15001/,
                  'the rules compared are the installed ones');
+--- request
+GET /
+--- more_headers
+X-Test-To: 127.50.0.1:18096
+--- response_body
+direct 127.50.0.1:18096
+--- response_headers
+!X-Mesh
+
+
+
+=== TEST 6: a gRPC port (--grpc-ports) goes to the h2c listener, over h2c to the Service's h2c pod
+--- init
+GammaTest::gamma_wait_synced();
+system('iptables -t nat -Z GAMMA_OUTPUT');
+my ($head, $body) = main::client('http://127.50.0.1:7070/pkg.Svc/Get',
+                                 '--http2-prior-knowledge');
+Test::More::like($head, qr{^HTTP/2 200}, 'the client gets 200 over h2c');
+Test::More::like($head, qr{^x-mesh: h2c\r?$}mi, 'through the h2c listener');
+Test::More::like($head, qr{^x-gamma-backend: faces/smiley:7070\r?$}mi,
+                 'routed by the original destination');
+Test::More::is($body, "h2c pod HTTP/2.0 /pkg.Svc/Get\n",
+               'the h2c pod answers');
+my $n = main::counters('iptables');
+Test::More::is($n->{h2c}, 1, "the client's connection went to 15002");
+Test::More::is($n->{REDIRECT} // 0, 0, 'none went to the mesh port');
 --- request
 GET /
 --- more_headers
