@@ -191,6 +191,9 @@ my @f = map { $_->{name} } @{ $x->{status}{supportedFeatures} // [] };
 Test::More::is_deeply(\@f, [sort @f], 'sorted');
 Test::More::ok((grep { $_ eq 'Mesh' } @f) && (grep { $_ eq 'HTTPRoute' } @f),
                'Mesh and HTTPRoute claimed');
+Test::More::ok((grep { $_ eq 'GRPCRoute' } @f)
+               && (grep { $_ eq 'GRPCRouteRequestHeaderModifier' } @f),
+               'GRPCRoute (MESH-GRPC) claimed');
 my %n;
 Test::More::ok(!grep({ $n{$_}++ } @f), 'no duplicates');
 --- request

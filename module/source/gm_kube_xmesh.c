@@ -43,6 +43,9 @@ static void gm_status_xmesh_failed(gm_status_xmesh_t *x, const char *what,
 
 /* what the suite would run and our tests prove; sorted, no duplicates */
 static const char *const  gm_status_features[] = {
+    "GRPCRoute",
+    "GRPCRouteNamedRouteRule",
+    "GRPCRouteRequestHeaderModifier",
     "HTTPRoute",
     "HTTPRoute303RedirectStatusCode",
     "HTTPRoute307RedirectStatusCode",
