@@ -76,6 +76,7 @@ ngx_http_gamma_worker_init(ngx_cycle_t *cycle,
 void
 ngx_http_gamma_worker_exit(ngx_http_gamma_main_conf_t *gmcf)
 {
+    ngx_http_gamma_gen_t     *gen, *next;
     ngx_http_gamma_worker_t  *w;
 
     w = gmcf->worker;
@@ -84,6 +85,13 @@ ngx_http_gamma_worker_exit(ngx_http_gamma_main_conf_t *gmcf)
     /* requests still holding a generation are gone: the process exits */
     __atomic_store_n(&w->slot->oldest, 0, __ATOMIC_RELEASE);
     __atomic_store_n(&w->slot->pid, 0, __ATOMIC_RELEASE);
+
+    for (gen = w->held; gen; gen = next) {
+        next = gen->next;
+        ngx_free(gen);
+    }
+
+    w->held = w->last = w->current = NULL;
 
     gm_matcher_destroy(w->matcher);
 }
