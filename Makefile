@@ -5,7 +5,7 @@ SHELL := /bin/bash
 
 NGINX_SRC   ?= /usr/share/nginx/src
 NGINX_BIN   ?= /usr/sbin/nginx
-BUILD       := build
+BUILD       ?= build
 NGX_BUILD   := $(BUILD)/nginx
 MODULE      := $(BUILD)/ngx_http_gamma_module.so
 
@@ -15,6 +15,9 @@ WARN        := -Wall -Wextra -Werror
 DEB_CC_OPT  := -g -O2 -fstack-protector-strong -Wformat \
                -Werror=format-security -fPIC -Wdate-time -D_FORTIFY_SOURCE=2
 DEB_LD_OPT  := -Wl,-z,relro -Wl,-z,now -fPIC
+# extra flags for the module alone (make test-asan builds in its own BUILD)
+MODULE_CC_OPT ?=
+MODULE_LD_OPT ?=
 
 CORE_SRCS   := $(wildcard module/core/*.c)
 CORE_HDRS   := $(wildcard module/core/*.h)
@@ -68,8 +71,8 @@ $(NGX_BUILD)/objs/Makefile: config module/exports.map $(SRC_LIST)
 	cp -r $(NGINX_SRC) $(NGX_BUILD)
 	. $(NGX_BUILD)/conf_flags && cd $(NGX_BUILD) && \
 	    ./configure "$${NGX_CONF_FLAGS[@]}" \
-	        --with-cc-opt='$(DEB_CC_OPT) $(WARN)' \
-	        --with-ld-opt='$(DEB_LD_OPT)' \
+	        --with-cc-opt='$(DEB_CC_OPT) $(WARN) $(MODULE_CC_OPT)' \
+	        --with-ld-opt='$(DEB_LD_OPT) $(MODULE_LD_OPT)' \
 	        --add-dynamic-module=$(CURDIR) > configure.log 2>&1 || \
 	    { tail -20 configure.log; exit 1; }
 
@@ -116,6 +119,8 @@ fuzz: $(FUZZ_BIN)
 	    2>$(BUILD)/fuzz.log || { tail -40 $(BUILD)/fuzz.log; exit 1; }
 	@grep -E "^Done|#[0-9]+.*DONE" $(BUILD)/fuzz.log | tail -1
 
+include t/unit/fuzz.mk
+
 check-style:
 	@./tools/check-style
 
@@ -137,6 +142,8 @@ test-upstream: module
 	PERL5LIB=$(UPSTREAM_TEST_NGINX)/lib TEST_NGINX_BINARY=$(NGINX_BIN) \
 	TEST_NGINX_LOAD_MODULES=$(CURDIR)/$(MODULE) \
 	    prove $(filter-out t/000-runner.t,$(wildcard t/*.t))
+
+include t/sanitize/sanitize.mk
 
 # benchmarks, not tests: "bench" measures for about 10 minutes and writes
 # bench/results.md and its plots; "bench-smoke" (seconds, part of "test")
