@@ -316,8 +316,13 @@ gm_duration_parse(const char *s, size_t len)
     while (i < len) {
         n = 0;
 
+        /* past 5 digits the value is refused: stop adding (no overflow) */
         for (digits = 0; i < len && s[i] >= '0' && s[i] <= '9'; digits++) {
-            n = n * 10 + (s[i++] - '0');
+            if (digits < 5) {
+                n = n * 10 + (s[i] - '0');
+            }
+
+            i++;
         }
 
         if (digits == 0 || digits > 5 || i == len || ++parts > 4) {
@@ -489,8 +494,10 @@ gm_path_value_check(gm_parse_ctx_t *ctx, const gm_str_t *path)
     }
 
     for (i = 0; i < path->len; i++) {
+        /* strchr() finds the NUL that ends ok: a NUL byte is no match */
         if ((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' && p[i] <= 'Z')
-            || (p[i] >= '0' && p[i] <= '9') || strchr(ok, p[i]) != NULL)
+            || (p[i] >= '0' && p[i] <= '9')
+            || (p[i] != '\0' && strchr(ok, p[i]) != NULL))
         {
             continue;
         }

@@ -14,6 +14,7 @@
 #include "tap.h"
 #include "gm_manifest.h"
 #include "gm_object_parse.h"
+#include "gm_parse_int.h"
 
 
 #define TEST_MAX_LINES  16
@@ -181,6 +182,34 @@ test_rule_ignored(const char *spec, const char *reason)
 }
 
 
+/*
+ * A NUL is no valid path character.  The parsers refuse NUL in strings,
+ * so only a direct call shows it (fuzz_values found it: strchr() matched
+ * the NUL that ends the list of valid characters).
+ */
+static void
+test_path_nul(void)
+{
+    gm_str_t        path;
+    gm_parse_ctx_t  ctx;
+
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.log = &test_logger;
+    ctx.kind = GM_KIND_HTTPROUTE;
+    strcpy(ctx.ns, "ns");
+    strcpy(ctx.name, "r");
+
+    path.data = "/a\0b";
+    path.len = 4;
+
+    test_log_reset();
+    is_int(gm_path_value_check(&ctx, &path), -1, "a NUL in a path: refused");
+    is_str(test_lines.n ? test_lines.line[0] : NULL,
+           "HTTPRoute ns/r rejected: value: has an invalid character at "
+           "offset 2", "a NUL in a path: log line");
+}
+
+
 static void
 test_durations(void)
 {
@@ -193,6 +222,12 @@ test_durations(void)
     test_rule_ignored("{rules: [{timeouts: {request: 999999h}}]}",
                       "timeouts.request: \"999999h\" is not a duration "
                       "such as \"1h30m\", \"10s\" or \"500ms\" "
+                      "(GEP-2257)");
+    /* 20 digits: refused, not an overflow (fuzz_watch found it) */
+    test_rule_ignored("{rules: [{timeouts: {request: "
+                      "22222222222222222222s}}]}",
+                      "timeouts.request: \"22222222222222222222s\" is not a "
+                      "duration such as \"1h30m\", \"10s\" or \"500ms\" "
                       "(GEP-2257)");
     test_rule_ignored("{rules: [{timeouts: {request: 1h1m1s1ms1h}}]}",
                       "timeouts.request: \"1h1m1s1ms1h\" is not a duration "
@@ -1704,6 +1739,7 @@ main(void)
     test_odd_types();
 
     test_durations();
+    test_path_nul();
 
     return done_testing();
 }
