@@ -23,8 +23,15 @@ struct gm_arena_block_s {
 
 
 static void *gm_arena_get(gm_arena_t *a, size_t size, size_t align);
+static int gm_alloc_ok(void);
 static void *gm_arena_malloc(void *data, size_t size);
 static void gm_arena_free(void *data, void *p);
+
+
+/* per thread: a test's hook never fails another thread's allocations */
+static _Thread_local uint64_t  gm_alloc_n;
+static _Thread_local uint64_t  gm_alloc_fail;
+static _Thread_local int       gm_alloc_once;
 
 
 static const gm_allocator_t  gm_arena_default_allocator = {
@@ -48,7 +55,7 @@ gm_arena_create_in(size_t block_size, const gm_allocator_t *al)
         al = &gm_arena_default_allocator;
     }
 
-    a = al->alloc(al->data, sizeof(gm_arena_t));
+    a = gm_alloc_ok() ? al->alloc(al->data, sizeof(gm_arena_t)) : NULL;
     if (a == NULL) {
         return NULL;
     }
@@ -97,6 +104,11 @@ gm_arena_get(gm_arena_t *a, size_t size, size_t align)
     size_t             bsize, off;
     gm_arena_block_t  *b;
     void              *p;
+
+    /* the hook fails any allocation, not only the ones that need a block */
+    if (!gm_alloc_ok()) {
+        return NULL;
+    }
 
     b = a->blocks;
     off = (b != NULL) ? (b->used + align - 1) & ~(align - 1) : 0;
@@ -204,6 +216,54 @@ gm_arena_strdup(gm_arena_t *a, gm_str_t *dst, const char *src, size_t len)
     dst->len = len;
 
     return 0;
+}
+
+
+void *
+gm_malloc(size_t size)
+{
+    return gm_alloc_ok() ? malloc(size) : NULL;
+}
+
+
+void *
+gm_calloc(size_t n, size_t size)
+{
+    return gm_alloc_ok() ? calloc(n, size) : NULL;
+}
+
+
+void *
+gm_realloc(void *p, size_t size)
+{
+    return gm_alloc_ok() ? realloc(p, size) : NULL;
+}
+
+
+void
+gm_alloc_fail_at(uint64_t nth, int once)
+{
+    gm_alloc_n = 0;
+    gm_alloc_fail = nth;
+    gm_alloc_once = once;
+}
+
+
+uint64_t
+gm_alloc_count(void)
+{
+    return gm_alloc_n;
+}
+
+
+/* counts one allocation; 0 when the hook makes it fail */
+static int
+gm_alloc_ok(void)
+{
+    gm_alloc_n++;
+
+    return gm_alloc_fail == 0 || gm_alloc_n < gm_alloc_fail
+           || (gm_alloc_once && gm_alloc_n > gm_alloc_fail);
 }
 
 

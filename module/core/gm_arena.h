@@ -7,6 +7,7 @@
 
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "gm_str.h"
 
@@ -47,6 +48,24 @@ size_t gm_arena_fit(size_t used);
 /* copies len bytes and appends a NUL; returns -1 on failure */
 int gm_arena_strdup(gm_arena_t *a, gm_str_t *dst, const char *src,
     size_t len);
+
+/*
+ * malloc(), calloc() and realloc() for the compiler's scratch vectors:
+ * like arena blocks they count as allocations for the hook below.
+ */
+void *gm_malloc(size_t size);
+void *gm_calloc(size_t n, size_t size);
+void *gm_realloc(void *p, size_t size);
+
+/*
+ * The allocation-failure hook, for tests: from now on, the nth allocation
+ * the calling thread makes (arenas and the functions above; 1 is the next
+ * one) fails, and with once 0 so does every later one until the hook is
+ * reset; nth 0 turns it off.  gm_alloc_count() is the number of
+ * allocations the thread made since the last gm_alloc_fail_at().
+ */
+void gm_alloc_fail_at(uint64_t nth, int once);
+uint64_t gm_alloc_count(void);
 
 
 #endif /* GM_ARENA_H */

@@ -126,7 +126,7 @@ gm_compile_init(gm_compile_ctx_t *ctx)
     }
 
     ctx->backends_size = GM_COMPILE_BACKENDS_INIT;
-    ctx->backends = calloc(ctx->backends_size, sizeof(gm_backend_t *));
+    ctx->backends = gm_calloc(ctx->backends_size, sizeof(gm_backend_t *));
     if (ctx->backends == NULL) {
         return -1;
     }
@@ -181,7 +181,7 @@ gm_compile_reserve(void **p, size_t *size, size_t n, size_t elt)
         want *= 2;
     }
 
-    np = realloc(*p, want * elt);
+    np = gm_realloc(*p, want * elt);
     if (np == NULL) {
         return -1;
     }
@@ -285,7 +285,7 @@ gm_compile_strings_grow(gm_compile_ctx_t *ctx)
     size = ctx->strings_size ? ctx->strings_size * 2
                              : GM_COMPILE_STRINGS_INIT;
 
-    strings = calloc(size, sizeof(gm_str_t));
+    strings = gm_calloc(size, sizeof(gm_str_t));
     if (strings == NULL) {
         return -1;
     }

@@ -165,7 +165,7 @@ gm_compile_backends_grow(gm_compile_ctx_t *ctx)
 
     size = ctx->backends_size * 2;
 
-    slots = calloc(size, sizeof(gm_backend_t *));
+    slots = gm_calloc(size, sizeof(gm_backend_t *));
     if (slots == NULL) {
         return -1;
     }

@@ -22,8 +22,9 @@ static int gm_compile_match(gm_compile_ctx_t *ctx, const gm_compile_route_t *cr,
 static int gm_compile_value_tests(gm_compile_ctx_t *ctx,
     const gm_compile_route_t *cr, const gm_kv_match_t *kv, size_t n,
     gm_value_test_t **out, const char *what);
-static pcre2_code *gm_compile_regex(gm_compile_ctx_t *ctx,
-    const gm_compile_route_t *cr, const gm_str_t *pattern, const char *what);
+static int gm_compile_regex(gm_compile_ctx_t *ctx,
+    const gm_compile_route_t *cr, const gm_str_t *pattern, const char *what,
+    pcre2_code **out);
 
 
 /* the CRD default of a rule without matches: PathPrefix "/" */
@@ -174,10 +175,9 @@ gm_compile_match(gm_compile_ctx_t *ctx, const gm_compile_route_t *cr,
     }
 
     if (m->path_type == GM_MATCH_REGEX) {
-        m->path_re = gm_compile_regex(ctx, cr, &hm->path, "path");
-
-        if (m->path_re == NULL) {
-            return 1;
+        rc = gm_compile_regex(ctx, cr, &hm->path, "path", &m->path_re);
+        if (rc != 0) {
+            return rc;
         }
     }
 
@@ -207,6 +207,7 @@ gm_compile_value_tests(gm_compile_ctx_t *ctx, const gm_compile_route_t *cr,
     const gm_kv_match_t *kv, size_t n, gm_value_test_t **out,
     const char *what)
 {
+    int               rc;
     size_t            i;
     gm_value_test_t  *t;
 
@@ -232,10 +233,9 @@ gm_compile_value_tests(gm_compile_ctx_t *ctx, const gm_compile_route_t *cr,
         }
 
         if (t[i].type == GM_MATCH_REGEX) {
-            t[i].re = gm_compile_regex(ctx, cr, &kv[i].value, what);
-
-            if (t[i].re == NULL) {
-                return 1;
+            rc = gm_compile_regex(ctx, cr, &kv[i].value, what, &t[i].re);
+            if (rc != 0) {
+                return rc;
             }
         }
     }
@@ -246,29 +246,38 @@ gm_compile_value_tests(gm_compile_ctx_t *ctx, const gm_compile_route_t *cr,
 }
 
 
-static pcre2_code *
+/*
+ * 0: compiled; 1: the pattern does not compile (logged), the match is left
+ * out; -1: out of memory, as for any other allocation of the compile
+ */
+
+static int
 gm_compile_regex(gm_compile_ctx_t *ctx, const gm_compile_route_t *cr,
-    const gm_str_t *pattern, const char *what)
+    const gm_str_t *pattern, const char *what, pcre2_code **out)
 {
     int           err;
     PCRE2_SIZE    off;
-    pcre2_code   *re;
     PCRE2_UCHAR   msg[GM_REGEX_ERROR_MAX];
 
-    re = pcre2_compile((PCRE2_SPTR) pattern->data, pattern->len,
-                       PCRE2_ANCHORED | PCRE2_ENDANCHORED, &err, &off,
-                       ctx->pcre);
+    *out = pcre2_compile((PCRE2_SPTR) pattern->data, pattern->len,
+                         PCRE2_ANCHORED | PCRE2_ENDANCHORED, &err, &off,
+                         ctx->pcre);
 
-    if (re == NULL) {
-        pcre2_get_error_message(err, msg, sizeof(msg));
-
-        gm_log(ctx->log, GM_LOG_WARN,
-               "%s %s/%s: %s regex \"%s\" does not compile at offset "
-               "%zu: %s; the match is left out",
-               gm_kind_name(cr->route->meta.kind), cr->ns.data, cr->name.data,
-               what,
-               pattern->data, (size_t) off, (char *) msg);
+    if (*out != NULL) {
+        return 0;
     }
 
-    return re;
+    if (err == PCRE2_ERROR_HEAP_FAILED) {
+        return -1;
+    }
+
+    pcre2_get_error_message(err, msg, sizeof(msg));
+
+    gm_log(ctx->log, GM_LOG_WARN,
+           "%s %s/%s: %s regex \"%s\" does not compile at offset "
+           "%zu: %s; the match is left out",
+           gm_kind_name(cr->route->meta.kind), cr->ns.data, cr->name.data,
+           what, pattern->data, (size_t) off, (char *) msg);
+
+    return 1;
 }
