@@ -308,6 +308,23 @@ sub count_not_ok ($run) {
        'plan.tt: skip_nginx skipped 3 tests in each repetition');
 }
 
+SKIP: {
+    # TEST_NGINX_USE_VALGRIND with valgrind's own options: nginx runs
+    # under it (its log file per process), the verdicts are the same
+    skip 'valgrind is not installed', 3 unless -x '/usr/bin/valgrind';
+
+    my $log = "$Tmp/vg";
+    mkdir $log;
+    my $run = run_fixture('plan', prove => 1, env => {
+        TEST_NGINX_USE_VALGRIND => "--tool=memcheck --log-file=$log/vg.%p",
+    });
+    is($run->{rc}, 0, 'plan.tt under valgrind passes') or diag($run->{out});
+    my @logs = glob "$log/vg.*";
+    ok(@logs >= 3, 'valgrind ran each nginx: ' . scalar(@logs) . ' logs');
+    my ($pid) = slurp("$run->{root}/logs/error.log") =~ /\] (\d+)#\d+: /;
+    ok($pid && -e "$log/vg.$pid", "the last nginx ($pid) ran under valgrind");
+}
+
 {
     my $run = run_fixture('loadmod');
     is($run->{rc}, 0, 'loadmod.tt: passes') or diag($run->{out});

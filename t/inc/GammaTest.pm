@@ -223,9 +223,12 @@ sub gamma_mesh_config () {
     # as deployed: a master, its workers and the source process; a file
     # that sets its own (master_on(), workers(4)) keeps them.  Upstream's
     # master_process_enabled() says "on"/"off", the bundled runner 1/0.
+    # Under valgrind (make test-valgrind) nginx stays one process, the
+    # source in its thread, and the files that need more are left out.
     my $master = Test::Nginx::Socket::master_process_enabled();
     if ((!$master || $master eq 'off')
-        && Test::Nginx::Socket::workers() == 1)
+        && Test::Nginx::Socket::workers() == 1
+        && !$ENV{TEST_NGINX_USE_VALGRIND})
     {
         Test::Nginx::Socket::master_on();
         Test::Nginx::Socket::workers(2);

@@ -11,8 +11,10 @@ ASAN_KEEP    := $(ASAN_BUILD)/ngx_sanitize_keep_module.so
 ASAN_SHIM    := $(ASAN_BUILD)/nodlclose.so
 ASAN_REPORTS := $(CURDIR)/$(ASAN_BUILD)/reports
 # t/000 tests the runner with nginx alone (it clears TEST_NGINX_LOAD_MODULES)
-# and t/102 builds and loads a module of its own, without sanitizers
-ASAN_TESTS   ?= $(filter-out t/000-% t/102-%,$(wildcard t/*.t))
+# and t/102 builds and loads a module of its own, without sanitizers; the
+# slow files run with the slow unwinder, whole stacks (t/sanitize/lsan.supp)
+ASAN_SLOW    ?= t/055-kube-http2.t
+ASAN_TESTS   ?= $(filter-out t/000-% t/102-% $(ASAN_SLOW),$(wildcard t/*.t))
 ASAN_NGX_INC := $(addprefix -I$(ASAN_BUILD)/nginx/, src/core src/event \
                 src/event/modules src/os/unix objs)
 
@@ -28,15 +30,40 @@ $(ASAN_SHIM): t/sanitize/nodlclose.c
 $(ASAN_KEEP): t/sanitize/ngx_sanitize_keep_module.c
 	$(CC) -shared -fPIC -O1 -g $(WARN) $(ASAN_NGX_INC) -o $@ $<
 
-# slow unwinding on malloc: stock nginx has no frame pointers
+ASAN_ENV = GAMMA_SAN_NGINX=$(NGINX_BIN) GAMMA_SAN_REPORTS=$(ASAN_REPORTS) \
+    GAMMA_SAN_PRELOAD="$$($(CC) -print-file-name=libasan.so) \
+        $$($(CC) -print-file-name=libubsan.so) $(CURDIR)/$(ASAN_SHIM)" \
+    GAMMA_TEST_SLOW=3 TEST_NGINX_BINARY=$(CURDIR)/t/sanitize/nginx-asan \
+    TEST_NGINX_LOAD_MODULES="$(CURDIR)/$(ASAN_MODULE) $(CURDIR)/$(ASAN_KEEP)"
+
+# whole stacks through stock nginx (no frame pointers) need the slow
+# unwinder: make test-asan ASAN_OPTIONS=fast_unwind_on_malloc=0
 test-asan: deps module-asan $(ASAN_SHIM) $(ASAN_KEEP)
 	rm -rf $(ASAN_REPORTS) && mkdir -m 1777 -p $(ASAN_REPORTS)
-	GAMMA_SAN_NGINX=$(NGINX_BIN) GAMMA_SAN_REPORTS=$(ASAN_REPORTS) \
-	GAMMA_SAN_PRELOAD="$$($(CC) -print-file-name=libasan.so) \
-	    $$($(CC) -print-file-name=libubsan.so) $(CURDIR)/$(ASAN_SHIM)" \
-	ASAN_OPTIONS=fast_unwind_on_malloc=0 GAMMA_TEST_SLOW=3 \
-	TEST_NGINX_BINARY=$(CURDIR)/t/sanitize/nginx-asan \
-	TEST_NGINX_LOAD_MODULES="$(CURDIR)/$(ASAN_MODULE) \
-	    $(CURDIR)/$(ASAN_KEEP)" \
-	    prove -I t/lib $(ASAN_TESTS); rc=$$?; \
+	$(ASAN_ENV) prove -I t/lib $(ASAN_TESTS); rc=$$?; \
+	$(ASAN_ENV) ASAN_OPTIONS=fast_unwind_on_malloc=0 \
+	    prove -I t/lib $(ASAN_SLOW) || rc=1; \
 	t/sanitize/check-reports $(ASAN_REPORTS) && exit $$rc
+
+# the runner's valgrind mode (TEST_NGINX_USE_VALGRIND, upstream's form with
+# valgrind's own options); master_process off, as the runner's default,
+# GammaTest then keeps nginx one process (README, "Sanitizers")
+VG_REPORTS := $(CURDIR)/$(BUILD)/valgrind-reports
+VG_OPTS    := --tool=memcheck --leak-check=full --show-possibly-lost=no \
+              --keep-debuginfo=yes --num-callers=40 \
+              --suppressions=$(CURDIR)/t/sanitize/valgrind.supp \
+              --gen-suppressions=all --log-file=$(VG_REPORTS)/vg.%p
+# left out: the runner's own tests and those that need a master (several
+# workers, the source process, nginx instances started by the test)
+VG_SKIP    := t/000-% t/012-% t/013-% t/014-% t/057-% t/092-%
+VG_TESTS   ?= $(filter-out $(VG_SKIP),$(wildcard t/0*.t t/09*.t))
+
+
+test-valgrind: deps module
+	rm -rf $(VG_REPORTS) && mkdir -m 1777 -p $(VG_REPORTS)
+	GAMMA_TEST_SLOW=10 TEST_NGINX_TIMEOUT=10 \
+	TEST_NGINX_USE_VALGRIND="$(VG_OPTS)" TEST_NGINX_MASTER_PROCESS=off \
+	TEST_NGINX_BINARY=$(NGINX_BIN) \
+	TEST_NGINX_LOAD_MODULES=$(CURDIR)/$(MODULE) \
+	    prove -I t/lib $(VG_TESTS); rc=$$?; \
+	t/sanitize/check-reports $(VG_REPORTS) && exit $$rc

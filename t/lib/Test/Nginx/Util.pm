@@ -49,8 +49,9 @@ our @EXPORT_OK = qw(
     parse_user_files eval_main exit_text
 );
 
-# How long a SIGQUIT may take before we SIGKILL the process group.
-use constant STOP_TIMEOUT  => 3;
+# How long a SIGQUIT may take before we SIGKILL the process group
+# (under valgrind: its leak check at exit takes seconds).
+use constant STOP_TIMEOUT  => $ENV{TEST_NGINX_USE_VALGRIND} ? 60 : 3;
 
 # How long a stopped nginx's processes and ports may take to go away
 # before the next nginx starts anyway (and fails to bind).
@@ -58,7 +59,7 @@ use constant GONE_TIMEOUT  => 30;
 
 # How long nginx may take to write its pid file (bind() retries of a
 # busy port alone take 2.5 s).
-use constant START_TIMEOUT => 10;
+use constant START_TIMEOUT => $ENV{TEST_NGINX_USE_VALGRIND} ? 60 : 10;
 
 # The settings a .t preamble can change.
 our $RepeatEach        = 1;
@@ -472,7 +473,9 @@ sub nginx_started_once () { $StartedOnce }
 # do not probe the port because a probe connection leaves lines in
 # error.log that no_error_log and grep_error_log would see.  Otherwise
 # returns { ok => 0, status => wait status or undef, error => text }.
-sub start_nginx () {
+sub start_nginx (@opt) {
+    my %opt = @opt;
+
     catch_signals() unless $StartedOnce;
 
     # With SIGCHLD ignored (a .t file that forks a fake server may do
@@ -485,6 +488,9 @@ sub start_nginx () {
     # -e (1.19.5+) sends even the earliest messages to our error.log.
     push @cmd, '-e', error_log_path()
         if version_cmp(nginx_version(), '1.19.5') >= 0;
+
+    # As upstream, a block that must die runs without valgrind.
+    unshift @cmd, valgrind_cmd() unless $opt{no_valgrind};
 
     my $pid = fork // bail_out("fork() failed: $!");
 
@@ -521,6 +527,27 @@ sub start_nginx () {
     return { ok => 0, status => undef,
              error => 'did not write its pid file within '
                       . START_TIMEOUT . ' s' };
+}
+
+# TEST_NGINX_USE_VALGRIND as upstream defines it: a number means
+# upstream's memcheck options (and ./valgrind.suppress when there is one,
+# TEST_NGINX_VALGRIND_EXIT_ON_FIRST_ERR adding --exit-on-first-error),
+# anything else is valgrind's options.  Errors go where the options say
+# (valgrind's stderr, our stderr.log, by default): like upstream, they
+# fail no test.
+sub valgrind_cmd () {
+    my $use = $ENV{TEST_NGINX_USE_VALGRIND} or return ();
+
+    return ('valgrind', '-q', split ' ', $use) unless $use =~ /^\d+$/;
+
+    my @opts = qw(--num-callers=100 -q --tool=memcheck --leak-check=full
+                  --keep-debuginfo=yes --show-possibly-lost=no
+                  --gen-suppressions=all);
+    push @opts, '--suppressions=valgrind.suppress' if -f 'valgrind.suppress';
+    push @opts, '--exit-on-first-error=yes', '--error-exitcode=1'
+        if $ENV{TEST_NGINX_VALGRIND_EXIT_ON_FIRST_ERR};
+
+    return ('valgrind', @opts);
 }
 
 # nginx sits in its own process group, so a Ctrl-C reaches only us:
