@@ -158,7 +158,7 @@ fuzz_init(void)
         abort();
     }
 
-    /* the worker's limits (ngx_http_gamma_module.h) */
+    /* the default regex budget per request (GM_REGEX_BUDGET) */
     fuzz_matcher = gm_matcher_create(100000, 1000);
     if (fuzz_matcher == NULL) {
         abort();
