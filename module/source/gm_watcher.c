@@ -45,6 +45,10 @@ struct gm_watcher_s {
 };
 
 
+/* a change that leaves this much of the heap free gives it back */
+#define GM_WATCHER_TRIM_FREE  (32 * 1024 * 1024)
+
+
 static void *gm_watcher_main(void *data);
 static void gm_watcher_files(gm_watcher_t *w);
 static void gm_watcher_kube(gm_watcher_t *w);
@@ -54,6 +58,7 @@ static void gm_watcher_kube_flush(gm_watcher_t *w, int synced);
 static int gm_watcher_wait(gm_watcher_t *w, int fd, int timeout_ms);
 static void gm_watcher_debounce(gm_watcher_t *w);
 static void gm_watcher_publish(gm_watcher_t *w);
+static size_t gm_watcher_heap_free(void);
 static void gm_watcher_status(gm_watcher_t *w, const gm_snapshot_t *s);
 static void gm_watcher_stats(gm_watcher_t *w, gm_snapshot_t *s,
     const gm_reject_list_t *compiled, int64_t start_us);
@@ -448,13 +453,30 @@ gm_watcher_publish(gm_watcher_t *w)
 
     /*
      * The first sync parses every manifest and leaves most of that memory
-     * freed behind: give it back once.  Not after later changes: the next
-     * compile would grow the heap again page by page, and the event loop,
-     * freeing an old snapshot, would wait on the arena lock meanwhile.
+     * freed behind: give it back once.  After that only when a change left
+     * much of the heap free (a large manifest removed: the store's objects
+     * are freed in the middle of the heap, where free() keeps them), not
+     * after every change: the next compile would grow the heap again page
+     * by page, and the event loop, freeing an old snapshot, would wait on
+     * the arena lock meanwhile.
      */
-    if (w->generation == w->conf.generation + 1) {
+    if (w->generation == w->conf.generation + 1
+        || gm_watcher_heap_free() >= GM_WATCHER_TRIM_FREE)
+    {
         malloc_trim(0);
     }
+}
+
+
+/* bytes free in malloc's arenas, all threads' (glibc counts them all) */
+static size_t
+gm_watcher_heap_free(void)
+{
+    struct mallinfo2  mi;
+
+    mi = mallinfo2();
+
+    return mi.fordblks;
 }
 
 

@@ -14,7 +14,9 @@ ASAN_REPORTS := $(CURDIR)/$(ASAN_BUILD)/reports
 # and t/102 builds and loads a module of its own, without sanitizers; the
 # slow files run with the slow unwinder, whole stacks (t/sanitize/lsan.supp)
 ASAN_SLOW    ?= t/055-kube-http2.t
-ASAN_TESTS   ?= $(filter-out t/000-% t/102-% $(ASAN_SLOW),$(wildcard t/*.t))
+# t/017 measures memory, which ASan's allocator keeps in quarantine
+ASAN_SKIP    := t/000-% t/017-% t/102-% $(ASAN_SLOW)
+ASAN_TESTS   ?= $(filter-out $(ASAN_SKIP),$(wildcard t/*.t))
 ASAN_NGX_INC := $(addprefix -I$(ASAN_BUILD)/nginx/, src/core src/event \
                 src/event/modules src/os/unix objs)
 
@@ -55,7 +57,7 @@ VG_OPTS    := --tool=memcheck --leak-check=full --show-possibly-lost=no \
               --gen-suppressions=all --log-file=$(VG_REPORTS)/vg.%p
 # left out: the runner's own tests and those that need a master (several
 # workers, the source process, nginx instances started by the test)
-VG_SKIP    := t/000-% t/012-% t/013-% t/014-% t/057-% t/092-%
+VG_SKIP    := t/000-% t/012-% t/013-% t/014-% t/017-% t/057-% t/092-%
 VG_TESTS   ?= $(filter-out $(VG_SKIP),$(wildcard t/0*.t t/09*.t))
 
 
