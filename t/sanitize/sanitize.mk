@@ -39,12 +39,20 @@ ASAN_ENV = GAMMA_SAN_NGINX=$(NGINX_BIN) GAMMA_SAN_REPORTS=$(ASAN_REPORTS) \
     TEST_NGINX_LOAD_MODULES="$(CURDIR)/$(ASAN_MODULE) $(CURDIR)/$(ASAN_KEEP)"
 
 # whole stacks through stock nginx (no frame pointers) need the slow
-# unwinder: make test-asan ASAN_OPTIONS=fast_unwind_on_malloc=0
+# unwinder: make test-asan ASAN_OPTIONS=fast_unwind_on_malloc=0.
+# ASAN_VERDICT=reports (CI): only the sanitizers' reports fail the target,
+# the tests' own verdicts are make test's (timings differ under ASan)
+ASAN_VERDICT ?= all
+
 test-asan: deps module-asan $(ASAN_SHIM) $(ASAN_KEEP)
 	rm -rf $(ASAN_REPORTS) && mkdir -m 1777 -p $(ASAN_REPORTS)
 	$(ASAN_ENV) prove -I t/lib $(ASAN_TESTS); rc=$$?; \
 	$(ASAN_ENV) ASAN_OPTIONS=fast_unwind_on_malloc=0 \
 	    prove -I t/lib $(ASAN_SLOW) || rc=1; \
+	if [ $$rc != 0 ] && [ "$(ASAN_VERDICT)" = reports ]; then \
+	    echo "test-asan: tests failed under ASan (not counted)" >&2; \
+	    rc=0; \
+	fi; \
 	t/sanitize/check-reports $(ASAN_REPORTS) && exit $$rc
 
 # the runner's valgrind mode (TEST_NGINX_USE_VALGRIND, upstream's form with
