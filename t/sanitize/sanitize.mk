@@ -63,9 +63,11 @@ VG_OPTS    := --tool=memcheck --leak-check=full --show-possibly-lost=no \
               --keep-debuginfo=yes --num-callers=40 \
               --suppressions=$(CURDIR)/t/sanitize/valgrind.supp \
               --gen-suppressions=all --log-file=$(VG_REPORTS)/vg.%p
-# left out: the runner's own tests and those that need a master (several
-# workers, the source process, nginx instances started by the test)
-VG_SKIP    := t/000-% t/012-% t/013-% t/014-% t/017-% t/057-% t/092-%
+# left out: the runner's own tests, those that need a master (several
+# workers, the source process, nginx instances started by the test), and
+# those about time or memory themselves (015's latencies, 017's memory)
+VG_SKIP    := t/000-% t/012-% t/013-% t/014-% t/015-% t/017-% t/057-% \
+              t/092-%
 VG_TESTS   ?= $(filter-out $(VG_SKIP),$(wildcard t/0*.t t/09*.t))
 
 
