@@ -68,7 +68,7 @@ VG_OPTS    := --tool=memcheck --leak-check=full --show-possibly-lost=no \
 # those about time or memory themselves (015's latencies, 017's memory)
 VG_SKIP    := t/000-% t/012-% t/013-% t/014-% t/015-% t/017-% t/057-% \
               t/092-%
-VG_TESTS   ?= $(filter-out $(VG_SKIP),$(wildcard t/0*.t t/09*.t))
+VG_TESTS   ?= $(filter-out $(VG_SKIP),$(wildcard t/0*.t))
 
 
 test-valgrind: deps module
