@@ -1,6 +1,7 @@
 # nginx-gamma: make test-asan and make test-valgrind (included by Makefile).
 # The suites against stock nginx with the module under a sanitizer; each
-# ends with t/sanitize/check-reports, which fails on any report.
+# ends with t/sanitize/check-reports, which fails on any report.  Each has
+# its own server root, so that make test may run at the same time.
 
 .PHONY: test-asan module-asan test-valgrind
 
@@ -36,12 +37,14 @@ ASAN_ENV = GAMMA_SAN_NGINX=$(NGINX_BIN) GAMMA_SAN_REPORTS=$(ASAN_REPORTS) \
     GAMMA_SAN_PRELOAD="$$($(CC) -print-file-name=libasan.so) \
         $$($(CC) -print-file-name=libubsan.so) $(CURDIR)/$(ASAN_SHIM)" \
     GAMMA_TEST_SLOW=3 TEST_NGINX_BINARY=$(CURDIR)/t/sanitize/nginx-asan \
+    TEST_NGINX_SERVROOT=$(CURDIR)/$(ASAN_BUILD)/servroot \
     TEST_NGINX_LOAD_MODULES="$(CURDIR)/$(ASAN_MODULE) $(CURDIR)/$(ASAN_KEEP)"
 
 # whole stacks through stock nginx (no frame pointers) need the slow
 # unwinder: make test-asan ASAN_OPTIONS=fast_unwind_on_malloc=0.
 # ASAN_VERDICT=reports (CI): only the sanitizers' reports fail the target,
-# the tests' own verdicts are make test's (timings differ under ASan)
+# the tests' own verdicts are make test's (timings differ under ASan: t/055
+# fails its own under the slow unwinder)
 ASAN_VERDICT ?= all
 
 test-asan: deps module-asan $(ASAN_SHIM) $(ASAN_KEEP)
@@ -75,6 +78,7 @@ test-valgrind: deps module
 	rm -rf $(VG_REPORTS) && mkdir -m 1777 -p $(VG_REPORTS)
 	GAMMA_TEST_SLOW=10 TEST_NGINX_TIMEOUT=10 \
 	TEST_NGINX_USE_VALGRIND="$(VG_OPTS)" TEST_NGINX_MASTER_PROCESS=off \
+	TEST_NGINX_SERVROOT=$(CURDIR)/$(BUILD)/valgrind-servroot \
 	TEST_NGINX_BINARY=$(NGINX_BIN) \
 	TEST_NGINX_LOAD_MODULES=$(CURDIR)/$(MODULE) \
 	    prove -I t/lib $(VG_TESTS); rc=$$?; \
