@@ -16,8 +16,8 @@ ASAN_REPORTS := $(CURDIR)/$(ASAN_BUILD)/reports
 # and t/102 builds and loads a module of its own, without sanitizers; the
 # slow files run with the slow unwinder, whole stacks (t/sanitize/lsan.supp)
 ASAN_SLOW    ?= t/055-kube-http2.t
-# t/017 measures memory, which ASan's allocator keeps in quarantine
-ASAN_SKIP    := t/000-% t/017-% t/102-% $(ASAN_SLOW)
+# t/018 measures memory, which ASan's allocator keeps in quarantine
+ASAN_SKIP    := t/000-% t/018-% t/102-% $(ASAN_SLOW)
 ASAN_TESTS   ?= $(filter-out $(ASAN_SKIP),$(wildcard t/*.t))
 ASAN_NGX_INC := $(addprefix -I$(ASAN_BUILD)/nginx/, src/core src/event \
                 src/event/modules src/os/unix objs)
@@ -71,10 +71,10 @@ VG_OPTS    := --tool=memcheck --leak-check=full --show-possibly-lost=no \
               --gen-suppressions=all --log-file=$(VG_REPORTS)/vg.%p
 # left out: the runner's own tests, those that need a master (several
 # workers, the source process, nginx instances started by the test), and
-# those about time or memory themselves (015's latencies, 017's memory,
-# 058's log rate per second)
-VG_SKIP    := t/000-% t/012-% t/013-% t/014-% t/015-% t/017-% t/057-% \
-              t/058-% t/092-%
+# those about time or memory themselves (015's latencies, 018's memory,
+# 059's log rate per second)
+VG_SKIP    := t/000-% t/012-% t/013-% t/014-% t/015-% t/018-% t/057-% \
+              t/059-% t/092-%
 VG_TESTS   ?= $(filter-out $(VG_SKIP),$(wildcard t/0*.t))
 
 
