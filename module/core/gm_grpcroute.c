@@ -55,29 +55,7 @@ int
 gm_grpcroute_parse(gm_parse_ctx_t *ctx, json_t *json,
     gm_object_body_t *body)
 {
-    json_t          *spec;
-    gm_httproute_t  *route;
-
-    route = &body->httproute;
-
-    if (gm_get_object(ctx, json, "spec", &spec) != 0) {
-        return -1;
-    }
-
-    (void) gm_path_push(ctx, "spec");
-
-    if (gm_parent_refs_parse(ctx, spec, route) != 0
-        || gm_hostnames_check(ctx, spec) != 0
-        || gm_grpc_rules_parse(ctx, spec, route) != 0)
-    {
-        return -1;
-    }
-
-    gm_path_pop(ctx, 0);
-
-    gm_rules_report(ctx, route);
-
-    return 0;
+    return gm_route_spec_parse(ctx, json, body, gm_grpc_rules_parse);
 }
 
 

@@ -38,6 +38,18 @@ int
 gm_httproute_parse(gm_parse_ctx_t *ctx, json_t *json,
     gm_object_body_t *body)
 {
+    return gm_route_spec_parse(ctx, json, body, gm_rules_parse);
+}
+
+
+/*
+ * An xRoute's spec (HTTPRoute, GRPCRoute): parentRefs, hostnames and the
+ * rules, which rules() of the kind parses.
+ */
+int
+gm_route_spec_parse(gm_parse_ctx_t *ctx, json_t *json,
+    gm_object_body_t *body, gm_rules_parse_pt rules)
+{
     json_t          *spec;
     gm_httproute_t  *route;
 
@@ -51,7 +63,7 @@ gm_httproute_parse(gm_parse_ctx_t *ctx, json_t *json,
 
     if (gm_parent_refs_parse(ctx, spec, route) != 0
         || gm_hostnames_check(ctx, spec) != 0
-        || gm_rules_parse(ctx, spec, route) != 0)
+        || rules(ctx, spec, route) != 0)
     {
         return -1;
     }

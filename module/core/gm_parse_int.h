@@ -88,6 +88,10 @@ int gm_reject(gm_parse_ctx_t *ctx, const char *field, const char *fmt, ...)
 void gm_rule_invalid(gm_parse_ctx_t *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void gm_rules_report(gm_parse_ctx_t *ctx, gm_httproute_t *route);
+typedef int (*gm_rules_parse_pt)(gm_parse_ctx_t *ctx, json_t *spec,
+    gm_httproute_t *route);
+int gm_route_spec_parse(gm_parse_ctx_t *ctx, json_t *json,
+    gm_object_body_t *body, gm_rules_parse_pt rules);
 void gm_sanitize(char *dst, size_t size, const char *s, size_t len);
 void *gm_alloc(gm_parse_ctx_t *ctx, size_t n, size_t size);
 int gm_strdup(gm_parse_ctx_t *ctx, gm_str_t *out, const char *s,
