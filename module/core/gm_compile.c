@@ -45,7 +45,8 @@ static const gm_compile_stage_pt  gm_compile_stages[] = {
     gm_compile_frontends,             /* Service ports: frontends, index */
     gm_compile_attach_routes,         /* routes bound, rules compiled */
     gm_compile_status,                /* route status conditions */
-    gm_compile_tables                 /* route tables, sorted */
+    gm_compile_tables,                /* route tables, sorted */
+    gm_compile_policies               /* policies merged per rule */
 };
 
 

@@ -118,6 +118,8 @@ struct gm_compile_ctx_s {
     unsigned                       nomem:1;     /* set where -1 cannot return */
     unsigned                       require_grants:1;  /* gm_compile_grant.c */
     const gm_rule_t               *filter_rule; /* whose filters compile */
+    /* policies being resolved (gm_compile_policy.c) */
+    struct gm_cpolicies_s         *policies;
 };
 
 
@@ -195,6 +197,9 @@ int gm_compile_rule_entries(gm_compile_ctx_t *ctx, gm_compile_route_t *cr,
 
 /* route tables (gm_compile_table.c) */
 int gm_compile_tables(gm_compile_ctx_t *ctx);
+
+/* TrafficPolicies and nginx.conf merged per rule (gm_compile_policy.c) */
+int gm_compile_policies(gm_compile_ctx_t *ctx);
 
 
 /*

@@ -33,6 +33,11 @@
 #define GM_MAX_RETRY_CODES         200      /* retry.codes */
 #define GM_MAX_GRANT_REFS          16       /* ReferenceGrant from, to */
 #define GM_MAX_PORT                65535    /* a TCP port */
+#define GM_MAX_POLICY_TARGETS      16       /* a policy's targetRefs */
+#define GM_MAX_CA_REFS             8        /* caCertificateRefs */
+#define GM_MAX_SANS                5        /* subjectAltNames */
+#define GM_MAX_SAN_URI             2048     /* a subjectAltNames URI */
+#define GM_MAX_CA_BUNDLE           1048576  /* a ConfigMap's ca.crt */
 #define GM_RETRY_CODE_MIN          400      /* retry.codes range */
 #define GM_RETRY_CODE_MAX          599
 
@@ -103,6 +108,8 @@
 #define GM_COMPILE_STRINGS_INIT    1024     /* interned strings, slots */
 #define GM_COMPILE_INDEX_INIT      16       /* the Service index, slots */
 #define GM_COMPILE_VECTOR_INIT     64       /* a scratch vector, items */
+#define GM_COMPILE_POLICY_CANDIDATES 64   /* policies applying to a rule */
+#define GM_COMPILE_POLICY_SOURCES  192      /* sources merged for a rule */
 #define GM_LABEL_MAX               1024     /* "ns/name/rule0", "ns/a:80" */
 
 

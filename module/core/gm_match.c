@@ -130,6 +130,29 @@ gm_route_table_match(const gm_route_table_t *t, const gm_request_t *r,
 }
 
 
+const gm_rule_t *
+gm_route_table_match_policy(const gm_route_table_t *t, const gm_request_t *r,
+    gm_matcher_t *m, const gm_policy_set_t **policy)
+{
+    size_t  i;
+
+    *policy = NULL;
+
+    if (t == NULL) {
+        return NULL;
+    }
+
+    for (i = 0; i < t->nentries; i++) {
+        if (gm_match_entry(t->entries[i].match, r, m)) {
+            *policy = t->entries[i].policy;
+            return t->entries[i].rule;
+        }
+    }
+
+    return NULL;
+}
+
+
 /*
  * rnd is mapped onto [0, total_weight) by a multiply-shift, done in two
  * halves so that no total can overflow; then the cumulative walk.

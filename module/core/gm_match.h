@@ -54,5 +54,9 @@ const gm_rule_t *gm_matcher_exhausted(const gm_matcher_t *m);
 const gm_rule_t *gm_route_table_match(const gm_route_table_t *t,
     const gm_request_t *r, gm_matcher_t *m);
 
+/* the same, and the rule's policy settings in this table */
+const gm_rule_t *gm_route_table_match_policy(const gm_route_table_t *t,
+    const gm_request_t *r, gm_matcher_t *m, const gm_policy_set_t **policy);
+
 
 #endif /* GM_MATCH_H */

@@ -18,6 +18,9 @@ typedef enum {
     GM_KIND_HTTPROUTE,
     GM_KIND_REFERENCEGRANT,
     GM_KIND_GRPCROUTE,                /* parsed into a gm_httproute_t */
+    GM_KIND_TRAFFICPOLICY,
+    GM_KIND_BACKENDTLSPOLICY,
+    GM_KIND_CONFIGMAP,
     GM_KIND_MAX
 } gm_kind_e;
 

@@ -49,7 +49,14 @@ static const gm_kind_def_t  gm_kinds[] = {
     { "ReferenceGrant", GM_GATEWAY_GROUP "/v1", GM_KIND_REFERENCEGRANT,
       gm_referencegrant_parse },
     { "GRPCRoute", GM_GATEWAY_GROUP "/v1", GM_KIND_GRPCROUTE,
-      gm_grpcroute_parse }
+      gm_grpcroute_parse },
+    { "TrafficPolicy", GM_POLICY_GROUP "/v1alpha1", GM_KIND_TRAFFICPOLICY,
+      gm_trafficpolicy_parse },
+    { "BackendTLSPolicy", GM_GATEWAY_GROUP "/v1", GM_KIND_BACKENDTLSPOLICY,
+      gm_backendtlspolicy_parse },
+    { "BackendTLSPolicy", GM_GATEWAY_GROUP "/v1alpha3",
+      GM_KIND_BACKENDTLSPOLICY, gm_backendtlspolicy_parse },
+    { "ConfigMap", "v1", GM_KIND_CONFIGMAP, gm_configmap_parse }
 };
 
 

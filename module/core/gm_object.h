@@ -1,7 +1,8 @@
 /*
  * nginx-gamma: the Kubernetes objects the mesh is built from, as parsed
  * and validated C structures: one header per kind (gm_service.h,
- * gm_endpointslice.h, gm_httproute.h) and the object that holds any of
+ * gm_endpointslice.h, gm_httproute.h, gm_trafficpolicy.h,
+ * gm_backendtlspolicy.h, gm_configmap.h) and the object that holds any of
  * them.  Each object owns one arena that holds the object and everything
  * it points to.  No JSON here: the parsers (gm_object_parse.h) type
  * everything once, at import.
@@ -12,12 +13,15 @@
 
 
 #include "gm_arena.h"
+#include "gm_backendtlspolicy.h"
+#include "gm_configmap.h"
 #include "gm_endpointslice.h"
 #include "gm_httproute.h"
 #include "gm_log.h"
 #include "gm_meta.h"
 #include "gm_referencegrant.h"
 #include "gm_service.h"
+#include "gm_trafficpolicy.h"
 
 
 typedef union {
@@ -26,6 +30,9 @@ typedef union {
     gm_endpointslice_t   endpointslice;
     gm_referencegrant_t  referencegrant;
     gm_httproute_t       httproute;   /* HTTPRoute and GRPCRoute */
+    gm_trafficpolicy_t   trafficpolicy;
+    gm_backendtlspolicy_t  backendtlspolicy;
+    gm_configmap_t       configmap;
 } gm_object_body_t;
 
 typedef struct {

@@ -26,6 +26,7 @@
 #define GM_WILDCARD_ANY         2
 
 #define GM_GATEWAY_GROUP        "gateway.networking.k8s.io"
+#define GM_POLICY_GROUP         "policy.nginx-gamma.dev"
 #define GM_SERVICE_NAME_LABEL   "kubernetes.io/service-name"
 
 #define gm_nelems(a)            (sizeof(a) / sizeof((a)[0]))
@@ -74,6 +75,19 @@ int gm_referencegrant_parse(gm_parse_ctx_t *ctx, json_t *json,
     gm_object_body_t *body);
 int gm_grpcroute_parse(gm_parse_ctx_t *ctx, json_t *json,
     gm_object_body_t *body);
+int gm_trafficpolicy_parse(gm_parse_ctx_t *ctx, json_t *json,
+    gm_object_body_t *body);
+int gm_backendtlspolicy_parse(gm_parse_ctx_t *ctx, json_t *json,
+    gm_object_body_t *body);
+int gm_configmap_parse(gm_parse_ctx_t *ctx, json_t *json,
+    gm_object_body_t *body);
+
+/* policy targetRefs (gm_policy_target.c); flags: what may be targeted */
+#define GM_TARGET_NAMESPACED    0x1     /* targetRefs[].namespace allowed */
+#define GM_TARGET_HTTPROUTE     0x2     /* HTTPRoutes besides Services */
+
+int gm_policy_targets_parse(gm_parse_ctx_t *ctx, json_t *spec,
+    unsigned flags, gm_policy_target_t **out, size_t *nout);
 
 /* the parse context (gm_parse.c) */
 void gm_parse_ctx_init(gm_parse_ctx_t *ctx, gm_object_t *obj,

@@ -36,6 +36,19 @@ typedef struct {
 } gm_sockaddr_t;
 
 
+/* a backend's TLS, from its BackendTLSPolicy (gm_compile_backendtls.c) */
+typedef struct {
+    gm_str_t              policy;     /* "ns/name" */
+    gm_str_t              hostname;   /* SNI; verified unless SANs given */
+    gm_str_t              ca_pem;     /* the bundle; empty with system_ca */
+    uint64_t              ca_id;      /* the bundle's hash: a cache key */
+    unsigned              system_ca:1;
+    /* set when no usable CA: requests fail (502), never go plain */
+    gm_str_t              error;
+    const gm_san_t       *sans;       /* subjectAltNames, any may match */
+    size_t                nsans;
+} gm_backend_tls_t;
+
 typedef enum {
     GM_BACKEND_OK = 0,
     GM_BACKEND_NOT_FOUND,             /* no such Service or port: 500 */
@@ -55,6 +68,7 @@ typedef struct {
     size_t                nendpoints;
     /* round-robin cursor: advanced with an atomic add by every process */
     uint32_t              rr;
+    const gm_backend_tls_t  *tls;     /* NULL: plain HTTP */
 } gm_backend_t;
 
 /* compiled HTTPRoute filters, laid out by gm_filter.h */
@@ -89,6 +103,25 @@ struct gm_rule_s {
     const gm_filters_t     *filters;              /* rule filters, or NULL */
 };
 
+/*
+ * What a request gets once the five levels are merged, field by field
+ * (gm_compile_policy.c): nginx.conf overrides, policy overrides, the
+ * rule's own fields, policy defaults, nginx.conf defaults.
+ */
+typedef struct {
+    gm_policy_values_t      v;
+    gm_str_t                policies;     /* "ns/a,ns/b": contributors */
+} gm_effective_t;
+
+/* the effective settings of one rule (or passthrough) of one frontend */
+typedef struct {
+    const gm_effective_t    *all;         /* clients of other namespaces */
+    /* namespaces with consumer policies here, sorted, and theirs */
+    const gm_str_t          *ns;
+    const gm_effective_t   **by_ns;
+    size_t                   nns;
+} gm_policy_set_t;
+
 typedef enum {
     GM_TABLE_NONE = 0,
     GM_TABLE_PRODUCER,
@@ -102,6 +135,7 @@ typedef struct {
     gm_str_t            label;            /* "ns/name:port" */
     uint16_t            port;
     gm_backend_t       *passthrough;      /* the Service's own endpoints */
+    const gm_policy_set_t  *passthrough_policy;
     gm_route_table_t   *producer;         /* NULL when no producer routes */
     /* consumer tables sorted by namespace */
     gm_str_t           *consumer_ns;
@@ -158,6 +192,10 @@ const gm_frontend_t *gm_snapshot_find_frontend(const gm_snapshot_t *s,
  */
 const gm_route_table_t *gm_frontend_route_table(const gm_frontend_t *f,
     const char *ns, size_t ns_len, gm_table_kind_e *kind);
+
+/* the settings for a client of namespace ns (may be empty) */
+const gm_effective_t *gm_policy_set_effective(const gm_policy_set_t *p,
+    const char *ns, size_t ns_len);
 
 /* weighted random choice; rnd is uniform in [0, 2^32) */
 gm_weighted_backend_t *gm_rule_pick_backend(const gm_rule_t *rule,

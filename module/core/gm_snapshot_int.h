@@ -43,6 +43,7 @@ typedef struct {
 typedef struct {
     const gm_route_match_t  *match;
     const gm_rule_t         *rule;
+    const gm_policy_set_t   *policy;  /* the rule's settings here */
 } gm_route_entry_t;
 
 /* (rule, match) pairs in precedence order: the first that matches wins */

@@ -38,6 +38,7 @@ struct gm_store_s {
     gm_store_table_t   tables[GM_KIND_MAX];
     gm_store_note_t   *notes;
     uint64_t           version;
+    const gm_operator_conf_t  *operator_conf;
 };
 
 
@@ -461,4 +462,18 @@ gm_store_note_free(gm_store_note_t *note)
     free(note->reject.name.data);
     free(note->reject.message.data);
     free(note);
+}
+
+
+void
+gm_store_set_operator(gm_store_t *store, const gm_operator_conf_t *conf)
+{
+    store->operator_conf = conf;
+}
+
+
+const gm_operator_conf_t *
+gm_store_operator(gm_store_t *store)
+{
+    return store->operator_conf;
 }

@@ -46,5 +46,9 @@ void gm_store_foreach_reject(gm_store_t *store, gm_store_reject_iter_pt cb,
 /* bumped by every put and delete */
 uint64_t gm_store_version(gm_store_t *store);
 
+/* the operator's nginx.conf defaults and overrides the compiler merges */
+void gm_store_set_operator(gm_store_t *store, const gm_operator_conf_t *conf);
+const gm_operator_conf_t *gm_store_operator(gm_store_t *store);
+
 
 #endif /* GM_STORE_H */

@@ -95,6 +95,8 @@ gm_watcher_start(const gm_watcher_conf_t *conf)
         goto failed;
     }
 
+    gm_store_set_operator(w->store, conf->operator_conf);
+
     /* not thread-safe everywhere: done here, before the thread starts */
     if (conf->kube && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         errno = ENOMEM;

@@ -38,6 +38,8 @@ typedef struct {
     const gm_status_writer_conf_t  *status;
     /* gamma_reference_grants require (gm_compile_opts_t) */
     unsigned               reference_grants:1;
+    /* nginx.conf's gamma_default and gamma_override, or NULL */
+    const gm_operator_conf_t  *operator_conf;
 } gm_watcher_conf_t;
 
 

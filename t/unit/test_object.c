@@ -1200,7 +1200,7 @@ test_ignored(void)
         const char  *json;
         const char  *what;
     } cases[] = {
-        { "{\"kind\":\"ConfigMap\",\"apiVersion\":\"v1\"}", "ConfigMap" },
+        { "{\"kind\":\"Secret\",\"apiVersion\":\"v1\"}", "Secret" },
         { "{\"kind\":\"HTTPRoute\",\"apiVersion\":"
           "\"gateway.networking.k8s.io/v1alpha2\"}", "HTTPRoute v1alpha2" },
         { "{\"kind\":\"Service\",\"apiVersion\":\"apps/v1\"}",
@@ -1553,7 +1553,7 @@ test_manifest_list(void)
         "  items:\n"
         "  - metadata: {name: b}\n"
         "  - metadata: {name: c}\n"
-        "    kind: ConfigMap\n"
+        "    kind: Secret\n"
         "---\n"
         "{\"kind\": \"EndpointSliceList\", \"apiVersion\": "
         "\"discovery.k8s.io/v1\", \"metadata\": {\"resourceVersion\": \"5\"},"
