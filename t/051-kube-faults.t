@@ -209,7 +209,7 @@ X-Gamma-Backend: faces/smiley2:18080
 
 === TEST 7: a stalled watch is given up after the stall timeout and resumed
 --- http_config
-    gamma_kubernetes_stall_timeout 500ms;
+    gamma_kubernetes_stall_timeout 1s;
 --- post_setup_server_root
 FakeKube::reset($GammaTest::Base);
 --- init
@@ -221,7 +221,7 @@ sleep 0.1;
 FakeKube::upsert($FakeKube::Route);
 my $t = FakeKube::wait_backend('127.10.0.1:18080', 'faces/smiley2:18080', 3);
 Test::More::ok(defined $t, 'the change applies after the stall');
-Test::More::ok(($t // 0) > 0.3, 'not before the stall timeout');
+Test::More::ok(($t // 0) > 0.6, 'not before the stall timeout');
 --- request
 GET /
 --- more_headers
@@ -229,7 +229,7 @@ X-Test-To: 127.10.0.1:18080
 --- response_headers
 X-Gamma-Backend: faces/smiley2:18080
 --- error_log eval
-qr{/httproutes: watch interrupted \(no data for 500 ms\), resuming}
+qr{/httproutes: watch interrupted \(no data for 1000 ms\), resuming}
 --- no_error_log
 [error]
 

@@ -198,6 +198,9 @@ int gm_compile_rule_entries(gm_compile_ctx_t *ctx, gm_compile_route_t *cr,
 /* route tables (gm_compile_table.c) */
 int gm_compile_tables(gm_compile_ctx_t *ctx);
 
+/* BackendTLSPolicies on backends (gm_compile_backendtls.c) */
+int gm_compile_backend_tls(gm_compile_ctx_t *ctx);
+
 /* TrafficPolicies and nginx.conf merged per rule (gm_compile_policy.c) */
 int gm_compile_policies(gm_compile_ctx_t *ctx);
 

@@ -41,7 +41,9 @@ static ngx_int_t ngx_http_gamma_balancer_init_peer(ngx_http_request_t *r,
     ngx_http_upstream_srv_conf_t *us);
 static ngx_int_t ngx_http_gamma_balancer_conf(ngx_http_request_t *r,
     ngx_http_gamma_peer_data_t *pd);
-static ngx_uint_t ngx_http_gamma_retry_mask(const gm_rule_t *rule);
+static void ngx_http_gamma_balancer_timeouts(ngx_http_upstream_conf_t *conf,
+    const gm_policy_values_t *v);
+static ngx_uint_t ngx_http_gamma_retry_mask(const gm_policy_values_t *v);
 static ngx_int_t ngx_http_gamma_balancer_get_peer(ngx_peer_connection_t *pc,
     void *data);
 static void ngx_http_gamma_balancer_free_peer(ngx_peer_connection_t *pc,
@@ -165,28 +167,36 @@ ngx_http_gamma_balancer_init_peer(ngx_http_request_t *r,
 }
 
 
+/* the fields that need this request's own upstream configuration */
+#define NGX_HTTP_GAMMA_CONF_FIELDS                                           \
+    (GM_PF_TIMEOUT_REQUEST|GM_PF_TIMEOUT_BACKEND|GM_PF_TIMEOUT_CONNECT       \
+     |GM_PF_TIMEOUT_IDLE|GM_PF_RETRY)
+
+/* a duration that is set and not "0s" (off) */
+#define ngx_http_gamma_on(v, bit, ms)  (((v)->set & (bit)) && (ms) > 0)
+
+
 /*
- * The rule's timeouts and retries go into a copy of the upstream
- * configuration that belongs to this request alone (the technique of
- * lua-nginx-module's balancer): other requests are unaffected.
+ * The effective timeouts and retries (the rule's, merged with policies
+ * and nginx.conf) go into a copy of the upstream configuration that
+ * belongs to this request alone (the technique of lua-nginx-module's
+ * balancer): other requests are unaffected.
  */
 static ngx_int_t
 ngx_http_gamma_balancer_conf(ngx_http_request_t *r,
     ngx_http_gamma_peer_data_t *pd)
 {
-    ngx_msec_t                 ms;
-    const gm_rule_t           *rule;
     ngx_pool_cleanup_t        *cln;
     ngx_http_upstream_t       *u;
+    const gm_backend_tls_t    *tls;
     ngx_http_upstream_conf_t  *conf;
+    const gm_policy_values_t  *v;
 
     u = r->upstream;
-    rule = pd->ctx->rule;
+    v = pd->ctx->eff ? &pd->ctx->eff->v : NULL;
+    tls = pd->ctx->is_direct ? NULL : pd->ctx->backend->tls;
 
-    if (rule == NULL
-        || (rule->timeout_backend_ms <= 0 && rule->timeout_request_ms <= 0
-            && !rule->has_retry))
-    {
+    if ((v == NULL || !(v->set & NGX_HTTP_GAMMA_CONF_FIELDS)) && tls == NULL) {
         pd->connect_timeout = u->conf->connect_timeout;
         return NGX_OK;
     }
@@ -213,25 +223,31 @@ ngx_http_gamma_balancer_conf(ngx_http_request_t *r,
     u->conf = conf;
     pd->own_conf = 1;
 
-    if (rule->timeout_backend_ms > 0) {
-        ms = (ngx_msec_t) rule->timeout_backend_ms;
-        conf->connect_timeout = ngx_min(conf->connect_timeout, ms);
-        conf->send_timeout = ngx_min(conf->send_timeout, ms);
-        conf->read_timeout = ngx_min(conf->read_timeout, ms);
+    pd->connect_timeout = conf->connect_timeout;
+
+    /* BackendTLSPolicy: this request goes out over TLS */
+    if (tls && ngx_http_gamma_tls_init_peer(r, conf, tls) != NGX_OK) {
+        return NGX_ERROR;
     }
+
+    if (v == NULL) {
+        return NGX_OK;
+    }
+
+    ngx_http_gamma_balancer_timeouts(conf, v);
 
     /* no new attempt starts past the request's deadline */
-    if (rule->timeout_request_ms > 0) {
-        conf->next_upstream_timeout = (ngx_msec_t) rule->timeout_request_ms;
+    if (ngx_http_gamma_on(v, GM_PF_TIMEOUT_REQUEST, v->timeout_request_ms)) {
+        conf->next_upstream_timeout = (ngx_msec_t) v->timeout_request_ms;
     }
 
-    if (rule->has_retry) {
+    if (v->set & GM_PF_RETRY) {
         conf->next_upstream = NGX_HTTP_UPSTREAM_FT_ERROR
                               |NGX_HTTP_UPSTREAM_FT_TIMEOUT
                               |NGX_HTTP_UPSTREAM_FT_INVALID_HEADER
-                              |ngx_http_gamma_retry_mask(rule);
+                              |ngx_http_gamma_retry_mask(v);
         conf->next_upstream_tries = 0;
-        u->peer.tries = rule->retry_attempts + 1;
+        u->peer.tries = v->retry_attempts + 1;
     }
 
     pd->connect_timeout = conf->connect_timeout;
@@ -240,17 +256,46 @@ ngx_http_gamma_balancer_conf(ngx_http_request_t *r,
 }
 
 
+/*
+ * timeouts.connect is proxy_connect_timeout, timeouts.idle the longest
+ * silence on the backend connection (proxy_send/read_timeout), and
+ * timeouts.backendRequest bounds all three for one attempt.
+ */
+static void
+ngx_http_gamma_balancer_timeouts(ngx_http_upstream_conf_t *conf,
+    const gm_policy_values_t *v)
+{
+    ngx_msec_t  ms;
+
+    if (ngx_http_gamma_on(v, GM_PF_TIMEOUT_CONNECT, v->timeout_connect_ms)) {
+        conf->connect_timeout = (ngx_msec_t) v->timeout_connect_ms;
+    }
+
+    if (ngx_http_gamma_on(v, GM_PF_TIMEOUT_IDLE, v->timeout_idle_ms)) {
+        conf->send_timeout = (ngx_msec_t) v->timeout_idle_ms;
+        conf->read_timeout = (ngx_msec_t) v->timeout_idle_ms;
+    }
+
+    if (ngx_http_gamma_on(v, GM_PF_TIMEOUT_BACKEND, v->timeout_backend_ms)) {
+        ms = (ngx_msec_t) v->timeout_backend_ms;
+        conf->connect_timeout = ngx_min(conf->connect_timeout, ms);
+        conf->send_timeout = ngx_min(conf->send_timeout, ms);
+        conf->read_timeout = ngx_min(conf->read_timeout, ms);
+    }
+}
+
+
 static ngx_uint_t
-ngx_http_gamma_retry_mask(const gm_rule_t *rule)
+ngx_http_gamma_retry_mask(const gm_policy_values_t *v)
 {
     size_t      i;
     ngx_uint_t  j, mask;
 
     mask = 0;
 
-    for (i = 0; i < rule->nretry_codes; i++) {
+    for (i = 0; (v->set & GM_PF_RETRY_CODES) && i < v->nretry_codes; i++) {
         for (j = 0; ngx_http_gamma_retry_codes[j].status; j++) {
-            if (ngx_http_gamma_retry_codes[j].status == rule->retry_codes[i]) {
+            if (ngx_http_gamma_retry_codes[j].status == v->retry_codes[i]) {
                 mask |= ngx_http_gamma_retry_codes[j].mask;
             }
         }
@@ -265,9 +310,9 @@ ngx_http_gamma_balancer_get_peer(ngx_peer_connection_t *pc, void *data)
 {
     ngx_http_gamma_peer_data_t  *pd = data;
 
-    ngx_msec_t            delay, ms;
-    const gm_rule_t      *rule;
-    const gm_sockaddr_t  *ep;
+    ngx_msec_t                 delay, ms;
+    const gm_sockaddr_t       *ep;
+    const gm_policy_values_t  *v;
 
     ep = &pd->endpoints[(pd->start + pd->attempt) % pd->nendpoints];
     pd->attempt++;
@@ -293,11 +338,13 @@ ngx_http_gamma_balancer_get_peer(ngx_peer_connection_t *pc, void *data)
         return NGX_OK;
     }
 
-    rule = pd->ctx->rule;
+    v = pd->ctx->eff ? &pd->ctx->eff->v : NULL;
     delay = (pd->attempt > 1) ? ngx_http_gamma_backoff_delay(pd) : 0;
 
-    if (rule && rule->timeout_backend_ms > 0) {
-        ms = (ngx_msec_t) rule->timeout_backend_ms;
+    if (v && ngx_http_gamma_on(v, GM_PF_TIMEOUT_BACKEND,
+                               v->timeout_backend_ms))
+    {
+        ms = (ngx_msec_t) v->timeout_backend_ms;
 
         pd->timers->attempt.handler = ngx_http_gamma_attempt_timeout;
         pd->timers->attempt.data = pd;
@@ -339,20 +386,22 @@ ngx_http_gamma_balancer_free_peer(ngx_peer_connection_t *pc, void *data,
 static ngx_msec_t
 ngx_http_gamma_backoff_delay(ngx_http_gamma_peer_data_t *pd)
 {
-    ngx_msec_t        delay, spent, limit;
-    const gm_rule_t  *rule;
+    ngx_msec_t                 delay, spent, limit;
+    const gm_policy_values_t  *v;
 
-    rule = pd->ctx->rule;
+    v = pd->ctx->eff ? &pd->ctx->eff->v : NULL;
 
-    if (rule == NULL || !rule->has_retry || rule->retry_backoff_ms <= 0) {
+    if (v == NULL
+        || !ngx_http_gamma_on(v, GM_PF_RETRY_BACKOFF, v->retry_backoff_ms))
+    {
         return 0;
     }
 
-    delay = (ngx_msec_t) rule->retry_backoff_ms;
+    delay = (ngx_msec_t) v->retry_backoff_ms;
     delay += ngx_random() % (delay / 4 + 1);
 
-    if (rule->timeout_request_ms > 0) {
-        limit = (ngx_msec_t) rule->timeout_request_ms;
+    if (ngx_http_gamma_on(v, GM_PF_TIMEOUT_REQUEST, v->timeout_request_ms)) {
+        limit = (ngx_msec_t) v->timeout_request_ms;
         spent = ngx_current_msec - pd->request->upstream->peer.start_time;
         delay = spent < limit ? ngx_min(delay, limit - spent) : 1;
     }

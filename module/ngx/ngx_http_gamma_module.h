@@ -74,6 +74,10 @@ struct ngx_http_gamma_worker_s {
 };
 
 
+/* a worker's backend TLS state (ngx_http_gamma_backend_tls.c) */
+typedef struct ngx_http_gamma_tls_s  ngx_http_gamma_tls_t;
+
+
 typedef struct {
     ngx_http_gamma_source_e   source;
     ngx_str_t                 file_path;     /* zero-terminated */
@@ -96,6 +100,10 @@ typedef struct {
     ngx_uint_t                reference_grants;
     /* ngx_http_gamma_regex_budget.c: 0 is GM_REGEX_BUDGET */
     ngx_uint_t                regex_budget;
+    /* gamma_default and gamma_override (ngx_http_gamma_policy_conf.c) */
+    ngx_array_t              *operator_lines;
+    gm_operator_conf_t        operator_conf;
+    ngx_http_gamma_tls_t     *tls;           /* per worker, on first use */
 } ngx_http_gamma_main_conf_t;
 
 
@@ -148,6 +156,8 @@ struct ngx_http_gamma_ctx_s {
     /* the router zeroes what follows, up to "cleanup", for each request */
     const gm_frontend_t       *frontend;
     const gm_rule_t           *rule;
+    /* the merged policy settings of this request, never NULL once routed */
+    const gm_effective_t      *eff;
     gm_table_kind_e            table_kind;
     gm_weighted_backend_t     *weighted;      /* the backendRef chosen */
     gm_backend_t              *backend;
@@ -219,6 +229,16 @@ char *ngx_http_gamma_status_lease(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 char *ngx_http_gamma_status_init_main_conf(ngx_conf_t *cf,
     ngx_http_gamma_main_conf_t *gmcf);
+/* ngx_http_gamma_policy_conf.c */
+char *ngx_http_gamma_policy_line(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_gamma_policy_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+
+/* ngx_http_gamma_backend_tls.c */
+ngx_int_t ngx_http_gamma_tls_check(ngx_http_request_t *r, gm_backend_t *b);
+ngx_int_t ngx_http_gamma_tls_init_peer(ngx_http_request_t *r,
+    ngx_http_upstream_conf_t *conf, const gm_backend_tls_t *tls);
 
 ngx_int_t ngx_http_gamma_router_init(ngx_conf_t *cf);
 

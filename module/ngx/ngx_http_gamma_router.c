@@ -39,6 +39,7 @@ typedef struct {
     const gm_frontend_t        *frontend;
     const gm_route_table_t     *table;
     gm_table_kind_e             table_kind;
+    ngx_str_t                   ns;          /* the client's namespace */
 } ngx_http_gamma_dst_t;
 
 
@@ -55,12 +56,14 @@ static ngx_int_t ngx_http_gamma_route(ngx_http_request_t *r,
     ngx_http_gamma_worker_t *w, ngx_http_gamma_ctx_t *ctx);
 static ngx_int_t ngx_http_gamma_find(ngx_http_request_t *r,
     ngx_http_gamma_ctx_t *ctx, ngx_http_gamma_dst_t *dst,
-    const gm_route_table_t **table);
+    const gm_route_table_t **table, ngx_str_t *nsp);
 static ngx_int_t ngx_http_gamma_direct(ngx_http_request_t *r,
     ngx_http_gamma_ctx_t *ctx, ngx_http_gamma_dst_t *dst);
+static ngx_int_t ngx_http_gamma_passthrough(ngx_http_request_t *r,
+    ngx_http_gamma_ctx_t *ctx, ngx_str_t *ns);
 static ngx_int_t ngx_http_gamma_choose(ngx_http_request_t *r,
     ngx_http_gamma_worker_t *w, ngx_http_gamma_ctx_t *ctx,
-    const gm_route_table_t *table);
+    const gm_route_table_t *table, ngx_str_t *ns);
 static ngx_int_t ngx_http_gamma_backend_status(ngx_http_request_t *r,
     gm_backend_t *b);
 static int ngx_http_gamma_header(void *data, const gm_str_t *lname,
@@ -171,6 +174,7 @@ ngx_http_gamma_route(ngx_http_request_t *r, ngx_http_gamma_worker_t *w,
     ngx_http_gamma_ctx_t *ctx)
 {
     ngx_int_t                rc;
+    ngx_str_t                ns;
     ngx_http_gamma_dst_t    *dst;
     const gm_route_table_t  *table;
 
@@ -185,28 +189,27 @@ ngx_http_gamma_route(ngx_http_request_t *r, ngx_http_gamma_worker_t *w,
         ctx->frontend = dst->frontend;
         ctx->table_kind = dst->table_kind;
         table = dst->table;
+        ns = dst->ns;
 
     } else {
-        rc = ngx_http_gamma_find(r, ctx, dst, &table);
+        rc = ngx_http_gamma_find(r, ctx, dst, &table, &ns);
         if (rc != NGX_OK) {
             return rc;
         }
     }
 
     if (table == NULL) {
-        /* no routes: the Service as if the mesh were absent */
-        ctx->backend = ctx->frontend->passthrough;
-        return ngx_http_gamma_backend_status(r, ctx->backend);
+        return ngx_http_gamma_passthrough(r, ctx, &ns);
     }
 
-    return ngx_http_gamma_choose(r, w, ctx, table);
+    return ngx_http_gamma_choose(r, w, ctx, table, &ns);
 }
 
 
 /* the Service of the destination, its route table for the namespace */
 static ngx_int_t
 ngx_http_gamma_find(ngx_http_request_t *r, ngx_http_gamma_ctx_t *ctx,
-    ngx_http_gamma_dst_t *dst, const gm_route_table_t **table)
+    ngx_http_gamma_dst_t *dst, const gm_route_table_t **table, ngx_str_t *nsp)
 {
     uint16_t                    port;
     gm_addr_t                   ip;
@@ -232,6 +235,7 @@ ngx_http_gamma_find(ngx_http_request_t *r, ngx_http_gamma_ctx_t *ctx,
 
     *table = gm_frontend_route_table(ctx->frontend, (const char *) ns.data,
                                      ns.len, &ctx->table_kind);
+    *nsp = ns;
 
     /* a namespace without variables is the same for every request */
     if (gscf->namespace == NULL || gscf->namespace->lengths == NULL) {
@@ -241,9 +245,34 @@ ngx_http_gamma_find(ngx_http_request_t *r, ngx_http_gamma_ctx_t *ctx,
         dst->frontend = ctx->frontend;
         dst->table = *table;
         dst->table_kind = ctx->table_kind;
+        dst->ns = ns;
     }
 
     return NGX_OK;
+}
+
+
+/* no routes: the Service as if the mesh were absent, but its policies */
+static ngx_int_t
+ngx_http_gamma_passthrough(ngx_http_request_t *r, ngx_http_gamma_ctx_t *ctx,
+    ngx_str_t *ns)
+{
+    ngx_int_t  rc;
+
+    ctx->backend = ctx->frontend->passthrough;
+    ctx->eff = gm_policy_set_effective(ctx->frontend->passthrough_policy,
+                                       (const char *) ns->data, ns->len);
+
+    rc = ngx_http_gamma_backend_status(r, ctx->backend);
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
+    if (ngx_http_gamma_timeout_start(r, ctx) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return NGX_DECLINED;
 }
 
 
@@ -377,12 +406,13 @@ ngx_http_gamma_direct(ngx_http_request_t *r, ngx_http_gamma_ctx_t *ctx,
 
 static ngx_int_t
 ngx_http_gamma_choose(ngx_http_request_t *r, ngx_http_gamma_worker_t *w,
-    ngx_http_gamma_ctx_t *ctx, const gm_route_table_t *table)
+    ngx_http_gamma_ctx_t *ctx, const gm_route_table_t *table, ngx_str_t *ns)
 {
     ngx_int_t               rc;
     gm_request_t            req;
     const gm_rule_t        *rule;
     gm_weighted_backend_t  *wb;
+    const gm_policy_set_t  *policy;
 
     rc = ngx_http_gamma_path(r, ctx);
     if (rc != NGX_DECLINED) {
@@ -398,8 +428,10 @@ ngx_http_gamma_choose(ngx_http_request_t *r, ngx_http_gamma_worker_t *w,
     req.header = ngx_http_gamma_header;
     req.ctx = r;
 
-    rule = gm_route_table_match(table, &req, w->matcher);
+    rule = gm_route_table_match_policy(table, &req, w->matcher, &policy);
     ctx->rule = rule;
+    ctx->eff = gm_policy_set_effective(policy, (const char *) ns->data,
+                                       ns->len);
 
     if (rule == NULL && gm_matcher_exhausted(w->matcher) != NULL) {
         return ngx_http_gamma_regex_budget_exceeded(r, ctx,
@@ -462,7 +494,7 @@ ngx_http_gamma_backend_status(ngx_http_request_t *r, gm_backend_t *b)
     switch (b->status) {
 
     case GM_BACKEND_OK:
-        return NGX_DECLINED;
+        return ngx_http_gamma_tls_check(r, b);
 
     case GM_BACKEND_NO_ENDPOINTS:
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,

@@ -132,6 +132,7 @@ ngx_http_gamma_source_start(ngx_cycle_t *cycle,
 
     ngx_http_gamma_source_watcher_conf(cycle, gmcf, &wc);
     wc.publish_data = src;
+    wc.operator_conf = &gmcf->operator_conf;
     wc.generation = ngx_http_gamma_zone_own(&src->zone);
 
     al.alloc = ngx_http_gamma_zone_alloc;

@@ -20,7 +20,9 @@ ngx_http_gamma_timeout_start(ngx_http_request_t *r, ngx_http_gamma_ctx_t *ctx)
     ngx_event_t         *ev;
     ngx_pool_cleanup_t  *cln;
 
-    if (ctx->rule == NULL || ctx->rule->timeout_request_ms <= 0) {
+    if (ctx->eff == NULL || !(ctx->eff->v.set & GM_PF_TIMEOUT_REQUEST)
+        || ctx->eff->v.timeout_request_ms <= 0)
+    {
         return NGX_OK;
     }
 
@@ -42,7 +44,7 @@ ngx_http_gamma_timeout_start(ngx_http_request_t *r, ngx_http_gamma_ctx_t *ctx)
     ev->log = r->connection->log;
     ctx->request_timer = ev;
 
-    ngx_add_timer(ev, (ngx_msec_t) ctx->rule->timeout_request_ms);
+    ngx_add_timer(ev, (ngx_msec_t) ctx->eff->v.timeout_request_ms);
 
     return NGX_OK;
 }
@@ -72,7 +74,7 @@ ngx_http_gamma_request_timeout(ngx_event_t *ev)
 
     ngx_log_error(NGX_LOG_WARN, ev->log, 0,
                   "gamma: request timed out after %L ms",
-                  ctx ? (long long) ctx->rule->timeout_request_ms : 0LL);
+                  ctx ? (long long) ctx->eff->v.timeout_request_ms : 0LL);
 
     if (ctx) {
         ctx->timed_out = NGX_HTTP_GAMMA_TIMEOUT_REQUEST;

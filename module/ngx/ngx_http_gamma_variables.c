@@ -55,6 +55,9 @@ static ngx_http_variable_t  ngx_http_gamma_vars[] = {
     { ngx_string("gamma_upstream_host"), NULL,
       ngx_http_gamma_upstream_host, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
+    { ngx_string("gamma_policy"), NULL, ngx_http_gamma_policy_variable, 0,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
     { ngx_string("gamma_attempts"), NULL, ngx_http_gamma_variable,
       NGX_HTTP_GAMMA_VAR_ATTEMPTS, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 

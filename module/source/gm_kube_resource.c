@@ -10,22 +10,38 @@
 
 static const gm_kube_resource_t  gm_kube_resources[] = {
 
-    { GM_KIND_SERVICE, "", { "v1", NULL, NULL }, "services", 0 },
+    { GM_KIND_SERVICE, "", { "v1", NULL, NULL }, "services", 0, NULL },
 
     { GM_KIND_ENDPOINTSLICE, "discovery.k8s.io", { "v1", NULL, NULL },
-      "endpointslices", 0 },
+      "endpointslices", 0, NULL },
 
     /* v1beta1 for clusters with a Gateway API older than v1.0 */
     { GM_KIND_HTTPROUTE, "gateway.networking.k8s.io", { "v1", "v1beta1", NULL },
-      "httproutes", 1 },
+      "httproutes", 1, NULL },
 
     /* watched for "gamma_reference_grants require" only; v1beta1 stores */
     { GM_KIND_REFERENCEGRANT, "gateway.networking.k8s.io",
-      { "v1beta1", "v1", NULL }, "referencegrants", 1 },
+      { "v1beta1", "v1", NULL }, "referencegrants", 1, NULL },
 
     /* GRPCRoute is v1 since Gateway API v1.1; optional like HTTPRoute */
     { GM_KIND_GRPCROUTE, "gateway.networking.k8s.io", { "v1", NULL, NULL },
-      "grpcroutes", 1 },
+      "grpcroutes", 1, NULL },
+
+    /* our own policy kind: its CRD is conf/kubernetes/trafficpolicy.yaml */
+    { GM_KIND_TRAFFICPOLICY, "policy.nginx-gamma.dev", { "v1alpha1", NULL,
+      NULL }, "trafficpolicies", 1, NULL },
+
+    /* v1alpha3 for clusters with a Gateway API older than v1.4 */
+    { GM_KIND_BACKENDTLSPOLICY, "gateway.networking.k8s.io",
+      { "v1", "v1alpha3", NULL }, "backendtlspolicies", 1, NULL },
+
+    /*
+     * CA bundles of BackendTLSPolicies: a sidecar must not read every
+     * ConfigMap of the cluster, so only those labelled as CA bundles
+     * (gamma_kubernetes_label_selector ... configmaps changes it)
+     */
+    { GM_KIND_CONFIGMAP, "", { "v1", NULL, NULL }, "configmaps", 0,
+      "policy.nginx-gamma.dev/ca-bundle" },
 };
 
 

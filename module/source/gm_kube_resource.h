@@ -19,6 +19,8 @@ typedef struct {
     const char   *versions[GM_KUBE_MAX_VERSIONS];  /* preferred first */
     const char   *plural;
     unsigned      optional:1;         /* a CRD: may be absent (404) */
+    /* the label selector unless configured: what is read at all */
+    const char   *selector;
 } gm_kube_resource_t;
 
 

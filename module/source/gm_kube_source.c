@@ -148,7 +148,8 @@ gm_kube_source_watch(gm_kube_source_t *ks, gm_kind_e kind, const char *ns)
         return 0;
     }
 
-    w = gm_kube_watch_create(&ks->env, res, ns, ks->conf.selectors[kind]);
+    w = gm_kube_watch_create(&ks->env, res, ns, ks->conf.selectors[kind]
+                             ? ks->conf.selectors[kind] : res->selector);
     if (w == NULL) {
         return -1;
     }

@@ -67,6 +67,7 @@ our $HttpConfig = <<'_EOC_';
         add_header X-Gamma-Timeout $gamma_timeout always;
         add_header X-Gamma-Generation $gamma_generation always;
         add_header X-Gamma-Zone-Used $gamma_zone_used always;
+        add_header X-Gamma-Policy $gamma_policy always;
 
         location / {
             include $TEST_NGINX_GAMMA_CONF/gamma-proxy.conf;

@@ -41,6 +41,8 @@ our %Resources = (
                 kind => 'Lease' },
     xmeshes => { group => 'gateway.networking.x-k8s.io',
                  versions => ['v1alpha1'], kind => 'XMesh', cluster => 1 },
+    trafficpolicies => { group => 'policy.nginx-gamma.dev',
+                         versions => ['v1alpha1'], kind => 'TrafficPolicy' },
 );
 
 # the kinds of the deployment manifests, for discovery and dry runs

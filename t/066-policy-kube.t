@@ -1,0 +1,85 @@
+# Policies from the Kubernetes API (fake API server, kubectl's view of
+# it): TrafficPolicies are listed and watched like routes, and CA
+# ConfigMaps are read only when labelled as CA bundles.
+
+use Test::Nginx::Socket 'no_plan';
+use lib 't/inc';
+use lib 't/lib';
+use GammaTest;
+use FakeKube;
+
+FakeKube::start();
+FakeKube::gamma_test_source();
+
+no_shuffle();
+log_level('info');
+gamma_mesh_config();
+
+our $Policy = <<'_EOY_';
+apiVersion: policy.nginx-gamma.dev/v1alpha1
+kind: TrafficPolicy
+metadata: {name: smiley-policy, namespace: faces}
+spec:
+  targetRefs:
+  - {group: "", kind: Service, name: smiley}
+  default:
+    retry: {attempts: 2, codes: [503]}
+_EOY_
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: a TrafficPolicy listed from the API server applies
+--- post_setup_server_root
+FakeKube::reset($GammaTest::Base . "---\n" . $FakeKube::Route . "---\n"
+                . $main::Policy);
+--- request
+GET /
+--- more_headers
+X-Test-To: 127.10.0.1:18080
+--- response_headers
+X-Gamma-Backend: faces/smiley2:18080
+X-Gamma-Policy: faces/smiley-policy
+--- error_log eval
+qr{/apis/policy\.nginx-gamma\.dev/v1alpha1/trafficpolicies: 1 objects}
+
+
+
+=== TEST 2: a TrafficPolicy created later applies without a reload
+--- post_setup_server_root
+FakeKube::reset($GammaTest::Base . "---\n" . $FakeKube::Route);
+--- init
+FakeKube::wait_watches();
+FakeKube::upsert($main::Policy);
+my $c = GammaTest::gamma_client(to => '127.10.0.1:18080');
+my $t = FakeKube::wait_until(sub {
+    ($c->request('GET', '/')->{headers}{'x-gamma-policy'} // '')
+        eq 'faces/smiley-policy';
+}, 3);
+Test::More::ok(defined $t, 'the watched policy applies');
+--- request
+GET /
+--- more_headers
+X-Test-To: 127.10.0.1:18080
+--- response_headers
+X-Gamma-Policy: faces/smiley-policy
+
+
+
+=== TEST 3: ConfigMaps are listed with the CA-bundle label selector only
+--- post_setup_server_root
+FakeKube::reset($GammaTest::Base);
+--- init
+FakeKube::wait_watches();
+my @cm = grep { $_->{path} eq '/api/v1/configmaps' }
+         @{ FakeKube::requests() };
+Test::More::ok(scalar @cm >= 1, 'ConfigMaps are listed');
+Test::More::is(scalar(grep { $_->{query} !~
+    /(^|&)labelSelector=policy\.nginx-gamma\.dev%2Fca-bundle(&|$)/ } @cm),
+    0, 'every request carries the label selector');
+--- request
+GET /
+--- more_headers
+X-Test-To: 127.10.0.5:18080
+--- error_code: 200
