@@ -20,7 +20,7 @@ FakeKube::gamma_test_source(source => <<'_EOC_');
     gamma_kubernetes_watch_timeout 1s;
 
     log_format gamma_api '$server_protocol $connection $request_method '
-                         '$uri $status';
+                         '$uri watch=$arg_watch $status';
 
     # the API server's HTTP/2 front
     server {
@@ -58,14 +58,22 @@ FakeKube::reset($GammaTest::Base);
 --- init
 FakeKube::wait_watches();
 FakeKube::upsert($FakeKube::Route);
-# watches end after timeoutSeconds=1 and are logged then
-# one list and one finished watch per resource watched
-my $n = 2 * @FakeKube::Watched;
-FakeKube::wait_until(sub { @{ main::api_log() } >= $n }, 4);
+Test::More::ok(defined FakeKube::wait_backend('127.10.0.1:18080',
+                                              'faces/smiley2:18080', 5),
+               'the route upsert is seen');
+# a list and a watch per resource; watches end after timeoutSeconds (1 s
+# to 2 s) and are logged then
+my @res = @FakeKube::Watched;
+my $done = sub {
+    my %seen = map { ($_->[3] =~ m{/([a-z0-9]+)$})[0] . ' ' . $_->[4] => 1 }
+               @{ main::api_log() };
+    return !grep { !$seen{"$_ watch=1"} || !$seen{"$_ watch=-"} } @res;
+};
+Test::More::ok(defined FakeKube::wait_until($done, 5),
+               'a list and a finished watch of each of the '
+               . scalar(@res) . ' resources logged')
+    or Test::More::diag(Test::More::explain(main::api_log()));
 my @log = @{ main::api_log() };
-Test::More::ok(@log >= $n, "a list and a finished watch of each of the "
-               . "@FakeKube::Watched logged")
-    or Test::More::diag(Test::More::explain(\@log));
 Test::More::is(scalar(grep { $_->[0] ne 'HTTP/2.0' } @log), 0,
                'all over HTTP/2');
 my %conn = map { $_->[1] => 1 } @log;

@@ -203,7 +203,7 @@ our %OnDemand = (referencegrants => 'gamma_reference_grants require');
 our @Watched = do {
     my $src = read_file(abs_path(dirname(__FILE__))
                         . '/../../module/source/gm_kube_resource.c');
-    grep { !$OnDemand{$_} } $src =~ /"([a-z]+)",\s*[01]\s*\}/g;
+    grep { !$OnDemand{$_} } $src =~ /"([a-z0-9]+)",\s*[01]\s*[,}]/g;
 };
 
 die "no resources found in gm_kube_resource.c\n" unless @Watched;
