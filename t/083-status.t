@@ -113,9 +113,12 @@ my $st = main::status();
 Test::More::is($st->{synced}, JSON::PP::true, 'synced');
 Test::More::is($st->{generation}, 1, 'generation');
 Test::More::is($st->{source}{type}, 'file', 'the source');
+# every kind is listed; those the manifests have none of say 0
 Test::More::is_deeply($st->{source}{objects},
                       { Service => 5, EndpointSlice => 5, HTTPRoute => 3,
-                        ReferenceGrant => 0, GRPCRoute => 0 },
+                        ReferenceGrant => 0, GRPCRoute => 0,
+                        TrafficPolicy => 0, BackendTLSPolicy => 0,
+                        ConfigMap => 0 },
                       'objects by kind');
 Test::More::is_deeply(main::port_names($st),
     ['colors/color:18080', 'faces/empty:18080', 'faces/face:18080',
