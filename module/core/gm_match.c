@@ -82,18 +82,32 @@ gm_matcher_exhausted(const gm_matcher_t *m)
 }
 
 
-/*
- * The tests of one match are ANDed, cheapest first: the method and the
- * path here, the headers and query parameters (rarer, and costlier) out of
- * line, which keeps this loop light for the common match on a path alone.
- */
+/* the rule a request matches, without its policy settings */
 const gm_rule_t *
 gm_route_table_match(const gm_route_table_t *t, const gm_request_t *r,
     gm_matcher_t *m)
 {
+    const gm_policy_set_t  *policy;
+
+    return gm_route_table_match_policy(t, r, m, &policy);
+}
+
+
+/*
+ * The tests of one match are ANDed, cheapest first: the method and the
+ * path here, the headers and query parameters (rarer, and costlier) out of
+ * line, which keeps this loop light for the common match on a path alone.
+ * The rule of the entry that matched, and its policy settings.
+ */
+const gm_rule_t *
+gm_route_table_match_policy(const gm_route_table_t *t, const gm_request_t *r,
+    gm_matcher_t *m, const gm_policy_set_t **policy)
+{
     int                      rc;
     size_t                   i;
     const gm_route_match_t  *mt;
+
+    *policy = NULL;
 
     gm_regex_budget_reset(&m->regex);
     m->exhausted = NULL;
@@ -116,6 +130,7 @@ gm_route_table_match(const gm_route_table_t *t, const gm_request_t *r,
         }
 
         if (rc == 1) {
+            *policy = t->entries[i].policy;
             return t->entries[i].rule;
         }
 
@@ -123,29 +138,6 @@ gm_route_table_match(const gm_route_table_t *t, const gm_request_t *r,
             /* a later rule might not be the one this request is for */
             m->exhausted = t->entries[i].rule;
             return NULL;
-        }
-    }
-
-    return NULL;
-}
-
-
-const gm_rule_t *
-gm_route_table_match_policy(const gm_route_table_t *t, const gm_request_t *r,
-    gm_matcher_t *m, const gm_policy_set_t **policy)
-{
-    size_t  i;
-
-    *policy = NULL;
-
-    if (t == NULL) {
-        return NULL;
-    }
-
-    for (i = 0; i < t->nentries; i++) {
-        if (gm_match_entry(t->entries[i].match, r, m)) {
-            *policy = t->entries[i].policy;
-            return t->entries[i].rule;
         }
     }
 
