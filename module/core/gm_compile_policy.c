@@ -391,6 +391,10 @@ gm_compile_effective(gm_compile_ctx_t *ctx, gm_cpolicies_t *cp,
                     cp->labels[n++] = cp->src[i].label;
                 }
 
+                if (bit == GM_PF_RATE_REQUESTS) {
+                    e->rate_key = cp->src[i].key;
+                }
+
                 break;
             }
         }
@@ -418,6 +422,7 @@ gm_compile_sources(gm_cpolicies_t *cp, const gm_cscope_t *sc,
     if (own->set) {
         cp->src[cp->nsrc].v = own;
         cp->src[cp->nsrc].label = NULL;
+        cp->src[cp->nsrc].key = 0;
         cp->nsrc++;
     }
 
@@ -443,6 +448,8 @@ gm_compile_add_ops(gm_cpolicies_t *cp, const gm_cscope_t *sc,
         if (e->override == override && gm_compile_op_applies(e, sc)) {
             cp->src[cp->nsrc].v = &e->v;
             cp->src[cp->nsrc].label = NULL;
+            cp->src[cp->nsrc].key = gm_compile_source_key(NULL, NULL, e,
+                                                          sc->f);
             cp->nsrc++;
         }
     }
@@ -524,6 +531,8 @@ gm_compile_add_level(gm_cpolicies_t *cp, gm_tlevel_e level,
         tp = t->policy->tp;
         cp->src[cp->nsrc].v = override ? &tp->overrides : &tp->defaults;
         cp->src[cp->nsrc].label = &t->policy->label;
+        cp->src[cp->nsrc].key = gm_compile_source_key(&t->policy->label, t,
+                                                      NULL, NULL);
         cp->nsrc++;
     }
 }

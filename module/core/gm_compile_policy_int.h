@@ -46,6 +46,7 @@ typedef struct {
 typedef struct {
     const gm_policy_values_t    *v;
     const gm_str_t              *label;       /* NULL: not a policy */
+    uint64_t                     key;         /* source and target */
 } gm_csource_t;
 
 typedef struct gm_cpolicies_s {
@@ -79,6 +80,8 @@ int gm_compile_policy_targets(gm_compile_ctx_t *ctx, gm_cpolicies_t *cp);
 int gm_compile_key_cmp(char kind, const gm_str_t *ns, const gm_str_t *name,
     const gm_ctarget_t *t);
 void gm_compile_operator(gm_compile_ctx_t *ctx, gm_cpolicies_t *cp);
+uint64_t gm_compile_source_key(const gm_str_t *policy, const gm_ctarget_t *t,
+    const gm_operator_entry_t *e, const gm_frontend_t *f);
 
 
 #endif /* GM_COMPILE_POLICY_INT_H */

@@ -335,3 +335,37 @@ gm_compile_op_cmp(const void *one, const void *two)
 
     return (a < b) ? -1 : (a > b);
 }
+
+
+/*
+ * The identity of a rateLimit's bucket, the same in every snapshot: the
+ * policy and the target it names, or the operator line and its scope;
+ * a line for "*" or a namespace counts each Service apart.  Every rule
+ * that takes its rateLimit from there shares the bucket.
+ */
+uint64_t
+gm_compile_source_key(const gm_str_t *policy, const gm_ctarget_t *t,
+    const gm_operator_entry_t *e, const gm_frontend_t *f)
+{
+    uint64_t  a, b;
+
+    if (e != NULL) {
+        a = gm_compile_hash(&e->ns, &e->name,
+                            e->scope | (e->override << 8)
+                            | ((uint32_t) e->port << 16));
+        b = gm_compile_hash(&e->rule, NULL, 'O');
+
+        if (e->scope == GM_SCOPE_ALL || e->scope == GM_SCOPE_NAMESPACE) {
+            b ^= gm_compile_hash(&f->ns, &f->name, 'F');
+        }
+
+    } else {
+        a = gm_compile_hash(policy, t->ns, (unsigned char) t->kind);
+        b = gm_compile_hash(t->name, t->section, 'P');
+    }
+
+    a ^= (b << 1) | (b >> 63);
+
+    /* 0 means "no bucket" */
+    return a ? a : 1;
+}

@@ -139,5 +139,21 @@ int gm_operator_scope_parse(gm_operator_entry_t *e, const char *s,
     size_t len, gm_policy_alloc_pt alloc, void *pool, char *err,
     size_t errsize);
 
+/* what gm_operator_line_parse() found wrong */
+#define GM_OPLINE_OK     0
+#define GM_OPLINE_SCOPE  1                /* the reason in err */
+#define GM_OPLINE_FIELD  2                /* no such field */
+#define GM_OPLINE_VALUE  3                /* the reason in err */
+
+/*
+ * One "<scope> <field> <value>" line of gamma_default (override 0) or
+ * gamma_override into e (strings copied with alloc): GM_OPLINE_OK, or
+ * what is wrong.  Any bytes in, never a crash: a fuzz target calls it.
+ */
+int gm_operator_line_parse(gm_operator_entry_t *e, unsigned override,
+    const char *scope, size_t scope_len, const char *field, size_t field_len,
+    const char *value, size_t value_len, gm_policy_alloc_pt alloc,
+    void *pool, char *err, size_t errsize);
+
 
 #endif /* GM_POLICY_H */

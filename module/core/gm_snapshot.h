@@ -111,6 +111,8 @@ struct gm_rule_s {
 typedef struct {
     gm_policy_values_t      v;
     gm_str_t                policies;     /* "ns/a,ns/b": contributors */
+    /* the rateLimit's bucket: who set rateLimit.requests, at what target */
+    uint64_t                rate_key;
 } gm_effective_t;
 
 /* the effective settings of one rule (or passthrough) of one frontend */

@@ -104,6 +104,7 @@ typedef struct {
     ngx_array_t              *operator_lines;
     gm_operator_conf_t        operator_conf;
     ngx_http_gamma_tls_t     *tls;           /* per worker, on first use */
+    ngx_shm_zone_t           *counters;      /* ngx_http_gamma_counters.h */
 } ngx_http_gamma_main_conf_t;
 
 
@@ -234,6 +235,10 @@ char *ngx_http_gamma_policy_line(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_int_t ngx_http_gamma_policy_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+
+/* ngx_http_gamma_ratelimit.c */
+ngx_int_t ngx_http_gamma_rate_limit(ngx_http_request_t *r,
+    ngx_http_gamma_ctx_t *ctx);
 
 /* ngx_http_gamma_backend_tls.c */
 ngx_int_t ngx_http_gamma_tls_check(ngx_http_request_t *r, gm_backend_t *b);

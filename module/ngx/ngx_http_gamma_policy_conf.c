@@ -26,8 +26,8 @@ ngx_http_gamma_policy_line(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_gamma_main_conf_t  *gmcf = conf;
 
+    int                   rc;
     char                  err[GM_POLICY_ERROR_MAX];
-    uint32_t              bit;
     ngx_str_t            *value;
     gm_operator_entry_t  *e;
 
@@ -46,37 +46,33 @@ ngx_http_gamma_policy_line(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    ngx_memzero(e, sizeof(gm_operator_entry_t));
-    gm_policy_values_init(&e->v);
-    e->override = (value[0].len == sizeof("gamma_override") - 1);
-
-    if (gm_operator_scope_parse(e, (const char *) value[1].data, value[1].len,
+    rc = gm_operator_line_parse(e, value[0].len == sizeof("gamma_override") - 1,
+                                (const char *) value[1].data, value[1].len,
+                                (const char *) value[2].data, value[2].len,
+                                (const char *) value[3].data, value[3].len,
                                 ngx_http_gamma_policy_alloc, cf->pool, err,
-                                sizeof(err))
-        != 0)
-    {
+                                sizeof(err));
+
+    switch (rc) {
+
+    case GM_OPLINE_OK:
+        break;
+
+    case GM_OPLINE_SCOPE:
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid scope \"%V\" in "
                            "\"%V\" directive, it %s", &value[1], &value[0],
                            err);
         return NGX_CONF_ERROR;
-    }
 
-    bit = gm_policy_field((const char *) value[2].data, value[2].len);
-
-    if (bit == 0) {
+    case GM_OPLINE_FIELD:
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "unknown field \"%V\" in "
                            "\"%V\" directive, it must be a TrafficPolicy "
                            "field such as \"timeouts.request\", "
                            "\"retry.attempts\" or \"retry.codes\"",
                            &value[2], &value[0]);
         return NGX_CONF_ERROR;
-    }
 
-    if (gm_policy_value_parse(&e->v, bit, (const char *) value[3].data,
-                              value[3].len, ngx_http_gamma_policy_alloc,
-                              cf->pool, err, sizeof(err))
-        != 0)
-    {
+    default:
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid value \"%V\" of "
                            "\"%V\" in \"%V\" directive, it %s", &value[3],
                            &value[2], &value[0], err);

@@ -263,6 +263,11 @@ ngx_http_gamma_passthrough(ngx_http_request_t *r, ngx_http_gamma_ctx_t *ctx,
     ctx->eff = gm_policy_set_effective(ctx->frontend->passthrough_policy,
                                        (const char *) ns->data, ns->len);
 
+    rc = ngx_http_gamma_rate_limit(r, ctx);
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
     rc = ngx_http_gamma_backend_status(r, ctx->backend);
     if (rc != NGX_DECLINED) {
         return rc;
@@ -445,6 +450,11 @@ ngx_http_gamma_choose(ngx_http_request_t *r, ngx_http_gamma_worker_t *w,
                       ? "consumer" : "producer",
                       ctx->frontend->label.data);
         return NGX_HTTP_NOT_FOUND;
+    }
+
+    rc = ngx_http_gamma_rate_limit(r, ctx);
+    if (rc != NGX_DECLINED) {
+        return rc;
     }
 
     if (rule->filters) {

@@ -16,6 +16,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_gamma_module.h"
+#include "ngx_http_gamma_counters.h"
 #include "ngx_http_gamma_zone.h"
 
 
@@ -52,7 +53,8 @@ ngx_http_gamma_source_conf(ngx_conf_t *cf, ngx_http_gamma_main_conf_t *gmcf)
     }
 
     if (ngx_http_gamma_zone_add(cf, &gmcf->shm_zone, gmcf->zone_size)
-        != NGX_OK)
+        != NGX_OK
+        || ngx_http_gamma_counters_add(cf, &gmcf->counters) != NGX_OK)
     {
         return NGX_ERROR;
     }

@@ -573,6 +573,100 @@ test_text_form(void)
 }
 
 
+
+/* the rateLimit buckets: one per policy and target, or operator line */
+static void
+test_rate_keys(void)
+{
+    uint64_t               k80, k81, kother;
+    gm_store_t            *store;
+    gm_snapshot_t         *s;
+    gm_operator_conf_t     oc;
+    const gm_effective_t  *e;
+
+    store = test_store(MESH ROUTE("")
+        POLICY("prod", "rl", "1", SVC_T ", {group: \"\", kind: Service, "
+               "name: other, namespace: prod}",
+               "  default: {rateLimit: {requests: 5}}\n"));
+    s = test_build(store, NULL);
+
+    e = test_eff(s, "10.96.0.1", 80, "prod");
+    k80 = e ? e->rate_key : 0;
+    e = test_eff(s, "10.96.0.1", 81, "prod");
+    k81 = e ? e->rate_key : 0;
+    e = test_eff(s, "10.96.0.2", 80, "prod");
+    kother = e ? e->rate_key : 0;
+
+    ok(k80 != 0, "rate key: a policy's rateLimit has a bucket");
+    ok(k80 == k81, "rate key: the ports of the target Service share it");
+    ok(kother != 0 && kother != k80, "rate key: another target, another");
+
+    gm_snapshot_unref(s);
+
+    /* a later snapshot finds the same buckets */
+    s = test_build(store, NULL);
+    e = test_eff(s, "10.96.0.1", 80, "prod");
+    ok(e && e->rate_key == k80, "rate key: the same in the next snapshot");
+    gm_snapshot_unref(s);
+    gm_store_destroy(store);
+
+    memset(&oc, 0, sizeof(oc));
+    test_op(&oc, 0, "*", "rateLimit.requests", "3");
+    store = test_store(MESH ROUTE(""));
+    s = test_build(store, &oc);
+
+    e = test_eff(s, "10.96.0.1", 80, "prod");
+    k80 = e ? e->rate_key : 0;
+    e = test_eff(s, "10.96.0.1", 81, "prod");
+    k81 = e ? e->rate_key : 0;
+    e = test_eff(s, "10.96.0.2", 80, "prod");
+    kother = e ? e->rate_key : 0;
+
+    ok(k80 != 0 && k80 == k81, "rate key: gamma_default * per Service");
+    ok(kother != 0 && kother != k80, "rate key: ... each Service apart");
+
+    e = test_eff(s, "10.96.0.1", 80, "prod");
+    ok(e && e->v.rate_requests == 3, "rate key: requests from nginx.conf");
+
+    gm_snapshot_unref(s);
+    gm_store_destroy(store);
+
+    store = test_store(MESH ROUTE(""));
+    s = test_build(store, NULL);
+    e = test_eff(s, "10.96.0.1", 80, "prod");
+    ok(e && e->rate_key == 0, "rate key: none without a rateLimit");
+    gm_snapshot_unref(s);
+    gm_store_destroy(store);
+}
+
+
+/* the line parser of gamma_default and gamma_override */
+static void
+test_operator_line(void)
+{
+    char                  err[GM_POLICY_ERROR_MAX];
+    gm_operator_entry_t   e;
+
+#define LINE(sc, f, v)                                                       \
+    gm_operator_line_parse(&e, 1, sc, strlen(sc), f, strlen(f), v,           \
+                           strlen(v), test_alloc, NULL, err, sizeof(err))
+
+    is_int(LINE("route:prod/rt/main", "retry.codes", "500,503"),
+           GM_OPLINE_OK, "line: a good one");
+    ok(e.override && e.scope == GM_SCOPE_RULE && e.v.nretry_codes == 2,
+       "line: read");
+    is_int(LINE("route:", "retry.codes", "500"), GM_OPLINE_SCOPE,
+           "line: a bad scope");
+    is_int(LINE("*", "retry.nope", "500"), GM_OPLINE_FIELD,
+           "line: an unknown field");
+    is_int(LINE("*", "timeouts.request", "5x"), GM_OPLINE_VALUE,
+           "line: a bad value");
+    is_int(LINE("*", "rateLimit.unit", "Hour"), GM_OPLINE_VALUE,
+           "line: a bad enum");
+
+#undef LINE
+}
+
 int
 main(void)
 {
@@ -585,6 +679,8 @@ main(void)
     test_lifecycle();
     test_parse_errors();
     test_text_form();
+    test_rate_keys();
+    test_operator_line();
 
     gm_arena_destroy(test_arena);
 
