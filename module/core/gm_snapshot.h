@@ -33,6 +33,8 @@ typedef struct {
     } u;
     socklen_t   socklen;
     gm_str_t    text;                 /* "10.0.0.1:8080", "[::1]:80" */
+    /* requests in flight (LeastRequest), atomic, like gm_backend_t.rr */
+    uint32_t    active;
 } gm_sockaddr_t;
 
 

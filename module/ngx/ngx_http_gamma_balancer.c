@@ -111,6 +111,7 @@ static ngx_int_t
 ngx_http_gamma_balancer_init_peer(ngx_http_request_t *r,
     ngx_http_upstream_srv_conf_t *us)
 {
+    ngx_uint_t                   least;
     gm_backend_t                *b;
     ngx_http_gamma_ctx_t        *ctx;
     ngx_http_gamma_peer_data_t  *pd;
@@ -131,6 +132,8 @@ ngx_http_gamma_balancer_init_peer(ngx_http_request_t *r,
     pd->ctx = ctx;
     pd->start = 0;
     pd->attempt = 0;
+    pd->least = 0;
+    pd->counted = NULL;
     pd->own_conf = 0;
     pd->timers = NULL;
     pd->pending = NULL;
@@ -144,8 +147,8 @@ ngx_http_gamma_balancer_init_peer(ngx_http_request_t *r,
         b = ctx->backend;
         pd->endpoints = b->endpoints;
         pd->nendpoints = b->nendpoints;
-        /* the snapshot is shared by every worker: an atomic cursor */
-        pd->start = __atomic_fetch_add(&b->rr, 1, __ATOMIC_RELAXED);
+        pd->start = ngx_http_gamma_lb_start(r, ctx, b, &least);
+        pd->least = least;
     }
 
     if (pd->nendpoints == 0) {
@@ -329,6 +332,11 @@ ngx_http_gamma_balancer_get_peer(ngx_peer_connection_t *pc, void *data)
 
     pd->ctx->endpoint = ep;
 
+    if (pd->least) {
+        ngx_http_gamma_lb_active(ep, 1);
+        pd->counted = ep;
+    }
+
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, pc->log, 0,
                    "gamma balancer: attempt %ui to %V", pd->attempt,
                    &pd->name);
@@ -375,6 +383,11 @@ ngx_http_gamma_balancer_free_peer(ngx_peer_connection_t *pc, void *data,
     }
 
     pd->pending = NULL;
+
+    if (pd->counted) {
+        ngx_http_gamma_lb_active(pd->counted, -1);
+        pd->counted = NULL;
+    }
 
     if (pc->tries) {
         pc->tries--;

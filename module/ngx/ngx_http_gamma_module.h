@@ -140,8 +140,10 @@ typedef struct {
     ngx_http_gamma_ctx_t   *ctx;
     const gm_sockaddr_t    *endpoints;
     ngx_uint_t              nendpoints;
-    ngx_uint_t              start;       /* round-robin position */
+    ngx_uint_t              start;       /* the first endpoint tried */
     ngx_uint_t              attempt;
+    unsigned                least:1;     /* count requests in flight */
+    const gm_sockaddr_t    *counted;     /* the endpoint counted now */
     ngx_str_t               name;
     ngx_msec_t              connect_timeout;
     unsigned                own_conf:1;  /* u->conf is this request's copy */
@@ -235,6 +237,15 @@ char *ngx_http_gamma_policy_line(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_int_t ngx_http_gamma_policy_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+
+/* ngx_http_gamma_lb.c */
+ngx_uint_t ngx_http_gamma_lb_start(ngx_http_request_t *r,
+    ngx_http_gamma_ctx_t *ctx, gm_backend_t *b, ngx_uint_t *least);
+void ngx_http_gamma_lb_active(const gm_sockaddr_t *ep, ngx_int_t delta);
+ngx_int_t ngx_http_gamma_request_header(ngx_http_request_t *r,
+    ngx_str_t *lname, ngx_str_t *value);
+ngx_int_t ngx_http_gamma_request_cookie(ngx_http_request_t *r,
+    ngx_str_t *name, ngx_str_t *value);
 
 /* ngx_http_gamma_ratelimit.c */
 ngx_int_t ngx_http_gamma_rate_limit(ngx_http_request_t *r,
