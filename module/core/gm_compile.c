@@ -47,6 +47,7 @@ static const gm_compile_stage_pt  gm_compile_stages[] = {
     gm_compile_status,                /* route status conditions */
     gm_compile_tables,                /* route tables, sorted */
     gm_compile_backend_tls,           /* BackendTLSPolicies on backends */
+    gm_compile_backend_traffic,       /* XBackendTrafficPolicies, too */
     gm_compile_policies               /* policies merged per rule */
 };
 

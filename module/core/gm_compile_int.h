@@ -201,6 +201,9 @@ int gm_compile_tables(gm_compile_ctx_t *ctx);
 /* BackendTLSPolicies on backends (gm_compile_backendtls.c) */
 int gm_compile_backend_tls(gm_compile_ctx_t *ctx);
 
+/* XBackendTrafficPolicies on backends (gm_compile_backendtraffic.c) */
+int gm_compile_backend_traffic(gm_compile_ctx_t *ctx);
+
 /* TrafficPolicies and nginx.conf merged per rule (gm_compile_policy.c) */
 int gm_compile_policies(gm_compile_ctx_t *ctx);
 

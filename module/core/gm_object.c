@@ -56,7 +56,9 @@ static const gm_kind_def_t  gm_kinds[] = {
       gm_backendtlspolicy_parse },
     { "BackendTLSPolicy", GM_GATEWAY_GROUP "/v1alpha3",
       GM_KIND_BACKENDTLSPOLICY, gm_backendtlspolicy_parse },
-    { "ConfigMap", "v1", GM_KIND_CONFIGMAP, gm_configmap_parse }
+    { "ConfigMap", "v1", GM_KIND_CONFIGMAP, gm_configmap_parse },
+    { "XBackendTrafficPolicy", GM_XBTP_GROUP "/v1alpha1",
+      GM_KIND_XBACKENDTRAFFICPOLICY, gm_backendtrafficpolicy_parse }
 };
 
 

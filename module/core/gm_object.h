@@ -14,6 +14,7 @@
 
 #include "gm_arena.h"
 #include "gm_backendtlspolicy.h"
+#include "gm_backendtrafficpolicy.h"
 #include "gm_configmap.h"
 #include "gm_endpointslice.h"
 #include "gm_httproute.h"
@@ -33,6 +34,7 @@ typedef union {
     gm_trafficpolicy_t   trafficpolicy;
     gm_backendtlspolicy_t  backendtlspolicy;
     gm_configmap_t       configmap;
+    gm_backendtrafficpolicy_t  backendtrafficpolicy;
 } gm_object_body_t;
 
 typedef struct {

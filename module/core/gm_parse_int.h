@@ -79,6 +79,8 @@ int gm_trafficpolicy_parse(gm_parse_ctx_t *ctx, json_t *json,
     gm_object_body_t *body);
 int gm_backendtlspolicy_parse(gm_parse_ctx_t *ctx, json_t *json,
     gm_object_body_t *body);
+int gm_backendtrafficpolicy_parse(gm_parse_ctx_t *ctx, json_t *json,
+    gm_object_body_t *body);
 int gm_configmap_parse(gm_parse_ctx_t *ctx, json_t *json,
     gm_object_body_t *body);
 

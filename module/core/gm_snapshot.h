@@ -51,6 +51,16 @@ typedef struct {
     size_t                nsans;
 } gm_backend_tls_t;
 
+/* a backend's retry budget, from its XBackendTrafficPolicy */
+typedef struct {
+    gm_str_t              policy;     /* "ns/name" */
+    uint64_t              key;        /* its counters: policy and Service */
+    uint32_t              percent;    /* of the requests, in retries */
+    uint32_t              min_count;  /* retries allowed anyway ... */
+    int64_t               interval_ms;
+    int64_t               min_interval_ms;    /* ... per this */
+} gm_backend_traffic_t;
+
 typedef enum {
     GM_BACKEND_OK = 0,
     GM_BACKEND_NOT_FOUND,             /* no such Service or port: 500 */
@@ -71,6 +81,7 @@ typedef struct {
     /* round-robin cursor: advanced with an atomic add by every process */
     uint32_t              rr;
     const gm_backend_tls_t  *tls;     /* NULL: plain HTTP */
+    const gm_backend_traffic_t  *traffic;     /* NULL: no retry budget */
 } gm_backend_t;
 
 /* compiled HTTPRoute filters, laid out by gm_filter.h */

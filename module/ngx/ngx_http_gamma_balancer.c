@@ -149,6 +149,10 @@ ngx_http_gamma_balancer_init_peer(ngx_http_request_t *r,
         pd->nendpoints = b->nendpoints;
         pd->start = ngx_http_gamma_lb_start(r, ctx, b, &least);
         pd->least = least;
+
+        if (b->traffic != NULL) {
+            ngx_http_gamma_retry_budget_request(r, b->traffic);
+        }
     }
 
     if (pd->nendpoints == 0) {
@@ -316,6 +320,18 @@ ngx_http_gamma_balancer_get_peer(ngx_peer_connection_t *pc, void *data)
     ngx_msec_t                 delay, ms;
     const gm_sockaddr_t       *ep;
     const gm_policy_values_t  *v;
+
+    /* no retry past the budget: the failure is answered as 503 */
+    if (pd->attempt > 0 && !pd->ctx->is_direct
+        && pd->ctx->backend->traffic != NULL
+        && ngx_http_gamma_retry_budget_take(pd->request,
+                                            pd->ctx->backend->traffic)
+           != NGX_OK)
+    {
+        pd->ctx->retry_denied = 1;
+        pc->tries = 0;
+        return NGX_DECLINED;
+    }
 
     ep = &pd->endpoints[(pd->start + pd->attempt) % pd->nendpoints];
     pd->attempt++;

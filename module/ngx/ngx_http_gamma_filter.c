@@ -167,6 +167,10 @@ ngx_http_gamma_header_filter(ngx_http_request_t *r)
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_gamma_module);
 
+    if (r == r->main && ctx != NULL && ctx->retry_denied == 1) {
+        return ngx_http_gamma_retry_denied(r, ctx);
+    }
+
     if (r != r->main || ctx == NULL || ctx->filter == NULL) {
         return ngx_http_next_header_filter(r);
     }

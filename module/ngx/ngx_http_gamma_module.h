@@ -171,6 +171,8 @@ struct ngx_http_gamma_ctx_s {
     const gm_sockaddr_t       *endpoint;      /* last one the balancer chose */
     ngx_uint_t                 attempts;      /* tries sent to backends */
     ngx_uint_t                 timed_out;     /* NGX_HTTP_GAMMA_TIMEOUT_* */
+    /* 1: a retry was refused by the retry budget (503), 2: answered so */
+    ngx_uint_t                 retry_denied;
     /* timeouts.request: allocated for the rules that have one */
     ngx_event_t               *request_timer;
     /* HTTPRoute filters' state (ngx_http_gamma_filter.h), or NULL */
@@ -246,6 +248,14 @@ ngx_int_t ngx_http_gamma_request_header(ngx_http_request_t *r,
     ngx_str_t *lname, ngx_str_t *value);
 ngx_int_t ngx_http_gamma_request_cookie(ngx_http_request_t *r,
     ngx_str_t *name, ngx_str_t *value);
+
+/* ngx_http_gamma_retry_budget.c */
+void ngx_http_gamma_retry_budget_request(ngx_http_request_t *r,
+    const gm_backend_traffic_t *tr);
+ngx_int_t ngx_http_gamma_retry_budget_take(ngx_http_request_t *r,
+    const gm_backend_traffic_t *tr);
+ngx_int_t ngx_http_gamma_retry_denied(ngx_http_request_t *r,
+    ngx_http_gamma_ctx_t *ctx);
 
 /* ngx_http_gamma_ratelimit.c */
 ngx_int_t ngx_http_gamma_rate_limit(ngx_http_request_t *r,

@@ -35,6 +35,10 @@ static const gm_kube_resource_t  gm_kube_resources[] = {
     { GM_KIND_BACKENDTLSPOLICY, "gateway.networking.k8s.io",
       { "v1", "v1alpha3", NULL }, "backendtlspolicies", 1, NULL },
 
+    /* the retry budget: the Gateway API's experimental channel */
+    { GM_KIND_XBACKENDTRAFFICPOLICY, "gateway.networking.x-k8s.io",
+      { "v1alpha1", NULL, NULL }, "xbackendtrafficpolicies", 1, NULL },
+
     /*
      * CA bundles of BackendTLSPolicies: a sidecar must not read every
      * ConfigMap of the cluster, so only those labelled as CA bundles

@@ -41,6 +41,9 @@ our %Resources = (
                 kind => 'Lease' },
     xmeshes => { group => 'gateway.networking.x-k8s.io',
                  versions => ['v1alpha1'], kind => 'XMesh', cluster => 1 },
+    xbackendtrafficpolicies => { group => 'gateway.networking.x-k8s.io',
+                                 versions => ['v1alpha1'],
+                                 kind => 'XBackendTrafficPolicy' },
     trafficpolicies => { group => 'policy.nginx-gamma.dev',
                          versions => ['v1alpha1'], kind => 'TrafficPolicy' },
 );
