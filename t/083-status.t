@@ -118,7 +118,7 @@ Test::More::is_deeply($st->{source}{objects},
                       { Service => 5, EndpointSlice => 5, HTTPRoute => 3,
                         ReferenceGrant => 0, GRPCRoute => 0,
                         TrafficPolicy => 0, BackendTLSPolicy => 0,
-                        ConfigMap => 0 },
+                        ConfigMap => 0, XBackendTrafficPolicy => 0 },
                       'objects by kind');
 Test::More::is_deeply(main::port_names($st),
     ['colors/color:18080', 'faces/empty:18080', 'faces/face:18080',

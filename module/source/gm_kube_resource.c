@@ -27,7 +27,7 @@ static const gm_kube_resource_t  gm_kube_resources[] = {
     { GM_KIND_GRPCROUTE, "gateway.networking.k8s.io", { "v1", NULL, NULL },
       "grpcroutes", 1, NULL },
 
-    /* our own policy kind: its CRD is conf/kubernetes/trafficpolicy.yaml */
+    /* our own policy kind: its CRD is docker/k8s/crd/trafficpolicy.yaml */
     { GM_KIND_TRAFFICPOLICY, "policy.nginx-gamma.dev", { "v1alpha1", NULL,
       NULL }, "trafficpolicies", 1, NULL },
 
