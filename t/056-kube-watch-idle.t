@@ -82,7 +82,9 @@ X-Gamma-Backend: faces/smiley:18080
 --- http_config
     gamma_kubernetes_watch_idle_timeout 1s;
 --- post_setup_server_root
-FakeKube::reset($GammaTest::Base . "---\n" . $FakeKube::Route);
+# bookmarks keep the other watches (only the route watch is frozen)
+FakeKube::reset($GammaTest::Base . "---\n" . $FakeKube::Route,
+                bookmark_every => 0.3);
 --- init
 FakeKube::wait_watches();
 my $rev = FakeKube::control('ping')->{rev};
@@ -119,12 +121,15 @@ qr{\[warn\] .*kubernetes: /apis/gateway\.networking\.k8s\.io/v1/httproutes: watc
 --- http_config
     gamma_kubernetes_watch_idle_timeout 1s;
 --- post_setup_server_root
-FakeKube::reset($GammaTest::Base);
+# the other watches get bookmarks all along; the route watch from the test
+FakeKube::reset($GammaTest::Base, bookmark_every => 0.3,
+                bookmark_skip => ['httproutes']);
 --- init
 FakeKube::wait_watches();
 my $start = Time::HiRes::time;
 while (Time::HiRes::time - $start < 2.5) {
-    FakeKube::control('watches', { action => 'bookmark' });
+    FakeKube::control('watches', { action => 'bookmark',
+                                   plural => 'httproutes' });
     Time::HiRes::sleep(0.3);
 }
 Test::More::is(scalar main::route_watches(), 1,

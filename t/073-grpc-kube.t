@@ -53,6 +53,8 @@ __DATA__
 --- post_setup_server_root
 FakeKube::reset($main::Mesh . "---\n" . $main::Route);
 --- init
+# nginx accepts calls before its first sync
+FakeKube::wait_watches();
 Test::More::is(main::call('/shop.Other/Get'),
                "code UNIMPLEMENTED details gamma: no route rule matches "
                . "the method\n", 'another service is UNIMPLEMENTED');
@@ -71,6 +73,7 @@ code OK server a rule cart type grpc
 --- post_setup_server_root
 FakeKube::reset($main::Mesh);
 --- init
+FakeKube::wait_watches();
 Test::More::is(main::call('/shop.Cart/Get'),
                "code OK server front rule - type -\n",
                'passthrough before the route exists');

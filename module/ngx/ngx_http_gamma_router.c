@@ -488,9 +488,8 @@ ngx_http_gamma_choose(ngx_http_request_t *r, ngx_http_gamma_worker_t *w,
         }
     }
 
-    if (rule->timeout_request_ms > 0
-        && ngx_http_gamma_timeout_start(r, ctx) != NGX_OK)
-    {
+    /* the effective timeouts.request: nothing is armed without one */
+    if (ngx_http_gamma_timeout_start(r, ctx) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 

@@ -72,6 +72,8 @@ sub reset_state ($self, $opt) {
         $self->end_watch($w, 'drop');
     }
 
+    Mojo::IOLoop->remove($st->{bookmark_timer}) if $st->{bookmark_timer};
+
     %$st = (
         rev => $st->{rev} // 1000,      # keeps growing across resets
         objects => {},                  # plural => "ns/name" => object
@@ -87,6 +89,20 @@ sub reset_state ($self, $opt) {
         snapshots => {},
         split => $opt->{split} // 1,
     );
+
+    # "bookmark_every": seconds between bookmarks on every open watch
+    # (frozen ones and the plurals of "bookmark_skip" aside), as a real API
+    # server sends them now and then
+    if ($opt->{bookmark_every}) {
+        my %skip = map { $_ => 1 } @{ $opt->{bookmark_skip} // [] };
+        $st->{bookmark_timer} = Mojo::IOLoop->recurring(
+            $opt->{bookmark_every} => sub {
+                for my $w (values %{ $st->{watches} }) {
+                    $self->send_bookmark($w)
+                        if $w->{bookmarks} && !$skip{ $w->{plural} };
+                }
+            });
+    }
 }
 
 sub dispatch_request ($self, $c) {
