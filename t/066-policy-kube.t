@@ -34,6 +34,9 @@ __DATA__
 --- post_setup_server_root
 FakeKube::reset($GammaTest::Base . "---\n" . $FakeKube::Route . "---\n"
                 . $main::Policy);
+--- init
+# nginx accepts requests before its first sync
+GammaTest::gamma_wait_synced();
 --- request
 GET /
 --- more_headers
