@@ -95,11 +95,24 @@ deps:
 	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q \
 	        --no-install-recommends $(KUBECTL_PACKAGE); }
 
-$(BUILD)/unit/%: t/unit/%.c $(CORE_SRCS) $(CORE_HDRS) $(SOURCE_SRCS) \
-        $(SOURCE_HDRS) t/unit/tap.h
+# core and source compiled once with the sanitizers, in one archive that
+# every unit test links (not once per test)
+UNIT_OBJS   := $(patsubst %.c,$(BUILD)/unit-obj/%.o,$(CORE_SRCS) $(SOURCE_SRCS))
+UNIT_AR     := $(BUILD)/unit-obj/libgamma-unit.a
+
+$(BUILD)/unit-obj/%.o: %.c $(CORE_HDRS) $(SOURCE_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(UNIT_CFLAGS) -c -o $@ $<
+
+$(UNIT_AR): $(UNIT_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/unit/%: t/unit/%.c $(UNIT_AR) $(CORE_HDRS) $(SOURCE_HDRS) \
+        t/unit/tap.h $(wildcard t/unit/fixture.[ch])
 	@mkdir -p $(BUILD)/unit
 	$(CC) $(UNIT_CFLAGS) -o $@ $< $(wildcard t/unit/fixture.c) \
-	    $(CORE_SRCS) $(SOURCE_SRCS) $(UNIT_LIBS)
+	    $(UNIT_AR) $(UNIT_LIBS)
 
 unit: $(UNIT_BINS)
 
