@@ -315,8 +315,9 @@ gm_policy_name(gm_policy_values_t *v, const gm_policy_field_t *f,
     size_t     i;
     gm_str_t  *dst;
 
+    /* strchr() finds the NUL that ends its set: a NUL byte is no token */
     for (i = 0; i < len; i++) {
-        if (strchr("!#$%&'*+-.^_`|~", s[i]) == NULL
+        if ((s[i] == '\0' || strchr("!#$%&'*+-.^_`|~", s[i]) == NULL)
             && !(s[i] >= '0' && s[i] <= '9') && !(s[i] >= 'a' && s[i] <= 'z')
             && !(s[i] >= 'A' && s[i] <= 'Z'))
         {

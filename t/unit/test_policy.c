@@ -663,6 +663,12 @@ test_operator_line(void)
            "line: a bad value");
     is_int(LINE("*", "rateLimit.unit", "Hour"), GM_OPLINE_VALUE,
            "line: a bad enum");
+    /* found by fuzz_operator: strchr() took a NUL for a token character */
+    is_int(gm_operator_line_parse(&e, 0, "*", 1,
+                                  "loadBalancer.consistentHash.header", 34,
+                                  "x\0y", 3, test_alloc, NULL, err,
+                                  sizeof(err)),
+           GM_OPLINE_VALUE, "line: a NUL in a header name");
 
 #undef LINE
 }
