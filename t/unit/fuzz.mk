@@ -3,7 +3,7 @@
 # corpus in t/unit/fuzz-<name>/; "make fuzz-watch FUZZ_TIME=600" runs one.
 # New inputs go to build/fuzz-<name>-corpus, crashes to build/.
 
-FUZZ_MORE     := watch match values
+FUZZ_MORE     := watch match values operator
 FUZZ_FLAGS    := -g -O1 -fsanitize=fuzzer,address,undefined \
                  -fno-sanitize-recover=undefined -Imodule/core -Imodule/source
 FUZZ_LIBS     := -ljansson -lyaml -lpcre2-8
