@@ -4,11 +4,13 @@
 # a clear error naming what and why, or the correct answer, and the rest
 # of the mesh keeps serving: every block also sends a request to a
 # Service the bad input does not concern.  Catastrophic regexes are
-# t/015's, the path modes t/016's.
+# t/015's, the path modes t/016's.  Also 100,000 routes: in one manifest,
+# past the zone's size, and as rules, matches or parentRefs of one route.
 
 use Test::Nginx::Socket 'no_plan';
 use lib 't/inc';
 use GammaTest;
+use Time::HiRes qw(sleep time);
 
 no_shuffle();
 log_level('info');
@@ -120,6 +122,96 @@ our @WrongTypes = (
 # the other Service answers as before
 our $Other = ["GET /good/x", "X-Test-To: 127.10.0.1:18080",
               "pod 127.11.0.2:18090 GET /good/x host=127.10.0.1:18080\n"];
+
+# 100,000 routes (issue 18): HTTPRoutes r1 .. r$n on face, each sending
+# PathPrefix /r<i> to smiley; written by the test, not kept in the tree
+our $Many = 100_000;
+
+sub many_routes {
+    my ($n) = @_;
+    return join '', map { <<"_EOY_" } 1 .. $n;
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: r$_, namespace: faces}
+spec:
+  parentRefs: [{group: "", kind: Service, name: face}]
+  rules:
+  - matches: [{path: {type: PathPrefix, value: /r$_}}]
+    backendRefs: [{name: smiley, port: 18080}]
+_EOY_
+}
+
+# one HTTPRoute on face with $n items where the API allows a few
+sub wide_route {
+    my ($name, $n, $what) = @_;
+    my %body = (
+        rules => "  rules:\n" . ("  - backendRefs: [{name: smiley, port: 18080}]\n" x $n),
+        matches => "  rules:\n  - matches:\n"
+            . join('', map { "    - path: {type: PathPrefix, value: /m$_}\n" } 1 .. $n)
+            . "    backendRefs: [{name: smiley, port: 18080}]\n",
+        parents => "  rules:\n  - backendRefs: [{name: smiley, port: 18080}]\n",
+    );
+    my $parents = $what eq 'parents'
+        ? join('', map { qq{  - {group: "", kind: Service, name: face$_}\n} } 1 .. $n)
+        : qq{  - {group: "", kind: Service, name: face}\n};
+    return "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n"
+         . "metadata: {name: $name, namespace: faces}\nspec:\n  parentRefs:\n"
+         . $parents . $body{$what};
+}
+
+sub error_log {
+    open my $fh, '<', "$ENV{TEST_NGINX_SERVER_ROOT}/logs/error.log" or die;
+    return <$fh>;
+}
+
+# the newest generation both workers serve, 0 before the first
+sub served {
+    my %gen;
+    for (error_log()) {
+        $gen{$1} = $2 if /\[\w+\] (\d+)#.*gamma: snapshot (\d+) in service/;
+    }
+    my @g = values %gen;
+    return @g >= 2 ? (sort { $a <=> $b } @g)[0] : 0;
+}
+
+# until both workers serve a generation after $after, or $what is logged;
+# meanwhile the other Service is asked every 20 ms: [status, seconds] each
+sub wait_serving {
+    my ($after, $limit, $what) = @_;
+    my ($start, @asked) = (time);
+    my $c = GammaTest::gamma_client(to => '127.10.0.1:18080');
+    while (time - $start < $limit * ($ENV{GAMMA_TEST_SLOW} || 1)) {
+        my $g = served();
+        return ($g, \@asked) if $g > $after;
+        return (0, \@asked) if $what && grep { $_ =~ $what } error_log();
+        my $t = time;
+        # nginx closes a keep-alive connection after 1000 requests
+        my $res = eval { $c->request('GET', '/good/x') } // do {
+            $c = GammaTest::gamma_client(to => '127.10.0.1:18080');
+            $c->request('GET', '/good/x');
+        };
+        push @asked, [$res->{status} . ' ' . $res->{body}, time - $t];
+        sleep 0.02;
+    }
+    die "no generation after $after in service in $limit s";
+}
+
+sub logged_once {
+    my ($re) = @_;
+    my $n = grep { $_ =~ $re } error_log();
+    Test::More::is($n, 1, "logged once: $re");
+}
+
+# the other Service's answers while the big manifest was read: all right
+sub all_good {
+    my ($asked) = @_;
+    my @bad = grep { $_->[0] ne "200 $Other->[2]" } @$asked;
+    my ($max) = sort { $b <=> $a } map { $_->[1] } @$asked;
+    Test::More::is(scalar @bad, 0, sprintf "the other Service answered "
+        . "%d requests meanwhile, all right, the slowest in %.3f s",
+        scalar @$asked, $max // 0);
+}
 
 run_tests();
 
@@ -283,3 +375,82 @@ $main::Other->[2]
  "^pod 127\\.11\\.0\\.2:18090 GET /good/\\.\\.;/secret ",
  "^pod 127\\.11\\.0\\.2:18090 GET /good/%252F\\.\\.%252Fsecret ",
  "", ""]
+
+
+
+=== TEST 10: 100,000 HTTPRoutes on one Service: each routes its own prefix, the other Service answers throughout
+--- http_config
+    gamma_zone 512m;
+--- user_files eval
+[["mesh/base.yaml", $GammaTest::Base], ["mesh/good.yaml", $main::Good]]
+--- init
+my ($g) = main::wait_serving(0, 10);
+my $t = time;
+GammaTest::gamma_write("$ENV{TEST_NGINX_SERVER_ROOT}/html/mesh/many.yaml",
+                       main::many_routes($main::Many));
+(my $g2, my $asked) = main::wait_serving($g, 180);
+Test::More::diag(sprintf "100,000 routes in service after %.1f s", time - $t);
+main::all_good($asked);
+--- request eval
+["GET /r1/a", "GET /r50000", "GET /r100000/b", "GET /r100001", "GET /r1x",
+ $main::Other->[0]]
+--- more_headers eval
+[("X-Test-To: 127.10.0.3:18080") x 5, $main::Other->[1]]
+--- error_code eval
+[200, 200, 200, 404, 404, 200]
+--- response_headers eval
+["X-Gamma-Route: faces/r1\nX-Gamma-Backend: faces/smiley:18080",
+ "X-Gamma-Route: faces/r50000", "X-Gamma-Route: faces/r100000",
+ "X-Gamma-Route: ", "X-Gamma-Route: ", "X-Gamma-Route: faces/good"]
+--- no_error_log
+rejected
+--- timeout: 20
+
+
+
+=== TEST 11: 100,000 HTTPRoutes past the zone's size: one error line with the sizes, the snapshot before keeps serving
+--- http_config
+    gamma_zone 4m;
+--- user_files eval
+[["mesh/base.yaml", $GammaTest::Base], ["mesh/good.yaml", $main::Good]]
+--- init
+my ($g) = main::wait_serving(0, 10);
+GammaTest::gamma_write("$ENV{TEST_NGINX_SERVER_ROOT}/html/mesh/many.yaml",
+                       main::many_routes($main::Many));
+(my $g2, my $asked) = main::wait_serving($g, 180, qr/does not fit in zone/);
+Test::More::is($g2, 0, 'no new generation');
+# the error lines come before the block's first request: checked here
+main::logged_once(qr{\[error\] .*gamma: a snapshot of at least \d+ bytes does not fit in zone "gamma" \(\d+ of \d+ bytes used\), the previous one keeps serving});
+main::all_good($asked);
+--- request eval
+["GET /r1", "GET /r100000", $main::Other->[0]]
+--- more_headers eval
+[("X-Test-To: 127.10.0.3:18080") x 2, $main::Other->[1]]
+--- error_code eval
+[200, 200, 200]
+--- response_headers eval
+["X-Gamma-Route-Kind: none", "X-Gamma-Route-Kind: none",
+ "X-Gamma-Route: faces/good"]
+--- timeout: 20
+
+
+
+=== TEST 12: 100,000 rules, matches or parentRefs in one HTTPRoute: rejected naming the limit, the rest serves
+--- user_files eval
+[["mesh/base.yaml", $GammaTest::Base], ["mesh/good.yaml", $main::Good],
+ ["mesh/rules.yaml", main::wide_route('rules', $main::Many, 'rules')],
+ ["mesh/matches.yaml", main::wide_route('matches', $main::Many, 'matches')],
+ ["mesh/parents.yaml", main::wide_route('parents', $main::Many, 'parents')]]
+--- init
+main::wait_serving(0, 60);
+main::logged_once($_) for
+    qr{HTTPRoute faces/rules rejected: spec\.rules: must have at most 16 items},
+    qr{HTTPRoute faces/matches rejected: spec\.rules\[0\]\.matches: must have at most 64 items},
+    qr{HTTPRoute faces/parents rejected: spec\.parentRefs: must have at most 32 items};
+--- request eval
+["GET /m1", $main::Other->[0]]
+--- more_headers eval
+["X-Test-To: 127.10.0.3:18080", $main::Other->[1]]
+--- response_headers eval
+["X-Gamma-Route-Kind: none", "X-Gamma-Route: faces/good"]
+--- timeout: 20
