@@ -3,8 +3,9 @@
 # under constant load from wrk while a route and an EndpointSlice change
 # every second, for 10 minutes.  Reports the failed requests (must be 0),
 # the changes applied, and the memory of every nginx process over time
-# (must be flat); writes bench/soak.png and the "Soak" section of
-# bench/results.md.  A benchmark, not a test: not part of make test or CI.
+# (must be flat); writes bench/soak.png, bench/soak.md and the "Soak"
+# section of bench/results.md (make bench includes bench/soak.md there).
+# A benchmark, not a test: not part of make test or CI.
 #
 #   bench/soak.sh [seconds]          (600 by default; SOAK_PORT=28600)
 #
@@ -277,7 +278,9 @@ _EOR_
 
 echo "$result"
 
+# bench/soak.md keeps the results (make bench includes it in results.md);
 # the section replaces the previous one in bench/results.md
+printf '%s\n' "$result" > "$root/bench/soak.md"
 res=$root/bench/results.md
 touch "$res"
 awk -v new="$result" '

@@ -38,6 +38,7 @@ sub write {
     $self->propagation;
     $self->targets;
     $self->notes;
+    $self->soak;
     $self->plots;
     $self->method;
 
@@ -840,6 +841,19 @@ sub notes {
 
     open my $fh, '<', $file or return;
     $self->p(map { chomp; $_ } <$fh>);
+}
+
+
+# bench/soak.sh's results (bench/soak.md): another run, kept as it wrote
+# them, so that this report does not drop them
+sub soak {
+    my ($self) = @_;
+    my $file = "$self->{r}{ctx}{root}/bench/soak.md";
+
+    return unless $self->{r}{mode} eq 'full' && -f $file;
+
+    open my $fh, '<', $file or return;
+    $self->p('', map { chomp; $_ } <$fh>);
 }
 
 
