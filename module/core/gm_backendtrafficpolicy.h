@@ -1,8 +1,8 @@
 /*
  * nginx-gamma: XBackendTrafficPolicy (gateway.networking.x-k8s.io
  * v1alpha1, GEP-3388), parsed by gm_backendtrafficpolicy.c and put on
- * backends by gm_compile_backendtraffic.c: the retry budget of the
- * Services it targets.
+ * backends by gm_compile_backendtraffic.c: the retry budget and the
+ * session persistence of the Services it targets.
  */
 
 #ifndef GM_BACKENDTRAFFICPOLICY_H
@@ -14,6 +14,7 @@
 
 #include "gm_meta.h"
 #include "gm_policy.h"
+#include "gm_session.h"
 
 
 #define GM_XBTP_GROUP                "gateway.networking.x-k8s.io"
@@ -32,11 +33,12 @@ typedef struct {
     gm_policy_target_t  *targets;
     size_t               ntargets;
     unsigned             has_retry:1;        /* retryConstraint given */
-    unsigned             has_session:1;      /* not enforced: logged */
+    unsigned             has_session:1;      /* sessionPersistence given */
     uint32_t             percent;            /* budget.percent */
     int64_t              interval_ms;        /* budget.interval */
     uint32_t             min_count;          /* minRetryRate.count */
     int64_t              min_interval_ms;    /* minRetryRate.interval */
+    gm_session_t         session;            /* when has_session */
 } gm_backendtrafficpolicy_t;
 
 

@@ -1,7 +1,10 @@
 /*
  * nginx-gamma: XBackendTrafficPolicies attached to the backends (every
- * port) of the Services they target.  Between policies on one Service the
- * older wins, then ns/name (GEP-713); the other is logged as conflicted.
+ * port) of the Services they target: a retry budget and a session
+ * persistence, each field on its own.  Between policies on one Service
+ * the older wins, then ns/name (GEP-713); the other is logged as
+ * conflicted.  Also a route rule's own sessionPersistence, which beats
+ * the policies' of its backends (spec 1.14).
  */
 
 #include <stdint.h>
@@ -28,6 +31,12 @@ static void gm_compile_add_xbtp(void *data, gm_object_t *obj);
 static int gm_compile_xbtp_cmp(const void *one, const void *two);
 static int gm_compile_xbtp_target(gm_compile_ctx_t *ctx, const gm_cxbtp_t *t,
     const gm_policy_target_t *ref);
+static int gm_compile_xbtp_session(gm_compile_ctx_t *ctx, const gm_cxbtp_t *t,
+    const gm_policy_target_t *ref);
+static gm_session_t *gm_compile_session(gm_compile_ctx_t *ctx,
+    const gm_session_t *src, const gm_str_t *policy);
+static int gm_compile_session_path(gm_compile_ctx_t *ctx, gm_rule_t *rule,
+    const gm_http_rule_t *hr);
 
 
 int
@@ -58,20 +67,15 @@ gm_compile_backend_traffic(gm_compile_ctx_t *ctx)
     qsort(list.policies, list.n, sizeof(gm_cxbtp_t), gm_compile_xbtp_cmp);
 
     for (i = 0; i < list.n; i++) {
-        if (list.policies[i].p->has_session) {
-            gm_log(ctx->log, GM_LOG_WARN, "XBackendTrafficPolicy %s: "
-                   "sessionPersistence is not supported yet, ignored",
-                   list.policies[i].label.data);
-        }
-
-        if (!list.policies[i].p->has_retry) {
-            continue;
-        }
-
         for (j = 0; j < list.policies[i].p->ntargets; j++) {
-            if (gm_compile_xbtp_target(ctx, &list.policies[i],
-                                       &list.policies[i].p->targets[j])
-                != 0)
+            if ((list.policies[i].p->has_retry
+                 && gm_compile_xbtp_target(ctx, &list.policies[i],
+                                           &list.policies[i].p->targets[j])
+                    != 0)
+                || (list.policies[i].p->has_session
+                    && gm_compile_xbtp_session(ctx, &list.policies[i],
+                                               &list.policies[i].p->targets[j])
+                       != 0))
             {
                 return -1;
             }
@@ -171,4 +175,153 @@ gm_compile_xbtp_target(gm_compile_ctx_t *ctx, const gm_cxbtp_t *t,
     }
 
     return 0;
+}
+
+
+static int
+gm_compile_xbtp_session(gm_compile_ctx_t *ctx, const gm_cxbtp_t *t,
+    const gm_policy_target_t *ref)
+{
+    size_t                  p;
+    gm_backend_t           *b;
+    gm_session_t           *sp;
+    gm_compile_service_t   *cs;
+
+    cs = gm_compile_find_service(ctx, &ref->ns, &ref->name);
+
+    if (cs == NULL) {
+        if (!t->p->has_retry) {
+            gm_log(ctx->log, GM_LOG_WARN, "XBackendTrafficPolicy %s: "
+                   "targetRef Service %s/%s does not exist, not applied",
+                   t->label.data, ref->ns.data, ref->name.data);
+        }
+
+        return 0;
+    }
+
+    sp = gm_compile_session(ctx, &t->p->session, &t->label);
+    if (sp == NULL) {
+        return -1;
+    }
+
+    for (p = 0; p < cs->svc->nports; p++) {
+        b = gm_compile_port_backend(ctx, cs, p);
+        if (b == NULL) {
+            return -1;
+        }
+
+        if (b->session != NULL) {
+            gm_log(ctx->log, GM_LOG_WARN, "XBackendTrafficPolicy %s: %s "
+                   "already has the sessionPersistence of the older "
+                   "XBackendTrafficPolicy %s, conflicted", t->label.data,
+                   b->label.data, b->session->policy.data);
+            continue;
+        }
+
+        b->session = sp;
+    }
+
+    return 0;
+}
+
+
+/* a copy in the snapshot's memory: the store's may go first */
+static gm_session_t *
+gm_compile_session(gm_compile_ctx_t *ctx, const gm_session_t *src,
+    const gm_str_t *policy)
+{
+    gm_session_t  *s;
+
+    s = gm_arena_calloc(ctx->arena, sizeof(gm_session_t));
+    if (s == NULL) {
+        return NULL;
+    }
+
+    s->type = src->type;
+    s->permanent = src->permanent;
+    s->absolute_ms = src->absolute_ms;
+
+    if (gm_arena_strdup(ctx->arena, &s->name, src->name.data, src->name.len)
+        != 0
+        || gm_arena_strdup(ctx->arena, &s->lname, src->lname.data,
+                           src->lname.len) != 0
+        || gm_arena_strdup(ctx->arena, &s->path, src->path.data,
+                           src->path.len) != 0
+        || gm_arena_strdup(ctx->arena, &s->policy,
+                           policy ? policy->data : "",
+                           policy ? policy->len : 0) != 0)
+    {
+        return NULL;
+    }
+
+    return s;
+}
+
+
+int
+gm_compile_rule_session(gm_compile_ctx_t *ctx, gm_rule_t *rule,
+    const gm_http_rule_t *hr)
+{
+    if (hr->session != NULL) {
+        rule->session = gm_compile_session(ctx, hr->session, NULL);
+        if (rule->session == NULL) {
+            return -1;
+        }
+    }
+
+    return gm_compile_session_path(ctx, rule, hr);
+}
+
+
+/*
+ * The Path of the rule's cookies when sessionPersistence names none: the
+ * path its matches share (a PathPrefix without its trailing "/"), else
+ * "/" (empty).  A path a cookie cannot carry is "/" too.
+ */
+static int
+gm_compile_session_path(gm_compile_ctx_t *ctx, gm_rule_t *rule,
+    const gm_http_rule_t *hr)
+{
+    size_t                  i, len;
+    const gm_str_t         *path;
+    const gm_http_match_t  *m;
+
+    path = NULL;
+
+    for (i = 0; i < hr->nmatches; i++) {
+        m = &hr->matches[i];
+
+        if (m->path_type == GM_MATCH_REGEX
+            || (path != NULL && !gm_str_eq(path, &m->path)))
+        {
+            return 0;
+        }
+
+        path = &m->path;
+    }
+
+    if (path == NULL) {
+        return 0;
+    }
+
+    len = path->len;
+
+    while (len > 1 && path->data[len - 1] == '/') {
+        len--;
+    }
+
+    for (i = 0; i < len; i++) {
+        if ((unsigned char) path->data[i] <= 0x20
+            || (unsigned char) path->data[i] >= 0x7f
+            || path->data[i] == ';')
+        {
+            return 0;
+        }
+    }
+
+    if (len <= 1 || path->data[0] != '/') {
+        return 0;
+    }
+
+    return gm_arena_strdup(ctx->arena, &rule->session_path, path->data, len);
 }

@@ -315,7 +315,9 @@ gm_compile_rule(gm_compile_ctx_t *ctx, gm_compile_route_t *cr, uint32_t index)
     rule->no_backends = (hr->nbackends == 0);
     rule->grpc = (cr->route->meta.kind == GM_KIND_GRPCROUTE);
 
-    if (gm_compile_rule_retry(ctx, rule, hr) != 0) {
+    if (gm_compile_rule_retry(ctx, rule, hr) != 0
+        || gm_compile_rule_session(ctx, rule, hr) != 0)
+    {
         return -1;
     }
 

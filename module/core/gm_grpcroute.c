@@ -118,7 +118,8 @@ gm_grpc_rule_parse(gm_parse_ctx_t *ctx, json_t *item, gm_http_rule_t *rule)
         || gm_filters_parse(ctx, item, &rule->filters, &rule->nfilters) != 0
         || gm_grpc_filters_check(ctx, "filters", rule->filters,
                                  rule->nfilters) != 0
-        || gm_backend_refs_parse(ctx, item, rule) != 0)
+        || gm_backend_refs_parse(ctx, item, rule) != 0
+        || gm_session_parse(ctx, item, &rule->session) != 0)
     {
         return -1;
     }

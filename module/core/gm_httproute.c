@@ -271,6 +271,7 @@ gm_rule_parse(gm_parse_ctx_t *ctx, json_t *item, gm_http_rule_t *rule)
         || gm_backend_refs_parse(ctx, item, rule) != 0
         || gm_timeouts_parse(ctx, item, rule) != 0
         || gm_retry_parse(ctx, item, rule) != 0
+        || gm_session_parse(ctx, item, &rule->session) != 0
         || gm_rule_redirect_check(ctx, rule) != 0)
     {
         return -1;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "gm_meta.h"
+#include "gm_session.h"
 
 
 typedef struct {
@@ -174,6 +175,7 @@ typedef struct {
     int64_t            retry_backoff_ms;     /* GM_DURATION_UNSET */
     uint16_t          *retry_codes;
     size_t             nretry_codes;
+    gm_session_t      *session;       /* sessionPersistence, or NULL */
     /* set when the rule is invalid: the rule is kept for precedence
      * bookkeeping but never matches; the reason was logged */
     unsigned           invalid:1;

@@ -90,6 +90,8 @@ int gm_configmap_parse(gm_parse_ctx_t *ctx, json_t *json,
 
 int gm_policy_targets_parse(gm_parse_ctx_t *ctx, json_t *spec,
     unsigned flags, gm_policy_target_t **out, size_t *nout);
+/* a rule's or a policy's sessionPersistence (gm_backendtrafficpolicy.c) */
+int gm_session_parse(gm_parse_ctx_t *ctx, json_t *obj, gm_session_t **out);
 
 /* the parse context (gm_parse.c) */
 void gm_parse_ctx_init(gm_parse_ctx_t *ctx, gm_object_t *obj,

@@ -82,6 +82,8 @@ typedef struct {
     uint32_t              rr;
     const gm_backend_tls_t  *tls;     /* NULL: plain HTTP */
     const gm_backend_traffic_t  *traffic;     /* NULL: no retry budget */
+    /* its XBackendTrafficPolicy's sessionPersistence, or NULL */
+    const gm_session_t          *session;
 } gm_backend_t;
 
 /* compiled HTTPRoute filters, laid out by gm_filter.h */
@@ -114,6 +116,9 @@ struct gm_rule_s {
     const uint16_t         *retry_codes;
     size_t                  nretry_codes;
     const gm_filters_t     *filters;              /* rule filters, or NULL */
+    /* its own sessionPersistence (it beats its backends'), or NULL */
+    const gm_session_t     *session;
+    gm_str_t                session_path;   /* a cookie's default Path */
 };
 
 /*
@@ -211,6 +216,10 @@ const gm_route_table_t *gm_frontend_route_table(const gm_frontend_t *f,
 /* the settings for a client of namespace ns (may be empty) */
 const gm_effective_t *gm_policy_set_effective(const gm_policy_set_t *p,
     const char *ns, size_t ns_len);
+
+/* the sessionPersistence of a request of rule (may be NULL) sent to b */
+const gm_session_t *gm_session_effective(const gm_rule_t *rule,
+    const gm_backend_t *b);
 
 /* weighted random choice; rnd is uniform in [0, 2^32) */
 gm_weighted_backend_t *gm_rule_pick_backend(const gm_rule_t *rule,
