@@ -147,8 +147,14 @@ ngx_http_gamma_balancer_init_peer(ngx_http_request_t *r,
         b = ctx->backend;
         pd->endpoints = b->endpoints;
         pd->nendpoints = b->nendpoints;
-        pd->start = ngx_http_gamma_lb_start(r, ctx, b, &least);
-        pd->least = least;
+        if (ctx->session_ep && ctx->session_ep <= b->nendpoints) {
+            /* the endpoint of a session (ngx_http_gamma_session.c) */
+            pd->start = ctx->session_ep - 1;
+
+        } else {
+            pd->start = ngx_http_gamma_lb_start(r, ctx, b, &least);
+            pd->least = least;
+        }
 
         if (b->traffic != NULL) {
             ngx_http_gamma_retry_budget_request(r, b->traffic);

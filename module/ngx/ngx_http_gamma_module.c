@@ -225,7 +225,9 @@ ngx_module_t  ngx_http_gamma_module = {
 static ngx_int_t
 ngx_http_gamma_preconfiguration(ngx_conf_t *cf)
 {
-    if (ngx_http_gamma_zone_add_variables(cf) != NGX_OK) {
+    if (ngx_http_gamma_zone_add_variables(cf) != NGX_OK
+        || ngx_http_gamma_session_add_variables(cf) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -237,7 +239,8 @@ static ngx_int_t
 ngx_http_gamma_postconfiguration(ngx_conf_t *cf)
 {
     if (ngx_http_gamma_grpc_init(cf) != NGX_OK
-        || ngx_http_gamma_filter_init(cf) != NGX_OK)
+        || ngx_http_gamma_filter_init(cf) != NGX_OK
+        || ngx_http_gamma_session_init(cf) != NGX_OK)
     {
         return NGX_ERROR;
     }

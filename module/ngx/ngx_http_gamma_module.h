@@ -173,6 +173,11 @@ struct ngx_http_gamma_ctx_s {
     ngx_uint_t                 timed_out;     /* NGX_HTTP_GAMMA_TIMEOUT_* */
     /* 1: a retry was refused by the retry budget (503), 2: answered so */
     ngx_uint_t                 retry_denied;
+    /* sessionPersistence (ngx_http_gamma_session.c), or NULL */
+    const gm_session_t        *session;
+    ngx_uint_t                 session_ep;    /* 1 + the token's endpoint */
+    unsigned                   session_state:2;
+    unsigned                   session_seen:1;    /* a token came */
     /* timeouts.request: allocated for the rules that have one */
     ngx_event_t               *request_timer;
     /* HTTPRoute filters' state (ngx_http_gamma_filter.h), or NULL */
@@ -248,6 +253,16 @@ ngx_int_t ngx_http_gamma_request_header(ngx_http_request_t *r,
     ngx_str_t *lname, ngx_str_t *value);
 ngx_int_t ngx_http_gamma_request_cookie(ngx_http_request_t *r,
     ngx_str_t *name, ngx_str_t *value);
+
+/* ngx_http_gamma_session.c */
+ngx_int_t ngx_http_gamma_session_init(ngx_conf_t *cf);
+ngx_int_t ngx_http_gamma_session_add_variables(ngx_conf_t *cf);
+gm_weighted_backend_t *ngx_http_gamma_session_route(ngx_http_request_t *r,
+    ngx_http_gamma_ctx_t *ctx, const gm_rule_t *rule);
+void ngx_http_gamma_session_start(ngx_http_gamma_ctx_t *ctx,
+    const gm_rule_t *rule, const gm_backend_t *b);
+void ngx_http_gamma_session_passthrough(ngx_http_request_t *r,
+    ngx_http_gamma_ctx_t *ctx);
 
 /* ngx_http_gamma_retry_budget.c */
 void ngx_http_gamma_retry_budget_request(ngx_http_request_t *r,

@@ -273,6 +273,8 @@ ngx_http_gamma_passthrough(ngx_http_request_t *r, ngx_http_gamma_ctx_t *ctx,
         return rc;
     }
 
+    ngx_http_gamma_session_passthrough(r, ctx);
+
     if (ngx_http_gamma_timeout_start(r, ctx) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -471,9 +473,16 @@ ngx_http_gamma_choose(ngx_http_request_t *r, ngx_http_gamma_worker_t *w,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    wb = (rule->nbackends == 1)
-         ? &rule->backends[0]
-         : gm_rule_pick_backend(rule, ngx_http_gamma_random(w));
+    /* a session's endpoint before the weights (spec 1.14) */
+    wb = ngx_http_gamma_session_route(r, ctx, rule);
+
+    if (wb == NULL) {
+        wb = (rule->nbackends == 1)
+             ? &rule->backends[0]
+             : gm_rule_pick_backend(rule, ngx_http_gamma_random(w));
+        ngx_http_gamma_session_start(ctx, rule, wb->backend);
+    }
+
     ctx->weighted = wb;
     ctx->backend = wb->backend;
 

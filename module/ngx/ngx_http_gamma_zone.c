@@ -8,12 +8,15 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include <sys/random.h>
+
 #include "ngx_http_gamma_module.h"
 #include "ngx_http_gamma_zone.h"
 
 
 static ngx_int_t ngx_http_gamma_zone_init(ngx_shm_zone_t *shm_zone,
     void *data);
+static ngx_int_t ngx_http_gamma_zone_key(u_char *key, ngx_log_t *log);
 static uint64_t ngx_http_gamma_zone_oldest_used(ngx_http_gamma_zone_t *z);
 static ngx_int_t ngx_http_gamma_zone_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
@@ -120,10 +123,34 @@ ngx_http_gamma_zone_init(ngx_shm_zone_t *shm_zone, void *data)
         return NGX_ERROR;
     }
 
+    if (ngx_http_gamma_zone_key(sh->session_key, shm_zone->shm.log)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     shpool->data = sh;
     /* a snapshot that does not fit is reported once, with its sizes */
     shpool->log_nomem = 0;
     shm_zone->data = sh;
+
+    return NGX_OK;
+}
+
+
+/* in the master, before the workers fork: they all share it */
+static ngx_int_t
+ngx_http_gamma_zone_key(u_char *key, ngx_log_t *log)
+{
+    ssize_t  n;
+
+    n = getrandom(key, GM_SESSION_KEY_LEN, 0);
+
+    if (n != GM_SESSION_KEY_LEN) {
+        ngx_log_error(NGX_LOG_EMERG, log, ngx_errno,
+                      "gamma: getrandom() for the session key failed");
+        return NGX_ERROR;
+    }
 
     return NGX_OK;
 }

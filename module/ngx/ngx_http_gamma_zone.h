@@ -54,6 +54,8 @@ typedef struct ngx_http_gamma_shm_s {
     /* the build under way: what it asked for, and whether it was refused */
     size_t                     build_bytes;
     ngx_uint_t                 build_nomem;
+    /* session persistence tokens' key, made with the zone, kept by reloads */
+    u_char                     session_key[GM_SESSION_KEY_LEN];
     ngx_http_gamma_slot_t      slots[NGX_MAX_PROCESSES];
 } ngx_http_gamma_shm_t;
 
