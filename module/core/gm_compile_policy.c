@@ -55,6 +55,8 @@ static void gm_compile_rule_values(const gm_rule_t *rule,
     gm_policy_values_t *v);
 static int gm_compile_effective_copy(gm_compile_ctx_t *ctx,
     gm_effective_t *e, const gm_str_t **labels, size_t n);
+static void gm_compile_effective_from(gm_cpolicies_t *cp, gm_effective_t *e,
+    size_t n);
 static int gm_compile_label_cmp(const void *one, const void *two);
 
 
@@ -361,7 +363,7 @@ static const gm_effective_t *
 gm_compile_effective(gm_compile_ctx_t *ctx, gm_cpolicies_t *cp,
     const gm_cscope_t *sc, const gm_str_t *client)
 {
-    size_t               i, n;
+    size_t               f, i, n;
     uint32_t             bit;
     gm_effective_t      *e;
     gm_policy_values_t   own;
@@ -382,10 +384,14 @@ gm_compile_effective(gm_compile_ctx_t *ctx, gm_cpolicies_t *cp,
 
     n = 0;
 
-    for (bit = 1; bit & GM_PF_ALL; bit <<= 1) {
+    for (f = 0, bit = 1; bit & GM_PF_ALL; f++, bit <<= 1) {
+        cp->field_label[f] = NULL;
+
         for (i = 0; i < cp->nsrc; i++) {
             if (cp->src[i].v->set & bit) {
                 gm_policy_value_take(&e->v, cp->src[i].v, bit);
+                e->origin[f] = cp->src[i].origin;
+                cp->field_label[f] = cp->src[i].label;
 
                 if (cp->src[i].label != NULL) {
                     cp->labels[n++] = cp->src[i].label;
@@ -400,7 +406,40 @@ gm_compile_effective(gm_compile_ctx_t *ctx, gm_cpolicies_t *cp,
         }
     }
 
-    return gm_compile_effective_copy(ctx, e, cp->labels, n) == 0 ? e : NULL;
+    if (gm_compile_effective_copy(ctx, e, cp->labels, n) != 0) {
+        return NULL;
+    }
+
+    gm_compile_effective_from(cp, e, n);
+
+    return e;
+}
+
+
+/* a field's policy: its index among the sorted, distinct contributors */
+static void
+gm_compile_effective_from(gm_cpolicies_t *cp, gm_effective_t *e, size_t n)
+{
+    size_t  f, i, k;
+
+    for (f = 0; f < GM_PF_COUNT; f++) {
+        if (cp->field_label[f] == NULL) {
+            continue;
+        }
+
+        for (i = 0, k = 0; i < n; i++) {
+            if (gm_str_eq(cp->labels[i], cp->field_label[f])) {
+                break;
+            }
+
+            if (i == 0 || !gm_str_eq(cp->labels[i], cp->labels[i - 1])) {
+                k++;
+            }
+        }
+
+        /* sorted: the k distinct names before it are the smaller ones */
+        e->from[f] = (uint8_t) k;
+    }
 }
 
 
@@ -423,6 +462,7 @@ gm_compile_sources(gm_cpolicies_t *cp, const gm_cscope_t *sc,
         cp->src[cp->nsrc].v = own;
         cp->src[cp->nsrc].label = NULL;
         cp->src[cp->nsrc].key = 0;
+        cp->src[cp->nsrc].origin = GM_ORIGIN_RULE;
         cp->nsrc++;
     }
 
@@ -450,6 +490,10 @@ gm_compile_add_ops(gm_cpolicies_t *cp, const gm_cscope_t *sc,
             cp->src[cp->nsrc].label = NULL;
             cp->src[cp->nsrc].key = gm_compile_source_key(NULL, NULL, e,
                                                           sc->f);
+            cp->src[cp->nsrc].origin = (uint8_t) ((override
+                                                   ? GM_ORIGIN_OP_OVERRIDE
+                                                   : GM_ORIGIN_OP_DEFAULT)
+                                                  | (e->scope << 3));
             cp->nsrc++;
         }
     }
@@ -533,6 +577,10 @@ gm_compile_add_level(gm_cpolicies_t *cp, gm_tlevel_e level,
         cp->src[cp->nsrc].label = &t->policy->label;
         cp->src[cp->nsrc].key = gm_compile_source_key(&t->policy->label, t,
                                                       NULL, NULL);
+        cp->src[cp->nsrc].origin = (uint8_t) ((override ? GM_ORIGIN_OVERRIDE
+                                                        : GM_ORIGIN_DEFAULT)
+                                              | (level << 3)
+                                              | (consumer << 6));
         cp->nsrc++;
     }
 }

@@ -47,6 +47,7 @@ typedef struct {
     const gm_policy_values_t    *v;
     const gm_str_t              *label;       /* NULL: not a policy */
     uint64_t                     key;         /* source and target */
+    uint8_t                      origin;      /* gm_effective_t.origin */
 } gm_csource_t;
 
 typedef struct gm_cpolicies_s {
@@ -63,6 +64,7 @@ typedef struct gm_cpolicies_s {
     gm_csource_t                 src[GM_COMPILE_POLICY_SOURCES];
     size_t                       nsrc;
     const gm_str_t              *labels[GM_COMPILE_POLICY_SOURCES];
+    const gm_str_t              *field_label[GM_PF_COUNT];
     gm_policy_set_t             *empty;
 } gm_cpolicies_t;
 

@@ -33,6 +33,7 @@
 #define GM_PF_LB_HEADER           0x1000
 #define GM_PF_LB_COOKIE           0x2000
 #define GM_PF_ALL                 0x3fff
+#define GM_PF_COUNT               14          /* the bits of GM_PF_ALL */
 
 #define GM_PF_RETRY               (GM_PF_RETRY_ATTEMPTS|GM_PF_RETRY_CODES     \
                                    |GM_PF_RETRY_BACKOFF|GM_PF_RETRY_STANZA)

@@ -121,6 +121,17 @@ struct gm_rule_s {
     gm_str_t                session_path;   /* a cookie's default Path */
 };
 
+/* where an effective field came from: gm_effective_t.origin[] */
+#define GM_ORIGIN_OP_OVERRIDE     1       /* gamma_override */
+#define GM_ORIGIN_OVERRIDE        2       /* a policy's override */
+#define GM_ORIGIN_RULE            3       /* the route rule's own field */
+#define GM_ORIGIN_DEFAULT         4       /* a policy's default */
+#define GM_ORIGIN_OP_DEFAULT      5       /* gamma_default */
+#define gm_origin_level(o)        ((o) & 0x7)
+/* a policy's target level (Service, port, route, rule); an op's scope */
+#define gm_origin_target(o)       (((o) >> 3) & 0x7)
+#define gm_origin_consumer(o)     (((o) >> 6) & 0x1)
+
 /*
  * What a request gets once the five levels are merged, field by field
  * (gm_compile_policy.c): nginx.conf overrides, policy overrides, the
@@ -131,6 +142,10 @@ typedef struct {
     gm_str_t                policies;     /* "ns/a,ns/b": contributors */
     /* the rateLimit's bucket: who set rateLimit.requests, at what target */
     uint64_t                rate_key;
+    /* per field (bit i of v.set), for the status dump: its level, ... */
+    uint8_t                 origin[GM_PF_COUNT];
+    /* ... and the policy's index in policies (origin 2 and 4) */
+    uint8_t                 from[GM_PF_COUNT];
 } gm_effective_t;
 
 /* the effective settings of one rule (or passthrough) of one frontend */

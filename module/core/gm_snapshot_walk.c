@@ -168,6 +168,7 @@ gm_route_table_entry(const gm_route_table_t *t, size_t i,
     mv->method = m->method;
     mv->nheaders = m->nheaders;
     mv->nquery = m->nquery;
+    mv->policy = t->entries[i].policy;
 
     if (m->path_type == GM_MATCH_PREFIX && m->path.len == 0) {
         mv->path.data = gm_walk_slash;

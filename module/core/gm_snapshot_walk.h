@@ -22,6 +22,7 @@ typedef struct {
     gm_str_t            method;       /* empty: any */
     size_t              nheaders;
     size_t              nquery;
+    const gm_policy_set_t  *policy;   /* the rule's merged settings here */
 } gm_match_view_t;
 
 /* a header or query parameter test */

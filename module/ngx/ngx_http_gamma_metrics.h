@@ -140,6 +140,14 @@ void ngx_http_gamma_json_route_status(ngx_http_gamma_out_t *out,
 void ngx_http_gamma_html_route_status(ngx_http_gamma_out_t *out,
     gm_snapshot_t *s);
 
+/* ngx_http_gamma_status_policy.c; rule NULL: passthrough's, scope its */
+void ngx_http_gamma_json_effective(ngx_http_gamma_out_t *out,
+    const gm_policy_set_t *set, const gm_rule_t *rule,
+    const gm_backend_t *passthrough, const gm_str_t *scope);
+void ngx_http_gamma_html_effective(ngx_http_gamma_out_t *out,
+    const gm_policy_set_t *set, const gm_rule_t *rule,
+    const gm_backend_t *passthrough, const gm_str_t *scope);
+
 /* output helpers, ngx_http_gamma_status.c */
 void ngx_http_gamma_out_init(ngx_http_gamma_out_t *out, ngx_pool_t *pool);
 void ngx_http_gamma_out(ngx_http_gamma_out_t *out, const char *fmt, ...);

@@ -315,6 +315,9 @@ ngx_http_gamma_json_service(ngx_http_gamma_out_t *out,
 
     ngx_http_gamma_out(out, "],\n \"passthrough\": ");
     ngx_http_gamma_json_backend(out, f->passthrough, 1, NULL);
+    ngx_http_gamma_out(out, ",\n \"passthrough_effective\": ");
+    ngx_http_gamma_json_effective(out, f->passthrough_policy, NULL,
+                                  f->passthrough, &f->label);
 
     ngx_http_gamma_out(out, ",\n \"producer\": ");
     ngx_http_gamma_json_table(out, f->producer);
@@ -360,6 +363,8 @@ ngx_http_gamma_json_table(ngx_http_gamma_out_t *out,
         ngx_http_gamma_out(out, ", \"match\": ");
         ngx_http_gamma_json_match(out, &mv);
         ngx_http_gamma_json_rule(out, rule);
+        ngx_http_gamma_out(out, ",\n   \"effective\": ");
+        ngx_http_gamma_json_effective(out, mv.policy, rule, NULL, NULL);
         ngx_http_gamma_out(out, "}");
     }
 

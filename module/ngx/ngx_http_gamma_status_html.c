@@ -136,6 +136,9 @@ ngx_http_gamma_html_service(ngx_http_gamma_out_t *out,
     ngx_http_gamma_out(out, "</p>\n<p>Its own endpoints (when no route "
                        "applies): ");
     ngx_http_gamma_html_backend(out, f->passthrough, 0);
+    ngx_http_gamma_out(out, "</p>\n<p>Its settings:");
+    ngx_http_gamma_html_effective(out, f->passthrough_policy, NULL,
+                                  f->passthrough, &f->label);
     ngx_http_gamma_out(out, "</p>\n");
 
     ngx_http_gamma_html_table(out, "Producer routes", NULL, f->producer);
@@ -172,7 +175,8 @@ ngx_http_gamma_html_table(ngx_http_gamma_out_t *out, const char *title,
 
     ngx_http_gamma_out(out, " (in precedence order)</h4>\n<table>\n<tr>"
                        "<th>#</th><th>Route</th><th>Rule</th><th>Match</th>"
-                       "<th>Filters</th><th>Timeouts, retry</th>"
+                       "<th>Filters</th><th>Timeouts, retry; effective "
+                       "policy values</th>"
                        "<th>Backends (weight): endpoints</th></tr>\n");
 
     for (i = 0; i < gm_route_table_nentries(t); i++) {
@@ -190,6 +194,7 @@ ngx_http_gamma_html_table(ngx_http_gamma_out_t *out, const char *title,
         ngx_http_gamma_html_filters(out, rule->filters);
         ngx_http_gamma_out(out, "</td><td>");
         ngx_http_gamma_html_policy(out, rule);
+        ngx_http_gamma_html_effective(out, mv.policy, rule, NULL, NULL);
         ngx_http_gamma_out(out, "</td><td>");
 
         for (j = 0; j < rule->nbackends; j++) {
