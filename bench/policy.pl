@@ -6,7 +6,8 @@
 # wrk gets through one Service in both cases.  Policies are resolved at
 # compile time: the ratio should stay near 1.
 #
-#   perl bench/policy.pl [--services 10000] [--duration 10]
+#   perl bench/policy.pl [--services 10000] [--duration 10] [--rounds 1]
+#   (rounds alternate which case goes first; the ratio's median is kept)
 #   (take /tmp/gamma-test.lock: it binds 18180 and 18190 on loopback)
 
 use strict;
@@ -19,8 +20,9 @@ use Getopt::Long;
 use Time::HiRes qw(sleep time);
 
 my $root = abs_path(dirname(__FILE__) . '/..');
-my %o = (services => 10000, duration => 10, conns => 16);
-GetOptions(\%o, 'services=i', 'duration=i', 'conns=i') or die "usage\n";
+my %o = (services => 10000, duration => 10, conns => 16, rounds => 1);
+GetOptions(\%o, 'services=i', 'duration=i', 'conns=i', 'rounds=i')
+    or die "usage\n";
 
 my $nginx = $ENV{NGINX_BIN} // '/usr/sbin/nginx';
 my $module = "$root/build/ngx_http_gamma_module.so";
@@ -105,9 +107,7 @@ sub run {
 
     while (time - $start < 120) {
         my $log = `cat $dir/error.log`;
-        if ($log =~ /snapshot 1: \d+ services, \d+ frontends, (\d+) bytes,
-                     \s(\d+)\sms/x)
-        {
+        if ($log =~ /snapshot 1: [^\n]*?(\d+) bytes, (\d+) ms/) {
             ($bytes, $ms) = ($1, $2);
             last if $log =~ /snapshot 1 in service/;
         }
@@ -134,8 +134,21 @@ sub run {
 print "| mesh | Services | first compile | snapshot | req/s | non-2xx |\n";
 print "|---|---|---|---|---|---|\n";
 
-my $plain = run('no policies', 0);
-my $pol = run('a TrafficPolicy per Service', 1);
+my @ratios;
 
-printf "\nreq/s with policies / without: %.3f\n",
-       $plain ? $pol / $plain : 0;
+for my $round (1 .. $o{rounds}) {
+    my %rps;
+
+    for my $with ($round % 2 ? (0, 1) : (1, 0)) {
+        $rps{$with} = run($with ? 'a TrafficPolicy per Service'
+                                : 'no policies', $with);
+    }
+
+    push @ratios, $rps{0} ? $rps{1} / $rps{0} : 0;
+}
+
+@ratios = sort { $a <=> $b } @ratios;
+
+printf "\nreq/s with policies / without, by round (sorted): %s; "
+       . "median %.3f\n", join(', ', map { sprintf '%.3f', $_ } @ratios),
+       $ratios[$#ratios / 2];
