@@ -105,6 +105,7 @@ our $Listener = <<'_EOC_';
         listen 127.10.67.1:18067 reuseport;
         add_header X-Pid $pid always;
         add_header X-Session $gamma_session always;
+        add_header X-Policy $gamma_policy always;
 
         location / {
             include $TEST_NGINX_GAMMA_CONF/gamma-proxy.conf;
@@ -128,7 +129,8 @@ sub call {
              pid => $r->{headers}{'x-pid'},
              cookie => $r->{headers}{'set-cookie'},
              session => $r->{headers}{'x-session'} // '',
-             header => $r->{headers}{'x-sticky'} };
+             header => $r->{headers}{'x-sticky'},
+             policy => $r->{headers}{'x-policy'} // '' };
 }
 
 # "name=value" of a Set-Cookie
@@ -223,6 +225,7 @@ my $r = main::call('/');
 Test::More::like($r->{header}, qr/^[0-9a-f]{8}\.[0-9a-f]{16}$/,
                  'the token comes in X-Sticky');
 Test::More::ok(!defined $r->{cookie}, 'no cookie');
+Test::More::is($r->{policy}, 'faces/sticky-sp', '$gamma_policy names it');
 my @rs = main::follow(20, '/', "X-Sticky: $r->{header}");
 Test::More::is_deeply([map { $_->{ep} } @rs], [($r->{ep}) x 20],
                       "20 requests with it on $r->{ep}");
@@ -262,6 +265,7 @@ Test::More::like($r->{cookie},
                  qr{^sid=[0-9a-f]{8}\.[0-9a-f]{16}; Path=/app; HttpOnly},
                  "the rule's cookie, Path /app");
 Test::More::ok(!defined $r->{header}, "not the policy's header");
+Test::More::is($r->{policy}, '', 'nor the policy in $gamma_policy');
 my @rs = main::follow(10, '/app/y', 'Cookie: ' . main::pair($r->{cookie}));
 Test::More::is_deeply([map { $_->{ep} } @rs], [($r->{ep}) x 10],
                       "it sticks to $r->{ep}");
@@ -269,6 +273,7 @@ my $p = main::call('/policy');
 Test::More::like($p->{header}, qr/^[0-9a-f]{8}\./,
                  "the other rule: the policy's header");
 Test::More::ok(!defined $p->{cookie}, 'and no cookie');
+Test::More::is($p->{policy}, 'faces/sticky-sp', 'it is in $gamma_policy');
 my @ps = main::follow(10, '/policy', "X-Sticky: $p->{header}");
 Test::More::is_deeply([map { $_->{ep} } @ps], [($p->{ep}) x 10],
                       "the policy's session sticks to $p->{ep}");

@@ -245,6 +245,10 @@ char *ngx_http_gamma_policy_line(ngx_conf_t *cf, ngx_command_t *cmd,
 ngx_int_t ngx_http_gamma_policy_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 
+/* ngx_http_gamma_policy_var.c: $gamma_policy's names */
+ngx_int_t ngx_http_gamma_policy_names(ngx_http_request_t *r,
+    ngx_http_gamma_ctx_t *ctx, ngx_str_t *out);
+
 /* ngx_http_gamma_lb.c */
 ngx_uint_t ngx_http_gamma_lb_start(ngx_http_request_t *r,
     ngx_http_gamma_ctx_t *ctx, gm_backend_t *b, ngx_uint_t *least);

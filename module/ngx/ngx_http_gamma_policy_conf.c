@@ -128,17 +128,26 @@ ngx_int_t
 ngx_http_gamma_policy_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data)
 {
+    ngx_int_t              rc;
+    ngx_str_t              names;
     ngx_http_gamma_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_gamma_module);
 
-    if (ctx == NULL || ctx->eff == NULL || ctx->eff->policies.len == 0) {
+    /* with the backend's policies (ngx_http_gamma_policy_var.c) */
+    rc = ngx_http_gamma_policy_names(r, ctx, &names);
+
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    if (rc == NGX_DECLINED || names.len == 0) {
         v->not_found = 1;
         return NGX_OK;
     }
 
-    v->data = (u_char *) ctx->eff->policies.data;
-    v->len = ctx->eff->policies.len;
+    v->data = names.data;
+    v->len = names.len;
     v->valid = 1;
     v->no_cacheable = 1;
     v->not_found = 0;
