@@ -392,7 +392,7 @@ X-Test-To: 127.10.67.1:18067
     - path: {type: PathPrefix, value: /short}
     backendRefs:
     - {name: sticky, port: 18067}
-    sessionPersistence: {absoluteTimeout: 2s, cookie: {name: short}}
+    sessionPersistence: {absoluteTimeout: 3s, cookie: {name: short}}
 _R_
 --- init
 GammaTest::gamma_wait_synced();
@@ -406,9 +406,9 @@ Test::More::unlike($s->{cookie}, qr/Max-Age|Expires/i,
 my $cookie = main::pair($s->{cookie});
 Test::More::is(main::call('/short', "Cookie: $cookie")->{session}, 'kept',
                'kept within absoluteTimeout');
-sleep 2.2;
+sleep 3.2;
 my $late = main::call('/short', "Cookie: $cookie");
-Test::More::is($late->{session}, 'moved', 'expired after 2s');
+Test::More::is($late->{session}, 'moved', 'expired after 3s');
 Test::More::like($late->{cookie}, qr/^short=/, 'a new cookie');
 --- request
 GET /long
@@ -429,7 +429,7 @@ X-Test-To: 127.10.67.1:18067
 _R_
 --- init
 GammaTest::gamma_wait_synced();
-my @first = main::follow(12, '/');
+my @first = main::follow(20, '/');
 Test::More::ok((grep { $_->{ep} eq '127.11.67.4:18090' } @first)
                && (grep { $_->{ep} ne '127.11.67.4:18090' } @first),
                'both backends chosen by the weights');
