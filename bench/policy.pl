@@ -121,8 +121,11 @@ sub run {
     my ($non2xx) = $out =~ /Non-2xx or 3xx responses: (\d+)/;
     my $rss = `ps -o rss= -C nginx | sort -n | tail -1` + 0;
 
-    system('kill', '-QUIT', `cat $dir/nginx.pid` + 0);
-    sleep 0.5;
+    # gone before the next run: its reuseport listener would share the load
+    my $pid = `cat $dir/nginx.pid` + 0;
+    system('kill', '-QUIT', $pid);
+    $start = time;
+    sleep 0.1 while kill(0, $pid) && time - $start < 60;
 
     printf "| %s | %d | %s ms | %.1f MB | %.0f | %s |\n", $label,
            $o{services}, $ms // '?', ($bytes // 0) / 1e6, $rps // 0,
