@@ -103,6 +103,55 @@ sub error_log {
     return <$fh>;
 }
 
+# A burst of rejected Services as the log limit let it through: the lines
+# logged in each window that ended with a count line ("N more lines like
+# the above suppressed"), the lines logged after the last count, the sum
+# of the counts and the objects logged twice.  Under load a burst may
+# span several 1000 ms windows: each then logs 100 lines and a count, and
+# what is logged and counted still adds up to the burst.  (Only a count
+# line shows where a window ended: a window that logged fewer than 100
+# lines, then nothing for 1000 ms, would look like a part of the next.)
+sub reject_burst {
+    my ($pid) = @_;
+    my (@closed, $suppressed, $twice, %seen);
+    my $limit = qr/\(at most 100 are logged every 1000 ms\)/;
+    my $n = 0;
+    $suppressed = $twice = 0;
+
+    for (error_log()) {
+        next unless /\[error\] $pid#/;
+
+        if (/gamma: Service faces\/(bad-\d+) rejected/) {
+            $n++;
+            $twice++ if $seen{$1}++;
+
+        } elsif (/gamma: (\d+) more lines like the above suppressed $limit/) {
+            $suppressed += $1;
+            push @closed, $n;
+            $n = 0;
+        }
+    }
+
+    return (\@closed, $n, $suppressed, $twice);
+}
+
+# $total rejections from process $pid: at most 100 logged per window, the
+# rest counted, nothing lost or logged twice
+sub check_reject_burst {
+    my ($total, $pid) = @_;
+    my ($closed, $tail, $suppressed, $twice) = reject_burst($pid);
+    my $logged = $tail;
+    $logged += $_ for @$closed;
+
+    Test::More::ok(@$closed > 0, "the rest counted: $suppressed");
+    Test::More::is($logged + $suppressed, $total,
+                   "each rejection logged or counted: $logged + $suppressed");
+    Test::More::is($twice, 0, 'none logged twice');
+    Test::More::ok(!(grep { $_ != 100 } @$closed) && $tail <= 100,
+                   '100 lines before each count, at most 100 after the last: '
+                   . join(' ', @$closed) . " / $tail");
+}
+
 run_tests();
 
 __DATA__
@@ -212,7 +261,10 @@ print $fh substr($body, 10000);
 close $fh;
 my $t = main::wait_backends('127.10.0.1:18080', 'faces/face:18080', 2);
 Test::More::ok(defined $t, 'the whole file applies when the writer closes it');
-Test::More::ok(($t // 9) < 0.3, sprintf 'at once (%.0f ms)', ($t // 9) * 1000);
+# at the close, not 2 s after the last write as for a file still open
+# (the file source's open-file quiet time); the 0.3-0.5 s a loaded machine
+# takes to serve a change are well within 1 s
+Test::More::ok(($t // 9) < 1, sprintf 'at once (%.0f ms)', ($t // 9) * 1000);
 --- request
 GET /
 --- more_headers
@@ -241,9 +293,7 @@ my %per_pid;
 # one source process per instance (issue 12), whatever worker_processes
 Test::More::is(scalar keys %per_pid, 1,
                'the source process read the file, once for the instance');
-Test::More::ok(!(grep { $_ > 100 } values %per_pid),
-               'at most 100 rejections logged: '
-               . join ' ', values %per_pid);
+main::check_reject_burst(3000, (keys %per_pid)[0] // 0);
 --- request
 GET /
 --- more_headers
@@ -251,7 +301,7 @@ X-Test-To: 127.10.0.1:18080
 --- response_headers
 X-Gamma-Service: faces/smiley:18080
 --- error_log eval
-qr/\[error\] .*gamma: 2900 more lines like the above suppressed \(at most 100 are logged every 1000 ms\)/
+qr/\[error\] .*gamma: \d+ more lines like the above suppressed \(at most 100 are logged every 1000 ms\)/
 
 
 
