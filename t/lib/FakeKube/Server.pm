@@ -73,6 +73,7 @@ sub reset_state ($self, $opt) {
     }
 
     Mojo::IOLoop->remove($st->{bookmark_timer}) if $st->{bookmark_timer};
+    Mojo::IOLoop->remove($st->{stream}{timer}) if $st->{stream};
 
     %$st = (
         rev => $st->{rev} // 1000,      # keeps growing across resets
@@ -850,7 +851,8 @@ sub queue_raw ($self, $w, $data) {
 
 sub flush ($self, $w) {
     $w->{flush_pending} = 0;
-    return if $w->{ended} || !@{ $w->{queue} };
+    # the client may have closed the watch since the flush was queued
+    return if $w->{ended} || !@{ $w->{queue} } || !$w->{c}->tx;
 
     my $data = join '', @{ $w->{queue} };
     $w->{queue} = [];
@@ -877,6 +879,8 @@ sub end_watch ($self, $w, $how) {
     $w->{ended} = 1;
     Mojo::IOLoop->remove($w->{timer}) if $w->{timer};
     delete $self->state->{watches}{ $w->{id} };
+
+    return unless $w->{c}->tx;               # the client closed it
 
     if ($how eq 'drop') {
         my $id = $w->{c}->tx->connection;
@@ -1016,6 +1020,10 @@ sub control ($self, $c, $what) {
         return $self->control_stalls($c, $what, $body);
     }
 
+    if ($what eq 'stream') {
+        return $self->control_stream($c, $body);
+    }
+
     return $self->status($c, 404, 'NotFound', "no control endpoint $what");
 }
 
@@ -1042,6 +1050,38 @@ sub control_stalls ($self, $c, $what, $body) {
     }
 
     return $c->render(json => { frozen => scalar @w });
+}
+
+# "stream" { objects, interval_ms }: the server upserts one object every
+# interval (10 ms), at its own pace rather than a client's, and answers at
+# once; { } answers how far it got: the time of each upsert and whether
+# it is done.  A reset ends it.
+sub control_stream ($self, $c, $body) {
+    my $st = $self->state;
+    my @objs = @{ $body->{objects} // [] };
+
+    unless (@objs) {
+        my $s = $st->{stream} // { times => [], left => 0 };
+        return $c->render(json => { times => $s->{times},
+                                    done => $s->{left} ? false : true });
+    }
+
+    Mojo::IOLoop->remove($st->{stream}{timer}) if $st->{stream};
+
+    my $s = $st->{stream} = { times => [], left => scalar @objs };
+    my $every = ($body->{interval_ms} // 10) / 1000;
+
+    $s->{timer} = Mojo::IOLoop->recurring($every => sub ($loop) {
+        if (($st->{stream} // 0) != $s || !@objs) {
+            $loop->remove($s->{timer});
+            return;
+        }
+        $self->upsert_all([shift @objs], 0);
+        push @{ $s->{times} }, time;
+        $s->{left} = @objs;
+    });
+
+    return $c->render(json => { streaming => scalar @objs });
 }
 
 sub control_watches ($self, $c, $body) {
