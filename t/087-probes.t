@@ -74,6 +74,10 @@ ok
 === TEST 2: the probe port tells nothing else: no metrics, no status
 --- user_files eval
 [["mesh/base.yaml", $GammaTest::Base]]
+--- init
+# /ready is 503 until every worker serves the mesh (TEST 1)
+Test::More::ok(GammaAdmin::wait_until(sub {
+    main::probe('/ready')->{status} == 200 }, 15), 'ready');
 --- request eval
 ["GET /metrics", "GET /status", "GET /", "GET /ready"]
 --- more_headers
