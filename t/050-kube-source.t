@@ -95,15 +95,10 @@ X-Gamma-Backend: faces/smiley:18080
 FakeKube::reset($GammaTest::Base);
 --- init
 FakeKube::wait_watches();
+# the EndpointSlice first: kubectl creates one object after the other, and
+# a snapshot in between (a loaded machine) would have the Service without
+# endpoints, a 503 logged as an error; a ClusterIP not known yet is a 421
 my $file = main::write_manifest('svc.yaml', <<'_EOY_');
-apiVersion: v1
-kind: Service
-metadata: {name: extra, namespace: faces}
-spec:
-  clusterIP: 127.10.0.9
-  ports:
-  - {name: http, port: 18080, targetPort: 18090}
----
 apiVersion: discovery.k8s.io/v1
 kind: EndpointSlice
 metadata:
@@ -116,6 +111,14 @@ ports:
 endpoints:
 - addresses: [127.11.0.7]
   conditions: {ready: true}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: extra, namespace: faces}
+spec:
+  clusterIP: 127.10.0.9
+  ports:
+  - {name: http, port: 18080, targetPort: 18090}
 _EOY_
 my ($rc, $out) = FakeKube::kubectl('apply', '--validate=false', '-f', $file);
 Test::More::is($rc, 0, 'kubectl apply succeeds') or Test::More::diag($out);
@@ -123,8 +126,9 @@ my $t = FakeKube::wait_until(sub {
     my $c = eval { GammaTest::gamma_client(to => '127.10.0.9:18080') }
         or return 0;
     my $res = $c->request('GET', '/');
-    return ($res->{headers}{'x-gamma-service'} // '') eq 'faces/extra:18080';
-}, 3);
+    return $res->{status} == 200
+           && ($res->{headers}{'x-gamma-service'} // '') eq 'faces/extra:18080';
+}, 10);
 Test::More::ok(defined $t, 'the new Service answers');
 --- request
 GET /x

@@ -45,6 +45,20 @@ sub call {
     return $res->{body};
 }
 
+# the mesh listed, and in service in both workers: a call made before
+# goes through (the source still lists) on a loaded machine
+sub wait_synced {
+    FakeKube::wait_watches();
+    GammaTest::gamma_wait_synced();
+    FakeKube::wait_until(sub {
+        open my $fh, '<', "$ENV{TEST_NGINX_SERVER_ROOT}/logs/error.log"
+            or return 0;
+        my %pids = map { /\[\w+\] (\d+)#.*gamma: snapshot \d+ in service/
+                         ? ($1 => 1) : () } <$fh>;
+        keys %pids >= 2;
+    }, 10);
+}
+
 run_tests();
 
 __DATA__
@@ -54,7 +68,7 @@ __DATA__
 FakeKube::reset($main::Mesh . "---\n" . $main::Route);
 --- init
 # nginx accepts calls before its first sync
-FakeKube::wait_watches();
+main::wait_synced();
 Test::More::is(main::call('/shop.Other/Get'),
                "code UNIMPLEMENTED details gamma: no route rule matches "
                . "the method\n", 'another service is UNIMPLEMENTED');
@@ -73,7 +87,7 @@ code OK server a rule cart type grpc
 --- post_setup_server_root
 FakeKube::reset($main::Mesh);
 --- init
-FakeKube::wait_watches();
+main::wait_synced();
 Test::More::is(main::call('/shop.Cart/Get'),
                "code OK server front rule - type -\n",
                'passthrough before the route exists');
