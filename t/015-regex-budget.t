@@ -146,15 +146,22 @@ for my $f (glob "$file.*") {
 my $ms = sub { sprintf '%.1f', $_[0] * 1000 };
 Test::More::is(join(',', keys %hcodes), '400', 'every hostile request: 400');
 Test::More::ok(@hostile > 50, scalar(@hostile) . ' hostile requests');
-Test::More::ok(main::median(@hostile) < 0.02,
+# against the requests before the hostile ones (a new connection each, a
+# loaded machine's waits): 20 ms more at most, and the budget's steps are
+# a few ms of CPU; without the budget it would be 600-800 ms
+Test::More::ok(main::median(@hostile) < main::median(@base) + 0.02,
     'a hostile request took ' . $ms->(main::median(@hostile)) . ' ms '
-    . '(median; slowest ' . $ms->(main::maxof(@hostile)) . ' ms; without '
-    . 'the budget 600-800 ms)');
+    . '(median; slowest ' . $ms->(main::maxof(@hostile)) . ' ms; a benign '
+    . 'one before ' . $ms->(main::median(@base)) . ' ms; without the budget '
+    . '600-800 ms)');
 Test::More::is(join(',', keys %codes), '200', 'the other Service: 200s');
 Test::More::ok(@load > 50, scalar(@load) . ' requests to the other Service');
 my $delay = main::median(@load) - main::median(@base);
 my $delay90 = main::pct(0.9, @load) - main::pct(0.9, @base);
-Test::More::ok($delay < 0.005 && $delay90 < 0.01,
+# held up behind a hostile request, a request would wait out its regexes
+# (0.57 s without the budget); the machine's own load moves these by a
+# few ms between the two runs
+Test::More::ok($delay < 0.01 && $delay90 < 0.02,
     'the other Service under the hostile load: median '
     . $ms->(main::median(@load)) . ' ms, 90th percentile '
     . $ms->(main::pct(0.9, @load)) . ' ms; before it: '
