@@ -134,7 +134,7 @@ while (Time::HiRes::time - $start < 2.5) {
 }
 Test::More::is(scalar main::route_watches(), 1,
                '2.5 s of bookmarks every 0.3 s: the same watch');
-my $t = FakeKube::wait_until(sub { main::route_watches() >= 2 }, 3);
+my $t = FakeKube::wait_until(sub { main::route_watches() >= 2 }, 10);
 Test::More::ok(defined $t, 'replaced once the bookmarks stopped');
 Test::More::ok(($t // 0) >= 0.5, sprintf 'after the idle timeout (%.2f s)',
                $t // 0);
