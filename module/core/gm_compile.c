@@ -94,6 +94,7 @@ gm_snapshot_build_opts(gm_store_t *store, const gm_log_t *log,
     }
 
     s->nbackends = ctx.nbackends;
+    s->base_bytes = s->arena->total;
 
     gm_log(log, GM_LOG_INFO,
            "snapshot: %zu services, %zu frontends, %zu route tables, "

@@ -223,6 +223,22 @@ gm_compile_new_backend(gm_compile_ctx_t *ctx, const gm_str_t *ns,
 
 
 /*
+ * Only the endpoints of port p of cs into b (status, endpoints): the
+ * incremental compiler's way to follow an EndpointSlice change.
+ */
+
+int
+gm_compile_port_endpoints(gm_compile_ctx_t *ctx, gm_backend_t *b,
+    const gm_compile_service_t *cs, size_t p)
+{
+    b->endpoints = NULL;
+    b->nendpoints = 0;
+
+    return gm_compile_resolve(ctx, b, cs, &cs->svc->ports[p]);
+}
+
+
+/*
  * Service port -> its name -> the slice port of that name -> endpoints.
  * Only ready endpoints count; addresses are deduplicated and sorted.
  */

@@ -162,6 +162,9 @@ gm_backend_t *gm_compile_port_backend(gm_compile_ctx_t *ctx,
     gm_compile_service_t *cs, size_t p);
 gm_backend_t *gm_compile_ref_backend(gm_compile_ctx_t *ctx,
     const gm_rule_t *rule, const gm_backend_ref_t *ref);
+/* the endpoints of port p of cs resolved again into b */
+int gm_compile_port_endpoints(gm_compile_ctx_t *ctx, gm_backend_t *b,
+    const gm_compile_service_t *cs, size_t p);
 /* a Service reference no ReferenceGrant permits: its own invalid backend */
 gm_backend_t *gm_compile_refused_backend(gm_compile_ctx_t *ctx,
     const gm_rule_t *rule, const gm_str_t *ns, const gm_str_t *name,
@@ -209,6 +212,76 @@ int gm_compile_rule_session(gm_compile_ctx_t *ctx, gm_rule_t *rule,
 
 /* TrafficPolicies and nginx.conf merged per rule (gm_compile_policy.c) */
 int gm_compile_policies(gm_compile_ctx_t *ctx);
+
+/* a Service whose EndpointSlices changed (gm_compile_incr.c) */
+typedef struct {
+    gm_str_t                       ns;
+    gm_str_t                       name;
+} gm_compile_key_t;
+
+/* a Service's EndpointSlices as the store holds them now */
+typedef struct {
+    gm_compile_key_t               key;
+    gm_object_t                  **objs;
+    size_t                         nobjs;
+    size_t                         objs_size;
+} gm_compile_svc_slices_t;
+
+/*
+ * The store's EndpointSlices by Service (gm_compile_slices.c), kept by
+ * the incremental compiler from the store's puts and deletes, so that a
+ * patch finds a Service's slices without a pass over all of them.
+ */
+typedef struct {
+    gm_compile_svc_slices_t       *svcs;        /* open addressing */
+    size_t                         size;
+    size_t                         n;
+    gm_arena_t                    *strings;     /* the keys' */
+    unsigned                       broken:1;    /* out of memory once */
+} gm_compile_slices_t;
+
+void gm_compile_slices_put(gm_compile_slices_t *sl, gm_object_t *old,
+    gm_object_t *obj);
+/* NULL: no slice names that Service */
+const gm_compile_svc_slices_t *gm_compile_slices_find(
+    const gm_compile_slices_t *sl, const gm_str_t *ns,
+    const gm_str_t *name);
+void gm_compile_slices_free(gm_compile_slices_t *sl);
+
+/* the index slots whose frontends name a Service's backends */
+typedef struct {
+    gm_compile_key_t               key;         /* strings of the snapshot */
+    uint32_t                      *slots;
+    size_t                         nslots;
+    size_t                         slots_size;
+    unsigned                       mirrored:1;  /* a RequestMirror names it */
+} gm_compile_dep_t;
+
+/*
+ * Which frontends depend on which Service (gm_compile_deps.c), read from
+ * a full compile once; its patches keep the same index layout and the
+ * same dependencies, so it holds for them too.
+ */
+typedef struct {
+    gm_compile_dep_t              *deps;        /* open addressing */
+    size_t                         size;
+    size_t                         n;
+} gm_compile_deps_t;
+
+int gm_compile_deps_build(gm_compile_deps_t *d, const gm_snapshot_t *s);
+const gm_compile_dep_t *gm_compile_deps_find(const gm_compile_deps_t *d,
+    const gm_str_t *ns, const gm_str_t *name);
+void gm_compile_deps_free(gm_compile_deps_t *d);
+
+/*
+ * The previous snapshot with the backends of these Services resolved
+ * again, sharing the rest (gm_compile_patch.c).  Returns 0 and *out, 1
+ * when a full compile must do it, -1 when memory runs out.
+ */
+int gm_compile_patch(gm_snapshot_t *prev, gm_store_t *store,
+    const gm_compile_slices_t *slices, const gm_compile_deps_t *deps,
+    const gm_compile_key_t *keys, size_t nkeys, const gm_allocator_t *al,
+    gm_snapshot_t **out);
 
 
 /*

@@ -103,6 +103,12 @@
 /* the compiler's sizes */
 
 #define GM_SNAPSHOT_BLOCK          65536    /* the snapshot arena's block */
+/* incremental compile (gm_compile_incr.c, gm_compile_patch.c) */
+#define GM_INCR_BLOCK              4096     /* a patched generation's block */
+#define GM_INCR_MAX_SERVICES       64       /* changed at once, patched */
+#define GM_INCR_MAX_DEPTH          4096     /* patches, then a full compile */
+/* the patches' arenas kept: past this or a quarter of the full one's */
+#define GM_INCR_CHAIN_MIN          (1 << 20)
 #define GM_COMPILE_SCRATCH_BLOCK   65536    /* the compiler's scratch arena */
 #define GM_COMPILE_BACKENDS_INIT   256      /* unresolved backends, slots */
 #define GM_COMPILE_STRINGS_INIT    1024     /* interned strings, slots */

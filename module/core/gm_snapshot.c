@@ -12,6 +12,7 @@
 
 
 static uint64_t gm_frontend_hash(const gm_addr_t *ip, uint16_t port);
+static void gm_snapshot_release(gm_snapshot_t *s);
 
 
 gm_snapshot_t *
@@ -40,6 +41,7 @@ gm_snapshot_create(size_t block_size, const gm_allocator_t *al)
 
     s->arena = arena;
     s->refs = 1;
+    s->body_refs = 1;
 
     return s;
 }
@@ -94,10 +96,15 @@ gm_snapshot_frontend_slot(const gm_snapshot_t *s, const gm_addr_t *ip,
 }
 
 
+/*
+ * Atomic: the incremental compiler keeps the last build while the source
+ * process's event loop drops the generations workers left.
+ */
+
 void
 gm_snapshot_ref(gm_snapshot_t *s)
 {
-    s->refs++;
+    __atomic_add_fetch(&s->refs, 1, __ATOMIC_RELAXED);
 }
 
 
@@ -108,9 +115,37 @@ gm_snapshot_unref(gm_snapshot_t *s)
         return;
     }
 
-    if (--s->refs == 0) {
-        /* the regexes live in the arena too: nothing else to free */
+    if (__atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+        gm_snapshot_release(s);
+    }
+}
+
+
+/*
+ * The index is this generation's own; what it points to may be shared
+ * with the patched generations built on it, which hold body_refs.  The
+ * regexes live in the arenas too: nothing else to free.
+ */
+
+static void
+gm_snapshot_release(gm_snapshot_t *s)
+{
+    gm_allocator_t  al;
+    gm_snapshot_t  *parent;
+
+    if (s->slots_apart) {
+        al = s->arena->allocator;
+        al.free(al.data, s->slots);
+        s->slots = NULL;
+        s->slots_apart = 0;
+    }
+
+    while (s != NULL
+           && __atomic_sub_fetch(&s->body_refs, 1, __ATOMIC_ACQ_REL) == 0)
+    {
+        parent = s->parent;
         gm_arena_destroy(s->arena);
+        s = parent;
     }
 }
 
@@ -132,7 +167,8 @@ gm_snapshot_set_generation(gm_snapshot_t *s, uint64_t gen)
 size_t
 gm_snapshot_size(const gm_snapshot_t *s)
 {
-    return s->arena->total;
+    return s->arena->total
+           + (s->slots_apart ? s->nslots * sizeof(gm_frontend_slot_t) : 0);
 }
 
 

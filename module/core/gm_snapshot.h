@@ -207,6 +207,25 @@ gm_snapshot_t *gm_snapshot_build_opts(gm_store_t *store,
     const gm_log_t *log, const gm_allocator_t *al,
     const gm_compile_opts_t *opts);
 
+/*
+ * The incremental compiler (gm_compile_incr.c): it watches the store and
+ * builds each snapshot from the previous one when only EndpointSlices
+ * changed (the backends of their Services resolved again, the rest
+ * shared), else with a full compile.  The result is the same as
+ * gm_snapshot_build_opts() on the same store; one reference is the
+ * caller's, the compiler keeps another until its next build.
+ */
+typedef struct gm_compile_incr_s  gm_compile_incr_t;
+
+gm_compile_incr_t *gm_compile_incr_create(gm_store_t *store);
+void gm_compile_incr_destroy(gm_compile_incr_t *ci);
+/* *full: 1 when it was a full compile; NULL: out of memory */
+gm_snapshot_t *gm_compile_incr_build(gm_compile_incr_t *ci,
+    const gm_log_t *log, const gm_allocator_t *al,
+    const gm_compile_opts_t *opts, int *full);
+/* the next build is a full compile (a reload, an operator's request) */
+void gm_compile_incr_reset(gm_compile_incr_t *ci);
+
 void gm_snapshot_ref(gm_snapshot_t *s);
 void gm_snapshot_unref(gm_snapshot_t *s);
 

@@ -62,7 +62,18 @@ typedef struct {
 struct gm_snapshot_s {
     gm_arena_t          *arena;       /* holds the snapshot itself too */
     uint64_t             generation;
-    uint32_t             refs;
+    uint32_t             refs;        /* users of this generation, atomic */
+    /*
+     * Users of the arena, atomic: the generation itself until its refs
+     * drop, and the patched generation built on it (gm_compile_patch.c),
+     * which points into it.  The last one frees it, then drops parent.
+     */
+    uint32_t             body_refs;
+    struct gm_snapshot_s  *parent;    /* whose memory this one shares */
+    unsigned             slots_apart:1;   /* slots freed with refs */
+    uint32_t             depth;       /* patches since the full compile */
+    size_t               chain_bytes; /* the arenas of those patches */
+    size_t               base_bytes;  /* the full compile's arena */
     size_t               nservices;
     size_t               nfrontends;
     size_t               nbackends;

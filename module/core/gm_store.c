@@ -39,6 +39,8 @@ struct gm_store_s {
     gm_store_note_t   *notes;
     uint64_t           version;
     const gm_operator_conf_t  *operator_conf;
+    gm_store_watch_pt  watch;         /* the incremental compiler's */
+    void              *watch_data;
 };
 
 
@@ -142,6 +144,10 @@ gm_store_put(gm_store_t *store, gm_object_t *obj)
                            meta->name.data, meta->name.len);
 
     if (*slot) {
+        if (store->watch) {
+            store->watch(store->watch_data, (*slot)->obj, obj);
+        }
+
         gm_object_free((*slot)->obj);
         (*slot)->obj = obj;
         store->version++;
@@ -165,6 +171,10 @@ gm_store_put(gm_store_t *store, gm_object_t *obj)
     t->buckets[hash & (t->nbuckets - 1)] = node;
     t->nelts++;
     store->version++;
+
+    if (store->watch) {
+        store->watch(store->watch_data, NULL, obj);
+    }
 
     return 0;
 }
@@ -200,6 +210,10 @@ gm_store_delete(gm_store_t *store, gm_kind_e kind, const char *ns,
     *slot = node->next;
     t->nelts--;
     store->version++;
+
+    if (store->watch) {
+        store->watch(store->watch_data, node->obj, NULL);
+    }
 
     gm_object_free(node->obj);
     free(node);
@@ -315,6 +329,14 @@ gm_store_foreach_reject(gm_store_t *store, gm_store_reject_iter_pt cb,
     for (note = store->notes; note; note = note->next) {
         cb(data, &note->reject);
     }
+}
+
+
+void
+gm_store_watch(gm_store_t *store, gm_store_watch_pt cb, void *data)
+{
+    store->watch = cb;
+    store->watch_data = data;
 }
 
 

@@ -15,6 +15,9 @@ typedef struct gm_store_s  gm_store_t;
 
 typedef void (*gm_store_iter_pt)(void *data, gm_object_t *obj);
 typedef void (*gm_store_reject_iter_pt)(void *data, const gm_reject_t *r);
+/* a put or a delete: old is the object replaced or dropped, obj the new */
+typedef void (*gm_store_watch_pt)(void *data, const gm_object_t *old,
+    const gm_object_t *obj);
 
 
 gm_store_t *gm_store_create(void);
@@ -42,6 +45,12 @@ int gm_store_unreject(gm_store_t *store, gm_kind_e kind, const char *ns,
     size_t ns_len, const char *name, size_t name_len);
 void gm_store_foreach_reject(gm_store_t *store, gm_store_reject_iter_pt cb,
     void *data);
+
+/*
+ * Tells cb of every later put and delete, before the old object is freed
+ * (the incremental compiler, gm_compile_incr.c); cb NULL: no more.
+ */
+void gm_store_watch(gm_store_t *store, gm_store_watch_pt cb, void *data);
 
 /* bumped by every put and delete */
 uint64_t gm_store_version(gm_store_t *store);

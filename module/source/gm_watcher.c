@@ -32,6 +32,9 @@ struct gm_watcher_s {
     int                 stop_fd;
     pthread_t           tid;
     gm_store_t         *store;
+    gm_compile_incr_t  *incr;          /* builds every snapshot */
+    /* the last full compile's notes: a patched snapshot has the same */
+    gm_reject_tap_t     compiled;
     gm_file_source_t   *fs;
     gm_kube_source_t   *ks;
     uint64_t            generation;
@@ -88,9 +91,11 @@ gm_watcher_start(const gm_watcher_conf_t *conf)
     w->file_path = conf->file_path ? strdup(conf->file_path) : NULL;
     w->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     w->store = gm_store_create();
+    w->incr = w->store ? gm_compile_incr_create(w->store) : NULL;
+    gm_reject_tap_init(&w->compiled, &w->conf.log);
 
     if ((conf->file_path && w->file_path == NULL) || w->stop_fd == -1
-        || w->store == NULL)
+        || w->incr == NULL)
     {
         goto failed;
     }
@@ -138,6 +143,7 @@ failed:
         close(w->stop_fd);
     }
 
+    gm_compile_incr_destroy(w->incr);
     gm_store_destroy(w->store);
     free(w->file_path);
     free(w);
@@ -175,6 +181,8 @@ gm_watcher_stop(gm_watcher_t *w)
     }
 
     gm_file_source_destroy(w->fs);
+    gm_compile_incr_destroy(w->incr);
+    gm_reject_tap_free(&w->compiled);
     gm_store_destroy(w->store);
     gm_status_seen_destroy(w->status_seen);
     close(w->stop_fd);
@@ -419,7 +427,8 @@ gm_watcher_debounce(gm_watcher_t *w)
 static void
 gm_watcher_publish(gm_watcher_t *w)
 {
-    int64_t          start;
+    int                 full;
+    int64_t             start;
     gm_snapshot_t      *s;
     gm_reject_tap_t     tap;
     gm_compile_opts_t   opts;
@@ -429,8 +438,8 @@ gm_watcher_publish(gm_watcher_t *w)
 
     /* what the compiler says about bad objects goes to the status page */
     gm_reject_tap_init(&tap, &w->conf.log);
-    s = gm_snapshot_build_opts(w->store, &tap.log, w->conf.allocator,
-                               &opts);
+    s = gm_compile_incr_build(w->incr, &tap.log, w->conf.allocator, &opts,
+                              &full);
 
     if (s == NULL) {
         gm_reject_tap_free(&tap);
@@ -440,16 +449,24 @@ gm_watcher_publish(gm_watcher_t *w)
         return;
     }
 
+    if (full) {
+        gm_reject_tap_free(&w->compiled);
+        w->compiled = tap;
+
+    } else {
+        gm_reject_tap_free(&tap);
+    }
+
     gm_snapshot_set_generation(s, ++w->generation);
     gm_watcher_status(w, s);
-    gm_watcher_stats(w, s, &tap.list, start);
-    gm_reject_tap_free(&tap);
+    gm_watcher_stats(w, s, &w->compiled.list, start);
 
     gm_log(&w->conf.log, GM_LOG_INFO,
-           "snapshot %llu: %zu services, %zu frontends, %zu bytes, %lld ms",
+           "snapshot %llu: %zu services, %zu frontends, %zu bytes, %lld ms%s",
            (unsigned long long) w->generation, gm_snapshot_nservices(s),
            gm_snapshot_nfrontends(s), gm_snapshot_size(s),
-           (long long) (gm_watcher_now_us() - start) / 1000);
+           (long long) (gm_watcher_now_us() - start) / 1000,
+           full ? "" : ", patched");
 
     w->conf.publish(w->conf.publish_data, s);
 
