@@ -68,6 +68,8 @@ my %SIZES = (
         load4        => [[10000, 1000]],
         kube         => { idle => [[1, 200], [10000, 100]],
                           load => [[1000, 200]], load4 => [[1000, 200]] },
+        slice        => { idle => [[10000, 200]], load => [],
+                          load4 => [[10000, 1000]] },
         reload       => [[1000, 10], [10000, 1]],
         # the whole instance: Services x worker_processes
         instance     => [0, 1000, 10000, 50000],
@@ -89,6 +91,7 @@ my %SIZES = (
         load4        => [[10, 10]],
         kube         => { idle => [[1, 5]], load => [[10, 5]],
                           load4 => [[10, 5]] },
+        slice        => { idle => [[10, 5]], load => [], load4 => [[10, 5]] },
         reload       => [[10, 3]],
         instance     => [0, 10],
         workers      => [1, 2],
@@ -118,6 +121,40 @@ my %SOURCES = (
             my ($s) = @_;
             rename "$s->{dir}/mesh/.probe-route.tmp",
                    "$s->{dir}/mesh/probe-route.yaml"
+                or die "rename: $!\n";
+        },
+    },
+
+    # an EndpointSlice change (the incremental compile patches it): the
+    # probe Service's slice, in a file of its own, replaced by rename();
+    # it alternates between the probe backend and a regular one
+    slice => {
+        setup     => sub {
+            my ($s) = @_;
+            my ($m, $dir) = ($s->{mesh}, "$s->{dir}/mesh");
+            make_path($dir);
+            $m->write_yaml_dir($dir, 1000);
+            $m->write_probe_route($dir, 0);
+            GammaBench::Mesh::write_file("$dir/probe-service.yaml",
+                                         $m->yaml_probe_service_only);
+            GammaBench::Mesh::write_file("$dir/probe-slice.yaml",
+                                         $m->yaml_probe_slice(0));
+        },
+        directive => sub { "file:$_[0]{dir}/mesh" },
+        path      => sub { '/change-0' },
+        expect    => sub {
+            $_[0] % 2 ? $GammaBench::Servers::BODY
+                      : $GammaBench::Servers::PROBE_BODY
+        },
+        prepare   => sub {
+            my ($s, $v) = @_;
+            GammaBench::Mesh::write_file("$s->{dir}/mesh/.probe-slice.tmp",
+                                         $s->{mesh}->yaml_probe_slice($v));
+        },
+        apply     => sub {
+            my ($s) = @_;
+            rename "$s->{dir}/mesh/.probe-slice.tmp",
+                   "$s->{dir}/mesh/probe-slice.yaml"
                 or die "rename: $!\n";
         },
     },
@@ -293,7 +330,8 @@ sub ports_free {
 # the Kubernetes source when the tests' fake API server can run
 sub default_sources {
     return -x "$root/t/lib/fake-kube-apiserver"
-           && eval { require Mojolicious; 1 } ? 'file,kube' : 'file';
+           && eval { require Mojolicious; 1 } ? 'file,slice,kube'
+                                              : 'file,slice';
 }
 
 
@@ -923,6 +961,8 @@ sub change_fn {
     return {
         prepare => sub { $src->{prepare}->($s, $_[0]) },
         apply   => sub { $src->{apply}->($s, $_[0]) },
+        path    => $src->{path},
+        expect  => $src->{expect},
     };
 }
 
@@ -941,8 +981,12 @@ sub changes {
 
         my $t0 = time;
         $change->{apply}->($v);
-        my $t1 = wait_enforced($http, "/change-$v", $sampler,
-                               $change->{timeout} // $ENFORCE_TIMEOUT);
+        my $t1 = wait_enforced($http, $change->{path}
+                                      ? $change->{path}->($v)
+                                      : "/change-$v", $sampler,
+                               $change->{timeout} // $ENFORCE_TIMEOUT,
+                               $change->{expect} ? $change->{expect}->($v)
+                                                 : undef);
 
         if (defined $t1) {
             push @lat, $t1 - $t0;
@@ -974,14 +1018,16 @@ sub changes {
 
 
 sub wait_enforced {
-    my ($http, $path, $sampler, $timeout) = @_;
+    my ($http, $path, $sampler, $timeout, $expect) = @_;
     my $deadline = time + $timeout;
+
+    $expect //= $GammaBench::Servers::PROBE_BODY;
 
     while (time < $deadline) {
         my ($status, $body) = $http->get($path);
 
         return time if defined $status && $status == 200
-                       && $body eq $GammaBench::Servers::PROBE_BODY;
+                       && $body eq $expect;
 
         $sampler->();
         sleep $POLL_INTERVAL;

@@ -154,6 +154,43 @@ sub yaml_probe_service {
 }
 
 
+# the probe Service without its slice (the slice propagation benchmark
+# keeps the slice in a file of its own)
+sub yaml_probe_service_only {
+    my ($self) = @_;
+    my ($svc) = grep { /^kind: Service$/m }
+                split /(?=^---\n)/m, $self->yaml_probe_service;
+
+    return $svc;
+}
+
+
+# the probe Service's EndpointSlice at version $v: even versions point at
+# the probe backend, odd ones at the last regular endpoint
+sub yaml_probe_slice {
+    my ($self, $v) = @_;
+    my $ep = $v % 2 ? $self->{endpoints}[-1] : $self->{probe_endpoint};
+    my ($addr, $port) = split /:/, $ep;
+    my $ns = $self->ns($self->{target});
+
+    return <<"_EOY_";
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: bench-probe-bench
+  namespace: $ns
+  labels: {kubernetes.io/service-name: bench-probe}
+addressType: IPv4
+ports:
+- {name: http, port: $port}
+endpoints:
+- addresses: ["$addr"]
+  conditions: {ready: true}
+_EOY_
+}
+
+
 sub yaml_probe_route {
     my ($self, $version) = @_;
     my $t = $self->{target};

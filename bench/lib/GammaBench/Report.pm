@@ -406,7 +406,9 @@ sub propagation {
         'until the new behaviour answers; latency from the change to the',
         'first answer showing it. "load": wrk keeps the proxy saturated',
         'meanwhile. nginx-gamma file source: the probe route file is',
-        'replaced by rename(); kube: the route is PUT to the API server',
+        'replaced by rename(); slice: the probe Service\'s EndpointSlice',
+        '(a file of its own) replaced by rename(), patched by the',
+        'incremental compile; kube: the route is PUT to the API server',
         '(see below). nginx -s reload: the regenerated nginx.conf is',
         'written, then the clock starts and `nginx -s reload` runs.', '');
 
