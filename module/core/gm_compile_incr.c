@@ -70,7 +70,7 @@ gm_compile_incr_destroy(gm_compile_incr_t *ci)
     gm_store_watch(ci->store, NULL, NULL);
     gm_compile_deps_free(&ci->deps);
     gm_compile_slices_free(&ci->slices);
-    gm_snapshot_unref(ci->prev);
+    gm_snapshot_unhold(ci->prev);
     gm_arena_destroy(ci->keys_arena);
     free(ci);
 }
@@ -123,8 +123,8 @@ gm_compile_incr_build(gm_compile_incr_t *ci, const gm_log_t *log,
         ci->deps_read = 0;
     }
 
-    gm_snapshot_unref(ci->prev);
-    gm_snapshot_ref(s);
+    gm_snapshot_unhold(ci->prev);
+    gm_snapshot_hold(s);
     ci->prev = s;
     ci->operator_conf = gm_store_operator(ci->store);
     ci->require_grants = require_grants;

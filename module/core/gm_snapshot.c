@@ -4,9 +4,12 @@
  * fills it is gm_compile.c.
  */
 
+#include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "gm_snapshot_int.h"
 
@@ -118,6 +121,54 @@ gm_snapshot_unref(gm_snapshot_t *s)
     if (__atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) == 0) {
         gm_snapshot_release(s);
     }
+}
+
+
+void
+gm_snapshot_hold(gm_snapshot_t *s)
+{
+    gm_snapshot_ref(s);
+    __atomic_store_n(&s->holder, (int32_t) getpid(), __ATOMIC_RELEASE);
+}
+
+
+/* whoever clears holder drops its reference: the holder or the zone */
+
+void
+gm_snapshot_unhold(gm_snapshot_t *s)
+{
+    int32_t  holder;
+
+    if (s == NULL) {
+        return;
+    }
+
+    holder = (int32_t) getpid();
+
+    if (__atomic_compare_exchange_n(&s->holder, &holder, 0, 0,
+                                    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+    {
+        gm_snapshot_unref(s);
+    }
+}
+
+
+void
+gm_snapshot_unref_retired(gm_snapshot_t *s)
+{
+    int32_t  holder;
+
+    holder = __atomic_load_n(&s->holder, __ATOMIC_ACQUIRE);
+
+    if (holder != 0 && holder != (int32_t) getpid()
+        && kill((pid_t) holder, 0) == -1 && errno == ESRCH
+        && __atomic_compare_exchange_n(&s->holder, &holder, 0, 0,
+                                       __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+    {
+        gm_snapshot_unref(s);
+    }
+
+    gm_snapshot_unref(s);
 }
 
 

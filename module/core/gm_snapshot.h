@@ -227,6 +227,14 @@ gm_snapshot_t *gm_compile_incr_build(gm_compile_incr_t *ci,
 void gm_compile_incr_reset(gm_compile_incr_t *ci);
 
 void gm_snapshot_ref(gm_snapshot_t *s);
+/*
+ * The incremental compiler's reference, marked with its process: when
+ * that process died without dropping it (a SIGKILL), the zone's unref of
+ * the retired generation drops it too (gm_snapshot_unref_retired).
+ */
+void gm_snapshot_hold(gm_snapshot_t *s);
+void gm_snapshot_unhold(gm_snapshot_t *s);
+void gm_snapshot_unref_retired(gm_snapshot_t *s);
 void gm_snapshot_unref(gm_snapshot_t *s);
 
 uint64_t gm_snapshot_generation(const gm_snapshot_t *s);

@@ -70,6 +70,8 @@ struct gm_snapshot_s {
      */
     uint32_t             body_refs;
     struct gm_snapshot_s  *parent;    /* whose memory this one shares */
+    /* the process whose incremental compiler holds a reference, atomic */
+    int32_t              holder;
     unsigned             slots_apart:1;   /* slots freed with refs */
     uint32_t             depth;       /* patches since the full compile */
     size_t               chain_bytes; /* the arenas of those patches */

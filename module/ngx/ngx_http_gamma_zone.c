@@ -315,7 +315,8 @@ ngx_http_gamma_zone_reclaim(ngx_http_gamma_zone_t *z)
         }
 
         generation = live->generation;
-        gm_snapshot_unref(live->snapshot);
+        /* and a dead source process's hold on it (gm_compile_incr.c) */
+        gm_snapshot_unref_retired(live->snapshot);
         ngx_slab_free(z->shpool, live);
 
         ngx_log_error(NGX_LOG_INFO, z->log, 0,

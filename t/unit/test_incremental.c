@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "tap.h"
 #include "fixture.h"
@@ -693,6 +695,43 @@ test_sharing(void)
 }
 
 
+/* a source process SIGKILLed with its hold: the zone's unref drops it */
+
+static void
+test_dead_holder(void)
+{
+    pid_t           pid;
+    gm_store_t     *store;
+    gm_snapshot_t  *s;
+
+    store = gm_store_create();
+    put(store, "apiVersion: v1\nkind: Service\n"
+        "metadata: {name: one, namespace: a}\n"
+        "spec: {clusterIP: 10.96.0.1, ports: [{port: 80}]}\n");
+    s = gm_snapshot_build(store, &test_logger);
+
+    /* the build's reference is the zone's */
+    gm_snapshot_hold(s);
+    gm_snapshot_unref_retired(s);
+    is_int(s->refs, 1, "a living holder keeps its reference");
+
+    pid = fork();
+
+    if (pid == 0) {
+        _exit(0);
+    }
+
+    waitpid(pid, NULL, 0);
+    gm_snapshot_ref(s);               /* the zone's again */
+    s->holder = (int32_t) pid;
+    gm_snapshot_unref_retired(s);
+    ok(1, "a dead holder's reference goes with the zone's (ASan checks "
+       "for leaks)");
+
+    gm_store_destroy(store);
+}
+
+
 int
 main(int argc, char **argv)
 {
@@ -704,6 +743,7 @@ main(int argc, char **argv)
     test_logger.data = NULL;
 
     test_sharing();
+    test_dead_holder();
 
     printf("# seed %u\n", seed);
     test_seed = seed;
