@@ -62,7 +62,8 @@ static int gm_watcher_wait(gm_watcher_t *w, int fd, int timeout_ms);
 static void gm_watcher_debounce(gm_watcher_t *w);
 static void gm_watcher_publish(gm_watcher_t *w);
 static size_t gm_watcher_heap_free(void);
-static void gm_watcher_status(gm_watcher_t *w, const gm_snapshot_t *s);
+static void gm_watcher_status(gm_watcher_t *w, const gm_snapshot_t *s,
+    int full);
 static void gm_watcher_stats(gm_watcher_t *w, gm_snapshot_t *s,
     const gm_reject_list_t *compiled, int64_t start_us);
 static int64_t gm_watcher_now_us(void);
@@ -458,7 +459,7 @@ gm_watcher_publish(gm_watcher_t *w)
     }
 
     gm_snapshot_set_generation(s, ++w->generation);
-    gm_watcher_status(w, s);
+    gm_watcher_status(w, s, full);
     gm_watcher_stats(w, s, &w->compiled.list, start);
 
     gm_log(&w->conf.log, GM_LOG_INFO,
@@ -501,7 +502,7 @@ gm_watcher_heap_free(void)
 
 /* before the hand-off: afterwards the snapshot is the event loop's */
 static void
-gm_watcher_status(gm_watcher_t *w, const gm_snapshot_t *s)
+gm_watcher_status(gm_watcher_t *w, const gm_snapshot_t *s, int full)
 {
     gm_status_list_t  list;
 
@@ -511,7 +512,8 @@ gm_watcher_status(gm_watcher_t *w, const gm_snapshot_t *s)
         gm_status_writer_update(w->writer, &list);
     }
 
-    if (w->file_path) {
+    /* a patched snapshot shares its status: nothing changed to log */
+    if (w->file_path && full) {
         if (w->status_seen == NULL) {
             w->status_seen = gm_status_seen_create();
         }
