@@ -155,6 +155,7 @@ static int
 gm_compile_deps_add(gm_compile_deps_t *d, const gm_backend_t *b,
     uint32_t slot, unsigned mirrored)
 {
+    uint32_t          *slots;
     gm_compile_dep_t  *dep;
 
     if (b == NULL
@@ -184,11 +185,17 @@ gm_compile_deps_add(gm_compile_deps_t *d, const gm_backend_t *b,
         return 0;
     }
 
-    if (gm_compile_reserve((void **) &dep->slots, &dep->slots_size,
-                           dep->nslots + 1, sizeof(uint32_t))
-        != 0)
-    {
-        return -1;
+    /* most Services have a frontend or two depending on them */
+    if (dep->nslots == dep->slots_size) {
+        slots = gm_realloc(dep->slots, (dep->slots_size ? dep->slots_size * 2
+                                                        : 4)
+                                       * sizeof(uint32_t));
+        if (slots == NULL) {
+            return -1;
+        }
+
+        dep->slots = slots;
+        dep->slots_size = dep->slots_size ? dep->slots_size * 2 : 4;
     }
 
     dep->slots[dep->nslots++] = slot;

@@ -81,8 +81,18 @@ gm_compile_slices_remove(gm_compile_slices_t *sl, gm_object_t *obj)
     for (i = 0; svc != NULL && i < svc->nobjs; i++) {
         if (svc->objs[i] == obj) {
             svc->objs[i] = svc->objs[--svc->nobjs];
-            return;
+            break;
         }
+    }
+
+    /*
+     * An empty list goes: small blocks left behind among freed objects
+     * keep their pages from going back to the system (t/018).
+     */
+    if (svc != NULL && svc->nobjs == 0) {
+        free(svc->objs);
+        svc->objs = NULL;
+        svc->objs_size = 0;
     }
 }
 
@@ -90,6 +100,7 @@ gm_compile_slices_remove(gm_compile_slices_t *sl, gm_object_t *obj)
 static int
 gm_compile_slices_add(gm_compile_slices_t *sl, gm_object_t *obj)
 {
+    gm_object_t             **objs;
     gm_endpointslice_t       *eps;
     gm_compile_svc_slices_t  *svc;
 
@@ -125,11 +136,16 @@ gm_compile_slices_add(gm_compile_slices_t *sl, gm_object_t *obj)
         sl->n++;
     }
 
-    if (gm_compile_reserve((void **) &svc->objs, &svc->objs_size,
-                           svc->nobjs + 1, sizeof(gm_object_t *))
-        != 0)
-    {
-        return -1;
+    /* most Services have one slice or two */
+    if (svc->nobjs == svc->objs_size) {
+        objs = gm_realloc(svc->objs, (svc->objs_size ? svc->objs_size * 2 : 2)
+                                     * sizeof(gm_object_t *));
+        if (objs == NULL) {
+            return -1;
+        }
+
+        svc->objs = objs;
+        svc->objs_size = svc->objs_size ? svc->objs_size * 2 : 2;
     }
 
     svc->objs[svc->nobjs++] = obj;
