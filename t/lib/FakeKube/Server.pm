@@ -483,18 +483,22 @@ sub utc_now {
 }
 
 # what the API server's CRD schema defaults
+# (of what has the schema's types: a test may store wrong ones)
 sub default_route ($obj) {
     my $spec = $obj->{spec} //= {};
+    my $list = sub ($v) { ref $v eq 'ARRAY' ? @$v : () };
 
-    for my $pr (@{ $spec->{parentRefs} // [] }) {
+    return if ref $spec ne 'HASH';
+
+    for my $pr (grep { ref eq 'HASH' } $list->($spec->{parentRefs})) {
         $pr->{group} //= 'gateway.networking.k8s.io';
         $pr->{kind} //= 'Gateway';
     }
 
-    for my $rule (@{ $spec->{rules} // [] }) {
+    for my $rule (grep { ref eq 'HASH' } $list->($spec->{rules})) {
         $rule->{matches} //= [{ path => { type => 'PathPrefix',
                                           value => '/' } }];
-        for my $b (@{ $rule->{backendRefs} // [] }) {
+        for my $b (grep { ref eq 'HASH' } $list->($rule->{backendRefs})) {
             $b->{group} //= '';
             $b->{kind} //= 'Service';
             $b->{weight} //= 1;
@@ -894,7 +898,8 @@ sub end_watch ($self, $w, $how) {
 # --- faults ----------------------------------------------------------
 
 # Rules: { verb => list|watch|get|any, plural => ..., status => code,
-#          retry_after => s, stall => 1, continue => 1, count => n }
+#          retry_after => s, stall => 1, continue => 1, count => n,
+#          body => text or body_b64 => bytes (the response as it is) }
 sub take_rule ($self, $verb, $p, $kind = 'status', $c = undef) {
     my $st = $self->state;
 
@@ -920,6 +925,14 @@ sub injected_fault ($self, $c, $method, $path) {
              : ($c->param('watch') // '') =~ /^(1|true)$/ ? 'watch' : 'list';
 
     my $r = $self->take_rule($verb, $p, 'status', $c) or return 0;
+
+    # a body as it is (body_b64: any bytes), say a malformed list
+    if (defined $r->{body} || defined $r->{body_b64}) {
+        $c->res->headers->content_type('application/json');
+        $c->render(status => $r->{status},
+                   data => $r->{body} // b64_decode($r->{body_b64}));
+        return 1;
+    }
 
     $c->res->headers->header('Retry-After' => $r->{retry_after})
         if $r->{retry_after};
@@ -979,7 +992,7 @@ sub control ($self, $c, $what) {
         return $c->render(json => { rev => $st->{rev} });
     }
 
-    if ($what eq 'watches') {               # { action, code, raw }
+    if ($what eq 'watches') {       # { action, code, raw, raw_b64, repeat }
         return $self->control_watches($c, $body);
     }
 
@@ -1093,8 +1106,9 @@ sub control_watches ($self, $c, $body) {
     for my $w (@w) {
         if ($action eq 'bookmark') {
             $self->send_bookmark($w) if $w->{bookmarks};
-        } elsif ($action eq 'raw') {
-            $self->queue_raw($w, $body->{raw});
+        } elsif ($action eq 'raw') {            # raw_b64: any bytes
+            my $raw = $body->{raw} // b64_decode($body->{raw_b64});
+            $self->queue_raw($w, $raw x ($body->{repeat} // 1));
         } elsif ($action eq 'error') {
             $self->send_line($w, { type => 'ERROR', object => {
                 kind => 'Status', apiVersion => 'v1', metadata => {},
