@@ -140,7 +140,7 @@ ngx_http_gamma_balancer_init_peer(ngx_http_request_t *r,
     pd->pending_number = 0;
 
     if (ctx->is_direct) {
-        pd->endpoints = &ctx->direct;
+        pd->endpoints = ctx->direct;
         pd->nendpoints = 1;
 
     } else {
@@ -341,7 +341,7 @@ ngx_http_gamma_balancer_get_peer(ngx_peer_connection_t *pc, void *data)
 
     ep = &pd->endpoints[(pd->start + pd->attempt) % pd->nendpoints];
     pd->attempt++;
-    pd->ctx->attempts = pd->attempt;
+    pd->ctx->attempts = (uint16_t) ngx_min(pd->attempt, 0xffff);
 
     pd->name.data = (u_char *) ep->text.data;
     pd->name.len = ep->text.len;

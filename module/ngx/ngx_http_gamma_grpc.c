@@ -378,17 +378,11 @@ ngx_http_gamma_grpc_authority(ngx_http_request_t *r)
     ngx_http_variable_value_t  *vv;
 
     cl = r->upstream->request_bufs;
-    vv = ngx_http_get_indexed_variable(r, ngx_http_gamma_grpc_host_index);
 
-    if (cl == NULL || vv == NULL || vv->not_found || vv->len == 0
-        || vv->len > 4096)
-    {
+    /* an HTTP/1 request head (proxy_pass) is left at once */
+    if (cl == NULL) {
         return NGX_OK;
     }
-
-    value.data = vv->data;
-    value.len = vv->len;
-    host = &value;
 
     b = cl->buf;
     p = ngx_http_gamma_grpc_headers_frame(b);
@@ -396,6 +390,16 @@ ngx_http_gamma_grpc_authority(ngx_http_request_t *r)
     if (p == NULL) {
         return NGX_OK;
     }
+
+    vv = ngx_http_get_indexed_variable(r, ngx_http_gamma_grpc_host_index);
+
+    if (vv == NULL || vv->not_found || vv->len == 0 || vv->len > 4096) {
+        return NGX_OK;
+    }
+
+    value.data = vv->data;
+    value.len = vv->len;
+    host = &value;
 
     if (!(p[4] & NGX_HTTP_GAMMA_H2_END_HEADERS)
         || p[5] != 0 || p[6] != 0 || p[7] != 0 || p[8] != 1)

@@ -142,17 +142,21 @@ typedef struct {
     ngx_uint_t              nendpoints;
     ngx_uint_t              start;       /* the first endpoint tried */
     ngx_uint_t              attempt;
-    unsigned                least:1;     /* count requests in flight */
     const gm_sockaddr_t    *counted;     /* the endpoint counted now */
     ngx_str_t               name;
     ngx_msec_t              connect_timeout;
+    unsigned                least:1;     /* count requests in flight */
     unsigned                own_conf:1;  /* u->conf is this request's copy */
     ngx_http_gamma_peer_timers_t  *timers;   /* or NULL */
     ngx_connection_t       *pending;     /* connect deferred by backoff */
     ngx_atomic_uint_t       pending_number;
 } ngx_http_gamma_peer_data_t;
 
-/* per request: the routing decision and the snapshot it points into */
+/*
+ * Per request: the routing decision and the snapshot it points into.  It
+ * lives in every request's pool, so it is kept small: the pool's blocks
+ * are 4 KB, and a few bytes more can cost a request one more block.
+ */
 struct ngx_http_gamma_ctx_s {
     ngx_http_gamma_gen_t      *gen;
     gm_snapshot_t             *snapshot;
@@ -161,31 +165,31 @@ struct ngx_http_gamma_ctx_s {
     const gm_rule_t           *rule;
     /* the merged policy settings of this request, never NULL once routed */
     const gm_effective_t      *eff;
-    gm_table_kind_e            table_kind;
     gm_weighted_backend_t     *weighted;      /* the backendRef chosen */
     gm_backend_t              *backend;
-    unsigned                   is_direct:1;
-    /* gamma_escaped_slashes keep: r->uri is the path as sent, escaped */
-    unsigned                   path_escaped:1;
-    unsigned                   h2c:1;         /* @gamma_h2c was looked for */
     const gm_sockaddr_t       *endpoint;      /* last one the balancer chose */
-    ngx_uint_t                 attempts;      /* tries sent to backends */
-    ngx_uint_t                 timed_out;     /* NGX_HTTP_GAMMA_TIMEOUT_* */
-    /* 1: a retry was refused by the retry budget (503), 2: answered so */
-    ngx_uint_t                 retry_denied;
     /* sessionPersistence (ngx_http_gamma_session.c), or NULL */
     const gm_session_t        *session;
-    ngx_uint_t                 session_ep;    /* 1 + the token's endpoint */
-    unsigned                   session_state:2;
-    unsigned                   session_seen:1;    /* a token came */
     /* timeouts.request: allocated for the rules that have one */
     ngx_event_t               *request_timer;
     /* HTTPRoute filters' state (ngx_http_gamma_filter.h), or NULL */
     struct ngx_http_gamma_filter_ctx_s  *filter;
+    gm_table_kind_e            table_kind;
+    uint16_t                   attempts;      /* tries sent to backends */
+    uint8_t                    timed_out;     /* NGX_HTTP_GAMMA_TIMEOUT_* */
+    /* 1: a retry was refused by the retry budget (503), 2: answered so */
+    uint8_t                    retry_denied;
+    uint32_t                   session_ep;    /* 1 + the token's endpoint */
+    unsigned                   session_state:2;
+    unsigned                   session_seen:1;    /* a token came */
+    unsigned                   is_direct:1;
+    /* gamma_escaped_slashes keep: r->uri is the path as sent, escaped */
+    unsigned                   path_escaped:1;
+    unsigned                   h2c:1;         /* @gamma_h2c was looked for */
     /* these are set where they are used: */
     /* releases gen with the request pool, without an allocation */
     ngx_pool_cleanup_t         cleanup;
-    gm_sockaddr_t              direct;        /* is_direct: not a Service */
+    gm_sockaddr_t             *direct;        /* is_direct: not a Service */
     ngx_http_gamma_peer_data_t  peer;         /* gamma_balancer's */
 };
 

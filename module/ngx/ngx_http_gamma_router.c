@@ -401,10 +401,16 @@ ngx_http_gamma_direct(ngx_http_request_t *r, ngx_http_gamma_ctx_t *ctx,
         return NGX_HTTP_MISDIRECTED_REQUEST;
     }
 
-    ngx_memcpy(&ctx->direct.u, &dst->sa, dst->socklen);
-    ctx->direct.socklen = dst->socklen;
-    ctx->direct.text.data = (char *) text.data;
-    ctx->direct.text.len = text.len;
+    /* rare: not in the context, which every request allocates */
+    ctx->direct = ngx_pcalloc(r->pool, sizeof(gm_sockaddr_t));
+    if (ctx->direct == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_memcpy(&ctx->direct->u, &dst->sa, dst->socklen);
+    ctx->direct->socklen = dst->socklen;
+    ctx->direct->text.data = (char *) text.data;
+    ctx->direct->text.len = text.len;
     ctx->is_direct = 1;
 
     return NGX_DECLINED;

@@ -113,7 +113,8 @@ ngx_http_gamma_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
             return NGX_ERROR;
         }
 
-        s.len = ngx_sprintf((u_char *) s.data, "%ui", ctx->attempts)
+        s.len = ngx_sprintf((u_char *) s.data, "%ui",
+                            (ngx_uint_t) ctx->attempts)
                 - (u_char *) s.data;
 
     } else if (ctx) {
@@ -237,8 +238,8 @@ ngx_http_gamma_upstream_host(ngx_http_request_t *r,
         }
 
     } else if (ctx->is_direct) {
-        host.data = (u_char *) ctx->direct.text.data;
-        host.len = ctx->direct.text.len;
+        host.data = (u_char *) ctx->direct->text.data;
+        host.len = ctx->direct->text.len;
 
     } else {
         v->not_found = 1;

@@ -40,6 +40,7 @@ $ENV{TEST_NGINX_DEAD_PORT} ||= 18099;
 
 our $HttpConfig = <<'_EOC_';
     include $TEST_NGINX_GAMMA_CONF/gamma-mesh.conf;
+    include $TEST_NGINX_GAMMA_CONF/gamma-log.conf;
     gamma_source file:$TEST_NGINX_SERVER_ROOT/html/mesh;
 
     map $remote_addr $gamma_test_ns {
