@@ -434,8 +434,9 @@ gm_compile_ref_backend(gm_compile_ctx_t *ctx, const gm_rule_t *rule,
     gm_backend_t  *b;
 
     if (ref->group.len == 0 && gm_str_eq_cstr(&ref->kind, "Service")) {
-        if (!gm_compile_ref_permitted(ctx, &rule->route_ns, &ref->ns,
-                                      &ref->name))
+        if (!gm_compile_ref_permitted(ctx, rule->grpc ? GM_KIND_GRPCROUTE
+                                                      : GM_KIND_HTTPROUTE,
+                                      &rule->route_ns, &ref->ns, &ref->name))
         {
             return gm_compile_refused_backend(ctx, rule, &ref->ns,
                                               &ref->name, ref->port);
@@ -481,6 +482,7 @@ gm_compile_refused_backend(gm_compile_ctx_t *ctx, const gm_rule_t *rule,
     const gm_str_t *ns, const gm_str_t *name, uint16_t port)
 {
     gm_str_t       sns, sname;
+    const char    *kind;
     gm_backend_t  *b;
 
     if (gm_compile_intern(ctx, &sns, ns) != 0
@@ -496,11 +498,13 @@ gm_compile_refused_backend(gm_compile_ctx_t *ctx, const gm_rule_t *rule,
 
     b->status = GM_BACKEND_INVALID;
 
+    kind = rule->grpc ? "GRPCRoute" : "HTTPRoute";
+
     gm_log(ctx->log, GM_LOG_WARN,
-           "HTTPRoute %s: backendRef Service %s/%s: no ReferenceGrant in "
-           "namespace %s lets HTTPRoutes of %s refer to it, its share gets "
-           "500 (gamma_reference_grants require)", rule->label.data,
-           ns->data, name->data, ns->data, rule->route_ns.data);
+           "%s %s: backendRef Service %s/%s: no ReferenceGrant in "
+           "namespace %s lets %ss of %s refer to it, its share gets "
+           "500 (gamma_reference_grants require)", kind, rule->label.data,
+           ns->data, name->data, ns->data, kind, rule->route_ns.data);
 
     return b;
 }

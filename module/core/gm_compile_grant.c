@@ -2,7 +2,8 @@
  * nginx-gamma: ReferenceGrants, for "gamma_reference_grants require".  A
  * backendRef (or RequestMirror) to a Service in another namespace than
  * its route's is permitted only by a ReferenceGrant in the Service's
- * namespace whose "from" names HTTPRoutes of the route's namespace and
+ * namespace whose "from" names the route's kind (HTTPRoute, GRPCRoute) in
+ * the route's namespace and
  * whose "to" names that Service or all Services (GEP-709).  Without the
  * option every reference is permitted: mesh routes only reshape traffic
  * to Services the client could reach anyway (GEP-1294).
@@ -14,6 +15,7 @@
 
 
 typedef struct {
+    const char        *from_kind;
     const gm_str_t    *from_ns;
     const gm_str_t    *ns;
     const gm_str_t    *name;
@@ -25,8 +27,8 @@ static void gm_compile_grant_test(void *data, gm_object_t *obj);
 
 
 int
-gm_compile_ref_permitted(gm_compile_ctx_t *ctx, const gm_str_t *from_ns,
-    const gm_str_t *ns, const gm_str_t *name)
+gm_compile_ref_permitted(gm_compile_ctx_t *ctx, gm_kind_e from_kind,
+    const gm_str_t *from_ns, const gm_str_t *ns, const gm_str_t *name)
 {
     gm_compile_grant_query_t  q;
 
@@ -34,6 +36,7 @@ gm_compile_ref_permitted(gm_compile_ctx_t *ctx, const gm_str_t *from_ns,
         return 1;
     }
 
+    q.from_kind = gm_kind_name(from_kind);
     q.from_ns = from_ns;
     q.ns = ns;
     q.name = name;
@@ -66,7 +69,7 @@ gm_compile_grant_test(void *data, gm_object_t *obj)
 
     for (i = 0; i < g->nfrom; i++) {
         if (gm_str_eq_cstr(&g->from[i].group, "gateway.networking.k8s.io")
-            && gm_str_eq_cstr(&g->from[i].kind, "HTTPRoute")
+            && gm_str_eq_cstr(&g->from[i].kind, q->from_kind)
             && gm_str_eq(&g->from[i].ns, q->from_ns))
         {
             from = 1;

@@ -170,9 +170,12 @@ gm_backend_t *gm_compile_refused_backend(gm_compile_ctx_t *ctx,
     const gm_rule_t *rule, const gm_str_t *ns, const gm_str_t *name,
     uint16_t port);
 
-/* ReferenceGrants (gm_compile_grant.c): 1 when the reference may be made */
-int gm_compile_ref_permitted(gm_compile_ctx_t *ctx, const gm_str_t *from_ns,
-    const gm_str_t *ns, const gm_str_t *name);
+/*
+ * ReferenceGrants (gm_compile_grant.c): 1 when a route of that kind
+ * (HTTPRoute, GRPCRoute) and namespace may refer to the Service ns/name
+ */
+int gm_compile_ref_permitted(gm_compile_ctx_t *ctx, gm_kind_e from_kind,
+    const gm_str_t *from_ns, const gm_str_t *ns, const gm_str_t *name);
 
 /* routes attached, rules compiled (gm_compile_route.c) */
 int gm_compile_attach_routes(gm_compile_ctx_t *ctx);

@@ -431,8 +431,10 @@ gm_compile_filter_backend(void *data, const gm_str_t *ns, const gm_str_t *name,
     gm_compile_ctx_t *ctx = data;
 
     if (ctx->filter_rule != NULL
-        && !gm_compile_ref_permitted(ctx, &ctx->filter_rule->route_ns, ns,
-                                     name))
+        && !gm_compile_ref_permitted(ctx, ctx->filter_rule->grpc
+                                          ? GM_KIND_GRPCROUTE
+                                          : GM_KIND_HTTPROUTE,
+                                     &ctx->filter_rule->route_ns, ns, name))
     {
         return gm_compile_refused_backend(ctx, ctx->filter_rule, ns, name,
                                           port);

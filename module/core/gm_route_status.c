@@ -357,8 +357,8 @@ gm_status_ref(gm_compile_ctx_t *ctx, const gm_httproute_t *route,
         return "InvalidKind";
     }
 
-    if (!gm_compile_ref_permitted(ctx, &route->meta.ns, &ref->ns,
-                                  &ref->name))
+    if (!gm_compile_ref_permitted(ctx, route->meta.kind, &route->meta.ns,
+                                  &ref->ns, &ref->name))
     {
         *why = "no ReferenceGrant in the Service's namespace permits it";
         return "RefNotPermitted";

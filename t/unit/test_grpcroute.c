@@ -314,6 +314,78 @@ test_precedence(void)
 }
 
 
+/* the reason of the ResolvedRefs condition of route r's first parentRef */
+static const char *
+resolved_refs(gm_snapshot_t *snap)
+{
+    size_t            i, k;
+    gm_status_list_t  list;
+
+    gm_snapshot_status(snap, &list);
+
+    for (i = 0; i < list.n; i++) {
+        if (strcmp(list.entries[i].name.data, "r") != 0) {
+            continue;
+        }
+
+        for (k = 0; k < list.entries[i].nconds; k++) {
+            if (strcmp(list.entries[i].conds[k].type, "ResolvedRefs") == 0) {
+                return list.entries[i].conds[k].reason;
+            }
+        }
+    }
+
+    return NULL;
+}
+
+
+/* with ReferenceGrants required, a grant must name GRPCRoute as "from" */
+static void
+test_grant(const char *from_kind, const char *want)
+{
+    char               grant[512];
+    env_t              e;
+    gm_log_t           log;
+    gm_compile_opts_t  opts;
+
+    memset(&e, 0, sizeof(env_t));
+    memset(&opts, 0, sizeof(opts));
+    opts.require_grants = 1;
+    e.store = gm_store_create();
+
+    gm_store_put(e.store, fx_service("ns", "svc", "10.96.0.1", "grpc:7070"));
+    gm_store_put(e.store, fx_service("other", "far", "10.96.0.2",
+                                     "grpc:7070"));
+
+    env_put(&e, TEST_ROUTE_HEAD
+            "spec:\n"
+            "  parentRefs: [{group: '', kind: Service, name: svc}]\n"
+            "  rules:\n"
+            "  - backendRefs: [{name: far, namespace: other, port: 7070}]\n");
+
+    snprintf(grant, sizeof(grant),
+             "apiVersion: gateway.networking.k8s.io/v1beta1\n"
+             "kind: ReferenceGrant\n"
+             "metadata: {name: g, namespace: other}\n"
+             "spec:\n"
+             "  from: [{group: gateway.networking.k8s.io, kind: %s, "
+             "namespace: ns}]\n"
+             "  to: [{group: '', kind: Service}]\n", from_kind);
+    env_put(&e, grant);
+
+    log = fx_logger(&e.fl);
+    e.snap = gm_snapshot_build_opts(e.store, &log, NULL, &opts);
+    ok(e.snap != NULL, "built with ReferenceGrants required");
+
+    if (e.snap != NULL) {
+        is_str(resolved_refs(e.snap), want, from_kind);
+        gm_snapshot_unref(e.snap);
+    }
+
+    gm_store_destroy(e.store);
+}
+
+
 int
 main(void)
 {
@@ -321,6 +393,8 @@ main(void)
     test_rejects();
     test_bad_regex();
     test_precedence();
+    test_grant("GRPCRoute", "ResolvedRefs");
+    test_grant("HTTPRoute", "RefNotPermitted");
 
     return done_testing();
 }
