@@ -2,7 +2,9 @@
 # real gRPC servers (python3-grpcio): method matching (Exact, service-only,
 # method-only, RegularExpression) and its precedence, header matching,
 # named rules, the proxy's own answers as gRPC statuses, GRPCRoute over
-# HTTPRoute on one Service port, consumer routes, weights.
+# HTTPRoute on one Service port, consumer routes, weights; under
+# gamma_reference_grants require, a cross-namespace backendRef needs a
+# ReferenceGrant from GRPCRoutes (t/017 has HTTPRoute's).
 
 use Test::Nginx::Socket 'no_plan';
 use lib 't/inc';
@@ -16,6 +18,43 @@ gamma_mesh_config();
 GammaGrpc::start();
 
 our $Mesh = $GammaTest::Base . $GammaGrpc::Mesh;
+
+# under gamma_reference_grants require: grpc-far in namespace colors
+# (server a's pod), a GRPCRoute of faces sending to it, and grants in
+# colors from routes of faces of a kind
+our $Far = GammaGrpc::service('grpc-far', '127.10.0.25', '127.11.0.21',
+                              'kubernetes.io/h2c')
+           =~ s/namespace: faces/namespace: colors/gr;
+
+our $FarRoute = <<'_EOY_';
+apiVersion: gateway.networking.k8s.io/v1
+kind: GRPCRoute
+metadata: {name: far, namespace: faces}
+spec:
+  parentRefs:
+  - {group: "", kind: Service, name: grpc-front, port: 18070}
+  rules:
+  - backendRefs:
+    - {name: grpc-far, namespace: colors, port: 18070}
+_EOY_
+
+sub grant {
+    my ($kind) = @_;
+    return <<"_EOY_";
+apiVersion: gateway.networking.k8s.io/v1beta1
+kind: ReferenceGrant
+metadata: {name: from-faces, namespace: colors}
+spec:
+  from:
+  - {group: gateway.networking.k8s.io, kind: $kind, namespace: faces}
+  to:
+  - {group: "", kind: Service}
+_EOY_
+}
+
+our $Refused = [
+    qr{\[warn\] .*gamma: GRPCRoute faces/far/rule0: backendRef Service colors/grpc-far: no ReferenceGrant in namespace colors lets GRPCRoutes of faces refer to it, its share gets 500 \(gamma_reference_grants require\)},
+    qr{status: GRPCRoute faces/far parentRef faces/grpc-front: ResolvedRefs=False RefNotPermitted}];
 
 sub calls {
     my ($to, @methods) = @_;
@@ -348,4 +387,54 @@ a within 5% of 75%
 b within 5% of 25%
 --- timeout: 30
 --- no_error_log
+[error]
+
+
+
+=== TEST 10: gamma_reference_grants require, no ReferenceGrant: a GRPCRoute's backendRef to another namespace is refused (UNAVAILABLE)
+--- http_config
+    gamma_reference_grants require;
+--- user_files eval
+[["mesh/base.yaml", $main::Mesh . $main::Far],
+ ["mesh/route.yaml", $main::FarRoute]]
+--- request
+GET /grpc/call?brief=1&to=127.10.0.20:18070&method=/shop.Cart/Get
+--- response_body
+code UNAVAILABLE details gamma: no valid backend
+--- error_log eval
+$main::Refused
+
+
+
+=== TEST 11: require: a ReferenceGrant from HTTPRoutes does not let a GRPCRoute refer
+--- http_config
+    gamma_reference_grants require;
+--- user_files eval
+[["mesh/base.yaml", $main::Mesh . $main::Far],
+ ["mesh/route.yaml", $main::FarRoute],
+ ["mesh/grant.yaml", main::grant('HTTPRoute')]]
+--- request
+GET /grpc/call?brief=1&to=127.10.0.20:18070&method=/shop.Cart/Get
+--- response_body
+code UNAVAILABLE details gamma: no valid backend
+--- error_log eval
+$main::Refused
+
+
+
+=== TEST 12: require: a ReferenceGrant from GRPCRoutes of faces permits it
+--- http_config
+    gamma_reference_grants require;
+--- user_files eval
+[["mesh/base.yaml", $main::Mesh . $main::Far],
+ ["mesh/route.yaml", $main::FarRoute],
+ ["mesh/grant.yaml", main::grant('GRPCRoute')]]
+--- request
+GET /grpc/call?brief=1&to=127.10.0.20:18070&method=/shop.Cart/Get
+--- response_body
+code OK server a rule - type grpc
+--- error_log
+status: GRPCRoute faces/far parentRef faces/grpc-front: ResolvedRefs=True ResolvedRefs: All references resolved
+--- no_error_log
+no ReferenceGrant
 [error]
