@@ -254,7 +254,7 @@ my ($init) = grep { $_->{name} eq 'nginx-gamma-init' }
              @{ $spec->{initContainers} };
 is_deeply($init->{args},
           [qw(--proxy-uid 101 --mesh-port 15011 --admin-port 15000
-              --exclude-ports 5432,6379 --exclude-cidrs 10.1.0.0/16)],
+              --exclude-ports), '5432,6379', '--exclude-cidrs', '10.1.0.0/16'],
           'the init container gets the mesh port and the exclusions');
 is($spec->{containers}[-1]{ports}[0]{containerPort}, 15011,
    'the sidecar listens on the mesh port');
@@ -279,6 +279,24 @@ is(pod_spec($a)->{containers}[-1]{ports}[0]{containerPort}, 15001,
 ($rc, $out, $err) = run_inject($Workloads, '--exclude-ports', 'x');
 is($rc, 1, 'a bad port is refused');
 like($err, qr/--exclude-ports: "x" is not a port/, 'with the reason');
+
+# --grpc-ports: the init container sends them to the h2c listener
+($rc, $out, $err) = run_inject($Workloads, '--grpc-ports', '"7070, 9090"');
+is($rc, 0, 'inject with --grpc-ports succeeds') or diag($err);
+($o) = objects($out);
+($init) = grep { $_->{name} eq 'nginx-gamma-init' }
+          @{ pod_spec($o)->{initContainers} };
+is_deeply($init->{args},
+          [qw(--proxy-uid 101 --mesh-port 15001 --admin-port 15000
+              --grpc-ports), '7070,9090'],
+          '--grpc-ports: the init container gets the list');
+is(pod_meta($o)->{annotations}{'nginx-gamma.io/grpc-ports'}, '7070,9090',
+   'the annotation says which ports are gRPC');
+my ($rc4, $twice4) = run_inject($out, '--grpc-ports', '7070,9090');
+is($twice4, $out, 'inject twice with --grpc-ports = once');
+($rc, $out, $err) = run_inject($Workloads, '--grpc-ports', '70000');
+is($rc, 1, 'a bad gRPC port is refused');
+like($err, qr/--grpc-ports: "70000" is not a port/, 'with the reason');
 
 # --- skipped and refused ------------------------------------------------
 
