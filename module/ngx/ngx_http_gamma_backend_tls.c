@@ -257,6 +257,38 @@ ngx_http_gamma_tls_load_ca(ngx_ssl_t *ssl, ngx_log_t *log,
 }
 
 
+/* the worker exits: its SSL_CTXs and saved sessions go with it */
+void
+ngx_http_gamma_tls_exit(ngx_http_gamma_main_conf_t *gmcf)
+{
+    ngx_uint_t             i;
+    ngx_http_gamma_tls_t  *st;
+
+    st = gmcf->tls;
+
+    if (st == NULL) {
+        return;
+    }
+
+    for (i = 0; i < NGX_HTTP_GAMMA_TLS_SESSIONS; i++) {
+        if (st->sessions[i].session) {
+            ngx_ssl_free_session(st->sessions[i].session);
+            st->sessions[i].session = NULL;
+        }
+    }
+
+    for (i = 0; i < NGX_HTTP_GAMMA_TLS_CTXS; i++) {
+        if (st->ctxs[i].ssl) {
+            SSL_CTX_free(st->ctxs[i].ssl->ctx);
+            ngx_free(st->ctxs[i].ssl);
+            st->ctxs[i].ssl = NULL;
+        }
+    }
+
+    gmcf->tls = NULL;
+}
+
+
 /* the worker's TLS state, made on first use (after fork) */
 static ngx_http_gamma_tls_t *
 ngx_http_gamma_tls_state(ngx_http_request_t *r)

@@ -593,5 +593,6 @@ ngx_http_gamma_exit_process(ngx_cycle_t *cycle)
         ngx_http_gamma_worker_exit(gmcf);
     }
 
+    ngx_http_gamma_tls_exit(gmcf);
     ngx_http_gamma_source_stop(gmcf);
 }

@@ -286,6 +286,7 @@ ngx_int_t ngx_http_gamma_rate_limit(ngx_http_request_t *r,
 
 /* ngx_http_gamma_backend_tls.c */
 ngx_int_t ngx_http_gamma_tls_check(ngx_http_request_t *r, gm_backend_t *b);
+void ngx_http_gamma_tls_exit(ngx_http_gamma_main_conf_t *gmcf);
 ngx_int_t ngx_http_gamma_tls_init_peer(ngx_http_request_t *r,
     ngx_http_upstream_conf_t *conf, const gm_backend_tls_t *tls);
 
