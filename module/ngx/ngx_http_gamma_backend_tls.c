@@ -558,4 +558,10 @@ ngx_http_gamma_tls_init_peer(ngx_http_request_t *r,
 }
 
 
+void
+ngx_http_gamma_tls_exit(ngx_http_gamma_main_conf_t *gmcf)
+{
+}
+
+
 #endif
