@@ -31,55 +31,6 @@ sub error_log {
     return <$fh>;
 }
 
-# A burst of rejected Services as the log limit let it through: the lines
-# logged in each window that ended with a count line ("N more lines like
-# the above suppressed"), the lines logged after the last count, the sum
-# of the counts and the objects logged twice.  Under load a burst may
-# span several 1000 ms windows: each then logs 100 lines and a count, and
-# what is logged and counted still adds up to the burst.  (Only a count
-# line shows where a window ended: a window that logged fewer than 100
-# lines, then nothing for 1000 ms, would look like a part of the next.)
-sub reject_burst {
-    my ($pid) = @_;
-    my (@closed, $suppressed, $twice, %seen);
-    my $limit = qr/\(at most 100 are logged every 1000 ms\)/;
-    my $n = 0;
-    $suppressed = $twice = 0;
-
-    for (error_log()) {
-        next unless /\[error\] $pid#/;
-
-        if (/gamma: Service faces\/(bad-\d+) rejected/) {
-            $n++;
-            $twice++ if $seen{$1}++;
-
-        } elsif (/gamma: (\d+) more lines like the above suppressed $limit/) {
-            $suppressed += $1;
-            push @closed, $n;
-            $n = 0;
-        }
-    }
-
-    return (\@closed, $n, $suppressed, $twice);
-}
-
-# $total rejections from process $pid: at most 100 logged per window, the
-# rest counted, nothing lost or logged twice
-sub check_reject_burst {
-    my ($total, $pid) = @_;
-    my ($closed, $tail, $suppressed, $twice) = reject_burst($pid);
-    my $logged = $tail;
-    $logged += $_ for @$closed;
-
-    Test::More::ok(@$closed > 0, "the rest counted: $suppressed");
-    Test::More::is($logged + $suppressed, $total,
-                   "each rejection logged or counted: $logged + $suppressed");
-    Test::More::is($twice, 0, 'none logged twice');
-    Test::More::ok(!(grep { $_ != 100 } @$closed) && $tail <= 100,
-                   '100 lines before each count, at most 100 after the last: '
-                   . join(' ', @$closed) . " / $tail");
-}
-
 run_tests();
 
 __DATA__
@@ -93,7 +44,7 @@ GammaTest::gamma_wait_synced();
 my ($pid) = map { /\[error\] (\d+)#.*faces\/bad-\d+ rejected/ ? $1 : () }
             main::error_log();
 Test::More::ok(defined $pid, 'rejections logged');
-main::check_reject_burst(3000, $pid // 0);
+GammaTest::gamma_check_reject_burst(3000, $pid // 0);
 --- request
 GET /
 --- more_headers

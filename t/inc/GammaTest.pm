@@ -273,6 +273,59 @@ sub gamma_wait_synced () {
     die "the mesh was not in service after $limit s";
 }
 
+# A burst of rejected Services as the log limit let it through: the lines
+# logged in each window that ended with a count line ("N more lines like
+# the above suppressed"), the lines logged after the last count, the sum
+# of the counts and the objects logged twice.  Under load a burst may
+# span several 1000 ms windows: each then logs 100 lines and a count, and
+# what is logged and counted still adds up to the burst.  (Only a count
+# line shows where a window ended: a window that logged fewer than 100
+# lines, then nothing for 1000 ms, would look like a part of the next.)
+sub gamma_reject_burst {
+    my ($pid) = @_;
+    my (@closed, $suppressed, $twice, %seen);
+    my $limit = qr/\(at most 100 are logged every 1000 ms\)/;
+    my $n = 0;
+    $suppressed = $twice = 0;
+
+    my $log = "$ENV{TEST_NGINX_SERVER_ROOT}/logs/error.log";
+    open my $fh, '<', $log or die "cannot read $log: $!";
+
+    while (<$fh>) {
+        next unless /\[error\] $pid#/;
+
+        if (/gamma: Service faces\/(bad-\d+) rejected/) {
+            $n++;
+            $twice++ if $seen{$1}++;
+
+        } elsif (/gamma: (\d+) more lines like the above suppressed $limit/) {
+            $suppressed += $1;
+            push @closed, $n;
+            $n = 0;
+        }
+    }
+
+    return (\@closed, $n, $suppressed, $twice);
+}
+
+# $total rejections from process $pid: at most 100 logged per window, the
+# rest counted, nothing lost or logged twice
+# (t/014 the file source, t/059 the Kubernetes source)
+sub gamma_check_reject_burst {
+    my ($total, $pid) = @_;
+    my ($closed, $tail, $suppressed, $twice) = gamma_reject_burst($pid);
+    my $logged = $tail;
+    $logged += $_ for @$closed;
+
+    Test::More::ok(@$closed > 0, "the rest counted: $suppressed");
+    Test::More::is($logged + $suppressed, $total,
+                   "each rejection logged or counted: $logged + $suppressed");
+    Test::More::is($twice, 0, 'none logged twice');
+    Test::More::ok(!(grep { $_ != 100 } @$closed) && $tail <= 100,
+                   '100 lines before each count, at most 100 after the last: '
+                   . join(' ', @$closed) . " / $tail");
+}
+
 # Writes a file (a manifest, usually) the way an editor does: new content
 # under a temporary name, then renamed over the old one.
 sub gamma_write ($$) {
