@@ -52,13 +52,15 @@ spec:
     - {name: empty, port: 18080}
 _EOY_
 
-# n requests, each on a new connection; returns the workers that answered
+# n requests, each on a new connection, each counted (its log phase ran)
+# before the next; returns the workers that answered
 sub traffic {
     my ($n, $to, $path, $status, $workers) = @_;
 
     for (1 .. $n) {
         my $c = GammaTest::gamma_client(to => $to);
         my $res = $c->request('GET', $path, ['Connection: close']);
+        $c->wait_closed;
         $c->close;
         die "GET $path to $to: $res->{status}, not $status"
             unless $res->{status} == $status;

@@ -77,7 +77,8 @@ _EOY_
 sub get {
     my ($to, $path) = @_;
     my $c = GammaTest::gamma_client(to => $to);
-    my $res = $c->request('GET', $path);
+    my $res = $c->request('GET', $path, ['Connection: close']);
+    $c->wait_closed;
     $c->close;
     return $res->{status};
 }

@@ -23,6 +23,7 @@ use warnings;
 use Cwd qw(abs_path);
 use File::Basename qw(dirname);
 use IO::Socket::INET;
+use IO::Select;
 use Time::HiRes qw(sleep time);
 
 
@@ -382,6 +383,27 @@ sub request {
 sub close {
     my $self = shift;
     close $self->{sock};
+}
+
+# after a request with "Connection: close": reads until the server closes
+# the connection.  nginx closes it after the request's log phase, where the
+# module counts the request, so a scrape that follows sees it.
+sub wait_closed {
+    my ($self, $timeout) = @_;
+
+    my $sock = $self->{sock};
+    my $sel = IO::Select->new($sock);
+    my $end = Time::HiRes::time() + ($timeout // 5);
+
+    while ((my $left = $end - Time::HiRes::time()) > 0) {
+        last unless $sel->can_read($left);
+        my $n = sysread($sock, my $buf, 4096);
+        return 1 if defined $n && $n == 0;
+        return 1 unless defined $n;
+    }
+
+    die "$self->{to}: the server did not close the connection within "
+        . ($timeout // 5) . " s";
 }
 
 package GammaTest;
