@@ -145,3 +145,35 @@ X-Test-To: 127.10.0.1:18080
 --- response_headers
 X-Gamma-Service: faces/smiley:18080
 --- timeout: 10
+
+
+
+=== TEST 2: a 512 MB zone: nginx's page descriptors (3 MB of zeroes the master writes before it forks) are not resident, the master holds under 1 MB of the zone
+--- http_config
+    gamma_zone 512m;
+--- user_files eval
+[["mesh/base.yaml", $GammaTest::Base]]
+--- init
+main::wait_served(0, 10);
+my $master = do {
+    open my $fh, '<', "$ENV{TEST_NGINX_SERVER_ROOT}/logs/nginx.pid" or die;
+    0 + <$fh>;
+};
+my ($rss, $in_zone) = (0, 0);
+open my $fh, '<', "/proc/$master/smaps" or die "smaps: $!";
+while (<$fh>) {
+    if (/^[0-9a-f]+-[0-9a-f]+ /) {
+        $in_zone = m{ /dev/zero \(deleted\)$} ? 1 : 0;
+    } elsif ($in_zone && /^Rss:\s+(\d+) kB/) {
+        $rss += $1;
+    }
+}
+Test::More::cmp_ok($rss, '<', 1024,
+                   "the master's resident pages of shared zones: $rss kB");
+--- request
+GET /
+--- more_headers
+X-Test-To: 127.10.0.1:18080
+--- response_headers
+X-Gamma-Service: faces/smiley:18080
+--- timeout: 10

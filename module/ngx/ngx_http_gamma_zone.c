@@ -17,6 +17,8 @@
 static ngx_int_t ngx_http_gamma_zone_init(ngx_shm_zone_t *shm_zone,
     void *data);
 static ngx_int_t ngx_http_gamma_zone_key(u_char *key, ngx_log_t *log);
+static void ngx_http_gamma_zone_untouch(ngx_slab_pool_t *shpool,
+    ngx_log_t *log);
 static uint64_t ngx_http_gamma_zone_oldest_used(ngx_http_gamma_zone_t *z);
 static ngx_int_t ngx_http_gamma_zone_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
@@ -118,6 +120,8 @@ ngx_http_gamma_zone_init(ngx_shm_zone_t *shm_zone, void *data)
 
     shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
 
+    ngx_http_gamma_zone_untouch(shpool, shm_zone->shm.log);
+
     sh = ngx_slab_calloc(shpool, sizeof(ngx_http_gamma_shm_t));
     if (sh == NULL) {
         return NGX_ERROR;
@@ -153,6 +157,33 @@ ngx_http_gamma_zone_key(u_char *key, ngx_log_t *log)
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * ngx_slab_init() zeroes a page descriptor for every page of the zone (3 MB
+ * for 512 MB), in the master, before it forks: resident memory nobody
+ * uses until a snapshot takes those pages.  The descriptors are all zero
+ * but the first, and a hole in shared memory reads as zeroes: give their
+ * pages back, the allocator touches them again as the zone fills.
+ */
+static void
+ngx_http_gamma_zone_untouch(ngx_slab_pool_t *shpool, ngx_log_t *log)
+{
+    u_char  *start, *end;
+
+    start = ngx_align_ptr((u_char *) (shpool->pages + 1), ngx_pagesize);
+    end = (u_char *) ((uintptr_t) shpool->last & ~(ngx_pagesize - 1));
+
+    if (end <= start) {
+        return;
+    }
+
+    if (madvise(start, end - start, MADV_REMOVE) == -1) {
+        ngx_log_error(NGX_LOG_INFO, log, ngx_errno,
+                      "gamma: madvise(MADV_REMOVE) of the zone's page "
+                      "descriptors failed, they stay resident");
+    }
 }
 
 
