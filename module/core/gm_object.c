@@ -10,6 +10,7 @@
  */
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "gm_parse_int.h"
@@ -28,8 +29,9 @@ typedef struct {
 
 static const gm_kind_def_t *gm_kind_detect(json_t *json);
 static gm_object_t *gm_object_parse_in(const gm_kind_def_t *def,
-    json_t *json, const gm_log_t *log, size_t block_size);
-static gm_object_t *gm_object_create(gm_kind_e kind, size_t block_size);
+    json_t *json, const gm_log_t *log, size_t block, size_t *used);
+static gm_object_t *gm_object_create(gm_kind_e kind, size_t block);
+static size_t gm_body_size(gm_kind_e kind);
 static void gm_meta_log_names(gm_parse_ctx_t *ctx, json_t *md);
 static int gm_meta_parse(gm_parse_ctx_t *ctx, json_t *json);
 static int gm_meta_time(gm_parse_ctx_t *ctx, json_t *md);
@@ -80,6 +82,7 @@ gm_kind_name(gm_kind_e kind)
 gm_object_t *
 gm_object_parse(json_t *json, const gm_log_t *log, int *ignored)
 {
+    size_t                 used;
     gm_object_t           *obj, *exact;
     const gm_kind_def_t   *def;
 
@@ -96,7 +99,7 @@ gm_object_parse(json_t *json, const gm_log_t *log, int *ignored)
         return NULL;
     }
 
-    obj = gm_object_parse_in(def, json, log, GM_OBJECT_ARENA_PROBE);
+    obj = gm_object_parse_in(def, json, log, 0, &used);
     if (obj == NULL) {
         return NULL;
     }
@@ -104,11 +107,10 @@ gm_object_parse(json_t *json, const gm_log_t *log, int *ignored)
     /*
      * The store keeps objects for as long as they exist: parsed again
      * (the same document, the same allocations, nothing more to log) into
-     * one block of the size the first parse used, an object keeps none
-     * of a growing arena's slack.
+     * one block of the size the first parse counted, an object keeps none
+     * of a growing arena's slack, headers and alignment.
      */
-    exact = gm_object_parse_in(def, json, NULL,
-                               gm_arena_fit(gm_arena_used(obj->arena)));
+    exact = gm_object_parse_in(def, json, NULL, used, &used);
     if (exact != NULL) {
         gm_object_free(obj);
         obj = exact;
@@ -121,9 +123,16 @@ gm_object_parse(json_t *json, const gm_log_t *log, int *ignored)
 void
 gm_object_free(gm_object_t *obj)
 {
-    /* the object itself lives in its arena */
-    if (obj != NULL) {
+    if (obj == NULL) {
+        return;
+    }
+
+    /* the object itself lives in its arena, or in its block */
+    if (obj->arena != NULL) {
         gm_arena_destroy(obj->arena);
+
+    } else {
+        free(obj);
     }
 }
 
@@ -153,16 +162,20 @@ gm_kind_detect(json_t *json)
 }
 
 
-/* NULL when the document is invalid (logged) or memory ran out */
+/*
+ * Into an arena (block 0), or into one block of that size; *used: what
+ * the block takes.  NULL when the document is invalid (logged) or memory
+ * ran out.
+ */
 static gm_object_t *
 gm_object_parse_in(const gm_kind_def_t *def, json_t *json,
-    const gm_log_t *log, size_t block_size)
+    const gm_log_t *log, size_t block, size_t *used)
 {
     int              rc;
     gm_object_t     *obj;
     gm_parse_ctx_t   ctx;
 
-    obj = gm_object_create(def->type, block_size);
+    obj = gm_object_create(def->type, block);
     if (obj == NULL) {
         gm_log(log, GM_LOG_ERR, "%s: out of memory", def->kind);
         return NULL;
@@ -180,17 +193,41 @@ gm_object_parse_in(const gm_kind_def_t *def, json_t *json,
         return NULL;
     }
 
+    *used = ctx.used;
+
     return obj;
 }
 
 
 static gm_object_t *
-gm_object_create(gm_kind_e kind, size_t block_size)
+gm_object_create(gm_kind_e kind, size_t block)
 {
+    size_t        body;
     gm_arena_t   *arena;
     gm_object_t  *obj;
 
-    arena = gm_arena_create(block_size);
+    body = gm_body_size(kind);
+
+    if (block != 0) {
+        if (block > UINT32_MAX) {
+            return NULL;
+        }
+
+        obj = gm_malloc(sizeof(gm_object_t) + body + block);
+        if (obj == NULL) {
+            return NULL;
+        }
+
+        memset(obj, 0, sizeof(gm_object_t) + body);
+        obj->body = (gm_object_body_t *) (obj + 1);
+        obj->body_size = (uint32_t) body;
+        obj->size = (uint32_t) block;
+        obj->body->meta.kind = kind;
+
+        return obj;
+    }
+
+    arena = gm_arena_create(GM_OBJECT_ARENA_PROBE);
     if (arena == NULL) {
         return NULL;
     }
@@ -202,16 +239,53 @@ gm_object_create(gm_kind_e kind, size_t block_size)
     }
 
     obj->arena = arena;
-
-    obj->body = gm_arena_calloc(arena, sizeof(gm_object_body_t));
+    obj->body = gm_arena_calloc(arena, body);
     if (obj->body == NULL) {
         gm_arena_destroy(arena);
         return NULL;
     }
 
+    obj->body_size = (uint32_t) body;
     obj->body->meta.kind = kind;
 
     return obj;
+}
+
+
+/* the body of a kind: its member of the union, not the largest one */
+static size_t
+gm_body_size(gm_kind_e kind)
+{
+    switch (kind) {
+
+    case GM_KIND_SERVICE:
+        return sizeof(gm_service_t);
+
+    case GM_KIND_ENDPOINTSLICE:
+        return sizeof(gm_endpointslice_t);
+
+    case GM_KIND_HTTPROUTE:
+    case GM_KIND_GRPCROUTE:
+        return sizeof(gm_httproute_t);
+
+    case GM_KIND_REFERENCEGRANT:
+        return sizeof(gm_referencegrant_t);
+
+    case GM_KIND_TRAFFICPOLICY:
+        return sizeof(gm_trafficpolicy_t);
+
+    case GM_KIND_BACKENDTLSPOLICY:
+        return sizeof(gm_backendtlspolicy_t);
+
+    case GM_KIND_CONFIGMAP:
+        return sizeof(gm_configmap_t);
+
+    case GM_KIND_XBACKENDTRAFFICPOLICY:
+        return sizeof(gm_backendtrafficpolicy_t);
+
+    default:
+        return sizeof(gm_object_body_t);
+    }
 }
 
 

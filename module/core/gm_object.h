@@ -3,7 +3,7 @@
  * and validated C structures: one header per kind (gm_service.h,
  * gm_endpointslice.h, gm_httproute.h, gm_trafficpolicy.h,
  * gm_backendtlspolicy.h, gm_configmap.h) and the object that holds any of
- * them.  Each object owns one arena that holds the object and everything
+ * them.  Each object is one block that holds the object and everything
  * it points to.  No JSON here: the parsers (gm_object_parse.h) type
  * everything once, at import.
  */
@@ -37,10 +37,22 @@ typedef union {
     gm_backendtrafficpolicy_t  backendtrafficpolicy;
 } gm_object_body_t;
 
-typedef struct {
-    gm_arena_t         *arena;        /* owns the object and its strings */
+typedef struct gm_object_s  gm_object_t;
+
+/*
+ * An object in the store is one block: this header, the body of its kind
+ * (not the whole union) and everything the body points to.  An object
+ * from the first parse of a document lives in a growing arena instead.
+ */
+struct gm_object_s {
+    gm_arena_t         *arena;        /* NULL: one block */
     gm_object_body_t   *body;         /* body->meta.kind tells the member */
-} gm_object_t;
+    /* the store's: the next object of the bucket, the hash of the key */
+    gm_object_t        *next;
+    uint64_t            hash;
+    uint32_t            body_size;
+    uint32_t            size;         /* of the block behind the body */
+};
 
 
 const char *gm_kind_name(gm_kind_e kind);

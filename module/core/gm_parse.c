@@ -1,7 +1,7 @@
 /*
  * nginx-gamma: the context of parsing one object: where in the object
  * the parser is (the field path of error lines), how a rejection or an
- * invalid rule is reported, and allocation in the object's arena.
+ * invalid rule is reported, and allocation in the object's memory.
  */
 
 #include <stdarg.h>
@@ -12,12 +12,21 @@
 #include "gm_parse_int.h"
 
 
+/* the alignment of structures in an object's block */
+#define GM_PARSE_ALIGN  8
+
+
+static void *gm_parse_get(gm_parse_ctx_t *ctx, size_t size, size_t align);
+
+
 void
 gm_parse_ctx_init(gm_parse_ctx_t *ctx, gm_object_t *obj, const gm_log_t *log)
 {
     memset(ctx, 0, sizeof(gm_parse_ctx_t));
 
     ctx->arena = obj->arena;
+    ctx->block = obj->arena ? NULL : (char *) obj->body + obj->body_size;
+    ctx->block_size = obj->arena ? 0 : obj->size;
     ctx->log = log;
     ctx->kind = obj->body->meta.kind;
     ctx->meta = &obj->body->meta;
@@ -125,7 +134,9 @@ gm_rule_invalid(gm_parse_ctx_t *ctx, const char *fmt, ...)
     vsnprintf(reason, sizeof(reason), fmt, args);
     va_end(args);
 
-    if (gm_arena_strdup(ctx->arena, &s, reason, strlen(reason)) == 0) {
+    s.data = gm_parse_strdup(ctx, reason, strlen(reason));
+
+    if (s.data != NULL) {
         ctx->rule_reason[ctx->rule_index] = s.data;
         ctx->rule->reason = s.data;
     }
@@ -185,10 +196,46 @@ gm_alloc(gm_parse_ctx_t *ctx, size_t n, size_t size)
         return NULL;
     }
 
-    p = gm_arena_calloc(ctx->arena, n * size);
+    p = gm_parse_get(ctx, n * size, GM_PARSE_ALIGN);
     if (p == NULL) {
         gm_reject(ctx, NULL, "out of memory");
+        return NULL;
     }
+
+    memset(p, 0, n * size);
+
+    return p;
+}
+
+
+char *
+gm_parse_strdup(gm_parse_ctx_t *ctx, const char *s, size_t len)
+{
+    char      *p;
+    gm_str_t   str;
+
+    if (ctx->arena != NULL) {
+        if (gm_arena_strdup(ctx->arena, &str, s, len) != 0) {
+            return NULL;
+        }
+
+        /* what the block will take: the arena shares empty strings too */
+        ctx->used += len ? len + 1 : 0;
+
+        return str.data;
+    }
+
+    if (len == 0) {
+        return (char *) "";
+    }
+
+    p = gm_parse_get(ctx, len + 1, 1);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    memcpy(p, s, len);
+    p[len] = '\0';
 
     return p;
 }
@@ -197,9 +244,21 @@ gm_alloc(gm_parse_ctx_t *ctx, size_t n, size_t size)
 int
 gm_strdup(gm_parse_ctx_t *ctx, gm_str_t *out, const char *s, size_t len)
 {
-    if (gm_arena_strdup(ctx->arena, out, s, len) != 0) {
+    /* never written to: every empty string can be this one */
+    static char  empty[1];
+
+    if (len == 0) {
+        out->data = empty;
+        out->len = 0;
+        return 0;
+    }
+
+    out->data = gm_parse_strdup(ctx, s, len);
+    if (out->data == NULL) {
         return gm_reject(ctx, NULL, "out of memory");
     }
+
+    out->len = len;
 
     return 0;
 }
@@ -209,4 +268,36 @@ int
 gm_str_set(gm_parse_ctx_t *ctx, gm_str_t *out, const char *s)
 {
     return gm_strdup(ctx, out, s, strlen(s));
+}
+
+
+/*
+ * The block is laid out as the arena's memory was counted: structures on
+ * 8 bytes (no member needs more), strings packed.  The same allocations
+ * in the same order fill it exactly.
+ */
+static void *
+gm_parse_get(gm_parse_ctx_t *ctx, size_t size, size_t align)
+{
+    void    *p;
+    size_t   off;
+
+    off = (ctx->used + align - 1) & ~(align - 1);
+
+    if (ctx->arena == NULL) {
+        if (off > ctx->block_size || ctx->block_size - off < size) {
+            return NULL;
+        }
+
+        p = ctx->block + off;
+
+    } else {
+        p = gm_arena_alloc(ctx->arena, size);
+    }
+
+    if (p != NULL) {
+        ctx->used = off + size;
+    }
+
+    return p;
 }

@@ -46,9 +46,16 @@ typedef enum {
     GM_NAME_METHOD
 } gm_name_e;
 
-/* one object being parsed */
+/*
+ * One object being parsed.  Its memory comes from a growing arena (the
+ * first parse of a document), or from the one block of the size that
+ * parse counted in "used" (the parse kept in the store).
+ */
 typedef struct {
-    gm_arena_t       *arena;
+    gm_arena_t       *arena;          /* NULL: the block */
+    char             *block;
+    size_t            block_size;
+    size_t            used;           /* what the block takes, or would */
     const gm_log_t   *log;
     gm_kind_e         kind;
     gm_meta_t        *meta;
@@ -112,6 +119,8 @@ int gm_route_spec_parse(gm_parse_ctx_t *ctx, json_t *json,
     gm_object_body_t *body, gm_rules_parse_pt rules);
 void gm_sanitize(char *dst, size_t size, const char *s, size_t len);
 void *gm_alloc(gm_parse_ctx_t *ctx, size_t n, size_t size);
+/* a copy of len bytes and a NUL; NULL when memory ran out (not logged) */
+char *gm_parse_strdup(gm_parse_ctx_t *ctx, const char *s, size_t len);
 int gm_strdup(gm_parse_ctx_t *ctx, gm_str_t *out, const char *s,
     size_t len);
 int gm_str_set(gm_parse_ctx_t *ctx, gm_str_t *out, const char *s);

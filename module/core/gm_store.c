@@ -12,16 +12,9 @@
 #include "gm_store.h"
 
 
-typedef struct gm_store_node_s  gm_store_node_t;
-
-struct gm_store_node_s {
-    gm_store_node_t  *next;
-    uint64_t          hash;
-    gm_object_t      *obj;
-};
-
+/* the objects chain through their own next and hash fields */
 typedef struct {
-    gm_store_node_t  **buckets;
+    gm_object_t      **buckets;
     size_t             nbuckets;      /* a power of two */
     size_t             nelts;
 } gm_store_table_t;
@@ -46,9 +39,9 @@ struct gm_store_s {
 
 static uint64_t gm_store_hash(const char *ns, size_t ns_len,
     const char *name, size_t name_len);
-static int gm_store_node_is(gm_store_node_t *node, uint64_t hash,
+static int gm_store_node_is(gm_object_t *node, uint64_t hash,
     const char *ns, size_t ns_len, const char *name, size_t name_len);
-static gm_store_node_t **gm_store_lookup(gm_store_table_t *t, uint64_t hash,
+static gm_object_t **gm_store_lookup(gm_store_table_t *t, uint64_t hash,
     const char *ns, size_t ns_len, const char *name, size_t name_len);
 static int gm_store_grow(gm_store_table_t *t);
 static int gm_store_unnote(gm_store_t *store, gm_kind_e kind,
@@ -69,7 +62,7 @@ gm_store_create(void)
 
     for (i = 0; i < GM_KIND_MAX; i++) {
         store->tables[i].buckets = calloc(GM_STORE_MIN_BUCKETS,
-                                          sizeof(gm_store_node_t *));
+                                          sizeof(gm_object_t *));
         if (store->tables[i].buckets == NULL) {
             gm_store_destroy(store);
             return NULL;
@@ -86,7 +79,7 @@ void
 gm_store_destroy(gm_store_t *store)
 {
     size_t             i, b;
-    gm_store_node_t   *node, *next;
+    gm_object_t       *node, *next;
     gm_store_note_t   *note;
     gm_store_table_t  *t;
 
@@ -100,8 +93,7 @@ gm_store_destroy(gm_store_t *store)
         for (b = 0; t->buckets && b < t->nbuckets; b++) {
             for (node = t->buckets[b]; node; node = next) {
                 next = node->next;
-                gm_object_free(node->obj);
-                free(node);
+                gm_object_free(node);
             }
         }
 
@@ -123,7 +115,7 @@ gm_store_put(gm_store_t *store, gm_object_t *obj)
 {
     uint64_t            hash;
     gm_meta_t          *meta;
-    gm_store_node_t   **slot, *node;
+    gm_object_t       **slot;
     gm_store_table_t   *t;
 
     meta = &obj->body->meta;
@@ -143,13 +135,16 @@ gm_store_put(gm_store_t *store, gm_object_t *obj)
     (void) gm_store_unnote(store, meta->kind, meta->ns.data, meta->ns.len,
                            meta->name.data, meta->name.len);
 
+    obj->hash = hash;
+
     if (*slot) {
         if (store->watch) {
-            store->watch(store->watch_data, (*slot)->obj, obj);
+            store->watch(store->watch_data, *slot, obj);
         }
 
-        gm_object_free((*slot)->obj);
-        (*slot)->obj = obj;
+        obj->next = (*slot)->next;
+        gm_object_free(*slot);
+        *slot = obj;
         store->version++;
         return 0;
     }
@@ -159,16 +154,8 @@ gm_store_put(gm_store_t *store, gm_object_t *obj)
         return -1;
     }
 
-    node = malloc(sizeof(gm_store_node_t));
-    if (node == NULL) {
-        gm_object_free(obj);
-        return -1;
-    }
-
-    node->hash = hash;
-    node->obj = obj;
-    node->next = t->buckets[hash & (t->nbuckets - 1)];
-    t->buckets[hash & (t->nbuckets - 1)] = node;
+    obj->next = t->buckets[hash & (t->nbuckets - 1)];
+    t->buckets[hash & (t->nbuckets - 1)] = obj;
     t->nelts++;
     store->version++;
 
@@ -186,7 +173,7 @@ gm_store_delete(gm_store_t *store, gm_kind_e kind, const char *ns,
 {
     size_t              ns_len, name_len;
     uint64_t            hash;
-    gm_store_node_t   **slot, *node;
+    gm_object_t       **slot, *node;
     gm_store_table_t   *t;
 
     if ((unsigned) kind >= GM_KIND_MAX) {
@@ -212,11 +199,10 @@ gm_store_delete(gm_store_t *store, gm_kind_e kind, const char *ns,
     store->version++;
 
     if (store->watch) {
-        store->watch(store->watch_data, node->obj, NULL);
+        store->watch(store->watch_data, node, NULL);
     }
 
-    gm_object_free(node->obj);
-    free(node);
+    gm_object_free(node);
 
     return 1;
 }
@@ -228,7 +214,7 @@ gm_store_get(gm_store_t *store, gm_kind_e kind, const char *ns,
 {
     size_t             ns_len, name_len;
     uint64_t           hash;
-    gm_store_node_t  **slot;
+    gm_object_t      **slot;
 
     if ((unsigned) kind >= GM_KIND_MAX) {
         return NULL;
@@ -241,7 +227,7 @@ gm_store_get(gm_store_t *store, gm_kind_e kind, const char *ns,
     slot = gm_store_lookup(&store->tables[kind], hash, ns, ns_len,
                            name, name_len);
 
-    return *slot ? (*slot)->obj : NULL;
+    return *slot;
 }
 
 
@@ -261,7 +247,7 @@ gm_store_foreach(gm_store_t *store, gm_kind_e kind, gm_store_iter_pt cb,
     void *data)
 {
     size_t             b;
-    gm_store_node_t   *node;
+    gm_object_t       *node;
     gm_store_table_t  *t;
 
     if ((unsigned) kind >= GM_KIND_MAX) {
@@ -272,7 +258,7 @@ gm_store_foreach(gm_store_t *store, gm_kind_e kind, gm_store_iter_pt cb,
 
     for (b = 0; b < t->nbuckets; b++) {
         for (node = t->buckets[b]; node; node = node->next) {
-            cb(data, node->obj);
+            cb(data, node);
         }
     }
 }
@@ -373,7 +359,7 @@ gm_store_hash(const char *ns, size_t ns_len, const char *name,
 
 
 static int
-gm_store_node_is(gm_store_node_t *node, uint64_t hash, const char *ns,
+gm_store_node_is(gm_object_t *node, uint64_t hash, const char *ns,
     size_t ns_len, const char *name, size_t name_len)
 {
     gm_meta_t  *meta;
@@ -382,7 +368,7 @@ gm_store_node_is(gm_store_node_t *node, uint64_t hash, const char *ns,
         return 0;
     }
 
-    meta = &node->obj->body->meta;
+    meta = &node->body->meta;
 
     return meta->ns.len == ns_len && meta->name.len == name_len
            && memcmp(meta->ns.data, ns, ns_len) == 0
@@ -392,11 +378,11 @@ gm_store_node_is(gm_store_node_t *node, uint64_t hash, const char *ns,
 
 /* the link that points at the node with this key, or the chain's end */
 
-static gm_store_node_t **
+static gm_object_t **
 gm_store_lookup(gm_store_table_t *t, uint64_t hash, const char *ns,
     size_t ns_len, const char *name, size_t name_len)
 {
-    gm_store_node_t  **slot;
+    gm_object_t  **slot;
 
     slot = &t->buckets[hash & (t->nbuckets - 1)];
 
@@ -413,12 +399,12 @@ gm_store_lookup(gm_store_table_t *t, uint64_t hash, const char *ns,
 static int
 gm_store_grow(gm_store_table_t *t)
 {
-    size_t             n, b;
-    gm_store_node_t  **buckets, *node, *next;
+    size_t         n, b;
+    gm_object_t  **buckets, *node, *next;
 
     n = t->nbuckets * 2;
 
-    buckets = calloc(n, sizeof(gm_store_node_t *));
+    buckets = calloc(n, sizeof(gm_object_t *));
     if (buckets == NULL) {
         return -1;
     }

@@ -1718,6 +1718,100 @@ test_odd_types(void)
 }
 
 
+/* p is inside obj's one block (or is the shared empty string) */
+static int
+test_in_block(const gm_object_t *obj, const void *p)
+{
+    const char  *start, *end;
+
+    start = (const char *) obj;
+    end = start + sizeof(gm_object_t) + obj->body_size + obj->size;
+
+    return (const char *) p >= start && (const char *) p < end;
+}
+
+
+static int
+test_str_in_block(const gm_object_t *obj, const gm_str_t *s)
+{
+    return s->len == 0 || test_in_block(obj, s->data + s->len);
+}
+
+
+/*
+ * The store keeps what gm_object_parse() returns: one allocation holding
+ * the object, its kind's body and everything it points to, filled to the
+ * byte (strings packed, no arena, no slack).
+ */
+static void
+test_one_block(void)
+{
+    size_t             i, j, end;
+    gm_object_t       *obj;
+    gm_http_rule_t    *r;
+    gm_httproute_t    *route;
+    gm_backend_ref_t  *b;
+
+    obj = test_parse(ROUTE_HEAD
+        "spec:\n"
+        "  parentRefs: [{kind: Service, name: s, port: 80}]\n"
+        "  rules:\n"
+        "  - matches:\n"
+        "    - path: {type: Exact, value: /a}\n"
+        "      headers: [{name: X-A, value: b}]\n"
+        "    backendRefs: [{name: s, port: 80, weight: 3}]\n"
+        "  - backendRefs:\n"
+        "    - {name: s, port: 80}\n"
+        "    - {name: t, namespace: other, port: 81}\n");
+
+    ok(obj != NULL, "one block: parsed");
+    if (obj == NULL) {
+        return;
+    }
+
+    route = &obj->body->httproute;
+
+    ok(obj->arena == NULL, "one block: no arena");
+    ok((void *) obj->body == (void *) (obj + 1), "one block: the body next");
+    is_int(obj->body_size, sizeof(gm_httproute_t),
+           "one block: the body of an HTTPRoute, not the union");
+    ok(test_str_in_block(obj, &route->meta.ns)
+       && test_str_in_block(obj, &route->meta.name)
+       && test_in_block(obj, route->parents)
+       && test_str_in_block(obj, &route->parents[0].name)
+       && test_in_block(obj, route->rules),
+       "one block: metadata, parentRefs and rules inside");
+
+    end = 0;
+
+    for (i = 0; i < route->nrules; i++) {
+        r = &route->rules[i];
+
+        ok(test_in_block(obj, r->matches)
+           && test_str_in_block(obj, &r->matches[0].path)
+           && test_in_block(obj, r->backends),
+           "one block: rule %zu's matches and backendRefs inside", i);
+
+        for (j = 0; j < r->nbackends; j++) {
+            b = &r->backends[j];
+            ok(test_str_in_block(obj, &b->name)
+               && test_str_in_block(obj, &b->ns),
+               "one block: rule %zu backendRef %zu's names inside", i, j);
+
+            if (b->ns.data + b->ns.len + 1 - (char *) obj > (long) end) {
+                end = b->ns.data + b->ns.len + 1 - (char *) obj;
+            }
+        }
+    }
+
+    /* the last allocation, the last backendRef's namespace, ends it */
+    is_int(end, sizeof(gm_object_t) + obj->body_size + obj->size,
+           "one block: filled to the byte");
+
+    gm_object_free(obj);
+}
+
+
 int
 main(void)
 {
@@ -1726,6 +1820,7 @@ main(void)
     test_endpointslice();
     test_endpointslice_reject();
     test_route();
+    test_one_block();
     test_route_reject_all();
     test_route_rule_invalid();
     test_route_filter_cel();
