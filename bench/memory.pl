@@ -6,7 +6,10 @@
 # files (nginx, the libraries); then the zone's use as the source process
 # logs it.  Not a test.
 #
-#   bench/memory.pl [--workers W] [--keep] N...
+#   bench/memory.pl [--workers W] [--changes C] [--keep] N...
+#
+# --changes C: then C changes of a route (one generation each), and the
+# same figures once the last generation before is freed.
 #
 # Environment: BENCH_PORT (first port, 28600).
 
@@ -27,10 +30,11 @@ use GammaBench::Servers;
 
 
 my $root = abs_path(dirname(abs_path(__FILE__)) . '/..');
-my %opt = (workers => 1);
+my %opt = (workers => 1, changes => 0);
 
-GetOptions(\%opt, 'workers=i', 'keep') && @ARGV
-    or die "usage: bench/memory.pl [--workers W] [--keep] N...\n";
+GetOptions(\%opt, 'workers=i', 'changes=i', 'keep') && @ARGV
+    or die "usage: bench/memory.pl [--workers W] [--changes C] [--keep] "
+           . "N...\n";
 
 my $base = $ENV{BENCH_PORT} // 28600;
 my $work = "$root/build/bench/memory";
@@ -76,16 +80,29 @@ sub run {
     wait_log($log, qr/gamma: snapshot 1 published/, 300, $s->{pid});
     sleep 2;
 
-    report($n, $s);
+    report($n, $s, 'after the first snapshot');
+
+    for my $v (1 .. $opt{changes}) {
+        $mesh->write_probe_route("$s->{dir}/mesh", $v);
+        wait_log($log, qr/gamma: snapshot @{[$v + 1]} published/, 300,
+                 $s->{pid});
+        wait_log($log, qr/gamma: snapshot $v freed/, 60, $s->{pid});
+    }
+
+    if ($opt{changes}) {
+        sleep 1;
+        report($n, $s, "after $opt{changes} changes");
+    }
+
     $s->stop unless $opt{keep};
 }
 
 
 sub report {
-    my ($n, $s) = @_;
+    my ($n, $s, $when) = @_;
     my %sum;
 
-    printf "%d Services, %d workers\n", $n, $opt{workers};
+    printf "%d Services, %d workers, %s\n", $n, $opt{workers}, $when;
     printf "  %-8s %8s %8s %8s %8s %8s\n", qw(process PSS zone heap anon
                                              files);
 
@@ -107,7 +124,7 @@ sub report {
     open my $fh, '<', "$s->{dir}/logs/error.log" or return;
     my $zone = '';
     while (<$fh>) {
-        $zone = $1 if /(snapshot \d+ published.*)/;
+        $zone = $1 if /(snapshot \d+ (?:published|freed).*)/;
     }
     print "  $zone\n";
 }

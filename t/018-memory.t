@@ -104,7 +104,7 @@ run_tests();
 
 __DATA__
 
-=== TEST 1: 100,000 objects loaded and removed: the private memory of the source process and of the workers comes back near its size before
+=== TEST 1: 100,000 objects loaded and removed: the private memory of the source process and of the workers, and the zone's resident pages, come back near their size before
 --- http_config
     gamma_zone 512m;
 --- user_files eval
@@ -138,6 +138,12 @@ for my $kind (qw(source worker)) {
                     $kind, $i, $pb / 1024, $pl / 1024, $pa / 1024);
     }
 }
+# the zone's pages of the freed generations are given back too
+my ($zb, $zl, $za) = map { $_->{source}[0]{zone} // 0 } $before, $loaded,
+                                                         $after;
+Test::More::cmp_ok($za, '<=', $zb + ($zl - $zb) / 4,
+    sprintf "source: zone %.1f MB before, %.1f loaded, %.1f after",
+            $zb / 1024, $zl / 1024, $za / 1024);
 --- request
 GET /
 --- more_headers

@@ -19,6 +19,7 @@ static ngx_int_t ngx_http_gamma_zone_init(ngx_shm_zone_t *shm_zone,
 static ngx_int_t ngx_http_gamma_zone_key(u_char *key, ngx_log_t *log);
 static void ngx_http_gamma_zone_untouch(ngx_slab_pool_t *shpool,
     ngx_log_t *log);
+static void ngx_http_gamma_zone_release(ngx_http_gamma_zone_t *z);
 static uint64_t ngx_http_gamma_zone_oldest_used(ngx_http_gamma_zone_t *z);
 static ngx_int_t ngx_http_gamma_zone_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
@@ -301,9 +302,11 @@ void
 ngx_http_gamma_zone_reclaim(ngx_http_gamma_zone_t *z)
 {
     uint64_t                oldest, generation;
+    ngx_uint_t              freed;
     ngx_http_gamma_live_t  *live, *next, **prev, *retired, *kept;
 
     retired = NULL;
+    freed = 0;
 
     ngx_shmtx_lock(&z->shpool->mutex);
 
@@ -349,6 +352,7 @@ ngx_http_gamma_zone_reclaim(ngx_http_gamma_zone_t *z)
         /* and a dead source process's hold on it (gm_compile_incr.c) */
         gm_snapshot_unref_retired(live->snapshot);
         ngx_slab_free(z->shpool, live);
+        freed++;
 
         ngx_log_error(NGX_LOG_INFO, z->log, 0,
                       "gamma: snapshot %uL freed, zone \"%V\" %uz of %uz "
@@ -356,6 +360,10 @@ ngx_http_gamma_zone_reclaim(ngx_http_gamma_zone_t *z)
                       &z->shm_zone->shm.name,
                       ngx_http_gamma_zone_used(z->shm_zone),
                       ngx_http_gamma_zone_size(z->shm_zone));
+    }
+
+    if (freed) {
+        ngx_http_gamma_zone_release(z);
     }
 
     if (kept == NULL) {
@@ -371,6 +379,45 @@ ngx_http_gamma_zone_reclaim(ngx_http_gamma_zone_t *z)
     }
 
     ngx_shmtx_unlock(&z->shpool->mutex);
+}
+
+
+/*
+ * A freed generation's pages stay resident in shared memory (the slab
+ * keeps them for the next build): two whole snapshots after every change,
+ * where one is in use.  The runs of free pages are given back; the next
+ * build touches what it takes.  Under the pool's mutex: a build in the
+ * watcher thread allocates meanwhile.
+ */
+static void
+ngx_http_gamma_zone_release(ngx_http_gamma_zone_t *z)
+{
+    u_char           *p;
+    ngx_slab_page_t  *page;
+    ngx_slab_pool_t  *pool;
+
+    pool = z->shpool;
+
+    ngx_shmtx_lock(&pool->mutex);
+
+    for (page = pool->free.next; page != &pool->free; page = page->next) {
+        if (page->slab < NGX_HTTP_GAMMA_ZONE_RELEASE_PAGES) {
+            continue;
+        }
+
+        p = pool->start + ((page - pool->pages) << ngx_pagesize_shift);
+
+        if (madvise(p, page->slab << ngx_pagesize_shift, MADV_REMOVE)
+            == -1)
+        {
+            ngx_log_error(NGX_LOG_INFO, z->log, ngx_errno,
+                          "gamma: madvise(MADV_REMOVE) of free zone pages "
+                          "failed");
+            break;
+        }
+    }
+
+    ngx_shmtx_unlock(&pool->mutex);
 }
 
 

@@ -27,6 +27,8 @@
 #define NGX_HTTP_GAMMA_ZONE_SIZE       (64 * 1024 * 1024)
 /* the header with its process slots takes 16 KB */
 #define NGX_HTTP_GAMMA_ZONE_MIN        (64 * 1024)
+/* free runs of at least this many pages go back once a generation is freed */
+#define NGX_HTTP_GAMMA_ZONE_RELEASE_PAGES  16
 /* the directory the helper process's ngx_path_t names */
 #define NGX_HTTP_GAMMA_HELPER_DIR      "gamma_temp"
 
