@@ -11,7 +11,8 @@
 # --changes C: then C changes of a route (one generation each), and the
 # same figures once the last generation before is freed.
 #
-# Environment: BENCH_PORT (first port, 28600).
+# Environment: BENCH_PORT (first port, 28600), GAMMA_MODULE (the module,
+# build/ngx_http_gamma_module.so).
 
 use strict;
 use warnings;
@@ -51,7 +52,8 @@ END { GammaBench::Proc::stop_all() }
 
 remove_tree($work);
 make_path($work);
-copy("$root/build/ngx_http_gamma_module.so", $ctx->{module})
+copy($ENV{GAMMA_MODULE} // "$root/build/ngx_http_gamma_module.so",
+     $ctx->{module})
     or die "copy: $!\n";
 
 run($_) for @ARGV;
