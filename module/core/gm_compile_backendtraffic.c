@@ -37,6 +37,7 @@ static gm_session_t *gm_compile_session(gm_compile_ctx_t *ctx,
     const gm_session_t *src, const gm_str_t *policy);
 static int gm_compile_session_path(gm_compile_ctx_t *ctx, gm_rule_t *rule,
     const gm_http_rule_t *hr);
+static void gm_compile_session_flags(gm_compile_ctx_t *ctx);
 
 
 int
@@ -47,6 +48,7 @@ gm_compile_backend_traffic(gm_compile_ctx_t *ctx)
 
     n = gm_store_count(ctx->store, GM_KIND_XBACKENDTRAFFICPOLICY);
     if (n == 0) {
+        gm_compile_session_flags(ctx);
         return 0;
     }
 
@@ -82,7 +84,42 @@ gm_compile_backend_traffic(gm_compile_ctx_t *ctx)
         }
     }
 
+    gm_compile_session_flags(ctx);
+
     return 0;
+}
+
+
+/*
+ * Once every backend has its session: a rule with none, its own or a
+ * backend's, costs a request no session work (ngx_http_gamma_session.c).
+ * A patched snapshot copies the flag with the rule: its backends keep
+ * their sessions (gm_compile_patch.c changes only endpoints).
+ */
+static void
+gm_compile_session_flags(gm_compile_ctx_t *ctx)
+{
+    size_t      i, j, k, nrules;
+    gm_rule_t  *rule;
+
+    for (i = 0; i < ctx->nroutes; i++) {
+        if (ctx->routes[i].rules == NULL) {
+            continue;
+        }
+
+        nrules = ctx->routes[i].route->nrules ? ctx->routes[i].route->nrules
+                                              : 1;
+
+        for (j = 0; j < nrules; j++) {
+            rule = &ctx->routes[i].rules[j];
+            rule->has_session = (rule->session != NULL);
+
+            for (k = 0; !rule->has_session && k < rule->nbackends; k++) {
+                rule->has_session = (rule->backends[k].backend->session
+                                     != NULL);
+            }
+        }
+    }
 }
 
 

@@ -108,6 +108,8 @@ struct gm_rule_s {
     uint64_t                total_weight; /* 0 ⇒ nothing can be chosen */
     unsigned                no_backends:1;   /* rule has no backendRefs */
     unsigned                grpc:1;          /* of a GRPCRoute */
+    /* its own or a backend's sessionPersistence: else no session work */
+    unsigned                has_session:1;
     int64_t                 timeout_request_ms;   /* GM_DURATION_UNSET */
     int64_t                 timeout_backend_ms;   /* GM_DURATION_UNSET */
     unsigned                has_retry:1;

@@ -480,13 +480,17 @@ ngx_http_gamma_choose(ngx_http_request_t *r, ngx_http_gamma_worker_t *w,
     }
 
     /* a session's endpoint before the weights (spec 1.14) */
-    wb = ngx_http_gamma_session_route(r, ctx, rule);
+    wb = rule->has_session ? ngx_http_gamma_session_route(r, ctx, rule)
+                           : NULL;
 
     if (wb == NULL) {
         wb = (rule->nbackends == 1)
              ? &rule->backends[0]
              : gm_rule_pick_backend(rule, ngx_http_gamma_random(w));
-        ngx_http_gamma_session_start(ctx, rule, wb->backend);
+
+        if (rule->has_session) {
+            ngx_http_gamma_session_start(ctx, rule, wb->backend);
+        }
     }
 
     ctx->weighted = wb;
