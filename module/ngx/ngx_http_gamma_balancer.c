@@ -39,6 +39,10 @@ static ngx_int_t ngx_http_gamma_balancer_init(ngx_conf_t *cf,
     ngx_http_upstream_srv_conf_t *us);
 static ngx_int_t ngx_http_gamma_balancer_init_peer(ngx_http_request_t *r,
     ngx_http_upstream_srv_conf_t *us);
+static ngx_int_t ngx_http_gamma_balancer_init_any(ngx_http_request_t *r,
+    ngx_http_gamma_ctx_t *ctx) __attribute__((noinline));
+static void ngx_http_gamma_balancer_peer(ngx_http_request_t *r,
+    ngx_http_gamma_ctx_t *ctx, ngx_http_gamma_peer_data_t *pd);
 static ngx_int_t ngx_http_gamma_balancer_conf(ngx_http_request_t *r,
     ngx_http_gamma_peer_data_t *pd);
 static void ngx_http_gamma_balancer_timeouts(ngx_http_upstream_conf_t *conf,
@@ -107,27 +111,63 @@ ngx_http_gamma_balancer_init(ngx_conf_t *cf, ngx_http_upstream_srv_conf_t *us)
 }
 
 
+/* the fields that need this request's own upstream configuration */
+#define NGX_HTTP_GAMMA_CONF_FIELDS                                           \
+    (GM_PF_TIMEOUT_REQUEST|GM_PF_TIMEOUT_BACKEND|GM_PF_TIMEOUT_CONNECT       \
+     |GM_PF_TIMEOUT_IDLE|GM_PF_RETRY)
+
+/* a duration that is set and not "0s" (off) */
+#define ngx_http_gamma_on(v, bit, ms)  (((v)->set & (bit)) && (ms) > 0)
+
+
+/*
+ * The common request in a small frame: a backend with endpoints, round
+ * robin, no session's endpoint, retry budget, TLS or setting that needs
+ * the request's own upstream configuration, a request head proxy_pass
+ * wrote.  Everything else in ngx_http_gamma_balancer_init_any().
+ */
 static ngx_int_t
 ngx_http_gamma_balancer_init_peer(ngx_http_request_t *r,
     ngx_http_upstream_srv_conf_t *us)
 {
-    ngx_uint_t                   least;
+    ngx_chain_t                 *cl;
     gm_backend_t                *b;
     ngx_http_gamma_ctx_t        *ctx;
     ngx_http_gamma_peer_data_t  *pd;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_gamma_module);
+    b = (ctx != NULL) ? ctx->backend : NULL;
+    cl = r->upstream->request_bufs;
 
-    if (ctx == NULL || (ctx->backend == NULL && !ctx->is_direct)) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "gamma_balancer: the request was not routed by the "
-                      "mesh (is \"gamma on\" set for this location?)");
-        return NGX_ERROR;
+    if (b == NULL || ctx->is_direct || ctx->session_ep != 0
+        || b->nendpoints == 0 || b->traffic != NULL || b->tls != NULL
+        || !ngx_http_gamma_lb_round_robin(ctx, b)
+        || (ctx->eff != NULL
+            && (ctx->eff->v.set & NGX_HTTP_GAMMA_CONF_FIELDS))
+        || (cl != NULL && ngx_http_gamma_grpc_head(cl->buf)))
+    {
+        return ngx_http_gamma_balancer_init_any(r, ctx);
     }
 
-    /* in the request context, which leaves it to be set here */
     pd = &ctx->peer;
+    ngx_http_gamma_balancer_peer(r, ctx, pd);
 
+    pd->endpoints = b->endpoints;
+    pd->nendpoints = b->nendpoints;
+    pd->start = __atomic_fetch_add(&b->rr, 1, __ATOMIC_RELAXED);
+    pd->connect_timeout = r->upstream->conf->connect_timeout;
+
+    r->upstream->peer.tries = pd->nendpoints;
+
+    return NGX_OK;
+}
+
+
+/* in the request context, which leaves it to be set here */
+static ngx_inline void
+ngx_http_gamma_balancer_peer(ngx_http_request_t *r, ngx_http_gamma_ctx_t *ctx,
+    ngx_http_gamma_peer_data_t *pd)
+{
     pd->request = r;
     pd->ctx = ctx;
     pd->start = 0;
@@ -138,6 +178,31 @@ ngx_http_gamma_balancer_init_peer(ngx_http_request_t *r,
     pd->timers = NULL;
     pd->pending = NULL;
     pd->pending_number = 0;
+
+    r->upstream->peer.data = pd;
+    r->upstream->peer.get = ngx_http_gamma_balancer_get_peer;
+    r->upstream->peer.free = ngx_http_gamma_balancer_free_peer;
+}
+
+
+static ngx_int_t
+ngx_http_gamma_balancer_init_any(ngx_http_request_t *r,
+    ngx_http_gamma_ctx_t *ctx)
+{
+    ngx_uint_t                   least;
+    ngx_chain_t                 *cl;
+    gm_backend_t                *b;
+    ngx_http_gamma_peer_data_t  *pd;
+
+    if (ctx == NULL || (ctx->backend == NULL && !ctx->is_direct)) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "gamma_balancer: the request was not routed by the "
+                      "mesh (is \"gamma on\" set for this location?)");
+        return NGX_ERROR;
+    }
+
+    pd = &ctx->peer;
+    ngx_http_gamma_balancer_peer(r, ctx, pd);
 
     if (ctx->is_direct) {
         pd->endpoints = ctx->direct;
@@ -150,6 +215,9 @@ ngx_http_gamma_balancer_init_peer(ngx_http_request_t *r,
         if (ctx->session_ep && ctx->session_ep <= b->nendpoints) {
             /* the endpoint of a session (ngx_http_gamma_session.c) */
             pd->start = ctx->session_ep - 1;
+
+        } else if (ngx_http_gamma_lb_round_robin(ctx, b)) {
+            pd->start = __atomic_fetch_add(&b->rr, 1, __ATOMIC_RELAXED);
 
         } else {
             pd->start = ngx_http_gamma_lb_start(r, ctx, b, &least);
@@ -165,28 +233,20 @@ ngx_http_gamma_balancer_init_peer(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    r->upstream->peer.data = pd;
-    r->upstream->peer.get = ngx_http_gamma_balancer_get_peer;
-    r->upstream->peer.free = ngx_http_gamma_balancer_free_peer;
     /* proxy_next_upstream walks the remaining endpoints */
     r->upstream->peer.tries = pd->nendpoints;
 
     /* grpc_pass: the request head is built, give it the client's host */
-    if (ngx_http_gamma_grpc_authority(r) != NGX_OK) {
+    cl = r->upstream->request_bufs;
+
+    if (cl != NULL && ngx_http_gamma_grpc_head(cl->buf)
+        && ngx_http_gamma_grpc_authority(r) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
     return ngx_http_gamma_balancer_conf(r, pd);
 }
-
-
-/* the fields that need this request's own upstream configuration */
-#define NGX_HTTP_GAMMA_CONF_FIELDS                                           \
-    (GM_PF_TIMEOUT_REQUEST|GM_PF_TIMEOUT_BACKEND|GM_PF_TIMEOUT_CONNECT       \
-     |GM_PF_TIMEOUT_IDLE|GM_PF_RETRY)
-
-/* a duration that is set and not "0s" (off) */
-#define ngx_http_gamma_on(v, bit, ms)  (((v)->set & (bit)) && (ms) > 0)
 
 
 /*

@@ -160,22 +160,49 @@ ngx_http_gamma_filter_apply(ngx_http_request_t *r, ngx_http_gamma_ctx_t *ctx,
 }
 
 
+/*
+ * The module's one header filter (each filter in the chain costs every
+ * response a call): in this order, a session's token for the client
+ * (ngx_http_gamma_session.c), the 503 of a retry the budget refused, the
+ * rule's response filters, and the gRPC form of nginx's own errors
+ * (ngx_http_gamma_grpc.c).  Subrequests (mirrors) pass untouched.
+ */
 static ngx_int_t
 ngx_http_gamma_header_filter(ngx_http_request_t *r)
 {
     ngx_http_gamma_ctx_t  *ctx;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_gamma_module);
-
-    if (r == r->main && ctx != NULL && ctx->retry_denied == 1) {
-        return ngx_http_gamma_retry_denied(r, ctx);
-    }
-
-    if (r != r->main || ctx == NULL || ctx->filter == NULL) {
+    if (r != r->main) {
         return ngx_http_next_header_filter(r);
     }
 
-    return ngx_http_gamma_header_filter_run(r, ctx->filter);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_gamma_module);
+
+    if (ctx != NULL) {
+        if (ctx->session != NULL
+            && ngx_http_gamma_session_header(r, ctx) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        if (ctx->retry_denied == 1) {
+            return ngx_http_gamma_retry_denied(r, ctx);
+        }
+
+        if (ctx->filter != NULL
+            && ngx_http_gamma_header_filter_run(r, ctx->filter) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    if (r->err_status >= NGX_HTTP_BAD_REQUEST
+        && ngx_http_gamma_grpc_header(r) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_next_header_filter(r);
 }
 
 
@@ -200,5 +227,5 @@ ngx_http_gamma_header_filter_run(ngx_http_request_t *r,
         }
     }
 
-    return ngx_http_next_header_filter(r);
+    return NGX_OK;
 }

@@ -52,8 +52,6 @@ typedef struct {
 } ngx_http_gamma_grpc_answer_t;
 
 
-static ngx_int_t ngx_http_gamma_grpc_h2c_handler(ngx_http_request_t *r);
-static ngx_int_t ngx_http_gamma_grpc_header_filter(ngx_http_request_t *r);
 static const ngx_http_gamma_grpc_answer_t *ngx_http_gamma_grpc_map(
     ngx_uint_t status);
 static ngx_int_t ngx_http_gamma_grpc_answer(ngx_http_request_t *r,
@@ -70,8 +68,6 @@ static u_char *ngx_http_gamma_grpc_headers_frame(ngx_buf_t *b);
 static u_char *ngx_http_gamma_hpack_skip_string(u_char *p, u_char *end);
 static u_char *ngx_http_gamma_hpack_write_string(u_char *p, ngx_str_t *s);
 
-
-static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
 
 static ngx_str_t  ngx_http_gamma_h2c_location = ngx_string("@gamma_h2c");
 
@@ -129,9 +125,6 @@ static ngx_http_variable_t  ngx_http_gamma_grpc_vars[] = {
 ngx_int_t
 ngx_http_gamma_grpc_init(ngx_conf_t *cf)
 {
-    ngx_http_handler_pt        *h;
-    ngx_http_core_main_conf_t  *cmcf;
-
     if (ngx_http_gamma_add_variable_table(cf, ngx_http_gamma_grpc_vars)
         != NGX_OK)
     {
@@ -145,32 +138,16 @@ ngx_http_gamma_grpc_init(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
-    ngx_http_next_header_filter = ngx_http_top_header_filter;
-    ngx_http_top_header_filter = ngx_http_gamma_grpc_header_filter;
-
-    /*
-     * The handlers of a phase run in the reverse order of their adding:
-     * this one is added before the router's (ngx_http_gamma_router_init()
-     * comes later in the postconfiguration), so it runs after the routing.
-     */
-    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
-
-    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PREACCESS_PHASE].handlers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    *h = ngx_http_gamma_grpc_h2c_handler;
-
     return NGX_OK;
 }
 
 
 /*
  * A backend whose Service port has appProtocol kubernetes.io/h2c (spec
- * 1.16), for a client that came over HTTP/1.x: proxy_pass cannot speak
- * HTTP/2, so the routed request goes on with the configuration of the
- * server's "location @gamma_h2c" (grpc_pass to the mesh upstream), as if
+ * 1.16), for a client that came over HTTP/1.x (the router calls this
+ * when it routed the request there): proxy_pass cannot speak HTTP/2, so
+ * the routed request goes on with the configuration of the server's
+ * "location @gamma_h2c" (grpc_pass to the mesh upstream), as if
  * nginx had found that location for it: its content handler, the phases
  * not run again, every module's context kept.  ngx_http_named_location()
  * is not used: it clears the modules' contexts, runs the phases again and
@@ -178,19 +155,14 @@ ngx_http_gamma_grpc_init(ngx_conf_t *cf)
  * with ngx_http_finalize_request(r, NGX_DONE) (as try_files does),
  * otherwise the connection is never closed.
  */
-static ngx_int_t
-ngx_http_gamma_grpc_h2c_handler(ngx_http_request_t *r)
+void
+ngx_http_gamma_grpc_h2c(ngx_http_request_t *r, ngx_http_gamma_ctx_t *ctx)
 {
-    ngx_http_gamma_ctx_t       *ctx;
     ngx_http_core_srv_conf_t   *cscf;
     ngx_http_core_loc_conf_t  **clcfp;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_gamma_module);
-
-    if (ctx == NULL || ctx->backend == NULL || !ctx->backend->h2c
-        || ctx->h2c || r != r->main || r->http_version >= NGX_HTTP_VERSION_20)
-    {
-        return NGX_DECLINED;
+    if (ctx->h2c || r != r->main || r->http_version >= NGX_HTTP_VERSION_20) {
+        return;
     }
 
     ctx->h2c = 1;
@@ -209,7 +181,7 @@ ngx_http_gamma_grpc_h2c_handler(ngx_http_request_t *r)
             r->loc_conf = (*clcfp)->loc_conf;
             ngx_http_update_location_config(r);
 
-            return NGX_DECLINED;
+            return;
         }
     }
 
@@ -217,8 +189,6 @@ ngx_http_gamma_grpc_h2c_handler(ngx_http_request_t *r)
                   "gamma: backend %s speaks h2c, but this server has no "
                   "\"location @gamma_h2c\": HTTP/1.1 is used",
                   ctx->backend->label.data);
-
-    return NGX_DECLINED;
 }
 
 
@@ -246,31 +216,27 @@ ngx_http_gamma_grpc_request(ngx_http_request_t *r)
 
 
 /*
- * Only answers nginx made itself carry r->err_status (the special
- * response handler sets it); a backend's own response passes untouched.
+ * Of the header filter (ngx_http_gamma_filter.c).  Only answers nginx
+ * made itself carry r->err_status (the special response handler sets
+ * it); a backend's own response passes untouched.
  */
-static ngx_int_t
-ngx_http_gamma_grpc_header_filter(ngx_http_request_t *r)
+ngx_int_t
+ngx_http_gamma_grpc_header(ngx_http_request_t *r)
 {
     ngx_http_gamma_loc_conf_t  *glcf;
 
     if (r != r->main || r->err_status < NGX_HTTP_BAD_REQUEST) {
-        return ngx_http_next_header_filter(r);
+        return NGX_OK;
     }
 
     glcf = ngx_http_get_module_loc_conf(r, ngx_http_gamma_module);
 
     if (!glcf->enable || !ngx_http_gamma_grpc_request(r)) {
-        return ngx_http_next_header_filter(r);
+        return NGX_OK;
     }
 
-    if (ngx_http_gamma_grpc_answer(r, ngx_http_gamma_grpc_map(r->err_status))
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    return ngx_http_next_header_filter(r);
+    return ngx_http_gamma_grpc_answer(r,
+                                      ngx_http_gamma_grpc_map(r->err_status));
 }
 
 
@@ -380,7 +346,7 @@ ngx_http_gamma_grpc_authority(ngx_http_request_t *r)
     cl = r->upstream->request_bufs;
 
     /* an HTTP/1 request head (proxy_pass) is left at once */
-    if (cl == NULL) {
+    if (cl == NULL || !ngx_http_gamma_grpc_head(cl->buf)) {
         return NGX_OK;
     }
 

@@ -239,8 +239,7 @@ static ngx_int_t
 ngx_http_gamma_postconfiguration(ngx_conf_t *cf)
 {
     if (ngx_http_gamma_grpc_init(cf) != NGX_OK
-        || ngx_http_gamma_filter_init(cf) != NGX_OK
-        || ngx_http_gamma_session_init(cf) != NGX_OK)
+        || ngx_http_gamma_filter_init(cf) != NGX_OK)
     {
         return NGX_ERROR;
     }

@@ -253,7 +253,10 @@ ngx_int_t ngx_http_gamma_policy_variable(ngx_http_request_t *r,
 ngx_int_t ngx_http_gamma_policy_names(ngx_http_request_t *r,
     ngx_http_gamma_ctx_t *ctx, ngx_str_t *out);
 
-/* ngx_http_gamma_lb.c */
+/* ngx_http_gamma_lb.c; without a loadBalancer, round robin (the cursor) */
+#define ngx_http_gamma_lb_round_robin(ctx, b)                                \
+    ((ctx)->eff == NULL || !((ctx)->eff->v.set & GM_PF_LB_TYPE)             \
+     || (b)->nendpoints < 2)
 ngx_uint_t ngx_http_gamma_lb_start(ngx_http_request_t *r,
     ngx_http_gamma_ctx_t *ctx, gm_backend_t *b, ngx_uint_t *least);
 void ngx_http_gamma_lb_active(const gm_sockaddr_t *ep, ngx_int_t delta);
@@ -263,7 +266,8 @@ ngx_int_t ngx_http_gamma_request_cookie(ngx_http_request_t *r,
     ngx_str_t *name, ngx_str_t *value);
 
 /* ngx_http_gamma_session.c */
-ngx_int_t ngx_http_gamma_session_init(ngx_conf_t *cf);
+ngx_int_t ngx_http_gamma_session_header(ngx_http_request_t *r,
+    ngx_http_gamma_ctx_t *ctx);
 ngx_int_t ngx_http_gamma_session_add_variables(ngx_conf_t *cf);
 gm_weighted_backend_t *ngx_http_gamma_session_route(ngx_http_request_t *r,
     ngx_http_gamma_ctx_t *ctx, const gm_rule_t *rule);
@@ -280,7 +284,9 @@ ngx_int_t ngx_http_gamma_retry_budget_take(ngx_http_request_t *r,
 ngx_int_t ngx_http_gamma_retry_denied(ngx_http_request_t *r,
     ngx_http_gamma_ctx_t *ctx);
 
-/* ngx_http_gamma_ratelimit.c */
+/* ngx_http_gamma_ratelimit.c; called only when the rule has a rateLimit */
+#define ngx_http_gamma_rate_limited(ctx)                                     \
+    ((ctx)->eff != NULL && (ctx)->eff->rate_key != 0)
 ngx_int_t ngx_http_gamma_rate_limit(ngx_http_request_t *r,
     ngx_http_gamma_ctx_t *ctx);
 
@@ -294,6 +300,14 @@ ngx_int_t ngx_http_gamma_router_init(ngx_conf_t *cf);
 
 /* ngx_http_gamma_path.c */
 extern ngx_conf_enum_t  ngx_http_gamma_escaped_slashes_modes[];
+/*
+ * Not the request line's URI any more, or one without a %, a dot or
+ * double slash, or an empty path: $uri is the path as sent, nothing to
+ * check (the test ngx_http_gamma_path() makes first, inline).
+ */
+#define ngx_http_gamma_path_as_sent(r)                                       \
+    (!(r)->valid_unparsed_uri                                                \
+     || (!(r)->quoted_uri && !(r)->complex_uri && !(r)->empty_path_in_uri))
 ngx_int_t ngx_http_gamma_path(ngx_http_request_t *r,
     ngx_http_gamma_ctx_t *ctx);
 
@@ -314,7 +328,20 @@ ngx_int_t ngx_http_gamma_add_variable_table(ngx_conf_t *cf,
 ngx_int_t ngx_http_gamma_grpc_init(ngx_conf_t *cf);
 ngx_int_t ngx_http_gamma_grpc_request(ngx_http_request_t *r);
 ngx_int_t ngx_http_gamma_grpc_authority(ngx_http_request_t *r);
+ngx_int_t ngx_http_gamma_grpc_header(ngx_http_request_t *r);
+void ngx_http_gamma_grpc_h2c(ngx_http_request_t *r,
+    ngx_http_gamma_ctx_t *ctx);
+/*
+ * A request head that grpc_pass wrote starts with the HTTP/2 preface or
+ * a frame (a 24-bit length below 16384: its first octet is 0); one that
+ * proxy_pass wrote starts with the method.
+ */
+#define ngx_http_gamma_grpc_head(b)                                          \
+    ((b)->last > (b)->pos && ((b)->pos[0] == '\0' || (b)->pos[0] == 'P'))
 
+/* ngx_http_gamma_timeout.c; called only with a timeouts.request */
+#define ngx_http_gamma_request_timeout_set(ctx)                              \
+    ((ctx)->eff != NULL && ((ctx)->eff->v.set & GM_PF_TIMEOUT_REQUEST))
 ngx_int_t ngx_http_gamma_timeout_start(ngx_http_request_t *r,
     ngx_http_gamma_ctx_t *ctx);
 void ngx_http_gamma_upstream_timeout(ngx_http_upstream_t *u,

@@ -66,6 +66,8 @@ static ngx_int_t ngx_http_gamma_choose(ngx_http_request_t *r,
     const gm_route_table_t *table, ngx_str_t *ns);
 static ngx_int_t ngx_http_gamma_backend_status(ngx_http_request_t *r,
     gm_backend_t *b);
+static const gm_effective_t *ngx_http_gamma_effective(
+    const gm_policy_set_t *p, ngx_str_t *ns);
 static int ngx_http_gamma_header(void *data, const gm_str_t *lname,
     gm_str_t *value);
 static uint32_t ngx_http_gamma_random(ngx_http_gamma_worker_t *w);
@@ -95,6 +97,7 @@ ngx_http_gamma_router_init(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_gamma_handler(ngx_http_request_t *r)
 {
+    ngx_int_t                    rc;
     ngx_http_gamma_ctx_t        *ctx;
     ngx_http_gamma_worker_t     *w;
     ngx_http_gamma_loc_conf_t   *glcf;
@@ -127,7 +130,14 @@ ngx_http_gamma_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_gamma_route(r, w, ctx);
+    rc = ngx_http_gamma_route(r, w, ctx);
+
+    /* an h2c backend for an HTTP/1 client (ngx_http_gamma_grpc.c) */
+    if (rc == NGX_DECLINED && ctx->backend != NULL && ctx->backend->h2c) {
+        ngx_http_gamma_grpc_h2c(r, ctx);
+    }
+
+    return rc;
 }
 
 
@@ -165,7 +175,15 @@ ngx_http_gamma_create_ctx(ngx_http_request_t *r, ngx_http_gamma_worker_t *w)
 static void
 ngx_http_gamma_cleanup(void *data)
 {
-    ngx_http_gamma_worker_release(data);
+    ngx_http_gamma_gen_t  *gen = data;
+
+    /* not the generation's last request: no call */
+    if (gen->refs > 1) {
+        gen->refs--;
+        return;
+    }
+
+    ngx_http_gamma_worker_release(gen);
 }
 
 
@@ -260,12 +278,13 @@ ngx_http_gamma_passthrough(ngx_http_request_t *r, ngx_http_gamma_ctx_t *ctx,
     ngx_int_t  rc;
 
     ctx->backend = ctx->frontend->passthrough;
-    ctx->eff = gm_policy_set_effective(ctx->frontend->passthrough_policy,
-                                       (const char *) ns->data, ns->len);
+    ctx->eff = ngx_http_gamma_effective(ctx->frontend->passthrough_policy, ns);
 
-    rc = ngx_http_gamma_rate_limit(r, ctx);
-    if (rc != NGX_DECLINED) {
-        return rc;
+    if (ngx_http_gamma_rate_limited(ctx)) {
+        rc = ngx_http_gamma_rate_limit(r, ctx);
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
     }
 
     rc = ngx_http_gamma_backend_status(r, ctx->backend);
@@ -275,7 +294,9 @@ ngx_http_gamma_passthrough(ngx_http_request_t *r, ngx_http_gamma_ctx_t *ctx,
 
     ngx_http_gamma_session_passthrough(r, ctx);
 
-    if (ngx_http_gamma_timeout_start(r, ctx) != NGX_OK) {
+    if (ngx_http_gamma_request_timeout_set(ctx)
+        && ngx_http_gamma_timeout_start(r, ctx) != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -427,9 +448,11 @@ ngx_http_gamma_choose(ngx_http_request_t *r, ngx_http_gamma_worker_t *w,
     gm_weighted_backend_t  *wb;
     const gm_policy_set_t  *policy;
 
-    rc = ngx_http_gamma_path(r, ctx);
-    if (rc != NGX_DECLINED) {
-        return rc;
+    if (!ngx_http_gamma_path_as_sent(r)) {
+        rc = ngx_http_gamma_path(r, ctx);
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
     }
 
     req.method.data = (char *) r->method_name.data;
@@ -443,8 +466,7 @@ ngx_http_gamma_choose(ngx_http_request_t *r, ngx_http_gamma_worker_t *w,
 
     rule = gm_route_table_match_policy(table, &req, w->matcher, &policy);
     ctx->rule = rule;
-    ctx->eff = gm_policy_set_effective(policy, (const char *) ns->data,
-                                       ns->len);
+    ctx->eff = ngx_http_gamma_effective(policy, ns);
 
     if (rule == NULL && gm_matcher_exhausted(w->matcher) != NULL) {
         return ngx_http_gamma_regex_budget_exceeded(r, ctx,
@@ -460,9 +482,11 @@ ngx_http_gamma_choose(ngx_http_request_t *r, ngx_http_gamma_worker_t *w,
         return NGX_HTTP_NOT_FOUND;
     }
 
-    rc = ngx_http_gamma_rate_limit(r, ctx);
-    if (rc != NGX_DECLINED) {
-        return rc;
+    if (ngx_http_gamma_rate_limited(ctx)) {
+        rc = ngx_http_gamma_rate_limit(r, ctx);
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
     }
 
     if (rule->filters) {
@@ -508,11 +532,28 @@ ngx_http_gamma_choose(ngx_http_request_t *r, ngx_http_gamma_worker_t *w,
     }
 
     /* the effective timeouts.request: nothing is armed without one */
-    if (ngx_http_gamma_timeout_start(r, ctx) != NGX_OK) {
+    if (ngx_http_gamma_request_timeout_set(ctx)
+        && ngx_http_gamma_timeout_start(r, ctx) != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     return NGX_DECLINED;
+}
+
+
+/*
+ * The settings the compiler resolved for this client: only a rule with
+ * consumer policies in other namespaces needs a search by namespace.
+ */
+static const gm_effective_t *
+ngx_http_gamma_effective(const gm_policy_set_t *p, ngx_str_t *ns)
+{
+    if (p != NULL && p->nns == 0) {
+        return p->all;
+    }
+
+    return gm_policy_set_effective(p, (const char *) ns->data, ns->len);
 }
 
 

@@ -2,9 +2,10 @@
  * nginx-gamma: session persistence (spec 1.14).  The router looks for a
  * session's token (a cookie or a header) among the rule's backends before
  * the weights choose one (persistence beats weights); the balancer starts
- * at the endpoint the token names; this header filter gives the client a
- * new token when it had none, or one that names no ready endpoint (gone,
- * expired, another rule's, forged), or when a retry served it elsewhere.
+ * at the endpoint the token names; the module's header filter (through
+ * ngx_http_gamma_session_header()) gives the client a new token when it
+ * had none, or one that names no ready endpoint (gone, expired, another
+ * rule's, forged), or when a retry served it elsewhere.
  *
  * A token (gm_session.h) is a MAC under the instance's key, made at the
  * zone's creation and shared by every worker (ngx_http_gamma_zone.c):
@@ -52,14 +53,11 @@ static void ngx_http_gamma_session_name(const gm_session_t *s,
     const gm_str_t *scope, u_char *buf, ngx_str_t *name);
 static const gm_str_t *ngx_http_gamma_session_scope(
     ngx_http_gamma_ctx_t *ctx);
-static ngx_int_t ngx_http_gamma_session_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_gamma_session_issue(ngx_http_request_t *r,
     ngx_http_gamma_ctx_t *ctx);
 static ngx_int_t ngx_http_gamma_session_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 
-
-static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
 
 static ngx_http_variable_t  ngx_http_gamma_session_vars[] = {
 
@@ -68,16 +66,6 @@ static ngx_http_variable_t  ngx_http_gamma_session_vars[] = {
 
     ngx_http_null_variable
 };
-
-
-ngx_int_t
-ngx_http_gamma_session_init(ngx_conf_t *cf)
-{
-    ngx_http_next_header_filter = ngx_http_top_header_filter;
-    ngx_http_top_header_filter = ngx_http_gamma_session_header_filter;
-
-    return NGX_OK;
-}
 
 
 ngx_int_t
@@ -386,34 +374,28 @@ ngx_http_gamma_session_scope(ngx_http_gamma_ctx_t *ctx)
 }
 
 
-static ngx_int_t
-ngx_http_gamma_session_header_filter(ngx_http_request_t *r)
+/* of the header filter (ngx_http_gamma_filter.c), for a ctx->session */
+ngx_int_t
+ngx_http_gamma_session_header(ngx_http_request_t *r,
+    ngx_http_gamma_ctx_t *ctx)
 {
-    ngx_http_gamma_ctx_t  *ctx;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_gamma_module);
-
     /* only a response of the endpoint itself starts a session there */
-    if (ctx == NULL || ctx->session == NULL || ctx->endpoint == NULL
+    if (ctx->session == NULL || ctx->endpoint == NULL
         || r != r->main || r->upstream == NULL
         || r->upstream->headers_in.status_n == 0
         || ctx->backend == NULL)
     {
-        return ngx_http_next_header_filter(r);
+        return NGX_OK;
     }
 
     /* a retry may have served it elsewhere: the session follows */
     if (ctx->session_state == NGX_HTTP_GAMMA_SESSION_KEPT
         && ctx->endpoint == &ctx->backend->endpoints[ctx->session_ep - 1])
     {
-        return ngx_http_next_header_filter(r);
+        return NGX_OK;
     }
 
-    if (ngx_http_gamma_session_issue(r, ctx) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    return ngx_http_next_header_filter(r);
+    return ngx_http_gamma_session_issue(r, ctx);
 }
 
 
