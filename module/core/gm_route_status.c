@@ -17,10 +17,18 @@
 #include "gm_route_status.h"
 
 
+/* a message: printed into buf, or (len 0) fixed, a static string */
 typedef struct {
-    char       buf[GM_STATUS_MESSAGE_MAX];
-    size_t     len;
+    char        buf[GM_STATUS_MESSAGE_MAX];
+    size_t      len;
+    const char *fixed;
 } gm_status_msg_t;
+
+/* an entry's conditions while they are computed */
+typedef struct {
+    size_t           n;
+    gm_condition_t   conds[GM_STATUS_MAX_CONDITIONS];
+} gm_status_conds_t;
 
 
 static int gm_status_route(gm_compile_ctx_t *ctx,
@@ -36,9 +44,11 @@ static const char *gm_status_ref(gm_compile_ctx_t *ctx,
     const char **why);
 static void gm_status_printf(gm_status_msg_t *msg, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-static int gm_status_cond(gm_compile_ctx_t *ctx, gm_status_entry_t *e,
+static int gm_status_cond(gm_compile_ctx_t *ctx, gm_status_conds_t *cs,
     const char *type, unsigned status, const char *reason,
     const gm_status_msg_t *msg);
+static int gm_status_set_conds(gm_compile_ctx_t *ctx, gm_status_entry_t *e,
+    const gm_status_conds_t *cs);
 static int gm_status_copy_ref(gm_compile_ctx_t *ctx, gm_parent_ref_t *dst,
     const gm_parent_ref_t *src);
 static int gm_status_cmp(const void *one, const void *two);
@@ -139,17 +149,35 @@ gm_compile_status_add(gm_compile_ctx_t *ctx, const char *kind,
 }
 
 
+/* one more condition: the entry's array is copied with it */
+
 int
 gm_compile_status_cond(gm_compile_ctx_t *ctx, gm_status_entry_t *e,
     const char *type, unsigned status, const char *reason,
     const char *message)
 {
-    gm_status_msg_t  msg;
+    gm_status_msg_t    msg;
+    gm_status_conds_t  cs;
+
+    if (e->nconds == GM_STATUS_MAX_CONDITIONS) {
+        return 0;
+    }
+
+    cs.n = e->nconds;
+
+    if (cs.n != 0) {
+        memcpy(cs.conds, e->conds, cs.n * sizeof(gm_condition_t));
+    }
 
     msg.len = 0;
+    msg.fixed = NULL;
     gm_status_printf(&msg, "%s", message);
 
-    return gm_status_cond(ctx, e, type, status, reason, &msg);
+    if (gm_status_cond(ctx, &cs, type, status, reason, &msg) != 0) {
+        return -1;
+    }
+
+    return gm_status_set_conds(ctx, e, &cs);
 }
 
 
@@ -160,13 +188,16 @@ gm_status_route(gm_compile_ctx_t *ctx, const gm_compile_route_t *cr)
     size_t                  p;
     const char             *parent, *rules, *refs;
     gm_status_msg_t         pmsg, rmsg, fmsg;
+    gm_status_conds_t       cs;
     gm_status_entry_t      *e;
     const gm_httproute_t   *route;
     const gm_parent_ref_t  *ref;
 
     route = cr->route;
     rmsg.len = 0;
+    rmsg.fixed = NULL;
     fmsg.len = 0;
+    fmsg.fixed = NULL;
     rules = gm_status_rules(route, &rmsg, &partial);
     refs = gm_status_refs(ctx, route, &fmsg);
 
@@ -184,6 +215,8 @@ gm_status_route(gm_compile_ctx_t *ctx, const gm_compile_route_t *cr)
         }
 
         pmsg.len = 0;
+        pmsg.fixed = NULL;
+        cs.n = 0;
         parent = gm_status_parent(ctx, ref, &pmsg);
 
         if (parent == NULL && rules != NULL) {
@@ -191,18 +224,22 @@ gm_status_route(gm_compile_ctx_t *ctx, const gm_compile_route_t *cr)
             pmsg = rmsg;
         }
 
-        if (gm_status_cond(ctx, e, "Accepted", parent == NULL,
+        if (gm_status_cond(ctx, &cs, "Accepted", parent == NULL,
                            parent ? parent : "Accepted", &pmsg) != 0
-            || gm_status_cond(ctx, e, "ResolvedRefs", refs == NULL,
+            || gm_status_cond(ctx, &cs, "ResolvedRefs", refs == NULL,
                               refs ? refs : "ResolvedRefs", &fmsg) != 0)
         {
             return -1;
         }
 
         if (partial && parent == NULL
-            && gm_status_cond(ctx, e, "PartiallyInvalid", 1,
+            && gm_status_cond(ctx, &cs, "PartiallyInvalid", 1,
                               "UnsupportedValue", &rmsg) != 0)
         {
+            return -1;
+        }
+
+        if (gm_status_set_conds(ctx, e, &cs) != 0) {
             return -1;
         }
     }
@@ -335,7 +372,8 @@ gm_status_refs(gm_compile_ctx_t *ctx, const gm_httproute_t *route,
     }
 
     if (first == NULL) {
-        gm_status_printf(msg, "All references resolved");
+        /* the same for most routes: not copied into each snapshot */
+        msg->fixed = "All references resolved";
     }
 
     return first;
@@ -424,27 +462,61 @@ gm_status_printf(gm_status_msg_t *msg, const char *fmt, ...)
 }
 
 
+/*
+ * A message that is a static string (the reason, a fixed text) is not
+ * copied: the snapshot may point to static data (gm_snapshot.h).
+ */
 static int
-gm_status_cond(gm_compile_ctx_t *ctx, gm_status_entry_t *e, const char *type,
-    unsigned status, const char *reason, const gm_status_msg_t *msg)
+gm_status_cond(gm_compile_ctx_t *ctx, gm_status_conds_t *cs,
+    const char *type, unsigned status, const char *reason,
+    const gm_status_msg_t *msg)
 {
+    const char      *fixed;
     gm_condition_t  *c;
 
-    if (e->nconds == GM_STATUS_MAX_CONDITIONS) {
+    if (cs->n == GM_STATUS_MAX_CONDITIONS) {
         return 0;
     }
 
-    c = &e->conds[e->nconds++];
+    c = &cs->conds[cs->n++];
     c->type = type;
     c->status = status;
     c->reason = reason;
 
     if (msg->len == 0) {
-        return gm_arena_strdup(ctx->arena, &c->message, reason,
-                               strlen(reason));
+        fixed = msg->fixed ? msg->fixed : reason;
+        c->message.data = (char *) fixed;
+        c->message.len = strlen(fixed);
+        return 0;
     }
 
     return gm_arena_strdup(ctx->arena, &c->message, msg->buf, msg->len);
+}
+
+
+/* the entry's conditions, in an array of exactly their number */
+static int
+gm_status_set_conds(gm_compile_ctx_t *ctx, gm_status_entry_t *e,
+    const gm_status_conds_t *cs)
+{
+    gm_condition_t  *conds;
+
+    e->nconds = cs->n;
+    e->conds = NULL;
+
+    if (cs->n == 0) {
+        return 0;
+    }
+
+    conds = gm_arena_alloc(ctx->arena, cs->n * sizeof(gm_condition_t));
+    if (conds == NULL) {
+        return -1;
+    }
+
+    memcpy(conds, cs->conds, cs->n * sizeof(gm_condition_t));
+    e->conds = conds;
+
+    return 0;
 }
 
 

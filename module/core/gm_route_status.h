@@ -31,7 +31,9 @@ typedef struct {
 
 /*
  * One entry of status.parents[] (routes) or status.ancestors[]
- * (policies); ref is the parentRef or ancestorRef echoed back.
+ * (policies); ref is the parentRef or ancestorRef echoed back.  The
+ * conditions are an array of their own, as long as there are conditions
+ * (at most GM_STATUS_MAX_CONDITIONS).
  */
 typedef struct {
     const char        *kind;          /* "HTTPRoute", "GRPCRoute", a policy */
@@ -43,7 +45,7 @@ typedef struct {
     unsigned           ancestors:1;   /* status.ancestors[], a policy */
     gm_parent_ref_t    ref;
     size_t             nconds;
-    gm_condition_t     conds[GM_STATUS_MAX_CONDITIONS];
+    const gm_condition_t  *conds;
 } gm_status_entry_t;
 
 /* the entries of a snapshot, sorted by kind, namespace, name, index */
