@@ -9,7 +9,7 @@
 #include "gm_arena.h"
 
 
-#define GM_ARENA_ALIGN     16
+#define GM_ARENA_ALIGN     8
 #define GM_ARENA_MAX_STEP  65536
 
 

@@ -38,7 +38,7 @@ gm_arena_t *gm_arena_create(size_t block_size);
 /* the same with another allocator, which also holds the gm_arena_t */
 gm_arena_t *gm_arena_create_in(size_t block_size, const gm_allocator_t *al);
 void gm_arena_destroy(gm_arena_t *a);
-/* 16-byte aligned; NULL on allocation failure */
+/* 8-byte aligned (no structure needs more); NULL on allocation failure */
 void *gm_arena_alloc(gm_arena_t *a, size_t size);
 void *gm_arena_calloc(gm_arena_t *a, size_t size);
 /* the bytes handed out so far, alignment included */

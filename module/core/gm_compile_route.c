@@ -388,7 +388,6 @@ gm_compile_rule_backends(gm_compile_ctx_t *ctx, gm_rule_t *rule,
         wb = &rule->backends[rule->nbackends++];
         wb->backend = b;
         wb->weight = hr->backends[i].weight;
-        wb->service = b->label;
         rule->total_weight += wb->weight;
 
         if (gm_compile_filters(ctx, rule, hr, hr->backends[i].filters,

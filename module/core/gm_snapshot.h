@@ -72,55 +72,57 @@ typedef enum {
 typedef struct {
     gm_str_t              ns;
     gm_str_t              name;
-    uint16_t              port;
     gm_str_t              label;      /* "ns/name:port" */
-    gm_backend_status_e   status;
-    unsigned              h2c:1;      /* appProtocol kubernetes.io/h2c */
     gm_sockaddr_t        *endpoints;  /* ready endpoints only */
-    size_t                nendpoints;
-    /* round-robin cursor: advanced with an atomic add by every process */
-    uint32_t              rr;
     const gm_backend_tls_t  *tls;     /* NULL: plain HTTP */
     const gm_backend_traffic_t  *traffic;     /* NULL: no retry budget */
     /* its XBackendTrafficPolicy's sessionPersistence, or NULL */
     const gm_session_t          *session;
+    /* counts and flags last: no padding between them (memory, issue 12) */
+    uint32_t              nendpoints;
+    gm_backend_status_e   status;
+    /* round-robin cursor: advanced with an atomic add by every process */
+    uint32_t              rr;
+    uint16_t              port;
+    unsigned              h2c:1;      /* appProtocol kubernetes.io/h2c */
 } gm_backend_t;
 
 /* compiled HTTPRoute filters, laid out by gm_filter.h */
 typedef struct gm_filters_s  gm_filters_t;
 
+/* its "ns/name:port" is backend->label */
 typedef struct {
     gm_backend_t        *backend;
-    uint32_t             weight;      /* never 0: weight-0 refs are dropped */
-    gm_str_t             service;     /* as written: "ns/name:port" */
     const gm_filters_t  *filters;     /* backendRef filters, or NULL */
+    uint32_t             weight;      /* never 0: weight-0 refs are dropped */
 } gm_weighted_backend_t;
 
 struct gm_rule_s {
     gm_str_t                route_ns;
     gm_str_t                route_name;
     gm_str_t                rule_name;    /* empty when unnamed */
-    uint32_t                rule_index;
     /* "ns/name/rulename", or "ns/name/rule<index>" when unnamed */
     gm_str_t                label;
+    gm_str_t                session_path;   /* a cookie's default Path */
     gm_weighted_backend_t  *backends;
-    size_t                  nbackends;
+    const uint16_t         *retry_codes;
+    const gm_filters_t     *filters;              /* rule filters, or NULL */
+    /* its own sessionPersistence (it beats its backends'), or NULL */
+    const gm_session_t     *session;
     uint64_t                total_weight; /* 0 ⇒ nothing can be chosen */
+    int64_t                 timeout_request_ms;   /* GM_DURATION_UNSET */
+    int64_t                 timeout_backend_ms;   /* GM_DURATION_UNSET */
+    int64_t                 retry_backoff_ms;     /* GM_DURATION_UNSET */
+    /* counts and flags last: no padding between them (memory, issue 12) */
+    uint32_t                rule_index;
+    uint32_t                nbackends;
+    uint32_t                nretry_codes;
+    uint32_t                retry_attempts;       /* retries after the 1st */
     unsigned                no_backends:1;   /* rule has no backendRefs */
     unsigned                grpc:1;          /* of a GRPCRoute */
     /* its own or a backend's sessionPersistence: else no session work */
     unsigned                has_session:1;
-    int64_t                 timeout_request_ms;   /* GM_DURATION_UNSET */
-    int64_t                 timeout_backend_ms;   /* GM_DURATION_UNSET */
     unsigned                has_retry:1;
-    uint32_t                retry_attempts;       /* retries after the 1st */
-    int64_t                 retry_backoff_ms;     /* GM_DURATION_UNSET */
-    const uint16_t         *retry_codes;
-    size_t                  nretry_codes;
-    const gm_filters_t     *filters;              /* rule filters, or NULL */
-    /* its own sessionPersistence (it beats its backends'), or NULL */
-    const gm_session_t     *session;
-    gm_str_t                session_path;   /* a cookie's default Path */
 };
 
 /* where an effective field came from: gm_effective_t.origin[] */
@@ -170,14 +172,14 @@ typedef struct {
     gm_str_t            ns;
     gm_str_t            name;
     gm_str_t            label;            /* "ns/name:port" */
-    uint16_t            port;
     gm_backend_t       *passthrough;      /* the Service's own endpoints */
     const gm_policy_set_t  *passthrough_policy;
     gm_route_table_t   *producer;         /* NULL when no producer routes */
     /* consumer tables sorted by namespace */
     gm_str_t           *consumer_ns;
     gm_route_table_t  **consumer;
-    size_t              nconsumers;
+    uint32_t            nconsumers;
+    uint16_t            port;
 } gm_frontend_t;
 
 

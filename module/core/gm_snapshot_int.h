@@ -29,15 +29,15 @@ typedef struct {
 
 /* one HTTPRouteMatch, its tests precompiled */
 typedef struct {
-    gm_match_type_e    path_type;
     /* PathPrefix: without its trailing '/', so "/" is the empty string */
     gm_str_t           path;
-    pcre2_code        *path_re;       /* GM_MATCH_REGEX: full-path match */
     gm_str_t           method;        /* empty: any method */
+    pcre2_code        *path_re;       /* GM_MATCH_REGEX: full-path match */
     gm_value_test_t   *headers;
-    size_t             nheaders;
     gm_value_test_t   *query;
-    size_t             nquery;
+    gm_match_type_e    path_type;
+    uint32_t           nheaders;
+    uint32_t           nquery;
 } gm_route_match_t;
 
 typedef struct {

@@ -145,7 +145,7 @@ routes(gm_snapshot_t *s, char out[][128])
         rule = t ? gm_route_table_match(t, &r, m) : NULL;
 
         snprintf(out[i], 128, "%s %zu", rule ? rule->label.data : "-",
-                 rule ? rule->nbackends : 0);
+                 rule ? (size_t) rule->nbackends : 0);
     }
 
     gm_matcher_destroy(m);

@@ -243,7 +243,7 @@ dump_table(buf_t *b, const gm_route_table_t *t)
         dump_policy(b, t->entries[i].policy);
 
         for (j = 0; j < r->nbackends; j++) {
-            out(b, "\n     %s w%u", r->backends[j].service.data,
+            out(b, "\n     %s w%u", r->backends[j].backend->label.data,
                 r->backends[j].weight);
             dump_backend(b, r->backends[j].backend);
             dump_filters(b, r->backends[j].filters);

@@ -491,7 +491,7 @@ test_backends(void)
     wb = &rule->backends[0];
     b = wb->backend;
     is_int(wb->weight, 3, "weight kept");
-    is_str(wb->service.data, "ns/app:80", "service label");
+    is_str(wb->backend->label.data, "ns/app:80", "service label");
     is_int(b->status, GM_BACKEND_OK, "app:80 resolved");
     is_int(b->nendpoints, 4, "ready endpoints, de-duplicated");
     is_str(b->endpoints[0].text.data, "10.1.0.1:8080",
