@@ -36,7 +36,6 @@ typedef struct {
 } gm_kv_match_t;
 
 typedef struct {
-    gm_match_type_e   path_type;      /* defaulted: PathPrefix */
     gm_str_t          path;           /* defaulted: "/" */
     gm_str_t          method;         /* empty when unset */
     gm_kv_match_t    *headers;        /* duplicates removed, first wins */
@@ -49,6 +48,7 @@ typedef struct {
      */
     gm_str_t          grpc_service;
     gm_str_t          grpc_method;
+    gm_match_type_e   path_type;      /* defaulted: PathPrefix */
     unsigned          grpc_regex:1;   /* type RegularExpression */
 } gm_http_match_t;
 
@@ -163,23 +163,24 @@ struct gm_filter_s {
 typedef struct {
     gm_str_t           name;          /* empty when unset */
     gm_http_match_t   *matches;       /* defaulted: one PathPrefix "/" */
-    size_t             nmatches;
     gm_filter_t       *filters;
     size_t             nfilters;
     gm_backend_ref_t  *backends;
-    size_t             nbackends;
     int64_t            timeout_request_ms;   /* GM_DURATION_UNSET, 0 = off */
     int64_t            timeout_backend_ms;   /* GM_DURATION_UNSET, 0 = off */
-    unsigned           has_retry:1;
-    uint32_t           retry_attempts;
     int64_t            retry_backoff_ms;     /* GM_DURATION_UNSET */
     uint16_t          *retry_codes;
-    size_t             nretry_codes;
     gm_session_t      *session;       /* sessionPersistence, or NULL */
+    const char        *reason;        /* why, for status; NULL if valid */
+    /* counts and flags last: no padding between them (memory, issue 12) */
+    uint32_t           nmatches;
+    uint32_t           nbackends;
+    uint32_t           nretry_codes;
+    uint32_t           retry_attempts;
+    unsigned           has_retry:1;
     /* set when the rule is invalid: the rule is kept for precedence
      * bookkeeping but never matches; the reason was logged */
     unsigned           invalid:1;
-    const char        *reason;        /* why, for status; NULL if valid */
 } gm_http_rule_t;
 
 typedef struct {

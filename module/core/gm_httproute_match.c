@@ -26,6 +26,17 @@ static const char *const  gm_kv_types[] = {
     "Exact", "RegularExpression", NULL
 };
 
+/*
+ * What a rule without matches gets: one match on PathPrefix "/", the one
+ * gm_match_parse() makes of no item, shared by every such rule (read
+ * only: a write would fault).
+ */
+static const gm_http_match_t  gm_default_match = {
+    .path = { .len = 1, .data = (char *) "/" },
+    .method = { .len = 0, .data = (char *) "" },
+    .path_type = GM_MATCH_PREFIX
+};
+
 
 int
 gm_matches_parse(gm_parse_ctx_t *ctx, json_t *json, gm_http_rule_t *rule)
@@ -40,13 +51,20 @@ gm_matches_parse(gm_parse_ctx_t *ctx, json_t *json, gm_http_rule_t *rule)
 
     n = json_array_size(arr);
 
-    m = gm_alloc(ctx, n ? n : 1, sizeof(gm_http_match_t));
+    if (n == 0) {
+        rule->matches = (gm_http_match_t *) &gm_default_match;
+        rule->nmatches = 1;
+        ctx->prefix_only = 1;
+        return 0;
+    }
+
+    m = gm_alloc(ctx, n, sizeof(gm_http_match_t));
     if (m == NULL) {
         return -1;
     }
 
     rule->matches = m;
-    rule->nmatches = n ? n : 1;
+    rule->nmatches = n;
 
     json_array_foreach(arr, i, item) {
         old = gm_path_push(ctx, "matches[%zu]", i);
@@ -56,11 +74,6 @@ gm_matches_parse(gm_parse_ctx_t *ctx, json_t *json, gm_http_rule_t *rule)
         }
 
         gm_path_pop(ctx, old);
-    }
-
-    /* no matches: one match on PathPrefix "/" */
-    if (n == 0 && gm_match_parse(ctx, NULL, m) != 0) {
-        return -1;
     }
 
     ctx->prefix_only = rule->nmatches == 1 && m[0].path_type == GM_MATCH_PREFIX;

@@ -264,10 +264,16 @@ gm_strdup(gm_parse_ctx_t *ctx, gm_str_t *out, const char *s, size_t len)
 }
 
 
+/* s is static (a literal, a table's): pointed to, not copied */
 int
 gm_str_set(gm_parse_ctx_t *ctx, gm_str_t *out, const char *s)
 {
-    return gm_strdup(ctx, out, s, strlen(s));
+    (void) ctx;
+
+    out->data = (char *) s;
+    out->len = strlen(s);
+
+    return 0;
 }
 
 

@@ -123,6 +123,7 @@ void *gm_alloc(gm_parse_ctx_t *ctx, size_t n, size_t size);
 char *gm_parse_strdup(gm_parse_ctx_t *ctx, const char *s, size_t len);
 int gm_strdup(gm_parse_ctx_t *ctx, gm_str_t *out, const char *s,
     size_t len);
+/* s must be static (a literal, a default of a table): not copied */
 int gm_str_set(gm_parse_ctx_t *ctx, gm_str_t *out, const char *s);
 
 /* reading JSON values (gm_json.c) */

@@ -1787,10 +1787,21 @@ test_one_block(void)
     for (i = 0; i < route->nrules; i++) {
         r = &route->rules[i];
 
-        ok(test_in_block(obj, r->matches)
-           && test_str_in_block(obj, &r->matches[0].path)
-           && test_in_block(obj, r->backends),
-           "one block: rule %zu's matches and backendRefs inside", i);
+        if (i == 1) {
+            /* no matches: the default one, shared by all such rules */
+            ok(!test_in_block(obj, r->matches) && r->nmatches == 1
+               && r->matches[0].path_type == GM_MATCH_PREFIX
+               && strcmp(r->matches[0].path.data, "/") == 0
+               && test_in_block(obj, r->backends),
+               "one block: rule 1's backendRefs inside, its match the "
+               "shared PathPrefix /");
+
+        } else {
+            ok(test_in_block(obj, r->matches)
+               && test_str_in_block(obj, &r->matches[0].path)
+               && test_in_block(obj, r->backends),
+               "one block: rule %zu's matches and backendRefs inside", i);
+        }
 
         for (j = 0; j < r->nbackends; j++) {
             b = &r->backends[j];
