@@ -175,7 +175,7 @@ run_tests();
 
 __DATA__
 
-=== TEST 1: a rule's Cookie session: each new client gets a cookie, round robin; every cookie sticks to its endpoint over 30 requests and both workers
+=== TEST 1: a rule's Cookie session: each new client gets a cookie, round robin; every cookie sticks to its endpoint over 100 requests and both workers
 --- http_config eval: $main::Listener
 --- user_files eval
 [["mesh/base.yaml", $GammaTest::Base . main::sticky() . main::route(<<'_R_')]]
@@ -197,9 +197,9 @@ for my $r (@first) {
 my (@pids, @leaks);
 for my $r (@first) {
     my $cookie = main::pair($r->{cookie});
-    my @rs = main::follow(10, '/x', "Cookie: a=1; $cookie; b=2");
-    Test::More::is_deeply([map { $_->{ep} } @rs], [($r->{ep}) x 10],
-                          "10 requests of $cookie on $r->{ep}");
+    my @rs = main::follow(100, '/x', "Cookie: a=1; $cookie; b=2");
+    Test::More::is_deeply([map { $_->{ep} } @rs], [($r->{ep}) x 100],
+                          "100 requests of $cookie on $r->{ep}");
     push @pids, map { $_->{pid} } @rs;
     push @leaks, grep { defined $_->{cookie} || $_->{session} ne 'kept' }
                  @rs;
@@ -214,7 +214,7 @@ X-Test-To: 127.10.67.1:18067
 
 
 
-=== TEST 2: a Header session from an XBackendTrafficPolicy, without routes (passthrough)
+=== TEST 2: a Header session from an XBackendTrafficPolicy, without routes (passthrough): 100 requests on its endpoint
 --- http_config eval: $main::Listener
 --- user_files eval
 [["mesh/base.yaml", $GammaTest::Base . main::sticky()
@@ -226,9 +226,9 @@ Test::More::like($r->{header}, qr/^[0-9a-f]{8}\.[0-9a-f]{16}$/,
                  'the token comes in X-Sticky');
 Test::More::ok(!defined $r->{cookie}, 'no cookie');
 Test::More::is($r->{policy}, 'faces/sticky-sp', '$gamma_policy names it');
-my @rs = main::follow(20, '/', "X-Sticky: $r->{header}");
-Test::More::is_deeply([map { $_->{ep} } @rs], [($r->{ep}) x 20],
-                      "20 requests with it on $r->{ep}");
+my @rs = main::follow(100, '/', "X-Sticky: $r->{header}");
+Test::More::is_deeply([map { $_->{ep} } @rs], [($r->{ep}) x 100],
+                      "100 requests with it on $r->{ep}");
 Test::More::is(scalar(grep { defined $_->{header} } @rs), 0,
                'no new token meanwhile');
 my @none = main::follow(6, '/');
@@ -467,3 +467,44 @@ X-Test-To: 127.10.67.1:18067
 --- error_log eval
 [qr{HTTPRoute faces/sticky-route rejected: spec\.rules\[0\]\.sessionPersistence\.absoluteTimeout: is required with lifetimeType Permanent},
  qr{XBackendTrafficPolicy faces/sticky-sp rejected: spec\.sessionPersistence\.header: is required with type Header}]
+
+
+
+=== TEST 9: a Header session's endpoint goes unready (conditions.ready false, still in the slice): the session moves, its new token sticks over 100 requests
+--- http_config eval: $main::Listener
+--- user_files eval
+[["mesh/base.yaml", $GammaTest::Base . main::sticky()
+  . main::policy("{type: Header, header: {name: X-Sticky}}")]]
+--- init
+GammaTest::gamma_wait_synced();
+my $r = main::call('/');
+my $token = $r->{header};
+Test::More::is(main::call('/', "X-Sticky: $token")->{ep}, $r->{ep},
+               "the session is on $r->{ep}");
+my $eps = join '', map {
+    "$_:18090" eq $r->{ep}
+        ? "- addresses: [$_]\n  conditions: {ready: false}\n"
+        : "- addresses: [$_]\n"
+} qw(127.11.67.1 127.11.67.2 127.11.67.3);
+my $policy = main::policy("{type: Header, header: {name: X-Sticky}}");
+my $moved;
+Test::More::ok(main::rewrite_mesh($GammaTest::Base . main::sticky($eps)
+                                  . $policy,
+                                  sub {
+    $moved = main::call('/', "X-Sticky: $token");
+    return $moved->{ep} ne $r->{ep};
+}), "$r->{ep} unready");
+Test::More::is($moved->{session}, 'moved', '$gamma_session moved');
+Test::More::like($moved->{header}, qr/^[0-9a-f]{8}\.[0-9a-f]{16}$/,
+                 'a new token');
+Test::More::isnt($moved->{header}, $token, 'another value');
+my @rs = main::follow(100, '/', "X-Sticky: $moved->{header}");
+Test::More::is_deeply([map { $_->{ep} } @rs], [($moved->{ep}) x 100],
+                      "100 requests of the new session on $moved->{ep}");
+Test::More::is(scalar(grep { $_->{ep} eq $r->{ep} } @rs), 0,
+               'none to the unready endpoint');
+--- request
+GET /
+--- more_headers
+X-Test-To: 127.10.67.1:18067
+--- error_code: 200
