@@ -205,8 +205,7 @@ ngx_http_gamma_source_watcher_conf(ngx_cycle_t *cycle,
             wc->status = &gmcf->status;
         }
 
-        wc->debounce_ms = GM_SOURCE_KUBE_DEBOUNCE_MS;
-        wc->max_delay_ms = GM_SOURCE_KUBE_MAX_DELAY_MS;
+        wc->interval_ms = GM_SOURCE_KUBE_INTERVAL_MS;
         return;
     }
 

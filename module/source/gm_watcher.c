@@ -42,8 +42,8 @@ struct gm_watcher_s {
     gm_status_seen_t   *status_seen;   /* the file source logs changes */
     gm_status_writer_t *writer;        /* the API source's, when on */
     int64_t             first_sync_ms;
-    int64_t             dirty_first;   /* the first change not published */
-    int64_t             dirty_last;
+    unsigned            dirty:1;       /* a change is not published yet */
+    int64_t             published_at;  /* ms, the last snapshot */
     unsigned            published:1;
 };
 
@@ -256,9 +256,12 @@ gm_watcher_files(gm_watcher_t *w)
 
 
 /*
- * Changes are coalesced: a snapshot follows debounce_ms of quiet, or
- * max_delay_ms after the first change under a constant stream.  None is
- * published before every kind was listed once: half a mesh routes wrong.
+ * A change is published at once, with the events read with it, unless the
+ * last snapshot is younger than interval_ms: then the changes coalesce
+ * until it is that old (a rollout's burst of events makes a snapshot per
+ * interval, each change is served within an interval and a compile).
+ * None is published before every kind was listed once: half a mesh routes
+ * wrong.
  */
 static void
 gm_watcher_kube(gm_watcher_t *w)
@@ -276,7 +279,7 @@ gm_watcher_kube(gm_watcher_t *w)
         return;
     }
 
-    w->dirty_first = -1;
+    w->dirty = 0;
     synced = 0;
 
     while (gm_kube_source_wait(ks, w->stop_fd,
@@ -302,7 +305,7 @@ gm_watcher_kube_timeout(gm_watcher_t *w, int synced)
 {
     int64_t  due, now;
 
-    if (!synced || (w->published && w->dirty_first < 0)) {
+    if (!synced || (w->published && !w->dirty)) {
         return -1;
     }
 
@@ -310,12 +313,7 @@ gm_watcher_kube_timeout(gm_watcher_t *w, int synced)
         return 0;
     }
 
-    due = w->dirty_last + w->conf.debounce_ms;
-
-    if (due > w->dirty_first + w->conf.max_delay_ms) {
-        due = w->dirty_first + w->conf.max_delay_ms;
-    }
-
+    due = w->published_at + w->conf.interval_ms;
     now = gm_watcher_now_ms();
 
     return due > now ? (int) (due - now) : 0;
@@ -325,15 +323,7 @@ gm_watcher_kube_timeout(gm_watcher_t *w, int synced)
 static void
 gm_watcher_kube_dirty(gm_watcher_t *w)
 {
-    int64_t  now;
-
-    now = gm_watcher_now_ms();
-
-    if (w->dirty_first < 0) {
-        w->dirty_first = now;
-    }
-
-    w->dirty_last = now;
+    w->dirty = 1;
 }
 
 
@@ -350,9 +340,7 @@ gm_watcher_kube_flush(gm_watcher_t *w, int synced)
     now = gm_watcher_now_ms();
 
     if (w->published
-        && (w->dirty_first < 0
-            || (now - w->dirty_last < w->conf.debounce_ms
-                && now - w->dirty_first < w->conf.max_delay_ms)))
+        && (!w->dirty || now - w->published_at < w->conf.interval_ms))
     {
         return;
     }
@@ -360,7 +348,8 @@ gm_watcher_kube_flush(gm_watcher_t *w, int synced)
     gm_watcher_publish(w);
 
     w->published = 1;
-    w->dirty_first = -1;
+    w->published_at = gm_watcher_now_ms();
+    w->dirty = 0;
 }
 
 
