@@ -508,3 +508,43 @@ GET /
 --- more_headers
 X-Test-To: 127.10.67.1:18067
 --- error_code: 200
+
+
+
+=== TEST 10: a backend's weight set to 0: its sessions stay (persistence beats weights, spec 1.14), new clients never reach it
+--- http_config eval: $main::Listener
+--- user_files eval
+[["mesh/base.yaml", $GammaTest::Base . main::sticky() . main::route(<<'_R_')]]
+  - backendRefs:
+    - {name: sticky, port: 18067, weight: 1}
+    - {name: other, port: 18067, weight: 1}
+    sessionPersistence: {cookie: {name: sid}}
+_R_
+--- init
+GammaTest::gamma_wait_synced();
+my ($r) = grep { $_->{ep} eq '127.11.67.4:18090' } main::follow(20, '/');
+Test::More::ok($r, 'a session started on "other"');
+my $cookie = 'Cookie: ' . (main::pair($r && $r->{cookie}) // '');
+my $zero = $GammaTest::Base . main::sticky() . main::route(<<'_R_');
+  - backendRefs:
+    - {name: sticky, port: 18067, weight: 1}
+    - {name: other, port: 18067, weight: 0}
+    sessionPersistence: {cookie: {name: sid}}
+_R_
+# the new generation is in force once no new client reaches "other"
+Test::More::ok(main::rewrite_mesh($zero, sub {
+    !grep { $_->{ep} eq '127.11.67.4:18090' } main::follow(10, '/') }),
+    'the weight 0 is applied');
+my @new = main::follow(20, '/');
+Test::More::is(scalar(grep { $_->{ep} eq '127.11.67.4:18090' } @new), 0,
+               'new clients never reach the weight-0 backend');
+my @kept = main::follow(10, '/', $cookie);
+Test::More::is_deeply([map { $_->{ep} } @kept], [('127.11.67.4:18090') x 10],
+                      'the session stays on the weight-0 backend');
+Test::More::is_deeply([map { $_->{session} } @kept], [('kept') x 10],
+                      '$gamma_session: kept');
+--- request
+GET /
+--- more_headers
+X-Test-To: 127.10.67.1:18067
+--- error_code: 200

@@ -347,8 +347,8 @@ gm_compile_rule(gm_compile_ctx_t *ctx, gm_compile_route_t *cr, uint32_t index)
 
 
 /*
- * Weight-0 refs are dropped: they can never be chosen.  Invalid and
- * unresolved backends stay, so that their share of requests fails.
+ * Every ref becomes a backend of the rule.  Invalid and unresolved ones
+ * stay, so that their share of requests fails.
  */
 
 static int
@@ -359,11 +359,12 @@ gm_compile_rule_backends(gm_compile_ctx_t *ctx, gm_rule_t *rule,
     gm_backend_t           *b;
     gm_weighted_backend_t  *wb;
 
-    n = 0;
-
-    for (i = 0; i < hr->nbackends; i++) {
-        n += (hr->backends[i].weight != 0);
-    }
+    /*
+     * Weight-0 backends stay: the weights never choose them, but a session
+     * persisted to one of their endpoints keeps it (spec 1.14: persistence
+     * beats weights, weight 0 included).
+     */
+    n = hr->nbackends;
 
     if (n == 0) {
         return 0;
@@ -376,10 +377,6 @@ gm_compile_rule_backends(gm_compile_ctx_t *ctx, gm_rule_t *rule,
     }
 
     for (i = 0; i < hr->nbackends; i++) {
-        if (hr->backends[i].weight == 0) {
-            continue;
-        }
-
         b = gm_compile_ref_backend(ctx, rule, &hr->backends[i]);
         if (b == NULL) {
             return -1;

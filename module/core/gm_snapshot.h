@@ -94,7 +94,7 @@ typedef struct gm_filters_s  gm_filters_t;
 typedef struct {
     gm_backend_t        *backend;
     const gm_filters_t  *filters;     /* backendRef filters, or NULL */
-    uint32_t             weight;      /* never 0: weight-0 refs are dropped */
+    uint32_t             weight;      /* 0: only sessions come to it */
 } gm_weighted_backend_t;
 
 struct gm_rule_s {

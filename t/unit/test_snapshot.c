@@ -484,7 +484,8 @@ test_backends(void)
     f = frontend(s, "10.96.6.1", 80);
     rule = first_rule(f, "ns");
     ok(rule != NULL, "the rule");
-    is_int(rule->nbackends, 7, "the weight-0 ref is dropped");
+    is_int(rule->nbackends, 8, "the weight-0 ref is kept, for sessions");
+    is_int(rule->backends[7].weight, 0, "with its weight 0");
     is_int(rule->total_weight, 9, "total weight");
     ok(!rule->no_backends, "it has backendRefs");
 
@@ -559,14 +560,14 @@ test_weights_labels(void)
     gm_store_put(store, rt);
 
     s = build(store, &fl);
-    is_int(fl.nwarn, 0, "a weight-0 missing backend is not even looked up");
+    is_int(fl.nwarn, 1, "a weight-0 missing backend is reported too");
     f = frontend(s, "10.96.7.1", 80);
     m = gm_matcher_create(0, 0);
 
     r = fx_request("GET", "/zero", NULL, NULL);
     rule = gm_route_table_match(table(f, "ns", &kind), &r, m);
     ok(rule != NULL, "all weights 0: the rule still matches");
-    is_int(rule->nbackends, 0, "no backends left");
+    is_int(rule->nbackends, 2, "both kept, for sessions");
     is_int(rule->total_weight, 0, "total weight 0 (the glue answers 500)");
     ok(!rule->no_backends, "but it had backendRefs");
     ok(gm_rule_pick_backend(rule, 12345) == NULL, "nothing to pick");
