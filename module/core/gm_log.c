@@ -42,7 +42,8 @@ gm_log_limit_init(gm_log_limit_t *ll, const gm_log_t *next, unsigned burst,
     ll->next = next;
     ll->burst = burst;
     ll->window_ms = window_ms;
-    ll->start_ms = gm_log_now_ms();
+    /* the first line opens the first window (not the limiter's start) */
+    ll->start_ms = gm_log_now_ms() - window_ms;
     ll->passed = 0;
     ll->suppressed = 0;
     ll->level = GM_LOG_DEBUG;

@@ -204,6 +204,10 @@ ngx_int_t ngx_http_gamma_source_start(ngx_cycle_t *cycle,
     ngx_http_gamma_main_conf_t *gmcf);
 void ngx_http_gamma_source_stop(ngx_http_gamma_main_conf_t *gmcf);
 
+/* ngx_http_gamma_thread_log.c: ngx_log_error() for the watcher thread */
+void ngx_http_gamma_thread_log(ngx_uint_t level, ngx_log_t *log,
+    const char *fmt, ...);
+
 /* ngx_http_gamma_worker.c: the generations a worker routes with */
 ngx_int_t ngx_http_gamma_worker_init(ngx_cycle_t *cycle,
     ngx_http_gamma_main_conf_t *gmcf);

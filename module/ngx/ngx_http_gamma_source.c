@@ -240,20 +240,14 @@ ngx_http_gamma_source_reclaim(ngx_event_t *ev)
 }
 
 
-/*
- * Runs in the watcher thread: ngx_log_error() only writes to the log.  The
- * log's cached time moves only when an event loop wakes: refreshed here (as
- * a signal handler would, under nginx's time lock), a line carries the time
- * of its event.
- */
+/* runs in the watcher thread: a line carries the time of its event */
 static void
 ngx_http_gamma_source_log(void *data, gm_log_level_e level, const char *msg)
 {
     ngx_log_t  *log = data;
 
-    ngx_time_sigsafe_update();
-
-    ngx_log_error(ngx_http_gamma_log_levels[level], log, 0, "gamma: %s", msg);
+    ngx_http_gamma_thread_log(ngx_http_gamma_log_levels[level], log,
+                              "gamma: %s", msg);
 }
 
 
@@ -272,27 +266,29 @@ ngx_http_gamma_source_publish(void *data, gm_snapshot_t *s)
     rc = (s != NULL) ? ngx_http_gamma_zone_publish(z, s) : NGX_ERROR;
 
     if (rc == NGX_OK) {
-        ngx_log_error(NGX_LOG_INFO, z->log, 0,
-                      "gamma: snapshot %uL published, %uz bytes, zone "
-                      "\"%V\" %uz of %uz bytes used",
-                      (uint64_t) gm_snapshot_generation(s),
-                      gm_snapshot_size(s), &z->shm_zone->shm.name,
-                      ngx_http_gamma_zone_used(z->shm_zone),
-                      ngx_http_gamma_zone_size(z->shm_zone));
+        ngx_http_gamma_thread_log(NGX_LOG_INFO, z->log,
+                                  "gamma: snapshot %uL published, %uz bytes, "
+                                  "zone \"%V\" %uz of %uz bytes used",
+                                  (uint64_t) gm_snapshot_generation(s),
+                                  gm_snapshot_size(s), &z->shm_zone->shm.name,
+                                  ngx_http_gamma_zone_used(z->shm_zone),
+                                  ngx_http_gamma_zone_size(z->shm_zone));
 
     } else if (rc == NGX_DECLINED) {
-        ngx_log_error(NGX_LOG_NOTICE, z->log, 0,
-                      "gamma: snapshot %uL dropped, a newer process "
-                      "publishes now", (uint64_t) gm_snapshot_generation(s));
+        ngx_http_gamma_thread_log(NGX_LOG_NOTICE, z->log,
+                                  "gamma: snapshot %uL dropped, a newer "
+                                  "process publishes now",
+                                  (uint64_t) gm_snapshot_generation(s));
 
     } else if (sh->build_nomem) {
-        ngx_log_error(NGX_LOG_ERR, z->log, 0,
-                      "gamma: a snapshot of at least %uz bytes does not fit "
-                      "in zone \"%V\" (%uz of %uz bytes used), the previous "
-                      "one keeps serving: raise \"gamma_zone\"",
-                      sh->build_bytes, &z->shm_zone->shm.name,
-                      ngx_http_gamma_zone_used(z->shm_zone),
-                      ngx_http_gamma_zone_size(z->shm_zone));
+        ngx_http_gamma_thread_log(NGX_LOG_ERR, z->log,
+                                  "gamma: a snapshot of at least %uz bytes "
+                                  "does not fit in zone \"%V\" (%uz of %uz "
+                                  "bytes used), the previous one keeps "
+                                  "serving: raise \"gamma_zone\"",
+                                  sh->build_bytes, &z->shm_zone->shm.name,
+                                  ngx_http_gamma_zone_used(z->shm_zone),
+                                  ngx_http_gamma_zone_size(z->shm_zone));
     }
 
     if (rc != NGX_OK && s != NULL) {
