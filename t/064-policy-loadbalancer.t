@@ -99,14 +99,16 @@ sub distinct {
 }
 
 # slow requests sent until one is in flight at the slow endpoint
-# (the others come back at once); returns the open sockets
+# (the others come back at once); returns the open sockets.  It is held
+# for 10 s: the 20 requests of a test took longer than 2.5 s on a loaded
+# machine, and then the slow endpoint was idle again.
 sub hold_slow {
     my @held;
 
     for (1 .. 30) {
         my $s = IO::Socket::INET->new(PeerAddr => '127.10.7.1:18087')
             or die "connect: $!";
-        print $s "GET /delay/2500 HTTP/1.1\r\nHost: lb\r\n\r\n";
+        print $s "GET /delay/10000 HTTP/1.1\r\nHost: lb\r\n\r\n";
         sleep 0.15;
         my $rin = '';
         vec($rin, fileno($s), 1) = 1;
