@@ -587,7 +587,8 @@ ngx_http_gamma_series(ngx_http_gamma_metrics_main_conf_t *mmcf,
     ngx_uint_t                      kind;
     ngx_http_gamma_series_cache_t  *e;
 
-    gen = ctx ? gm_snapshot_generation(ctx->snapshot) : 0;
+    /* the generation the request holds (a mirror's context holds none) */
+    gen = (ctx && ctx->gen) ? ctx->gen->generation : 0;
     fe = ctx ? ctx->frontend : NULL;
     rule = ctx ? ctx->rule : NULL;
     be = ctx ? ctx->backend : NULL;
