@@ -8,6 +8,7 @@
 #define GM_FILE_SOURCE_INT_H
 
 
+#include <stdint.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -21,7 +22,9 @@ typedef struct {
     gm_kind_e   kind;
     char       *ns;
     char       *name;
+    uint64_t    hash;               /* of the document, JSON with keys sorted */
     unsigned    owner:1;            /* this file's version is the one used */
+    unsigned    again:1;            /* a previous key seen in this read */
 } gm_file_key_t;
 
 /* what tells a changed file from an unchanged one */

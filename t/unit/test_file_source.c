@@ -3,7 +3,8 @@
  * unreadable when it changed is read once it can be, an object defined by
  * two files comes from the first by name, half-written and suddenly empty
  * files wait until they settle, a burst of rejected objects is counted
- * rather than logged line by line.
+ * rather than logged line by line, a file read again puts only the
+ * objects whose document changed.
  *
  * Root reads a file whatever its mode: this test drops CAP_DAC_OVERRIDE and
  * CAP_DAC_READ_SEARCH first, so that a mode without read permission means
@@ -415,6 +416,85 @@ test_settle(gm_log_t *log)
 }
 
 
+typedef struct {
+    int   puts;
+    char  last[64];
+} test_watch_t;
+
+
+static void
+test_watch(void *data, const gm_object_t *old, const gm_object_t *obj)
+{
+    test_watch_t  *tw = data;
+
+    (void) old;
+
+    tw->puts++;
+    snprintf(tw->last, sizeof(tw->last), "%s",
+             obj ? obj->body->meta.name.data : "(deleted)");
+}
+
+
+/* a file read again: only what changed is put (and told to the watcher) */
+static void
+test_unchanged(gm_log_t *log)
+{
+    char               ip[INET_ADDRSTRLEN], body[4096];
+    gm_store_t        *st;
+    test_watch_t       tw;
+    gm_file_source_t  *fs;
+
+    snprintf(body, sizeof(body), "%s---\n%s---\n%s",
+             test_svc("u1", "10.0.5.1"), test_svc("u2", "10.0.5.2"),
+             test_svc("u3", "10.0.5.3"));
+    test_write_renamed("u.yaml", body);
+
+    st = gm_store_create();
+    fs = gm_file_source_create(dir, st, log);
+    gm_file_source_scan(fs);
+
+    memset(&tw, 0, sizeof(tw));
+    gm_store_watch(st, test_watch, &tw);
+
+    /* the same objects, another layout: keys in another order */
+    snprintf(body, sizeof(body), "%s---\n%s---\n"
+             "apiVersion: v1\nkind: Service\n"
+             "metadata: {namespace: ns, name: u3}\n"
+             "spec:\n  ports: [{port: 80}]\n  clusterIP: 10.0.5.3\n",
+             test_svc("u1", "10.0.5.1"), test_svc("u2", "10.0.5.9"));
+    test_write_renamed("u.yaml", body);
+    test_run(fs, 100);
+
+    is_str(test_cluster_ip(st, "u2", ip), "10.0.5.9", "the edit applies");
+    ok(tw.puts == 1 && strcmp(tw.last, "u2") == 0,
+       "only the changed object is put (%d puts, the last %s)", tw.puts,
+       tw.last);
+
+    /* twice in the file: the later one wins, also when the first is old */
+    memset(&tw, 0, sizeof(tw));
+    snprintf(body, sizeof(body), "%s---\n%s---\n%s---\n%s",
+             test_svc("u1", "10.0.5.1"), test_svc("u2", "10.0.5.9"),
+             test_svc("u3", "10.0.5.3"), test_svc("u1", "10.0.5.7"));
+    test_write_renamed("u.yaml", body);
+    test_run(fs, 100);
+    is_str(test_cluster_ip(st, "u1", ip), "10.0.5.7",
+           "an object twice in a file: the later version");
+
+    snprintf(body, sizeof(body), "%s---\n%s---\n%s",
+             test_svc("u1", "10.0.5.1"), test_svc("u2", "10.0.5.9"),
+             test_svc("u3", "10.0.5.3"));
+    test_write_renamed("u.yaml", body);
+    test_run(fs, 100);
+    is_str(test_cluster_ip(st, "u1", ip), "10.0.5.1",
+           "and its version before is put again when the later one goes");
+
+    gm_store_watch(st, NULL, NULL);
+    gm_file_source_destroy(fs);
+    gm_store_destroy(st);
+    unlink(test_path("u.yaml"));
+}
+
+
 static void
 test_burst(gm_log_t *log)
 {
@@ -473,6 +553,7 @@ main(void)
     test_unreadable(&log);
     test_duplicates(&log);
     test_settle(&log);
+    test_unchanged(&log);
     test_burst(&log);
 
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
