@@ -32,6 +32,7 @@ static int gm_compile_collect(gm_compile_ctx_t *ctx);
 static void gm_compile_add_service(void *data, gm_object_t *obj);
 static void gm_compile_add_slice(void *data, gm_object_t *obj);
 static void gm_compile_add_route(void *data, gm_object_t *obj);
+static int gm_compile_route_bound(gm_compile_ctx_t *ctx, gm_object_t *obj);
 
 
 /*
@@ -64,6 +65,17 @@ gm_snapshot_t *
 gm_snapshot_build_opts(gm_store_t *store, const gm_log_t *log,
     const gm_allocator_t *al, const gm_compile_opts_t *opts)
 {
+    return gm_compile_build_subset(store, log, al, opts, NULL);
+}
+
+
+/* sub NULL: the full compile; else only sub's Services' frontends */
+
+gm_snapshot_t *
+gm_compile_build_subset(gm_store_t *store, const gm_log_t *log,
+    const gm_allocator_t *al, const gm_compile_opts_t *opts,
+    const gm_compile_subset_t *sub)
+{
     size_t             i, n;
     gm_snapshot_t     *s;
     gm_compile_ctx_t   ctx;
@@ -72,8 +84,9 @@ gm_snapshot_build_opts(gm_store_t *store, const gm_log_t *log,
     ctx.store = store;
     ctx.log = log;
     ctx.require_grants = opts ? opts->require_grants : 0;
+    ctx.subset = sub;
 
-    s = gm_snapshot_create(GM_SNAPSHOT_BLOCK, al);
+    s = gm_snapshot_create(sub ? GM_INCR_BLOCK : GM_SNAPSHOT_BLOCK, al);
     if (s == NULL) {
         gm_log(log, GM_LOG_ERR, "snapshot: out of memory");
         return NULL;
@@ -93,13 +106,14 @@ gm_snapshot_build_opts(gm_store_t *store, const gm_log_t *log,
         }
     }
 
-    s->nbackends = ctx.nbackends;
     s->base_bytes = s->arena->total;
 
-    gm_log(log, GM_LOG_INFO,
-           "snapshot: %zu services, %zu frontends, %zu route tables, "
-           "%zu backends, %zu bytes", s->nservices, s->nfrontends,
-           s->ntables, s->nbackends, s->arena->total);
+    if (sub == NULL) {
+        gm_log(log, GM_LOG_INFO,
+               "snapshot: %zu services, %zu frontends, %zu route tables, "
+               "%zu backends, %zu bytes", s->nservices, s->nfrontends,
+               s->ntables, ctx.nbackends, s->arena->total);
+    }
 
     gm_compile_cleanup(&ctx);
 
@@ -342,7 +356,8 @@ gm_compile_sprintf(gm_arena_t *a, gm_str_t *dst, const char *fmt, ...)
 static int
 gm_compile_collect(gm_compile_ctx_t *ctx)
 {
-    size_t  n;
+    size_t                 i, n;
+    gm_compile_service_t  *cs;
 
     n = gm_store_count(ctx->store, GM_KIND_SERVICE);
     ctx->services = gm_arena_alloc(ctx->scratch,
@@ -363,8 +378,20 @@ gm_compile_collect(gm_compile_ctx_t *ctx)
         return -1;
     }
 
-    gm_store_foreach(ctx->store, GM_KIND_ENDPOINTSLICE, gm_compile_add_slice,
-                     ctx);
+    for (i = 0; ctx->subset != NULL && i < ctx->subset->nkeys; i++) {
+        cs = gm_compile_find_service(ctx, &ctx->subset->keys[i].ns,
+                                     &ctx->subset->keys[i].name);
+        if (cs != NULL) {
+            cs->dirty = 1;
+        }
+    }
+
+    /* a subset compile reads a Service's slices when it needs them */
+    if (ctx->subset == NULL) {
+        gm_store_foreach(ctx->store, GM_KIND_ENDPOINTSLICE,
+                         gm_compile_add_slice, ctx);
+    }
+
     gm_store_foreach(ctx->store, GM_KIND_HTTPROUTE, gm_compile_add_route, ctx);
     gm_store_foreach(ctx->store, GM_KIND_GRPCROUTE, gm_compile_add_route, ctx);
 
@@ -428,7 +455,37 @@ gm_compile_add_route(void *data, gm_object_t *obj)
     gm_compile_route_t  *cr;
 
     ctx = data;
+
+    if (ctx->subset != NULL && !gm_compile_route_bound(ctx, obj)) {
+        return;
+    }
+
     cr = &ctx->routes[ctx->nroutes++];
     memset(cr, 0, sizeof(gm_compile_route_t));
     cr->route = &obj->body->httproute;
+}
+
+
+/* a subset compile: the routes with a parentRef to one of its Services */
+
+static int
+gm_compile_route_bound(gm_compile_ctx_t *ctx, gm_object_t *obj)
+{
+    size_t                  p;
+    const gm_parent_ref_t  *ref;
+    const gm_httproute_t   *route;
+
+    route = &obj->body->httproute;
+
+    for (p = 0; p < route->nparents; p++) {
+        ref = &route->parents[p];
+
+        if (gm_compile_is_service_parent(ref)
+            && gm_compile_subset_has(ctx->subset, &ref->ns, &ref->name))
+        {
+            return 1;
+        }
+    }
+
+    return 0;
 }

@@ -84,6 +84,21 @@ gm_compile_port_backend(gm_compile_ctx_t *ctx, gm_compile_service_t *cs,
         return cs->backends[p];
     }
 
+    if (ctx->subset != NULL) {
+        /* the previous generation's, unchanged: slice patches find it */
+        b = gm_compile_subset_backend(ctx->subset, cs->svc, p);
+
+        if (b != NULL) {
+            cs->backends[p] = b;
+            ctx->nbackends++;
+            return b;
+        }
+
+        if (gm_compile_subset_slices(ctx, cs) != 0) {
+            return NULL;
+        }
+    }
+
     if (gm_compile_service_names(ctx, cs) != 0) {
         return NULL;
     }

@@ -47,6 +47,14 @@ gm_compile_deps_build(gm_compile_deps_t *d, const gm_snapshot_t *s)
 }
 
 
+int
+gm_compile_deps_update(gm_compile_deps_t *d, const gm_frontend_t *f,
+    uint32_t slot)
+{
+    return gm_compile_deps_frontend(d, f, slot);
+}
+
+
 const gm_compile_dep_t *
 gm_compile_deps_find(const gm_compile_deps_t *d, const gm_str_t *ns,
     const gm_str_t *name)

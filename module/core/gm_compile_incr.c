@@ -1,17 +1,22 @@
 /*
  * nginx-gamma: the incremental compiler.  It watches the store's puts and
- * deletes; when only EndpointSlices changed since its last build, the next
- * snapshot is the previous one with the backends of their Services
- * resolved again (gm_compile_patch.c), everything else shared.  Any other
- * change, the operator's configuration or options changed, too many
- * Services at once, or a chain of patches grown past its bounds: a full
- * compile, the same as gm_snapshot_build_opts().
+ * deletes.  When only EndpointSlices changed since its last build, the
+ * next snapshot is the previous one with the backends of their Services
+ * resolved again (gm_compile_patch.c); when HTTPRoutes or GRPCRoutes
+ * changed, the frontends of their parent Services are compiled again
+ * (gm_compile_subset.c), on top of the slices' patch when both changed;
+ * everything else is shared.  Any other change (Services, policies,
+ * ReferenceGrants, ConfigMaps), the operator's configuration or options
+ * changed, too many objects at once, or a chain of patches grown past
+ * its bounds: a full compile, the same as gm_snapshot_build_opts().
  */
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "gm_compile_int.h"
+#include "gm_reject.h"
 
 
 struct gm_compile_incr_s {
@@ -25,7 +30,20 @@ struct gm_compile_incr_s {
     gm_compile_slices_t            slices;      /* the store's, always */
     gm_arena_t                    *keys_arena;  /* the keys' strings */
     gm_compile_key_t               keys[GM_INCR_MAX_SERVICES];
+    /* which of their slice ports had ready addresses before */
+    uint64_t                       ready[GM_INCR_MAX_SERVICES];
     size_t                         nkeys;
+    /* changed routes and the Services they name as parents */
+    gm_compile_rkey_t              routes[GM_INCR_MAX_SERVICES];
+    size_t                         nroutes;
+    gm_compile_key_t               parents[GM_INCR_MAX_SERVICES];
+    size_t                         nparents;
+    /* the routes the last full compile had notes about */
+    gm_compile_rkey_t             *noted;
+    size_t                         nnoted;
+    size_t                         noted_size;
+    gm_arena_t                    *noted_arena;
+    const gm_log_t                *log;         /* of the full compile */
 };
 
 
@@ -34,6 +52,18 @@ static void gm_compile_incr_watch(void *data, const gm_object_t *old,
 static void gm_compile_incr_slice(void *data, gm_object_t *obj);
 static int gm_compile_incr_note(gm_compile_incr_t *ci,
     const gm_object_t *obj);
+static int gm_compile_incr_route(gm_compile_incr_t *ci,
+    const gm_object_t *obj);
+static int gm_compile_incr_key(gm_compile_incr_t *ci, gm_compile_key_t *keys,
+    size_t *n, const gm_str_t *ns, const gm_str_t *name);
+static gm_snapshot_t *gm_compile_incr_patch(gm_compile_incr_t *ci,
+    const gm_allocator_t *al, const gm_compile_opts_t *opts, int *rc);
+static gm_snapshot_t *gm_compile_incr_full(gm_compile_incr_t *ci,
+    const gm_log_t *log, const gm_allocator_t *al,
+    const gm_compile_opts_t *opts);
+static void gm_compile_incr_log(void *data, gm_log_level_e level,
+    const char *msg);
+static int gm_compile_incr_noted(const gm_compile_incr_t *ci);
 static int gm_compile_incr_patchable(gm_compile_incr_t *ci,
     unsigned require_grants);
 static int gm_compile_incr_deps(gm_compile_incr_t *ci);
@@ -72,6 +102,8 @@ gm_compile_incr_destroy(gm_compile_incr_t *ci)
     gm_compile_slices_free(&ci->slices);
     gm_snapshot_unhold(ci->prev);
     gm_arena_destroy(ci->keys_arena);
+    gm_arena_destroy(ci->noted_arena);
+    free(ci->noted);
     free(ci);
 }
 
@@ -94,13 +126,12 @@ gm_compile_incr_build(gm_compile_incr_t *ci, const gm_log_t *log,
     require_grants = opts ? opts->require_grants : 0;
     s = NULL;
     *full = 0;
+    rc = 1;
 
     if (gm_compile_incr_patchable(ci, require_grants)
         && gm_compile_incr_deps(ci) == 0)
     {
-        rc = gm_compile_patch(ci->prev, ci->store,
-                              ci->slices.broken ? NULL : &ci->slices,
-                              &ci->deps, ci->keys, ci->nkeys, al, &s);
+        s = gm_compile_incr_patch(ci, al, opts, &rc);
 
         if (rc == -1) {
             /* the changes stay noted for the next build */
@@ -110,7 +141,7 @@ gm_compile_incr_build(gm_compile_incr_t *ci, const gm_log_t *log,
     }
 
     if (s == NULL) {
-        s = gm_snapshot_build_opts(ci->store, log, al, opts);
+        s = gm_compile_incr_full(ci, log, al, opts);
 
         if (s == NULL) {
             return NULL;
@@ -135,6 +166,172 @@ gm_compile_incr_build(gm_compile_incr_t *ci, const gm_log_t *log,
 }
 
 
+/* the slices' patch, then the routes' on top; NULL with *rc 1: refused */
+
+static gm_snapshot_t *
+gm_compile_incr_patch(gm_compile_incr_t *ci, const gm_allocator_t *al,
+    const gm_compile_opts_t *opts, int *rc)
+{
+    size_t          i;
+    gm_snapshot_t  *s, *r, *base;
+
+    s = NULL;
+    *rc = 0;
+
+    /*
+     * A Service port that gains or loses its last endpoint changes the
+     * compiler's notes, also about rules no table holds (a route that
+     * lost a conflict): a full compile
+     */
+    for (i = 0; i < ci->nkeys; i++) {
+        if (ci->slices.broken || ci->ready[i] == 0
+            || ci->ready[i] != gm_compile_slices_ready(&ci->slices,
+                                                       &ci->keys[i].ns,
+                                                       &ci->keys[i].name))
+        {
+            *rc = 1;
+            return NULL;
+        }
+    }
+
+    /* no change at all: a patch of nothing, as before */
+    if (ci->nkeys != 0 || ci->nroutes == 0) {
+        *rc = gm_compile_patch(ci->prev, ci->store,
+                               ci->slices.broken ? NULL : &ci->slices,
+                               &ci->deps, ci->keys, ci->nkeys, al, &s);
+        if (*rc != 0) {
+            return NULL;
+        }
+    }
+
+    if (ci->nroutes == 0) {
+        return s;
+    }
+
+    if (gm_compile_incr_noted(ci)) {
+        gm_snapshot_unref(s);
+        *rc = 1;
+        return NULL;
+    }
+
+    base = s ? s : ci->prev;
+
+    *rc = gm_compile_routes_patch(base, ci->store,
+                                  ci->slices.broken ? NULL : &ci->slices,
+                                  &ci->deps, ci->parents, ci->nparents,
+                                  ci->routes, ci->nroutes, ci->noted,
+                                  ci->nnoted, opts, al, &r);
+
+    /* the slices' generation lives on in the routes' (its body) */
+    gm_snapshot_unref(s);
+
+    return (*rc == 0) ? r : NULL;
+}
+
+
+/* the full compile, its notes about routes kept */
+
+static gm_snapshot_t *
+gm_compile_incr_full(gm_compile_incr_t *ci, const gm_log_t *log,
+    const gm_allocator_t *al, const gm_compile_opts_t *opts)
+{
+    gm_log_t        tap;
+    gm_snapshot_t  *s;
+
+    ci->nnoted = 0;
+    gm_arena_destroy(ci->noted_arena);
+    ci->noted_arena = NULL;
+    ci->log = log;
+
+    tap.handler = gm_compile_incr_log;
+    tap.data = ci;
+
+    s = gm_snapshot_build_opts(ci->store, &tap, al, opts);
+
+    if (ci->nnoted == SIZE_MAX) {
+        /* out of memory noting: no route patch until the next one */
+        ci->full = 1;
+    }
+
+    return s;
+}
+
+
+static void
+gm_compile_incr_log(void *data, gm_log_level_e level, const char *msg)
+{
+    gm_reject_t         r;
+    gm_compile_incr_t  *ci;
+    gm_compile_rkey_t  *k;
+
+    ci = data;
+
+    if (ci->log != NULL && ci->log->handler != NULL) {
+        ci->log->handler(ci->log->data, level, msg);
+    }
+
+    if (level > GM_LOG_NOTICE || ci->nnoted == SIZE_MAX
+        || gm_reject_parse(msg, &r) != 0
+        || (r.kind != GM_KIND_HTTPROUTE && r.kind != GM_KIND_GRPCROUTE))
+    {
+        return;
+    }
+
+    if (ci->noted_arena == NULL) {
+        ci->noted_arena = gm_arena_create(1024);
+    }
+
+    if (ci->noted_arena == NULL
+        || gm_compile_reserve((void **) &ci->noted, &ci->noted_size,
+                              ci->nnoted + 1, sizeof(gm_compile_rkey_t))
+           != 0)
+    {
+        ci->nnoted = SIZE_MAX;
+        return;
+    }
+
+    k = &ci->noted[ci->nnoted];
+    k->kind = r.kind;
+
+    if (gm_arena_strdup(ci->noted_arena, &k->key.ns, r.ns.data, r.ns.len)
+        != 0
+        || gm_arena_strdup(ci->noted_arena, &k->key.name, r.name.data,
+                           r.name.len)
+           != 0)
+    {
+        ci->nnoted = SIZE_MAX;
+        return;
+    }
+
+    ci->nnoted++;
+}
+
+
+/*
+ * A changed route the full compile had a note about: its note may go.
+ * By ns/name only: the notes of a GRPCRoute's rules say HTTPRoute.
+ */
+
+static int
+gm_compile_incr_noted(const gm_compile_incr_t *ci)
+{
+    size_t  i, j;
+
+    for (i = 0; i < ci->nroutes; i++) {
+        for (j = 0; j < ci->nnoted; j++) {
+            if (gm_str_eq(&ci->noted[j].key.name,
+                             &ci->routes[i].key.name)
+                && gm_str_eq(&ci->noted[j].key.ns, &ci->routes[i].key.ns))
+            {
+                return 1;
+            }
+        }
+    }
+
+    return 0;
+}
+
+
 static void
 gm_compile_incr_watch(void *data, const gm_object_t *old,
     const gm_object_t *obj)
@@ -143,19 +340,17 @@ gm_compile_incr_watch(void *data, const gm_object_t *old,
 
     ci = data;
 
-    /* the store's objects: only their constness is the store's to keep */
-    gm_compile_slices_put(&ci->slices, (gm_object_t *) old,
-                          (gm_object_t *) obj);
-
-    if (ci->full) {
-        return;
-    }
-
-    if ((old != NULL && gm_compile_incr_note(ci, old) != 0)
-        || (obj != NULL && gm_compile_incr_note(ci, obj) != 0))
+    /* before the index changes: a Service's slices as they were */
+    if (!ci->full
+        && ((old != NULL && gm_compile_incr_note(ci, old) != 0)
+            || (obj != NULL && gm_compile_incr_note(ci, obj) != 0)))
     {
         ci->full = 1;
     }
+
+    /* the store's objects: only their constness is the store's to keep */
+    gm_compile_slices_put(&ci->slices, (gm_object_t *) old,
+                          (gm_object_t *) obj);
 }
 
 
@@ -170,32 +365,110 @@ gm_compile_incr_slice(void *data, gm_object_t *obj)
 }
 
 
-/* the Service of a changed EndpointSlice; -1: not patchable */
+/* the Service of a changed EndpointSlice, a route; -1: not patchable */
 
 static int
 gm_compile_incr_note(gm_compile_incr_t *ci, const gm_object_t *obj)
 {
-    size_t                     i;
-    gm_compile_key_t          *k;
+    size_t                     n;
     const gm_endpointslice_t  *eps;
+
+    if (obj->body->meta.kind == GM_KIND_HTTPROUTE
+        || obj->body->meta.kind == GM_KIND_GRPCROUTE)
+    {
+        return gm_compile_incr_route(ci, obj);
+    }
 
     if (obj->body->meta.kind != GM_KIND_ENDPOINTSLICE) {
         return -1;
     }
 
     eps = &obj->body->endpointslice;
+    n = ci->nkeys;
 
-    for (i = 0; i < ci->nkeys; i++) {
-        if (gm_str_eq(&ci->keys[i].name, &eps->service_name)
-            && gm_str_eq(&ci->keys[i].ns, &eps->meta.ns))
+    if (gm_compile_incr_key(ci, ci->keys, &ci->nkeys, &eps->meta.ns,
+                            &eps->service_name)
+        != 0)
+    {
+        return -1;
+    }
+
+    if (ci->nkeys > n) {
+        ci->ready[n] = gm_compile_slices_ready(&ci->slices, &eps->meta.ns,
+                                               &eps->service_name);
+    }
+
+    return 0;
+}
+
+
+/* a route, and the Services it names as parents (old and new version) */
+
+static int
+gm_compile_incr_route(gm_compile_incr_t *ci, const gm_object_t *obj)
+{
+    size_t                  i, p;
+    gm_compile_rkey_t      *r;
+    const gm_httproute_t   *route;
+    const gm_parent_ref_t  *ref;
+
+    route = &obj->body->httproute;
+
+    for (p = 0; p < route->nparents; p++) {
+        ref = &route->parents[p];
+
+        if (gm_compile_is_service_parent(ref)
+            && gm_compile_incr_key(ci, ci->parents, &ci->nparents, &ref->ns,
+                                   &ref->name)
+               != 0)
+        {
+            return -1;
+        }
+    }
+
+    for (i = 0; i < ci->nroutes; i++) {
+        r = &ci->routes[i];
+
+        if (r->kind == route->meta.kind
+            && gm_str_eq(&r->key.name, &route->meta.name)
+            && gm_str_eq(&r->key.ns, &route->meta.ns))
         {
             return 0;
         }
     }
 
-    if (ci->nkeys == GM_INCR_MAX_SERVICES) {
+    if (ci->nroutes == GM_INCR_MAX_SERVICES) {
         return -1;
     }
+
+    r = &ci->routes[ci->nroutes];
+    r->kind = route->meta.kind;
+
+    /* keys_arena exists: a route names a parent, or it is made here */
+    if (gm_compile_incr_key(ci, NULL, NULL, NULL, NULL) != 0
+        || gm_arena_strdup(ci->keys_arena, &r->key.ns, route->meta.ns.data,
+                           route->meta.ns.len) != 0
+        || gm_arena_strdup(ci->keys_arena, &r->key.name,
+                           route->meta.name.data, route->meta.name.len)
+           != 0)
+    {
+        return -1;
+    }
+
+    ci->nroutes++;
+
+    return 0;
+}
+
+
+/* ns/name once in keys; keys NULL: only the arena made */
+
+static int
+gm_compile_incr_key(gm_compile_incr_t *ci, gm_compile_key_t *keys,
+    size_t *n, const gm_str_t *ns, const gm_str_t *name)
+{
+    size_t             i;
+    gm_compile_key_t  *k;
 
     if (ci->keys_arena == NULL) {
         ci->keys_arena = gm_arena_create(1024);
@@ -205,19 +478,30 @@ gm_compile_incr_note(gm_compile_incr_t *ci, const gm_object_t *obj)
         }
     }
 
-    k = &ci->keys[ci->nkeys];
+    if (keys == NULL) {
+        return 0;
+    }
 
-    if (gm_arena_strdup(ci->keys_arena, &k->ns, eps->meta.ns.data,
-                        eps->meta.ns.len)
-        != 0
-        || gm_arena_strdup(ci->keys_arena, &k->name,
-                           eps->service_name.data, eps->service_name.len)
+    for (i = 0; i < *n; i++) {
+        if (gm_str_eq(&keys[i].name, name) && gm_str_eq(&keys[i].ns, ns)) {
+            return 0;
+        }
+    }
+
+    if (*n == GM_INCR_MAX_SERVICES) {
+        return -1;
+    }
+
+    k = &keys[*n];
+
+    if (gm_arena_strdup(ci->keys_arena, &k->ns, ns->data, ns->len) != 0
+        || gm_arena_strdup(ci->keys_arena, &k->name, name->data, name->len)
            != 0)
     {
         return -1;
     }
 
-    ci->nkeys++;
+    (*n)++;
 
     return 0;
 }
@@ -271,8 +555,10 @@ gm_compile_incr_deps(gm_compile_incr_t *ci)
 static void
 gm_compile_incr_clear(gm_compile_incr_t *ci)
 {
-    ci->full = 0;
+    ci->full = (ci->nnoted == SIZE_MAX);
     ci->nkeys = 0;
+    ci->nroutes = 0;
+    ci->nparents = 0;
 
     gm_arena_destroy(ci->keys_arena);
     ci->keys_arena = NULL;

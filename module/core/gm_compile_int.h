@@ -41,6 +41,8 @@ typedef struct {
     gm_frontend_t                 *frontends;   /* one per port, or NULL */
     gm_backend_t                 **backends;    /* one per port, on first use */
     gm_compile_slice_t            *slices;      /* its EndpointSlices */
+    unsigned                       dirty:1;     /* subset: compiled */
+    unsigned                       slices_read:1;   /* subset: slices */
 } gm_compile_service_t;
 
 typedef struct gm_compile_route_s  gm_compile_route_t;
@@ -120,6 +122,8 @@ struct gm_compile_ctx_s {
     const gm_rule_t               *filter_rule; /* whose filters compile */
     /* policies being resolved (gm_compile_policy.c) */
     struct gm_cpolicies_s         *policies;
+    /* a subset compile (gm_compile_subset.c); NULL: the full compile */
+    const struct gm_compile_subset_s  *subset;
 };
 
 
@@ -250,6 +254,9 @@ const gm_compile_svc_slices_t *gm_compile_slices_find(
     const gm_compile_slices_t *sl, const gm_str_t *ns,
     const gm_str_t *name);
 void gm_compile_slices_free(gm_compile_slices_t *sl);
+/* which slice ports have ready addresses, as a hash; 0: too many */
+uint64_t gm_compile_slices_ready(const gm_compile_slices_t *sl,
+    const gm_str_t *ns, const gm_str_t *name);
 
 /* the index slots whose frontends name a Service's backends */
 typedef struct {
@@ -285,6 +292,59 @@ int gm_compile_patch(gm_snapshot_t *prev, gm_store_t *store,
     const gm_compile_slices_t *slices, const gm_compile_deps_t *deps,
     const gm_compile_key_t *keys, size_t nkeys, const gm_allocator_t *al,
     gm_snapshot_t **out);
+
+
+/* a changed route: its kind too (HTTPRoute or GRPCRoute) */
+typedef struct {
+    gm_kind_e                      kind;
+    gm_compile_key_t               key;
+} gm_compile_rkey_t;
+
+/*
+ * A compile of a few Services only (gm_compile_subset.c): their
+ * frontends, with the routes bound to them; the other Services indexed
+ * for the backends, their slices read from the index when named, a
+ * Service port's backend the previous generation's when it has one.
+ */
+typedef struct gm_compile_subset_s {
+    gm_snapshot_t                 *prev;
+    const gm_compile_slices_t     *slices;
+    const gm_compile_key_t        *keys;        /* the Services compiled */
+    size_t                         nkeys;
+} gm_compile_subset_t;
+
+gm_snapshot_t *gm_compile_build_subset(gm_store_t *store,
+    const gm_log_t *log, const gm_allocator_t *al,
+    const gm_compile_opts_t *opts, const gm_compile_subset_t *sub);
+int gm_compile_subset_has(const gm_compile_subset_t *sub,
+    const gm_str_t *ns, const gm_str_t *name);
+/* the Service port's backend of the previous generation, or NULL */
+gm_backend_t *gm_compile_subset_backend(const gm_compile_subset_t *sub,
+    const gm_service_t *svc, size_t p);
+/* the slices of cs from the index, once */
+int gm_compile_subset_slices(gm_compile_ctx_t *ctx,
+    gm_compile_service_t *cs);
+
+/* adds what a frontend at slot depends on (a route patch's frontends) */
+int gm_compile_deps_update(gm_compile_deps_t *d, const gm_frontend_t *f,
+    uint32_t slot);
+
+/*
+ * The previous snapshot with the frontends of the parent Services of
+ * changed routes compiled again (gm_compile_subset.c): 0 and *out, 1
+ * when a full compile must do it, -1 when memory runs out.  noted: the
+ * routes the last full compile had notes about.
+ */
+int gm_compile_routes_patch(gm_snapshot_t *prev, gm_store_t *store,
+    const gm_compile_slices_t *slices, gm_compile_deps_t *deps,
+    const gm_compile_key_t *keys, size_t nkeys,
+    const gm_compile_rkey_t *routes, size_t nroutes,
+    const gm_compile_rkey_t *noted, size_t nnoted,
+    const gm_compile_opts_t *opts, const gm_allocator_t *al,
+    gm_snapshot_t **out);
+
+/* the order of status entries: kind, ns, name, index */
+int gm_compile_status_cmp(const void *one, const void *two);
 
 
 /*

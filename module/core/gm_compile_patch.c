@@ -718,7 +718,6 @@ gm_patch_index(gm_patch_t *p)
 
     s->nservices = prev->nservices;
     s->nfrontends = prev->nfrontends;
-    s->nbackends = prev->nbackends;
     s->ntables = prev->ntables;
     s->status = prev->status;
     s->nstatus = prev->nstatus;

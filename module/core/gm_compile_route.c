@@ -84,6 +84,13 @@ gm_compile_attach_ref(gm_compile_ctx_t *ctx, gm_compile_route_t *cr,
         return 0;
     }
 
+    /* a subset compile: the other Services' tables stay as they were */
+    if (ctx->subset != NULL
+        && !gm_compile_subset_has(ctx->subset, &ref->ns, &ref->name))
+    {
+        return 0;
+    }
+
     cs = gm_compile_find_service(ctx, &ref->ns, &ref->name);
 
     if (cs == NULL) {

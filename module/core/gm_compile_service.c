@@ -128,7 +128,9 @@ gm_compile_frontends(gm_compile_ctx_t *ctx)
     for (i = 0; i < ctx->nservices; i++) {
         svc = ctx->services[i].svc;
 
-        if (gm_compile_is_parent(svc)) {
+        if (gm_compile_is_parent(svc)
+            && (ctx->subset == NULL || ctx->services[i].dirty))
+        {
             n += svc->nports;
             nkeys += svc->nports * svc->ncluster_ips;
         }
@@ -147,7 +149,9 @@ gm_compile_frontends(gm_compile_ctx_t *ctx)
     for (i = 0; i < ctx->nservices; i++) {
         cs = &ctx->services[i];
 
-        if (!gm_compile_is_parent(cs->svc) || cs->svc->nports == 0) {
+        if (!gm_compile_is_parent(cs->svc) || cs->svc->nports == 0
+            || (ctx->subset != NULL && !cs->dirty))
+        {
             continue;
         }
 

@@ -4,6 +4,8 @@
  * that a patch resolves a Service's backends again from its own slices.
  */
 
+#include <sys/socket.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +20,7 @@ static gm_compile_svc_slices_t *gm_compile_slices_slot(
     const gm_compile_slices_t *sl, const gm_str_t *ns,
     const gm_str_t *name);
 static int gm_compile_slices_grow(gm_compile_slices_t *sl);
+static int gm_compile_slices_usable(const gm_endpointslice_t *eps);
 
 
 void
@@ -207,6 +210,91 @@ gm_compile_slices_grow(gm_compile_slices_t *sl)
     free(old);
     sl->svcs = nsl.svcs;
     sl->size = size;
+
+    return 0;
+}
+
+
+/*
+ * Which ports of a Service's slices have a ready address: a hash of the
+ * set of (port name, port number) pairs (a slice without ports counts as
+ * one of its own).  Equal before and after a change: no Service port of
+ * it gained or lost its last endpoint, whoever refers to it.
+ */
+
+uint64_t
+gm_compile_slices_ready(const gm_compile_slices_t *sl, const gm_str_t *ns,
+    const gm_str_t *name)
+{
+    size_t                          i, j, k, n;
+    uint64_t                        h, set[GM_INCR_READY_PORTS];
+    gm_str_t                        none;
+    const gm_endpointslice_t       *eps;
+    const gm_compile_svc_slices_t  *svc;
+
+    svc = gm_compile_slices_find(sl, ns, name);
+    n = 0;
+    none.data = (char *) "";
+    none.len = 0;
+
+    for (i = 0; svc != NULL && i < svc->nobjs; i++) {
+        eps = &svc->objs[i]->body->endpointslice;
+
+        if (!gm_compile_slices_usable(eps)) {
+            continue;
+        }
+
+        for (j = 0; j < (eps->nports ? eps->nports : 1); j++) {
+            h = eps->nports ? gm_compile_hash(&eps->ports[j].name, NULL,
+                                              eps->ports[j].port)
+                            : gm_compile_hash(&none, &none, 0);
+
+            for (k = 0; k < n && set[k] != h; k++) {
+                /* void */
+            }
+
+            if (k < n) {
+                continue;
+            }
+
+            if (n == GM_INCR_READY_PORTS) {
+                return 0;       /* too many to tell: "changed" */
+            }
+
+            set[n++] = h;
+        }
+    }
+
+    h = 1;
+
+    for (k = 0; k < n; k++) {
+        h ^= set[k];
+    }
+
+    return h;
+}
+
+
+/* a ready endpoint with an address the compiler takes */
+
+static int
+gm_compile_slices_usable(const gm_endpointslice_t *eps)
+{
+    size_t  i, j;
+
+    for (i = 0; i < eps->nendpoints; i++) {
+        if (!eps->endpoints[i].ready) {
+            continue;
+        }
+
+        for (j = 0; j < eps->endpoints[i].naddrs; j++) {
+            if (eps->endpoints[i].addrs[j].family == AF_INET
+                || eps->endpoints[i].addrs[j].family == AF_INET6)
+            {
+                return 1;
+            }
+        }
+    }
 
     return 0;
 }

@@ -107,6 +107,7 @@
 #define GM_INCR_BLOCK              4096     /* a patched generation's block */
 #define GM_INCR_MAX_SERVICES       64       /* changed at once, patched */
 #define GM_INCR_MAX_DEPTH          4096     /* patches, then a full compile */
+#define GM_INCR_READY_PORTS        32       /* a Service's slice ports told */
 /* the patches' arenas kept: past this or a quarter of the full one's */
 #define GM_INCR_CHAIN_MIN          (1 << 20)
 #define GM_COMPILE_SCRATCH_BLOCK   65536    /* the compiler's scratch arena */

@@ -102,6 +102,13 @@ gm_compile_status(gm_compile_ctx_t *ctx)
 
 /* a new entry of kind for the object meta; NULL: out of memory */
 
+int
+gm_compile_status_cmp(const void *one, const void *two)
+{
+    return gm_status_cmp(one, two);
+}
+
+
 gm_status_entry_t *
 gm_compile_status_add(gm_compile_ctx_t *ctx, const char *kind,
     const gm_meta_t *meta, uint32_t index, const gm_parent_ref_t *ref)

@@ -78,7 +78,6 @@ struct gm_snapshot_s {
     size_t               base_bytes;  /* the full compile's arena */
     size_t               nservices;
     size_t               nfrontends;
-    size_t               nbackends;
     size_t               ntables;
     gm_frontend_slot_t  *slots;
     size_t               nslots;      /* a power of two */

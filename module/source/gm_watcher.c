@@ -44,7 +44,10 @@ struct gm_watcher_s {
     int64_t             first_sync_ms;
     unsigned            dirty:1;       /* a change is not published yet */
     int64_t             published_at;  /* ms, the last snapshot */
+    /* the status array last logged (a route patch may change it) */
+    const void         *status_logged;
     unsigned            published:1;
+    unsigned            failed:1;      /* the last compile: out of memory */
 };
 
 
@@ -247,7 +250,8 @@ gm_watcher_files(gm_watcher_t *w)
         if (rc == 1 && gm_file_source_drain(w->fs)) {
             gm_watcher_debounce(w);
 
-            if (gm_file_source_scan(w->fs)) {
+            /* after a failed compile, any event tries again */
+            if (gm_file_source_scan(w->fs) || w->failed) {
                 gm_watcher_publish(w);
             }
         }
@@ -436,8 +440,11 @@ gm_watcher_publish(gm_watcher_t *w)
         gm_log(&w->conf.log, GM_LOG_ERR,
                "out of memory compiling the mesh, the previous state stays");
         w->conf.publish(w->conf.publish_data, NULL);
+        w->failed = 1;
         return;
     }
+
+    w->failed = 0;
 
     if (full) {
         gm_reject_tap_free(&w->compiled);
@@ -501,8 +508,13 @@ gm_watcher_status(gm_watcher_t *w, const gm_snapshot_t *s, int full)
         gm_status_writer_update(w->writer, &list);
     }
 
-    /* a patched snapshot shares its status: nothing changed to log */
-    if (w->file_path && full) {
+    /*
+     * A slice patch shares the last status: nothing changed to log; a
+     * route patch has an array of its own when some route's changed.
+     */
+    if (w->file_path && (full || list.entries != w->status_logged)) {
+        w->status_logged = list.entries;
+
         if (w->status_seen == NULL) {
             w->status_seen = gm_status_seen_create();
         }

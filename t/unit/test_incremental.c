@@ -6,9 +6,11 @@
  * EndpointSlices, as in a cluster) are applied to a store; after every
  * step the incremental snapshot and a full compile of the same store give
  * the same canonical dump (frontends, tables, rules, backends with their
- * endpoints, policies, route status, counts), and the patched generations
- * share what they did not change.  ASan checks the generations' lifetimes
- * when they are dropped in any order.
+ * endpoints, policies, route status, counts) and the same notes, and the
+ * patched generations share what they did not change.  Two runs mostly
+ * change slices, two mostly routes (in a universe with fewer bad
+ * references, so that routes are patched more often).  ASan checks the
+ * generations' lifetimes when they are dropped in any order.
  */
 
 #include <arpa/inet.h>
@@ -47,6 +49,10 @@ typedef struct {
 
 static gm_log_t    test_logger;
 static uint32_t    test_seed = 12345;
+static int         test_routes_pct = 12;  /* of the changes: routes */
+static int         test_route_changed;    /* in this step */
+/* no headless Service, no port or kind missing: few notes, routes patch */
+static int         test_clean;
 static const char *test_ns[NNS] = { "a", "b" };
 
 
@@ -122,6 +128,15 @@ same_notes(const gm_reject_list_t *a, const gm_reject_list_t *b)
 
     if (a->nitems != b->nitems) {
         printf("# %zu notes, the full compile %zu\n", a->nitems, b->nitems);
+
+        for (i = 0; i < a->nitems; i++) {
+            printf("#  kept: %s\n", a->items[i].message.data);
+        }
+
+        for (i = 0; i < b->nitems; i++) {
+            printf("#  full: %s\n", b->items[i].message.data);
+        }
+
         return 0;
     }
 
@@ -300,8 +315,8 @@ dump(const gm_snapshot_t *s)
     qsort(lines, n, sizeof(char *), line_cmp);
 
     memset(&all, 0, sizeof(buf_t));
-    out(&all, "services %zu frontends %zu backends %zu tables %zu\n",
-        s->nservices, s->nfrontends, s->nbackends, s->ntables);
+    out(&all, "services %zu frontends %zu tables %zu\n",
+        s->nservices, s->nfrontends, s->ntables);
 
     for (i = 0; i < n; i++) {
         out(&all, "%s", lines[i]);
@@ -330,14 +345,14 @@ change_service(gm_store_t *store, const char *ns, int i)
 {
     char  yaml[1024], ip[32];
 
-    if (rnd(8) == 0) {
+    if (rnd(8) == 0 && !test_clean) {
         snprintf(yaml, sizeof(yaml), "svc%d", i);
         gm_store_delete(store, GM_KIND_SERVICE, ns, yaml);
         return;
     }
 
     /* a headless one now and then: a backend without a frontend */
-    snprintf(ip, sizeof(ip), rnd(6) ? "10.96.%d.%d" : "None",
+    snprintf(ip, sizeof(ip), rnd(6) || test_clean ? "10.96.%d.%d" : "None",
              ns[0] == 'a', i);
 
     snprintf(yaml, sizeof(yaml),
@@ -345,7 +360,7 @@ change_service(gm_store_t *store, const char *ns, int i)
              "metadata: {name: svc%d, namespace: %s}\n"
              "spec:\n  clusterIP: %s\n"
              "  ports: [{name: http, port: 80, targetPort: 8080}%s]\n",
-             i, ns, ip, rnd(3) ? ""
+             i, ns, ip, rnd(3) && !test_clean ? ""
              : ", {name: grpc, port: 90, appProtocol: kubernetes.io/h2c}");
     put(store, yaml);
 }
@@ -395,6 +410,7 @@ change_route(gm_store_t *store, const char *ns, int i)
 
     grpc = (i == NROUTE - 1);
     snprintf(name, sizeof(name), "r%d", i);
+    test_route_changed = 1;
 
     if (rnd(6) == 0) {
         gm_store_delete(store, grpc ? GM_KIND_GRPCROUTE : GM_KIND_HTTPROUTE,
@@ -412,11 +428,12 @@ change_route(gm_store_t *store, const char *ns, int i)
                  "\"2026-01-0%dT00:00:00Z\"}\n"
                  "spec:\n"
                  "  parentRefs: [{group: \"\", kind: Service, name: svc%d, "
-                 "namespace: %s}]\n"
+                 "namespace: %s%s}]\n"
                  "  rules:\n"
                  "  - matches: [{method: {service: pkg.S, method: M%d}}]\n"
                  "    backendRefs: [{name: svc%d, namespace: %s, port: 90}]\n",
-                 name, ns, 1 + i, rnd(NSVC), other, rnd(3), rnd(NSVC),
+                 name, ns, 1 + i, rnd(NSVC), other,
+                 test_clean ? ", port: 90" : "", rnd(3), rnd(NSVC),
                  test_ns[rnd(NNS)]);
         put(store, yaml);
         return;
@@ -428,7 +445,7 @@ change_route(gm_store_t *store, const char *ns, int i)
              "\"2026-01-0%dT00:00:00Z\"}\n"
              "spec:\n"
              "  parentRefs: [{group: \"\", kind: Service, name: svc%d, "
-             "namespace: %s}, {group: \"\", kind: Service, name: svc%d}]\n"
+             "namespace: %s%s}, {group: \"\", kind: Service, name: svc%d%s}]\n"
              "  rules:\n"
              "  - matches: [{path: {type: PathPrefix, value: /p%d}}]\n"
              "    %s\n"
@@ -439,11 +456,13 @@ change_route(gm_store_t *store, const char *ns, int i)
              "    matches: [{path: {type: Exact, value: /e}, "
              "headers: [{name: x-v, value: \"%d\"}]}]\n"
              "    backendRefs: [{name: svc%d, port: %d}]\n",
-             name, ns, 1 + i, rnd(NSVC), other, rnd(NSVC), rnd(4),
+             name, ns, 1 + i, rnd(NSVC), other,
+             test_clean ? ", port: 80" : "", rnd(NSVC),
+             test_clean ? ", port: 80" : "", rnd(4),
              rnd(4) ? "" : "filters: [{type: RequestMirror, requestMirror: "
              "{backendRef: {name: svc1, port: 80}}}]",
              rnd(NSVC), test_ns[rnd(NNS)], rnd(4), rnd(NSVC), rnd(3),
-             rnd(NSVC), rnd(5) ? 80 : 81);
+             rnd(NSVC), rnd(5) || test_clean ? 80 : 81);
     put(store, yaml);
 }
 
@@ -508,10 +527,10 @@ change(gm_store_t *store)
         r = rnd(100);
         ns = test_ns[rnd(NNS)];
 
-        if (r < 70) {
+        if (r < 82 - test_routes_pct) {
             change_slice(store, ns, rnd(NSVC), rnd(NSLICE));
 
-        } else if (r < 80) {
+        } else if (r < 92 - test_routes_pct) {
             change_service(store, ns, rnd(NSVC));
 
         } else if (r < 92) {
@@ -530,7 +549,8 @@ change(gm_store_t *store)
 static void
 test_differential(unsigned require_grants)
 {
-    int                 i, j, full, same, nfull, npatched;
+    int                 i, j, full, same, nfull, npatched, nroutes,
+                        nroutes_patched;
     char               *a, *b;
     gm_store_t         *store;
     gm_snapshot_t      *s, *ref, *keep[KEEP];
@@ -544,6 +564,8 @@ test_differential(unsigned require_grants)
     memset(keep, 0, sizeof(keep));
     nfull = 0;
     npatched = 0;
+    nroutes = 0;
+    nroutes_patched = 0;
     same = 1;
     gm_reject_tap_init(&kept, &test_logger);
 
@@ -552,6 +574,8 @@ test_differential(unsigned require_grants)
     }
 
     for (i = 0; i < STEPS && same; i++) {
+        test_route_changed = 0;
+
         if (i > 0) {
             change(store);
         }
@@ -586,6 +610,8 @@ test_differential(unsigned require_grants)
 
         nfull += full;
         npatched += !full;
+        nroutes += test_route_changed;
+        nroutes_patched += test_route_changed && !full;
 
         a = dump(s);
         b = dump(ref);
@@ -606,11 +632,19 @@ test_differential(unsigned require_grants)
         keep[j] = s;
     }
 
-    ok(same, "grants %u: %d steps, each incremental snapshot equals the "
-       "full compile (%d patched, %d full)", require_grants, i, npatched,
-       nfull);
-    ok(npatched > STEPS / 3, "most slice changes are patched (%d)",
-       npatched);
+    ok(same, "grants %u, routes %d%%: %d steps, each incremental snapshot "
+       "equals the full compile (%d patched, %d full)", require_grants,
+       test_routes_pct, i, npatched, nfull);
+    if (!test_clean) {
+        ok(npatched > STEPS / 3, "most slice changes are patched (%d)",
+           npatched);
+
+    } else {
+        /* with grants required, cross-namespace refs have notes: full */
+        ok(nroutes_patched > nroutes / (require_grants ? 25 : 5),
+           "route changes are patched too (%d of %d steps that changed a "
+           "route)", nroutes_patched, nroutes);
+    }
 
     gm_compile_incr_destroy(ci);
     gm_reject_tap_free(&kept);
@@ -695,6 +729,111 @@ test_sharing(void)
 }
 
 
+static const char *
+route_yaml(const char *name, const char *svc, const char *path)
+{
+    static char  yaml[1024];
+
+    snprintf(yaml, sizeof(yaml),
+             "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n"
+             "metadata: {name: %s, namespace: a}\n"
+             "spec:\n"
+             "  parentRefs: [{group: \"\", kind: Service, name: %s}]\n"
+             "  rules:\n"
+             "  - matches: [{path: {type: PathPrefix, value: %s}}]\n"
+             "    backendRefs: [{name: %s, port: 80}]\n", name, svc, path,
+             svc);
+
+    return yaml;
+}
+
+
+/* a route change compiles its parent's frontend again, shares the rest */
+
+static void
+test_route_sharing(void)
+{
+    int                  full;
+    gm_addr_t            a1, a2;
+    gm_store_t          *store;
+    gm_snapshot_t       *s1, *s2, *s3;
+    gm_status_list_t     st1, st2, st3;
+    gm_compile_incr_t   *ci;
+    const gm_frontend_t *f1, *f2, *g1, *g2;
+
+    store = gm_store_create();
+    ci = gm_compile_incr_create(store);
+
+    put(store, "apiVersion: v1\nkind: Service\n"
+        "metadata: {name: one, namespace: a}\n"
+        "spec: {clusterIP: 10.96.0.1, ports: [{port: 80}]}\n---\n"
+        "apiVersion: v1\nkind: Service\n"
+        "metadata: {name: two, namespace: a}\n"
+        "spec: {clusterIP: 10.96.0.2, ports: [{port: 80}]}\n---\n"
+        "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+        "metadata: {name: one-x, namespace: a, labels: "
+        "{kubernetes.io/service-name: one}}\n"
+        "addressType: IPv4\nports: [{port: 80}]\n"
+        "endpoints: [{addresses: [10.1.0.1]}]\n---\n"
+        "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+        "metadata: {name: two-x, namespace: a, labels: "
+        "{kubernetes.io/service-name: two}}\n"
+        "addressType: IPv4\nports: [{port: 80}]\n"
+        "endpoints: [{addresses: [10.1.0.2]}]\n");
+    put(store, route_yaml("r1", "one", "/a"));
+    put(store, route_yaml("r2", "two", "/b"));
+
+    s1 = gm_compile_incr_build(ci, &test_logger, NULL, NULL, &full);
+    ok(full, "routes: the first build is a full compile");
+
+    put(store, route_yaml("r1", "one", "/changed"));
+    s2 = gm_compile_incr_build(ci, &test_logger, NULL, NULL, &full);
+    ok(!full, "a route change is patched");
+
+    a1 = fx_addr("10.96.0.1");
+    a2 = fx_addr("10.96.0.2");
+    f1 = gm_snapshot_find_frontend(s1, &a1, 80);
+    f2 = gm_snapshot_find_frontend(s2, &a1, 80);
+    g1 = gm_snapshot_find_frontend(s1, &a2, 80);
+    g2 = gm_snapshot_find_frontend(s2, &a2, 80);
+
+    ok(f1 != f2 && f1->producer != f2->producer
+       && f1->passthrough == f2->passthrough, "the parent's frontend is "
+       "compiled again, its Service's backend is the same object");
+    ok(g1 == g2, "the other Service's frontend is shared");
+
+    gm_snapshot_status(s1, &st1);
+    gm_snapshot_status(s2, &st2);
+    ok(st1.entries == st2.entries && st2.n == 2, "the route status is "
+       "shared when no route's changed");
+
+    put(store, route_yaml("r3", "two", "/c"));
+    s3 = gm_compile_incr_build(ci, &test_logger, NULL, NULL, &full);
+    gm_snapshot_status(s3, &st3);
+    ok(!full && st3.n == 3 && st3.entries != st2.entries
+       && gm_snapshot_find_frontend(s3, &a1, 80) == f2, "a new route: "
+       "patched, its status entry added, the other frontend shared");
+
+    gm_snapshot_unref(s1);
+    gm_snapshot_unref(s2);
+    ok(gm_route_table_nentries(gm_snapshot_find_frontend(s3, &a2, 80)
+                               ->producer) == 2,
+       "the patched generation outlives the ones it shares with");
+
+    gm_store_delete(store, GM_KIND_HTTPROUTE, "a", "r1");
+    s1 = gm_compile_incr_build(ci, &test_logger, NULL, NULL, &full);
+    gm_snapshot_status(s1, &st1);
+    ok(!full && st1.n == 2
+       && gm_snapshot_find_frontend(s1, &a1, 80)->producer == NULL,
+       "a route deleted: patched, its table and status entry gone");
+
+    gm_snapshot_unref(s1);
+    gm_snapshot_unref(s3);
+    gm_compile_incr_destroy(ci);
+    gm_store_destroy(store);
+}
+
+
 /* a source process SIGKILLed with its hold: the zone's unref drops it */
 
 static void
@@ -743,12 +882,21 @@ main(int argc, char **argv)
     test_logger.data = NULL;
 
     test_sharing();
+    test_route_sharing();
     test_dead_holder();
 
     printf("# seed %u\n", seed);
     test_seed = seed;
     test_differential(0);
     test_seed = seed + 1;
+    test_differential(1);
+
+    /* mostly routes: each changed route's parents compiled again */
+    test_routes_pct = 50;
+    test_clean = 1;
+    test_seed = seed + 2;
+    test_differential(0);
+    test_seed = seed + 3;
     test_differential(1);
 
     return done_testing();

@@ -1,0 +1,621 @@
+/*
+ * nginx-gamma: a generation patched from the last one when HTTPRoutes or
+ * GRPCRoutes changed.  The frontends of the Services the changed routes
+ * name as parents (before and after the change) are compiled again by
+ * the compiler's own stages, restricted to those Services (a subset
+ * compile: the routes bound to them, their tables and policies; every
+ * Service indexed, slices read from the index when a backend needs them,
+ * a Service port's backend the previous generation's object).  They
+ * replace the old ones in a copy of the previous index; the route status
+ * entries of the routes compiled replace theirs (the array is shared
+ * when none changed).  Everything else is shared, with the lifetime of
+ * gm_compile_patch.c: the new generation holds its parent's arena.
+ *
+ * A route's status depends only on the route, Services and grants; a
+ * frontend's tables only on the routes bound to it: so the other
+ * Services' frontends and the other routes' status stay as they were.
+ *
+ * What makes it refuse (a full compile then): BackendTLSPolicies or
+ * XBackendTrafficPolicies in the store, a TrafficPolicy that targets a
+ * route, a ClusterIP:port of those Services claimed by another one, a
+ * note of the compiler (a warning: the full compile's notes are kept for
+ * patched generations, so a patch must not change them) from the subset
+ * compile or about a changed route in the last full compile's notes.
+ */
+
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gm_compile_int.h"
+
+
+typedef struct {
+    gm_snapshot_t                 *prev;
+    gm_snapshot_t                 *snap;
+    const gm_compile_rkey_t       *routes;
+    size_t                         nroutes;
+    const gm_frontend_t          **old;         /* replaced frontends */
+    size_t                         nold;
+    size_t                         old_size;
+    uint32_t                      *slots;       /* the slots replaced */
+    size_t                         nslots;
+    size_t                         slots_size;
+    const gm_status_entry_t       *mini;        /* the subset's routes' */
+    size_t                         nmini;
+    const gm_compile_rkey_t       *noted;
+    size_t                         nnoted;
+} gm_subset_t;
+
+
+static void gm_subset_note(void *data, gm_log_level_e level,
+    const char *msg);
+static void gm_subset_policy(void *data, gm_object_t *obj);
+static int gm_subset_owned(const gm_snapshot_t *prev, gm_store_t *store,
+    const gm_compile_key_t *keys, size_t nkeys);
+static int gm_subset_splice(gm_subset_t *st);
+static int gm_subset_add_old(gm_subset_t *st, const gm_frontend_t *f);
+static int gm_subset_status(gm_subset_t *st);
+static int gm_subset_is_route(const gm_status_entry_t *e);
+static int gm_subset_replaced(const gm_subset_t *st,
+    const gm_status_entry_t *e);
+static int gm_subset_find(const gm_subset_t *st, const char *kind,
+    const gm_compile_key_t *key);
+static int gm_subset_find_entry(const gm_subset_t *st, const char *kind,
+    const gm_str_t *ns, const gm_str_t *name);
+static int gm_subset_same_status(const gm_status_entry_t *a,
+    const gm_status_entry_t *b);
+
+
+int
+gm_compile_routes_patch(gm_snapshot_t *prev, gm_store_t *store,
+    const gm_compile_slices_t *slices, gm_compile_deps_t *deps,
+    const gm_compile_key_t *keys, size_t nkeys,
+    const gm_compile_rkey_t *routes, size_t nroutes,
+    const gm_compile_rkey_t *noted, size_t nnoted,
+    const gm_compile_opts_t *opts, const gm_allocator_t *al,
+    gm_snapshot_t **out)
+{
+    int                   rc, refuse;
+    size_t                i, notes;
+    gm_log_t              log;
+    gm_subset_t           st;
+    gm_compile_subset_t   sub;
+
+    *out = NULL;
+    refuse = 0;
+
+    if (slices == NULL
+        || gm_store_count(store, GM_KIND_BACKENDTLSPOLICY) != 0
+        || gm_store_count(store, GM_KIND_XBACKENDTRAFFICPOLICY) != 0)
+    {
+        return 1;
+    }
+
+    gm_store_foreach(store, GM_KIND_TRAFFICPOLICY, gm_subset_policy, &refuse);
+
+    if (refuse || gm_subset_owned(prev, store, keys, nkeys) != 0) {
+        return 1;
+    }
+
+    sub.prev = prev;
+    sub.slices = slices;
+    sub.keys = keys;
+    sub.nkeys = nkeys;
+
+    /* any note: the kept notes of the full compile would not hold */
+    notes = 0;
+    log.handler = gm_subset_note;
+    log.data = &notes;
+
+    memset(&st, 0, sizeof(gm_subset_t));
+    st.prev = prev;
+    st.routes = routes;
+    st.nroutes = nroutes;
+    st.noted = noted;
+    st.nnoted = nnoted;
+
+    st.snap = gm_compile_build_subset(store, &log, al, opts, &sub);
+    if (st.snap == NULL) {
+        return -1;
+    }
+
+    rc = (notes != 0) ? 1 : gm_subset_splice(&st);
+
+    if (rc == 0) {
+        rc = gm_subset_status(&st);
+    }
+
+    for (i = 0; rc == 0 && i < st.nslots; i++) {
+        if (gm_compile_deps_update(deps, st.snap->slots[st.slots[i]].frontend,
+                                   st.slots[i])
+            != 0)
+        {
+            rc = -1;
+        }
+    }
+
+    free(st.old);
+    free(st.slots);
+
+    if (rc != 0) {
+        gm_snapshot_unref(st.snap);
+        return rc;
+    }
+
+    /* the new generation points into the previous one's arena */
+    __atomic_add_fetch(&prev->body_refs, 1, __ATOMIC_RELAXED);
+    st.snap->parent = prev;
+    st.snap->chain_bytes = prev->chain_bytes + st.snap->arena->total;
+
+    *out = st.snap;
+
+    return 0;
+}
+
+
+int
+gm_compile_subset_has(const gm_compile_subset_t *sub, const gm_str_t *ns,
+    const gm_str_t *name)
+{
+    size_t  i;
+
+    for (i = 0; i < sub->nkeys; i++) {
+        if (gm_str_eq(&sub->keys[i].name, name)
+            && gm_str_eq(&sub->keys[i].ns, ns))
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+gm_backend_t *
+gm_compile_subset_backend(const gm_compile_subset_t *sub,
+    const gm_service_t *svc, size_t p)
+{
+    size_t          i;
+    gm_frontend_t  *f;
+
+    if (svc->headless || svc->type == GM_SERVICE_EXTERNAL_NAME) {
+        return NULL;
+    }
+
+    for (i = 0; i < svc->ncluster_ips; i++) {
+        f = (gm_frontend_t *) gm_snapshot_find_frontend(sub->prev,
+                                                        &svc->cluster_ips[i],
+                                                        svc->ports[p].port);
+
+        if (f != NULL && f->passthrough != NULL
+            && f->passthrough->port == svc->ports[p].port
+            && gm_str_eq(&f->name, &svc->meta.name)
+            && gm_str_eq(&f->ns, &svc->meta.ns))
+        {
+            return f->passthrough;
+        }
+    }
+
+    return NULL;
+}
+
+
+int
+gm_compile_subset_slices(gm_compile_ctx_t *ctx, gm_compile_service_t *cs)
+{
+    size_t                          i;
+    gm_compile_slice_t             *sl;
+    const gm_compile_svc_slices_t  *svc;
+
+    if (cs->slices_read) {
+        return 0;
+    }
+
+    cs->slices_read = 1;
+
+    svc = gm_compile_slices_find(ctx->subset->slices, &cs->svc->meta.ns,
+                                 &cs->svc->meta.name);
+
+    for (i = 0; svc != NULL && i < svc->nobjs; i++) {
+        sl = gm_arena_alloc(ctx->scratch, sizeof(gm_compile_slice_t));
+        if (sl == NULL) {
+            return -1;
+        }
+
+        sl->eps = &svc->objs[i]->body->endpointslice;
+        sl->next = cs->slices;
+        cs->slices = sl;
+    }
+
+    return 0;
+}
+
+
+static void
+gm_subset_note(void *data, gm_log_level_e level, const char *msg)
+{
+    size_t  *notes = data;
+
+    (void) msg;
+
+    if (level <= GM_LOG_NOTICE) {
+        (*notes)++;
+    }
+}
+
+
+/* a TrafficPolicy on a route: its status would follow the route */
+
+static void
+gm_subset_policy(void *data, gm_object_t *obj)
+{
+    int                        *refuse = data;
+    size_t                      i;
+    const gm_trafficpolicy_t   *tp;
+
+    tp = &obj->body->trafficpolicy;
+
+    for (i = 0; i < tp->ntargets; i++) {
+        if (!gm_str_eq_cstr(&tp->targets[i].kind, "Service")) {
+            *refuse = 1;
+        }
+    }
+}
+
+
+/* every ClusterIP:port of those Services was theirs: nobody else's */
+
+static int
+gm_subset_owned(const gm_snapshot_t *prev, gm_store_t *store,
+    const gm_compile_key_t *keys, size_t nkeys)
+{
+    size_t                k, p, i;
+    gm_object_t          *obj;
+    const gm_service_t   *svc;
+    const gm_frontend_t  *f;
+
+    for (k = 0; k < nkeys; k++) {
+        obj = gm_store_get(store, GM_KIND_SERVICE, keys[k].ns.data,
+                           keys[k].name.data);
+
+        if (obj == NULL) {
+            continue;
+        }
+
+        svc = &obj->body->service;
+
+        if (svc->headless || svc->type == GM_SERVICE_EXTERNAL_NAME) {
+            continue;
+        }
+
+        for (p = 0; p < svc->nports; p++) {
+            for (i = 0; i < svc->ncluster_ips; i++) {
+                if (svc->cluster_ips[i].family != AF_INET
+                    && svc->cluster_ips[i].family != AF_INET6)
+                {
+                    continue;
+                }
+
+                f = gm_snapshot_find_frontend(prev, &svc->cluster_ips[i],
+                                              svc->ports[p].port);
+
+                if (f == NULL || !gm_str_eq(&f->name, &svc->meta.name)
+                    || !gm_str_eq(&f->ns, &svc->meta.ns))
+                {
+                    return -1;
+                }
+            }
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * The previous index, copied, with the subset's frontends in the slots of
+ * the ones they replace (the same keys: the Services did not change).
+ */
+
+static int
+gm_subset_splice(gm_subset_t *st)
+{
+    size_t               i, size, nmini, ntables;
+    gm_snapshot_t       *s, *prev;
+    gm_allocator_t      *al;
+    gm_frontend_slot_t  *mini, *slot;
+
+    s = st->snap;
+    prev = st->prev;
+    al = &s->arena->allocator;
+    size = prev->nslots * sizeof(gm_frontend_slot_t);
+
+    mini = s->slots;
+    nmini = s->nslots;
+    ntables = s->ntables;
+
+    s->slots = NULL;
+    s->nslots = 0;
+
+    if (size != 0) {
+        s->slots = al->alloc(al->data, size);
+        if (s->slots == NULL) {
+            return -1;
+        }
+
+        s->slots_apart = 1;
+        s->nslots = prev->nslots;
+        memcpy(s->slots, prev->slots, size);
+    }
+
+    for (i = 0; i < nmini; i++) {
+        if (mini[i].frontend == NULL) {
+            continue;
+        }
+
+        if (s->nslots == 0) {
+            return 1;
+        }
+
+        slot = gm_snapshot_frontend_slot(s, &mini[i].addr, mini[i].port);
+
+        if (slot->frontend == NULL) {
+            return 1;
+        }
+
+        if (gm_subset_add_old(st, slot->frontend) != 0) {
+            return -1;
+        }
+
+        slot->frontend = mini[i].frontend;
+
+        if (gm_compile_reserve((void **) &st->slots, &st->slots_size,
+                               st->nslots + 1, sizeof(uint32_t))
+            != 0)
+        {
+            return -1;
+        }
+
+        st->slots[st->nslots++] = (uint32_t) (slot - s->slots);
+    }
+
+    /* the tables of the frontends replaced go, the subset's come */
+    s->ntables = prev->ntables + ntables;
+
+    for (i = 0; i < st->nold; i++) {
+        s->ntables -= (st->old[i]->producer != NULL)
+                      + st->old[i]->nconsumers;
+    }
+
+    s->nservices = prev->nservices;
+    s->nfrontends = prev->nfrontends;
+    s->base_bytes = prev->base_bytes;
+    s->depth = prev->depth + 1;
+
+    return 0;
+}
+
+
+static int
+gm_subset_add_old(gm_subset_t *st, const gm_frontend_t *f)
+{
+    size_t  i;
+
+    for (i = 0; i < st->nold; i++) {
+        if (st->old[i] == f) {
+            return 0;
+        }
+    }
+
+    if (gm_compile_reserve((void **) &st->old, &st->old_size, st->nold + 1,
+                           sizeof(gm_frontend_t *))
+        != 0)
+    {
+        return -1;
+    }
+
+    st->old[st->nold++] = f;
+
+    return 0;
+}
+
+
+/*
+ * The route entries of the subset replace those of the same routes and
+ * of the changed ones; the others, policies' too, stay.  When nothing
+ * differs the previous array is shared.
+ */
+
+static int
+gm_subset_status(gm_subset_t *st)
+{
+    int                 same;
+    size_t              i, j, n, nkept;
+    gm_snapshot_t      *s, *prev;
+    gm_status_entry_t  *all, *mini;
+
+    s = st->snap;
+    prev = st->prev;
+
+    /* the subset's own policy entries are partial: left out */
+    mini = (gm_status_entry_t *) s->status;
+    st->nmini = 0;
+
+    for (i = 0; i < s->nstatus; i++) {
+        if (gm_subset_is_route(&s->status[i])) {
+            mini[st->nmini++] = s->status[i];
+        }
+    }
+
+    st->mini = mini;
+
+    /* a route compiled again that had a note: the note may change */
+    for (i = 0; i < st->nnoted; i++) {
+        if (gm_subset_find(st, gm_kind_name(GM_KIND_HTTPROUTE),
+                           &st->noted[i].key)
+            || gm_subset_find(st, gm_kind_name(GM_KIND_GRPCROUTE),
+                              &st->noted[i].key))
+        {
+            return 1;
+        }
+    }
+
+    /* both sorted: the entries replaced against the subset's */
+    same = 1;
+    nkept = 0;
+    j = 0;
+
+    for (i = 0; i < prev->nstatus; i++) {
+        if (!gm_subset_replaced(st, &prev->status[i])) {
+            nkept++;
+
+        } else if (same && j < st->nmini
+                   && gm_subset_same_status(&prev->status[i], &mini[j]))
+        {
+            j++;
+
+        } else {
+            same = 0;
+        }
+    }
+
+    if (same && j == st->nmini) {
+        s->status = prev->status;
+        s->nstatus = prev->nstatus;
+        return 0;
+    }
+
+    n = nkept + st->nmini;
+    all = NULL;
+
+    if (n != 0) {
+        all = gm_arena_alloc(s->arena, n * sizeof(gm_status_entry_t));
+        if (all == NULL) {
+            return -1;
+        }
+    }
+
+    i = 0;
+    j = 0;
+    n = 0;
+
+    while (i < prev->nstatus || j < st->nmini) {
+        if (i < prev->nstatus && gm_subset_replaced(st, &prev->status[i])) {
+            i++;
+            continue;
+        }
+
+        if (j == st->nmini
+            || (i < prev->nstatus
+                && gm_compile_status_cmp(&prev->status[i], &mini[j]) < 0))
+        {
+            all[n++] = prev->status[i++];
+
+        } else {
+            all[n++] = mini[j++];
+        }
+    }
+
+    s->status = all;
+    s->nstatus = n;
+
+    return 0;
+}
+
+
+static int
+gm_subset_is_route(const gm_status_entry_t *e)
+{
+    return strcmp(e->kind, gm_kind_name(GM_KIND_HTTPROUTE)) == 0
+           || strcmp(e->kind, gm_kind_name(GM_KIND_GRPCROUTE)) == 0;
+}
+
+
+/* an entry of a changed route, or of a route the subset compiled */
+
+static int
+gm_subset_replaced(const gm_subset_t *st, const gm_status_entry_t *e)
+{
+    size_t                    i;
+    const gm_compile_rkey_t  *r;
+
+    if (!gm_subset_is_route(e)) {
+        return 0;
+    }
+
+    for (i = 0; i < st->nroutes; i++) {
+        r = &st->routes[i];
+
+        if (strcmp(e->kind, gm_kind_name(r->kind)) == 0
+            && gm_str_eq(&e->name, &r->key.name)
+            && gm_str_eq(&e->ns, &r->key.ns))
+        {
+            return 1;
+        }
+    }
+
+    return gm_subset_find_entry(st, e->kind, &e->ns, &e->name);
+}
+
+
+static int
+gm_subset_find(const gm_subset_t *st, const char *kind,
+    const gm_compile_key_t *key)
+{
+    return gm_subset_find_entry(st, kind, &key->ns, &key->name);
+}
+
+
+/* the subset's entries are sorted by kind, ns, name: a binary search */
+
+static int
+gm_subset_find_entry(const gm_subset_t *st, const char *kind,
+    const gm_str_t *ns, const gm_str_t *name)
+{
+    int                       c;
+    size_t                    lo, hi, mid;
+    const gm_status_entry_t  *m;
+
+    lo = 0;
+    hi = st->nmini;
+
+    while (lo < hi) {
+        mid = lo + (hi - lo) / 2;
+        m = &st->mini[mid];
+
+        c = strcmp(kind, m->kind);
+
+        if (c == 0) {
+            c = gm_str_cmp(ns->data, ns->len, m->ns.data, m->ns.len);
+        }
+
+        if (c == 0) {
+            c = gm_str_cmp(name->data, name->len, m->name.data,
+                           m->name.len);
+        }
+
+        if (c == 0) {
+            return 1;
+        }
+
+        if (c < 0) {
+            hi = mid;
+
+        } else {
+            lo = mid + 1;
+        }
+    }
+
+    return 0;
+}
+
+
+static int
+gm_subset_same_status(const gm_status_entry_t *a, const gm_status_entry_t *b)
+{
+    return gm_compile_status_cmp(a, b) == 0
+           && a->generation == b->generation
+           && gm_str_eq(&a->resource_version, &b->resource_version)
+           && gm_status_hash(a, 1) == gm_status_hash(b, 1);
+}
