@@ -70,6 +70,8 @@ my %SIZES = (
                           load => [[1000, 200]], load4 => [[1000, 200]] },
         slice        => { idle => [[10000, 200]], load => [],
                           load4 => [[10000, 1000]] },
+        service      => { idle => [[10000, 100]], load => [],
+                          load4 => [[10000, 200]] },
         reload       => [[1000, 10], [10000, 1]],
         # the whole instance: Services x worker_processes
         instance     => [0, 1000, 10000, 50000],
@@ -92,6 +94,7 @@ my %SIZES = (
         kube         => { idle => [[1, 5]], load => [[10, 5]],
                           load4 => [[10, 5]] },
         slice        => { idle => [[10, 5]], load => [], load4 => [[10, 5]] },
+        service      => { idle => [[10, 5]], load => [], load4 => [[10, 5]] },
         reload       => [[10, 3]],
         instance     => [0, 10],
         workers      => [1, 2],
@@ -155,6 +158,41 @@ my %SOURCES = (
             my ($s) = @_;
             rename "$s->{dir}/mesh/.probe-slice.tmp",
                    "$s->{dir}/mesh/probe-slice.yaml"
+                or die "rename: $!\n";
+        },
+    },
+
+    # a Service change (a full compile): the probe Service's port is
+    # named "http" or "alt" in turn; its slice has both, "http" at the
+    # probe backend's port, "alt" at a regular backend's (the same address)
+    service => {
+        setup     => sub {
+            my ($s) = @_;
+            my ($m, $dir) = ($s->{mesh}, "$s->{dir}/mesh");
+            make_path($dir);
+            $m->write_yaml_dir($dir, 1000);
+            $m->write_probe_route($dir, 0);
+            GammaBench::Mesh::write_file("$dir/probe-service.yaml",
+                                         $m->yaml_probe_service_named(0));
+            GammaBench::Mesh::write_file("$dir/probe-slice.yaml",
+                                         $m->yaml_probe_slice_two);
+        },
+        directive => sub { "file:$_[0]{dir}/mesh" },
+        path      => sub { '/change-0' },
+        expect    => sub {
+            $_[0] % 2 ? $GammaBench::Servers::BODY
+                      : $GammaBench::Servers::PROBE_BODY
+        },
+        prepare   => sub {
+            my ($s, $v) = @_;
+            GammaBench::Mesh::write_file(
+                "$s->{dir}/mesh/.probe-service.tmp",
+                $s->{mesh}->yaml_probe_service_named($v));
+        },
+        apply     => sub {
+            my ($s) = @_;
+            rename "$s->{dir}/mesh/.probe-service.tmp",
+                   "$s->{dir}/mesh/probe-service.yaml"
                 or die "rename: $!\n";
         },
     },
@@ -330,8 +368,8 @@ sub ports_free {
 # the Kubernetes source when the tests' fake API server can run
 sub default_sources {
     return -x "$root/t/lib/fake-kube-apiserver"
-           && eval { require Mojolicious; 1 } ? 'file,slice,kube'
-                                              : 'file,slice';
+           && eval { require Mojolicious; 1 } ? 'file,slice,service,kube'
+                                              : 'file,slice,service';
 }
 
 

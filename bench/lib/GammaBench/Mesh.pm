@@ -191,6 +191,56 @@ _EOY_
 }
 
 
+# the probe Service at version $v: its port named "http" (even: the
+# probe backend's slice port) or "alt" (odd: a regular backend's)
+sub yaml_probe_service_named {
+    my ($self, $v) = @_;
+    my $ns = $self->ns($self->{target});
+    my $ip = $self->probe_ip;
+    my $name = $v % 2 ? 'alt' : 'http';
+
+    return <<"_EOY_";
+---
+apiVersion: v1
+kind: Service
+metadata: {name: bench-probe, namespace: $ns}
+spec:
+  clusterIP: $ip
+  ports:
+  - {name: $name, port: $self->{port}}
+_EOY_
+}
+
+
+# the probe Service's slice with both ports, for yaml_probe_service_named
+sub yaml_probe_slice_two {
+    my ($self) = @_;
+    my ($addr, $port) = split /:/, $self->{probe_endpoint};
+    my ($raddr, $rport) = split /:/, $self->{endpoints}[0];
+    my $ns = $self->ns($self->{target});
+
+    die "the probe and the first backend need one address\n"
+        unless $addr eq $raddr;
+
+    return <<"_EOY_";
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: bench-probe-bench
+  namespace: $ns
+  labels: {kubernetes.io/service-name: bench-probe}
+addressType: IPv4
+ports:
+- {name: http, port: $port}
+- {name: alt, port: $rport}
+endpoints:
+- addresses: ["$addr"]
+  conditions: {ready: true}
+_EOY_
+}
+
+
 sub yaml_probe_route {
     my ($self, $version) = @_;
     my $t = $self->{target};

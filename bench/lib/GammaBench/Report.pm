@@ -408,7 +408,9 @@ sub propagation {
         'meanwhile. nginx-gamma file source: the probe route file is',
         'replaced by rename(); slice: the probe Service\'s EndpointSlice',
         '(a file of its own) replaced by rename(), patched by the',
-        'incremental compile; kube: the route is PUT to the API server',
+        'incremental compile (the probe route\'s change is patched too);',
+        'service: the probe Service (a file of its own) renames its port,',
+        'a full compile; kube: the route is PUT to the API server',
         '(see below). nginx -s reload: the regenerated nginx.conf is',
         'written, then the clock starts and `nginx -s reload` runs.', '');
 
