@@ -217,8 +217,9 @@ gm_compile_slices_grow(gm_compile_slices_t *sl)
 
 /*
  * Which ports of a Service's slices have a ready address: a hash of the
- * set of (port name, port number) pairs (a slice without ports counts as
- * one of its own).  Equal before and after a change: no Service port of
+ * set of (port name, port number set or not) pairs (a slice without ports
+ * counts as one of its own): endpoints moving between addresses or port
+ * numbers keep it.  Equal before and after a change: no Service port of
  * it gained or lost its last endpoint, whoever refers to it.
  */
 
@@ -245,8 +246,9 @@ gm_compile_slices_ready(const gm_compile_slices_t *sl, const gm_str_t *ns,
         }
 
         for (j = 0; j < (eps->nports ? eps->nports : 1); j++) {
+            /* a port number only tells whether the slice sets one */
             h = eps->nports ? gm_compile_hash(&eps->ports[j].name, NULL,
-                                              eps->ports[j].port)
+                                              eps->ports[j].port != 0)
                             : gm_compile_hash(&none, &none, 0);
 
             for (k = 0; k < n && set[k] != h; k++) {

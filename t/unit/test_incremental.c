@@ -827,6 +827,18 @@ test_route_sharing(void)
        && gm_snapshot_find_frontend(s1, &a1, 80)->producer == NULL,
        "a route deleted: patched, its table and status entry gone");
 
+    /* endpoints move to another port: still ready, still a patch */
+    gm_snapshot_unref(s3);
+    put(store, "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+        "metadata: {name: one-x, namespace: a, labels: "
+        "{kubernetes.io/service-name: one}}\n"
+        "addressType: IPv4\nports: [{port: 8081}]\n"
+        "endpoints: [{addresses: [10.1.0.9]}]\n");
+    s3 = gm_compile_incr_build(ci, &test_logger, NULL, NULL, &full);
+    ok(!full && strcmp(gm_snapshot_find_frontend(s3, &a1, 80)->passthrough
+                       ->endpoints[0].text.data, "10.1.0.9:8081") == 0,
+       "a slice moving to another address and port is patched");
+
     gm_snapshot_unref(s1);
     gm_snapshot_unref(s3);
     gm_compile_incr_destroy(ci);
