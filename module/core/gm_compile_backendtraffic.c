@@ -320,6 +320,7 @@ gm_compile_session_path(gm_compile_ctx_t *ctx, gm_rule_t *rule,
     const gm_http_rule_t *hr)
 {
     size_t                  i, len;
+    gm_str_t                prefix;
     const gm_str_t         *path;
     const gm_http_match_t  *m;
 
@@ -360,5 +361,9 @@ gm_compile_session_path(gm_compile_ctx_t *ctx, gm_rule_t *rule,
         return 0;
     }
 
-    return gm_arena_strdup(ctx->arena, &rule->session_path, path->data, len);
+    /* many rules have the same: one copy */
+    prefix.data = path->data;
+    prefix.len = len;
+
+    return gm_compile_intern(ctx, &rule->session_path, &prefix);
 }

@@ -201,8 +201,7 @@ gm_compile_route(gm_compile_ctx_t *ctx, gm_compile_route_t *cr)
     cr->rules = gm_arena_calloc(ctx->arena, nrules * sizeof(gm_rule_t));
     if (cr->rules == NULL
         || gm_compile_intern(ctx, &cr->ns, &cr->route->meta.ns) != 0
-        || gm_arena_strdup(ctx->arena, &cr->name, cr->route->meta.name.data,
-                           cr->route->meta.name.len) != 0)
+        || gm_compile_intern(ctx, &cr->name, &cr->route->meta.name) != 0)
     {
         return -1;
     }

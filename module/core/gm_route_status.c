@@ -139,8 +139,7 @@ gm_compile_status_add(gm_compile_ctx_t *ctx, const char *kind,
     e->index = index;
 
     if (gm_compile_intern(ctx, &e->ns, &meta->ns) != 0
-        || gm_arena_strdup(ctx->arena, &e->name, meta->name.data,
-                           meta->name.len) != 0
+        || gm_compile_intern(ctx, &e->name, &meta->name) != 0
         || gm_arena_strdup(ctx->arena, &e->resource_version,
                            meta->resource_version.data
                            ? meta->resource_version.data : "",
