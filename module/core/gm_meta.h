@@ -39,7 +39,7 @@ typedef struct {
     gm_str_t    name;
     int64_t     created;              /* creationTimestamp, unix seconds */
     gm_str_t    resource_version;     /* empty when absent */
-    gm_str_t    uid;                  /* empty when absent */
+    /* metadata.uid is checked (a string), not kept: nothing reads it */
     int64_t     generation;           /* 0 when absent */
 } gm_meta_t;
 

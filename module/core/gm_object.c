@@ -345,7 +345,7 @@ gm_meta_parse(gm_parse_ctx_t *ctx, json_t *json)
 
     if (gm_get_string(ctx, md, "resourceVersion", 0, GM_MAX_META_VALUE,
                       &meta->resource_version) < 0
-        || gm_get_string(ctx, md, "uid", 0, GM_MAX_META_VALUE, &meta->uid) < 0
+        || gm_get_string(ctx, md, "uid", 0, GM_MAX_META_VALUE, NULL) < 0
         || gm_get_int(ctx, md, "generation", 0, INT64_MAX,
                       &meta->generation) < 0
         || gm_meta_time(ctx, md) != 0)

@@ -307,7 +307,6 @@ fx_new(gm_kind_e kind, const char *ns, const char *name)
     fx_str(obj->arena, &obj->body->meta.ns, ns, strlen(ns));
     fx_str(obj->arena, &obj->body->meta.name, name, strlen(name));
     fx_str(obj->arena, &obj->body->meta.resource_version, "", 0);
-    fx_str(obj->arena, &obj->body->meta.uid, "", 0);
 
     return obj;
 }

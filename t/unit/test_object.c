@@ -326,7 +326,6 @@ test_service(void)
     is_int(svc->meta.kind, GM_KIND_SERVICE, "service: kind");
     is_str(svc->meta.ns.data, "shop", "service: namespace");
     is_str(svc->meta.name.data, "web", "service: name");
-    is_str(svc->meta.uid.data, "9b1d7f0e", "service: uid");
     is_str(svc->meta.resource_version.data, "4810", "service: rv");
     is_int(svc->meta.created, 1704164645, "service: creationTimestamp");
     is_int(svc->type, GM_SERVICE_CLUSTER_IP, "service: type");
@@ -443,6 +442,8 @@ test_service_reject(void)
           "\"Mesh\"" },
         { "metadata: {name: s}\nspec: [1]\n",
           "Service default/s rejected: spec: must be an object" },
+        { "metadata: {name: s, uid: [1]}\n",
+          "Service default/s rejected: metadata.uid: must be a string" },
         { "metadata: {name: \"a\\nb\"}\n",
           "Service default/a?b rejected: metadata.name: must be a lowercase "
           "RFC 1123 subdomain" },
