@@ -145,9 +145,7 @@ gm_compile_patch(gm_snapshot_t *prev, gm_store_t *store,
         return rc;
     }
 
-    /* the new generation points into the previous one's arena */
-    __atomic_add_fetch(&prev->body_refs, 1, __ATOMIC_RELAXED);
-    p.snap->parent = prev;
+    gm_snapshot_chain(p.snap, prev);
 
     *out = p.snap;
 
@@ -752,8 +750,6 @@ gm_patch_index(gm_patch_t *p)
     if (p->nomem) {
         return -1;
     }
-
-    s->chain_bytes = prev->chain_bytes + s->arena->total;
 
     return 0;
 }

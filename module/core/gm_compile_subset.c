@@ -143,10 +143,7 @@ gm_compile_routes_patch(gm_snapshot_t *prev, gm_store_t *store,
         return rc;
     }
 
-    /* the new generation points into the previous one's arena */
-    __atomic_add_fetch(&prev->body_refs, 1, __ATOMIC_RELAXED);
-    st.snap->parent = prev;
-    st.snap->chain_bytes = prev->chain_bytes + st.snap->arena->total;
+    gm_snapshot_chain(st.snap, prev);
 
     *out = st.snap;
 

@@ -112,6 +112,15 @@ gm_snapshot_ref(gm_snapshot_t *s)
 
 
 void
+gm_snapshot_chain(gm_snapshot_t *s, gm_snapshot_t *prev)
+{
+    __atomic_add_fetch(&prev->body_refs, 1, __ATOMIC_RELAXED);
+    s->parent = prev;
+    s->chain_bytes = prev->chain_bytes + s->arena->total;
+}
+
+
+void
 gm_snapshot_unref(gm_snapshot_t *s)
 {
     if (s == NULL) {

@@ -90,6 +90,8 @@ struct gm_snapshot_s {
 /* al NULL: malloc() */
 gm_snapshot_t *gm_snapshot_create(size_t block_size,
     const gm_allocator_t *al);
+/* s, a patch of prev, points into prev's arena: prev's body lives on */
+void gm_snapshot_chain(gm_snapshot_t *s, gm_snapshot_t *prev);
 /* sizes the frontend index for n (ClusterIP, port) keys; -1: no memory */
 int gm_snapshot_init_index(gm_snapshot_t *s, size_t n);
 /* the slot holding this key, or the free slot where it belongs */
