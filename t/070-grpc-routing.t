@@ -254,7 +254,7 @@ main::calls('127.10.0.20:18070', '/shop.Cart/Get',
 
 
 
-=== TEST 6: a GRPCRoute and an HTTPRoute on one Service port: the GRPCRoute wins, the HTTPRoute is logged Conflicted and ignored there
+=== TEST 6: a GRPCRoute and an HTTPRoute on one Service port: the GRPCRoute wins, the HTTPRoute is logged Conflicted and ignored there, its parentRef's status Accepted=False Conflicted
 --- user_files eval
 [["mesh/base.yaml", $main::Mesh], ["mesh/route.yaml", <<'_EOY_']]
 apiVersion: gateway.networking.k8s.io/v1
@@ -283,8 +283,10 @@ _EOY_
 GET /grpc/call?brief=1&to=127.10.0.20:18070&method=/shop.Cart/Get
 --- response_body
 code OK server a rule grpc type grpc
---- error_log
-HTTPRoute faces/web: Conflicted: GRPCRoute faces/shop is bound to Service faces/grpc-front:18070 too and wins there; the HTTPRoute is ignored on that port
+--- error_log eval
+["HTTPRoute faces/web: Conflicted: GRPCRoute faces/shop is bound to Service faces/grpc-front:18070 too and wins there; the HTTPRoute is ignored on that port",
+ "status: HTTPRoute faces/web parentRef faces/grpc-front: Accepted=False Conflicted: GRPCRoute faces/shop is bound to Service faces/grpc-front too",
+ "status: HTTPRoute faces/web parentRef faces/grpc-c: Accepted=True Accepted: Route accepted for Service faces/grpc-c"]
 
 
 

@@ -481,8 +481,9 @@ gm_compile_ref_backend(gm_compile_ctx_t *ctx, const gm_rule_t *rule,
     b->status = GM_BACKEND_INVALID;
 
     gm_log(ctx->log, GM_LOG_WARN,
-           "HTTPRoute %s: backendRef %s/%s: unsupported group \"%s\" "
-           "kind \"%s\", its share gets 500", rule->label.data,
+           "%s %s: backendRef %s/%s: unsupported group \"%s\" "
+           "kind \"%s\", its share gets 500",
+           rule->grpc ? "GRPCRoute" : "HTTPRoute", rule->label.data,
            ref->ns.data, ref->name.data,
            ref->group.data ? ref->group.data : "", ref->kind.data);
 
@@ -529,25 +530,30 @@ static void
 gm_compile_log_backend(gm_compile_ctx_t *ctx, const gm_rule_t *rule,
     const gm_backend_t *b)
 {
+    const char  *kind;
+
+    kind = rule->grpc ? "GRPCRoute" : "HTTPRoute";
+
     switch (b->status) {
 
     case GM_BACKEND_NOT_FOUND:
         gm_log(ctx->log, GM_LOG_WARN,
-               "HTTPRoute %s: backendRef Service %s: no such Service or "
-               "port, its share gets 500", rule->label.data, b->label.data);
+               "%s %s: backendRef Service %s: no such Service or "
+               "port, its share gets 500", kind, rule->label.data,
+               b->label.data);
         break;
 
     case GM_BACKEND_INVALID:
         gm_log(ctx->log, GM_LOG_WARN,
-               "HTTPRoute %s: backendRef Service %s is an ExternalName "
-               "Service, its share gets 500", rule->label.data,
+               "%s %s: backendRef Service %s is an ExternalName "
+               "Service, its share gets 500", kind, rule->label.data,
                b->label.data);
         break;
 
     case GM_BACKEND_NO_ENDPOINTS:
         gm_log(ctx->log, GM_LOG_NOTICE,
-               "HTTPRoute %s: backendRef Service %s has no ready "
-               "endpoints, its share gets 503", rule->label.data,
+               "%s %s: backendRef Service %s has no ready "
+               "endpoints, its share gets 503", kind, rule->label.data,
                b->label.data);
         break;
 

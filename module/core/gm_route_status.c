@@ -24,6 +24,11 @@ typedef struct {
     const char *fixed;
 } gm_status_msg_t;
 
+/* the GRPCRoute bound to each frontend, if any: the port's kind */
+typedef struct {
+    const gm_compile_route_t  **grpc;       /* by frontend index, or NULL */
+} gm_status_kinds_t;
+
 /* an entry's conditions while they are computed */
 typedef struct {
     size_t           n;
@@ -31,9 +36,14 @@ typedef struct {
 } gm_status_conds_t;
 
 
+static int gm_status_kinds(gm_compile_ctx_t *ctx, gm_status_kinds_t *k);
 static int gm_status_route(gm_compile_ctx_t *ctx,
-    const gm_compile_route_t *cr);
+    const gm_status_kinds_t *k, const gm_compile_route_t *cr);
 static const char *gm_status_parent(gm_compile_ctx_t *ctx,
+    const gm_status_kinds_t *k, const gm_httproute_t *route,
+    const gm_parent_ref_t *ref, gm_status_msg_t *msg);
+static const char *gm_status_conflict(gm_compile_ctx_t *ctx,
+    const gm_status_kinds_t *k, const gm_compile_service_t *cs,
     const gm_parent_ref_t *ref, gm_status_msg_t *msg);
 static const char *gm_status_rules(const gm_httproute_t *route,
     gm_status_msg_t *msg, int *partial);
@@ -63,7 +73,12 @@ static const char *const  gm_status_tls_protocols[] = {
 int
 gm_compile_status(gm_compile_ctx_t *ctx)
 {
-    size_t  i, n;
+    size_t             i, n;
+    gm_status_kinds_t  k;
+
+    if (gm_status_kinds(ctx, &k) != 0) {
+        return -1;
+    }
 
     /* one allocation in the snapshot: entries for every parentRef */
     n = 0;
@@ -83,7 +98,7 @@ gm_compile_status(gm_compile_ctx_t *ctx)
     }
 
     for (i = 0; i < ctx->nroutes; i++) {
-        if (gm_status_route(ctx, &ctx->routes[i]) != 0) {
+        if (gm_status_route(ctx, &k, &ctx->routes[i]) != 0) {
             return -1;
         }
     }
@@ -95,6 +110,43 @@ gm_compile_status(gm_compile_ctx_t *ctx)
 
     ctx->snap->status = ctx->status;
     ctx->snap->nstatus = ctx->nstatus;
+
+    return 0;
+}
+
+
+/*
+ * The frontends a GRPCRoute is bound to: HTTPRoutes are not applied there
+ * (spec 1.7, gm_compile_kind_conflict()), and their parentRef says so.
+ * A subset compile attaches the routes of its own Services only: a route
+ * compiled there has no such conflict elsewhere (the conflict is a note of
+ * the full compile, and a route it noted is never patched).
+ */
+
+static int
+gm_status_kinds(gm_compile_ctx_t *ctx, gm_status_kinds_t *k)
+{
+    size_t  i;
+
+    k->grpc = NULL;
+
+    for (i = 0; i < ctx->nattach; i++) {
+        if (ctx->attach[i].route->route->meta.kind != GM_KIND_GRPCROUTE) {
+            continue;
+        }
+
+        if (k->grpc == NULL) {
+            k->grpc = gm_arena_calloc(ctx->scratch, ctx->nfrontends
+                                      * sizeof(gm_compile_route_t *));
+            if (k->grpc == NULL) {
+                return -1;
+            }
+        }
+
+        if (k->grpc[ctx->attach[i].frontend] == NULL) {
+            k->grpc[ctx->attach[i].frontend] = ctx->attach[i].route;
+        }
+    }
 
     return 0;
 }
@@ -188,7 +240,8 @@ gm_compile_status_cond(gm_compile_ctx_t *ctx, gm_status_entry_t *e,
 
 
 static int
-gm_status_route(gm_compile_ctx_t *ctx, const gm_compile_route_t *cr)
+gm_status_route(gm_compile_ctx_t *ctx, const gm_status_kinds_t *k,
+    const gm_compile_route_t *cr)
 {
     int                     partial;
     size_t                  p;
@@ -223,7 +276,7 @@ gm_status_route(gm_compile_ctx_t *ctx, const gm_compile_route_t *cr)
         pmsg.len = 0;
         pmsg.fixed = NULL;
         cs.n = 0;
-        parent = gm_status_parent(ctx, ref, &pmsg);
+        parent = gm_status_parent(ctx, k, route, ref, &pmsg);
 
         if (parent == NULL && rules != NULL) {
             parent = rules;
@@ -257,7 +310,8 @@ gm_status_route(gm_compile_ctx_t *ctx, const gm_compile_route_t *cr)
 /* NULL: the parentRef names a Service port routes can bind to */
 
 static const char *
-gm_status_parent(gm_compile_ctx_t *ctx, const gm_parent_ref_t *ref,
+gm_status_parent(gm_compile_ctx_t *ctx, const gm_status_kinds_t *k,
+    const gm_httproute_t *route, const gm_parent_ref_t *ref,
     gm_status_msg_t *msg)
 {
     size_t                 i;
@@ -280,11 +334,19 @@ gm_status_parent(gm_compile_ctx_t *ctx, const gm_parent_ref_t *ref,
     }
 
     for (i = 0; i < cs->svc->nports; i++) {
-        if (gm_compile_port_applies(&cs->svc->ports[i], ref)) {
-            gm_status_printf(msg, "Route accepted for Service %s/%s",
-                             ref->ns.data, ref->name.data);
-            return NULL;
+        if (!gm_compile_port_applies(&cs->svc->ports[i], ref)) {
+            continue;
         }
+
+        if (route->meta.kind == GM_KIND_HTTPROUTE && k->grpc != NULL
+            && gm_status_conflict(ctx, k, cs, ref, msg) != NULL)
+        {
+            return "Conflicted";
+        }
+
+        gm_status_printf(msg, "Route accepted for Service %s/%s",
+                         ref->ns.data, ref->name.data);
+        return NULL;
     }
 
     gm_status_printf(msg, "Service %s/%s has no port matching port %u "
@@ -293,6 +355,58 @@ gm_status_parent(gm_compile_ctx_t *ctx, const gm_parent_ref_t *ref,
                      ref->section_name.data ? ref->section_name.data : "");
 
     return "NoMatchingParent";
+}
+
+
+/*
+ * Not NULL when a GRPCRoute takes every port of cs the parentRef applies
+ * to: an HTTPRoute that still applies on one port is accepted.
+ */
+
+static const char *
+gm_status_conflict(gm_compile_ctx_t *ctx, const gm_status_kinds_t *k,
+    const gm_compile_service_t *cs, const gm_parent_ref_t *ref,
+    gm_status_msg_t *msg)
+{
+    size_t                     i, f;
+    const gm_compile_route_t  *grpc, *first;
+
+    if (cs->frontends == NULL || cs->frontends < ctx->frontends
+        || cs->frontends >= ctx->frontends + ctx->nfrontends)
+    {
+        return NULL;                /* not compiled here: a subset's */
+    }
+
+    first = NULL;
+
+    for (i = 0; i < cs->svc->nports; i++) {
+        if (!gm_compile_port_applies(&cs->svc->ports[i], ref)) {
+            continue;
+        }
+
+        f = &cs->frontends[i] - ctx->frontends;
+        grpc = k->grpc[f];
+
+        if (grpc == NULL) {
+            return NULL;
+        }
+
+        if (first == NULL) {
+            first = grpc;
+        }
+    }
+
+    if (first == NULL) {
+        return NULL;
+    }
+
+    gm_status_printf(msg, "GRPCRoute %s/%s is bound to Service %s/%s too: "
+                     "a Service port takes routes of one kind, GRPCRoute "
+                     "first", first->route->meta.ns.data,
+                     first->route->meta.name.data, ref->ns.data,
+                     ref->name.data);
+
+    return "Conflicted";
 }
 
 

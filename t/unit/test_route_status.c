@@ -10,6 +10,8 @@
 
 #include "tap.h"
 #include "fixture.h"
+#include "gm_manifest.h"
+#include "gm_object_parse.h"
 #include "gm_snapshot_int.h"
 
 
@@ -64,6 +66,37 @@ cond(gm_snapshot_t *s, const char *name, uint32_t index, const char *type)
     }
 
     return NULL;
+}
+
+
+static void
+put_one(void *data, json_t *doc, size_t index)
+{
+    fx_log_t      fl;
+    gm_log_t      log;
+    gm_object_t  *obj;
+
+    (void) index;
+
+    memset(&fl, 0, sizeof(fx_log_t));
+    log = fx_logger(&fl);
+    obj = gm_object_parse(doc, &log, NULL);
+
+    if (obj != NULL) {
+        gm_store_put(data, obj);
+    }
+}
+
+
+static void
+put(gm_store_t *store, const char *yaml)
+{
+    fx_log_t  fl;
+    gm_log_t  log;
+
+    memset(&fl, 0, sizeof(fx_log_t));
+    log = fx_logger(&fl);
+    gm_manifest_parse(yaml, strlen(yaml), "t.yaml", put_one, store, &log);
 }
 
 
@@ -313,6 +346,69 @@ test_seen(void)
 }
 
 
+/*
+ * An HTTPRoute and a GRPCRoute on one Service port (spec 1.7): the
+ * GRPCRoute applies there, the HTTPRoute's parentRef is Accepted=False,
+ * Conflicted; its parentRef to a port no GRPCRoute takes stays accepted,
+ * and so does one that names two ports of which one is free.
+ */
+
+static void
+test_conflict(void)
+{
+    gm_store_t            *store;
+    gm_snapshot_t         *s;
+    const gm_condition_t  *c;
+
+    store = mesh();
+    gm_store_put(store, fx_service("shop", "two", "10.96.0.3",
+                                   "http:80,admin:81"));
+    put(store,
+        "apiVersion: gateway.networking.k8s.io/v1\n"
+        "kind: HTTPRoute\n"
+        "metadata: {name: web, namespace: shop, generation: 3}\n"
+        "spec:\n"
+        "  parentRefs:\n"
+        "  - {group: \"\", kind: Service, name: web}\n"
+        "  - {group: \"\", kind: Service, name: v1}\n"
+        "  - {group: \"\", kind: Service, name: two}\n"
+        "  rules: [{backendRefs: [{name: v1, port: 80}]}]\n"
+        "---\n"
+        "apiVersion: gateway.networking.k8s.io/v1\n"
+        "kind: GRPCRoute\n"
+        "metadata: {name: rpc, namespace: shop}\n"
+        "spec:\n"
+        "  parentRefs:\n"
+        "  - {group: \"\", kind: Service, name: web}\n"
+        "  - {group: \"\", kind: Service, name: two, port: 81}\n"
+        "  rules: [{backendRefs: [{name: v1, port: 80}]}]\n");
+    s = build(store);
+
+    c = cond(s, "web", 0, "Accepted");
+    ok(c && !c->status, "conflict: the HTTPRoute's parentRef Accepted=False");
+    is_str(c ? c->reason : NULL, "Conflicted", "conflict: reason Conflicted");
+    is_str(c ? c->message.data : NULL,
+           "GRPCRoute shop/rpc is bound to Service shop/web too: a Service "
+           "port takes routes of one kind, GRPCRoute first",
+           "conflict: the message names the GRPCRoute");
+    c = cond(s, "web", 0, "ResolvedRefs");
+    ok(c && c->status, "conflict: its references still resolve");
+
+    c = cond(s, "web", 1, "Accepted");
+    ok(c && c->status, "conflict: a port no GRPCRoute takes: accepted");
+    c = cond(s, "web", 2, "Accepted");
+    ok(c && c->status, "conflict: one of two ports free: accepted");
+
+    c = cond(s, "rpc", 0, "Accepted");
+    ok(c && c->status, "conflict: the GRPCRoute is accepted");
+    c = cond(s, "rpc", 1, "Accepted");
+    ok(c && c->status, "conflict: the GRPCRoute on port 81 too");
+
+    gm_snapshot_unref(s);
+    gm_store_destroy(store);
+}
+
+
 int
 main(void)
 {
@@ -321,6 +417,7 @@ main(void)
     test_backends();
     test_rules();
     test_seen();
+    test_conflict();
 
     return done_testing();
 }
