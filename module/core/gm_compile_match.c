@@ -14,8 +14,6 @@
 #include "gm_compile_int.h"
 
 
-static size_t gm_compile_grpc_chars(const gm_http_match_t *hm,
-    const gm_str_t *name);
 static int gm_compile_is_match_all(const gm_http_match_t *hm);
 static int gm_compile_match(gm_compile_ctx_t *ctx, const gm_compile_route_t *cr,
     const gm_http_match_t *hm, const gm_route_match_t **out);
@@ -82,8 +80,8 @@ gm_compile_rule_entries(gm_compile_ctx_t *ctx, gm_compile_route_t *cr,
             /* spec 1.18: by the service, then the method, then headers */
             e->rank = GM_RANK_EXACT;
             e->plen = 0;
-            e->slen = gm_compile_grpc_chars(hm, &hm->grpc_service);
-            e->mlen = gm_compile_grpc_chars(hm, &hm->grpc_method);
+            e->slen = hm->grpc_service_chars;
+            e->mlen = hm->grpc_method_chars;
             continue;
         }
 
@@ -107,23 +105,6 @@ gm_compile_rule_entries(gm_compile_ctx_t *ctx, gm_compile_route_t *cr,
     }
 
     return 0;
-}
-
-
-/*
- * The characters of service (or method) a GRPCRoute match counts for
- * (spec 1.18): an Exact name its length; a RegularExpression one, so it
- * ranks below any Exact name and above none.
- */
-
-static size_t
-gm_compile_grpc_chars(const gm_http_match_t *hm, const gm_str_t *name)
-{
-    if (name->len == 0) {
-        return 0;
-    }
-
-    return hm->grpc_regex ? 1 : name->len;
 }
 
 

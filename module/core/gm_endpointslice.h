@@ -17,7 +17,7 @@ typedef struct {
 
 typedef struct {
     gm_addr_t  *addrs;
-    size_t      naddrs;
+    uint32_t    naddrs;
     /* conditions; an absent ready counts as ready (API semantics) */
     unsigned    ready:1;
     unsigned    serving:1;
@@ -27,11 +27,12 @@ typedef struct {
 typedef struct {
     gm_meta_t       meta;
     gm_str_t        service_name;     /* label kubernetes.io/service-name */
-    int             family;           /* AF_INET, AF_INET6; FQDN rejected */
     gm_eps_port_t  *ports;
-    size_t          nports;
     gm_endpoint_t  *endpoints;
-    size_t          nendpoints;
+    /* counts last: no padding between them (memory, issue 12) */
+    uint32_t        nports;
+    uint32_t        nendpoints;
+    int             family;           /* AF_INET, AF_INET6; FQDN rejected */
 } gm_endpointslice_t;
 
 

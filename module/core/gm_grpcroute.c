@@ -12,7 +12,8 @@
  *                                 one "[^/]+", each matching its whole
  *                                 part of a two-part path
  *
- * The service and method as written are kept for precedence (spec 1.18).
+ * Of the service and method as written, what they count for in
+ * precedence (spec 1.18) is kept.
  */
 
 #include <stdint.h>
@@ -38,8 +39,10 @@ static int gm_grpc_match_parse(gm_parse_ctx_t *ctx, json_t *item,
 static int gm_grpc_method_parse(gm_parse_ctx_t *ctx, json_t *method,
     gm_http_match_t *m);
 static int gm_grpc_method_path(gm_parse_ctx_t *ctx, int regex,
-    gm_http_match_t *m);
-static int gm_grpc_exact_check(gm_parse_ctx_t *ctx, gm_http_match_t *m);
+    gm_http_match_t *m, const gm_str_t *s, const gm_str_t *me);
+static int gm_grpc_exact_check(gm_parse_ctx_t *ctx, const gm_str_t *s,
+    const gm_str_t *me);
+static uint16_t gm_grpc_chars(int regex, const gm_str_t *name);
 static int gm_grpc_service_valid(const gm_str_t *s);
 static int gm_grpc_ident_valid(const char *s, size_t len);
 static int gm_grpc_filters_check(gm_parse_ctx_t *ctx, const char *where,
@@ -184,9 +187,7 @@ gm_grpc_match_parse(gm_parse_ctx_t *ctx, json_t *item, gm_http_match_t *m)
     m->path_type = GM_MATCH_PREFIX;
 
     if (gm_str_set(ctx, &m->path, "/") != 0
-        || gm_str_set(ctx, &m->method, "") != 0
-        || gm_str_set(ctx, &m->grpc_service, "") != 0
-        || gm_str_set(ctx, &m->grpc_method, "") != 0)
+        || gm_str_set(ctx, &m->method, "") != 0)
     {
         return -1;
     }
@@ -219,7 +220,9 @@ gm_grpc_match_parse(gm_parse_ctx_t *ctx, json_t *item, gm_http_match_t *m)
 static int
 gm_grpc_method_parse(gm_parse_ctx_t *ctx, json_t *method, gm_http_match_t *m)
 {
-    int  rc, type;
+    int          rc, type;
+    gm_str_t     service, name;
+    const char  *s;
 
     if (gm_check_object(ctx, method) != 0) {
         return -1;
@@ -230,15 +233,29 @@ gm_grpc_method_parse(gm_parse_ctx_t *ctx, json_t *method, gm_http_match_t *m)
         return -1;
     }
 
-    if (gm_get_string(ctx, method, "service", 0, GM_MAX_PATH_VALUE,
-                      &m->grpc_service) < 0
-        || gm_get_string(ctx, method, "method", 0, GM_MAX_PATH_VALUE,
-                         &m->grpc_method) < 0)
+    /* read in place: only the path made of them is kept */
+    s = "";
+    service.len = 0;
+    name.len = 0;
+
+    if (gm_get_cstr(ctx, method, "service", 0, GM_MAX_PATH_VALUE, &s,
+                    &service.len) < 0)
     {
         return -1;
     }
 
-    if (m->grpc_service.len == 0 && m->grpc_method.len == 0) {
+    service.data = (char *) s;
+    s = "";
+
+    if (gm_get_cstr(ctx, method, "method", 0, GM_MAX_PATH_VALUE, &s,
+                    &name.len) < 0)
+    {
+        return -1;
+    }
+
+    name.data = (char *) s;
+
+    if (service.len == 0 && name.len == 0) {
         if (rc == 0) {
             return 0;
         }
@@ -247,39 +264,54 @@ gm_grpc_method_parse(gm_parse_ctx_t *ctx, json_t *method, gm_http_match_t *m)
                          "must be specified");
     }
 
-    if (type == 0 && gm_grpc_exact_check(ctx, m) != 0) {
+    if (type == 0 && gm_grpc_exact_check(ctx, &service, &name) != 0) {
         return -1;
     }
 
     if (type == 1) {
-        m->grpc_regex = 1;
-
-        if (m->grpc_service.len) {
-            gm_regex_check(ctx, "service", &m->grpc_service);
+        if (service.len) {
+            gm_regex_check(ctx, "service", &service);
         }
 
-        if (m->grpc_method.len) {
-            gm_regex_check(ctx, "method", &m->grpc_method);
+        if (name.len) {
+            gm_regex_check(ctx, "method", &name);
         }
     }
 
-    return gm_grpc_method_path(ctx, type == 1, m);
+    m->grpc_service_chars = gm_grpc_chars(type == 1, &service);
+    m->grpc_method_chars = gm_grpc_chars(type == 1, &name);
+
+    return gm_grpc_method_path(ctx, type == 1, m, &service, &name);
+}
+
+
+/*
+ * What a service (or method) name counts for (spec 1.18): an Exact
+ * one its length; a RegularExpression one 1, so that it ranks below any
+ * Exact name and above none
+ */
+static uint16_t
+gm_grpc_chars(int regex, const gm_str_t *name)
+{
+    if (name->len == 0) {
+        return 0;
+    }
+
+    /* at most GM_MAX_PATH_VALUE */
+    return regex ? 1 : (uint16_t) name->len;
 }
 
 
 static int
-gm_grpc_method_path(gm_parse_ctx_t *ctx, int regex, gm_http_match_t *m)
+gm_grpc_method_path(gm_parse_ctx_t *ctx, int regex, gm_http_match_t *m,
+    const gm_str_t *s, const gm_str_t *me)
 {
-    int              n;
-    char            *p;
-    size_t           size;
-    const gm_str_t  *s, *me;
+    int      n;
+    char    *p;
+    size_t   size;
 
-    s = &m->grpc_service;
-    me = &m->grpc_method;
     size = sizeof(GM_GRPC_TWO_PARTS) + 2 * sizeof(GM_GRPC_ANY_PART)
            + s->len + me->len + 16;
-
     p = gm_alloc(ctx, 1, size);
     if (p == NULL) {
         return -1;
@@ -317,16 +349,15 @@ gm_grpc_method_path(gm_parse_ctx_t *ctx, int regex, gm_http_match_t *m)
 
 /* the CRD's patterns for Exact (spec 2.3) */
 static int
-gm_grpc_exact_check(gm_parse_ctx_t *ctx, gm_http_match_t *m)
+gm_grpc_exact_check(gm_parse_ctx_t *ctx, const gm_str_t *s,
+    const gm_str_t *me)
 {
-    if (m->grpc_service.len && !gm_grpc_service_valid(&m->grpc_service)) {
+    if (s->len && !gm_grpc_service_valid(s)) {
         return gm_reject(ctx, "service", "must be a fully qualified gRPC "
                          "service name such as \"pkg.Service\"");
     }
 
-    if (m->grpc_method.len
-        && !gm_grpc_ident_valid(m->grpc_method.data, m->grpc_method.len))
-    {
+    if (me->len && !gm_grpc_ident_valid(me->data, me->len)) {
         return gm_reject(ctx, "method", "must be a gRPC method name such as "
                          "\"GetItem\"");
     }

@@ -39,17 +39,19 @@ typedef struct {
     gm_str_t          path;           /* defaulted: "/" */
     gm_str_t          method;         /* empty when unset */
     gm_kv_match_t    *headers;        /* duplicates removed, first wins */
-    size_t            nheaders;
     gm_kv_match_t    *query;          /* duplicates removed, first wins */
-    size_t            nquery;
-    /*
-     * GRPCRoute: the method match as written (empty: any), for
-     * precedence; the path test above is what it compiles to
-     */
-    gm_str_t          grpc_service;
-    gm_str_t          grpc_method;
+    /* counts last: no padding between them (memory, issue 12) */
+    uint32_t          nheaders;
+    uint32_t          nquery;
     gm_match_type_e   path_type;      /* defaulted: PathPrefix */
-    unsigned          grpc_regex:1;   /* type RegularExpression */
+    /*
+     * GRPCRoute: what the method match as written counts for in
+     * precedence (spec 1.18), its service and its method: an Exact
+     * name's length, 1 for a RegularExpression, 0 when unset; the path
+     * test above is what it compiles to
+     */
+    uint16_t          grpc_service_chars;
+    uint16_t          grpc_method_chars;
 } gm_http_match_t;
 
 typedef enum {
@@ -71,10 +73,10 @@ typedef struct {
     gm_str_t       kind;              /* defaulted: Service */
     gm_str_t       ns;                /* defaulted: the route's namespace */
     gm_str_t       name;
-    uint16_t       port;              /* 0 when unset (invalid for Service) */
-    uint32_t       weight;            /* defaulted: 1 */
     gm_filter_t   *filters;
-    size_t         nfilters;
+    uint32_t       weight;            /* defaulted: 1 */
+    uint16_t       port;              /* 0 when unset (invalid for Service) */
+    uint16_t       nfilters;          /* at most GM_MAX_FILTERS */
 } gm_backend_ref_t;
 
 /* a list of strings as written */
@@ -164,7 +166,6 @@ typedef struct {
     gm_str_t           name;          /* empty when unset */
     gm_http_match_t   *matches;       /* defaulted: one PathPrefix "/" */
     gm_filter_t       *filters;
-    size_t             nfilters;
     gm_backend_ref_t  *backends;
     int64_t            timeout_request_ms;   /* GM_DURATION_UNSET, 0 = off */
     int64_t            timeout_backend_ms;   /* GM_DURATION_UNSET, 0 = off */
@@ -172,11 +173,16 @@ typedef struct {
     uint16_t          *retry_codes;
     gm_session_t      *session;       /* sessionPersistence, or NULL */
     const char        *reason;        /* why, for status; NULL if valid */
-    /* counts and flags last: no padding between them (memory, issue 12) */
-    uint32_t           nmatches;
-    uint32_t           nbackends;
-    uint32_t           nretry_codes;
+    /*
+     * counts and flags last: no padding between them (memory, issue 12);
+     * the counts are bounded by GM_MAX_MATCHES, GM_MAX_BACKEND_REFS,
+     * GM_MAX_FILTERS and GM_MAX_RETRY_CODES
+     */
     uint32_t           retry_attempts;
+    uint16_t           nmatches;
+    uint16_t           nbackends;
+    uint16_t           nfilters;
+    uint16_t           nretry_codes;
     unsigned           has_retry:1;
     /* set when the rule is invalid: the rule is kept for precedence
      * bookkeeping but never matches; the reason was logged */
@@ -186,9 +192,9 @@ typedef struct {
 typedef struct {
     gm_meta_t          meta;
     gm_parent_ref_t   *parents;
-    size_t             nparents;
     gm_http_rule_t    *rules;
-    size_t             nrules;
+    uint32_t           nparents;      /* at most GM_MAX_PARENT_REFS */
+    uint32_t           nrules;        /* at most GM_MAX_RULES */
 } gm_httproute_t;
 
 

@@ -84,7 +84,7 @@ static const gm_filter_def_t  gm_filter_defs[] = {
 
 int
 gm_filters_parse(gm_parse_ctx_t *ctx, json_t *json, gm_filter_t **out,
-    size_t *nout)
+    uint16_t *nout)
 {
     size_t        i, n, old;
     json_t       *arr, *item;
@@ -105,7 +105,7 @@ gm_filters_parse(gm_parse_ctx_t *ctx, json_t *json, gm_filter_t **out,
     }
 
     *out = f;
-    *nout = n;
+    *nout = (uint16_t) n;               /* at most GM_MAX_FILTERS */
 
     json_array_foreach(arr, i, item) {
         old = gm_path_push(ctx, "filters[%zu]", i);

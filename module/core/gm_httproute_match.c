@@ -155,7 +155,7 @@ gm_path_match_parse(gm_parse_ctx_t *ctx, json_t *item, gm_http_match_t *m)
 
 int
 gm_kv_matches_parse(gm_parse_ctx_t *ctx, json_t *json, const char *key,
-    size_t max_value, gm_kv_match_t **out, size_t *nout)
+    size_t max_value, gm_kv_match_t **out, uint32_t *nout)
 {
     size_t          i, n, old;
     json_t         *arr, *item;

@@ -220,7 +220,6 @@ gm_object_create(gm_kind_e kind, size_t block)
 
         memset(obj, 0, sizeof(gm_object_t) + body);
         obj->body = (gm_object_body_t *) (obj + 1);
-        obj->body_size = (uint32_t) body;
         obj->size = (uint32_t) block;
         obj->body->meta.kind = kind;
 
@@ -245,10 +244,16 @@ gm_object_create(gm_kind_e kind, size_t block)
         return NULL;
     }
 
-    obj->body_size = (uint32_t) body;
     obj->body->meta.kind = kind;
 
     return obj;
+}
+
+
+size_t
+gm_object_body_size(const gm_object_t *obj)
+{
+    return gm_body_size(obj->body->meta.kind);
 }
 
 

@@ -49,8 +49,7 @@ struct gm_object_s {
     gm_object_body_t   *body;         /* body->meta.kind tells the member */
     /* the store's: the next object of the bucket, the hash of the key */
     gm_object_t        *next;
-    uint64_t            hash;
-    uint32_t            body_size;
+    uint32_t            hash;
     uint32_t            size;         /* of the block behind the body */
 };
 
@@ -60,6 +59,8 @@ const char *gm_kind_name(gm_kind_e kind);
 /* gm_object_parse(), from JSON, is in gm_object_parse.h */
 
 void gm_object_free(gm_object_t *obj);
+/* the body of the object's kind (its member of the union) takes */
+size_t gm_object_body_size(const gm_object_t *obj);
 
 /* parses an IPv4/IPv6 literal; returns -1 if it is not one */
 int gm_addr_parse(gm_addr_t *addr, const char *s);

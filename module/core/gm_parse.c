@@ -25,7 +25,8 @@ gm_parse_ctx_init(gm_parse_ctx_t *ctx, gm_object_t *obj, const gm_log_t *log)
     memset(ctx, 0, sizeof(gm_parse_ctx_t));
 
     ctx->arena = obj->arena;
-    ctx->block = obj->arena ? NULL : (char *) obj->body + obj->body_size;
+    ctx->block = obj->arena ? NULL : (char *) obj->body
+                                   + gm_object_body_size(obj);
     ctx->block_size = obj->arena ? 0 : obj->size;
     ctx->log = log;
     ctx->kind = obj->body->meta.kind;

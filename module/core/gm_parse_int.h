@@ -173,13 +173,13 @@ int gm_rules_check(gm_parse_ctx_t *ctx, gm_httproute_t *route);
 int gm_backend_refs_parse(gm_parse_ctx_t *ctx, json_t *json,
     gm_http_rule_t *rule);
 int gm_kv_matches_parse(gm_parse_ctx_t *ctx, json_t *json, const char *key,
-    size_t max_value, gm_kv_match_t **out, size_t *nout);
+    size_t max_value, gm_kv_match_t **out, uint32_t *nout);
 int gm_object_ref_parse(gm_parse_ctx_t *ctx, json_t *item,
     gm_backend_ref_t *b);
 int gm_matches_parse(gm_parse_ctx_t *ctx, json_t *json,
     gm_http_rule_t *rule);
 int gm_filters_parse(gm_parse_ctx_t *ctx, json_t *json, gm_filter_t **out,
-    size_t *nout);
+    uint16_t *nout);
 
 extern const char *const  gm_methods[];    /* indexed as the API lists */
 

@@ -28,12 +28,13 @@ typedef struct {
 
 typedef struct {
     gm_meta_t           meta;
+    gm_addr_t          *cluster_ips;  /* clusterIPs, or clusterIP alone */
+    gm_service_port_t  *ports;
+    /* counts and flags last: no padding between them (memory, issue 12) */
+    uint32_t            ncluster_ips;
+    uint32_t            nports;
     gm_service_type_e   type;
     unsigned            headless:1;   /* clusterIP: None */
-    gm_addr_t          *cluster_ips;  /* clusterIPs, or clusterIP alone */
-    size_t              ncluster_ips;
-    gm_service_port_t  *ports;
-    size_t              nports;
 } gm_service_t;
 
 

@@ -37,11 +37,11 @@ struct gm_store_s {
 };
 
 
-static uint64_t gm_store_hash(const char *ns, size_t ns_len,
+static uint32_t gm_store_hash(const char *ns, size_t ns_len,
     const char *name, size_t name_len);
-static int gm_store_node_is(gm_object_t *node, uint64_t hash,
+static int gm_store_node_is(gm_object_t *node, uint32_t hash,
     const char *ns, size_t ns_len, const char *name, size_t name_len);
-static gm_object_t **gm_store_lookup(gm_store_table_t *t, uint64_t hash,
+static gm_object_t **gm_store_lookup(gm_store_table_t *t, uint32_t hash,
     const char *ns, size_t ns_len, const char *name, size_t name_len);
 static int gm_store_grow(gm_store_table_t *t);
 static int gm_store_unnote(gm_store_t *store, gm_kind_e kind,
@@ -113,7 +113,7 @@ gm_store_destroy(gm_store_t *store)
 int
 gm_store_put(gm_store_t *store, gm_object_t *obj)
 {
-    uint64_t            hash;
+    uint32_t            hash;
     gm_meta_t          *meta;
     gm_object_t       **slot;
     gm_store_table_t   *t;
@@ -172,7 +172,7 @@ gm_store_delete(gm_store_t *store, gm_kind_e kind, const char *ns,
     const char *name)
 {
     size_t              ns_len, name_len;
-    uint64_t            hash;
+    uint32_t            hash;
     gm_object_t       **slot, *node;
     gm_store_table_t   *t;
 
@@ -213,7 +213,7 @@ gm_store_get(gm_store_t *store, gm_kind_e kind, const char *ns,
     const char *name)
 {
     size_t             ns_len, name_len;
-    uint64_t           hash;
+    uint32_t           hash;
     gm_object_t      **slot;
 
     if ((unsigned) kind >= GM_KIND_MAX) {
@@ -333,9 +333,9 @@ gm_store_version(gm_store_t *store)
 }
 
 
-/* FNV-1a over "ns\0name" */
+/* FNV-1a over "ns\0name", folded to the 32 bits an object keeps */
 
-static uint64_t
+static uint32_t
 gm_store_hash(const char *ns, size_t ns_len, const char *name,
     size_t name_len)
 {
@@ -354,12 +354,12 @@ gm_store_hash(const char *ns, size_t ns_len, const char *name,
         h = (h ^ (unsigned char) name[i]) * 1099511628211ULL;
     }
 
-    return h;
+    return (uint32_t) (h ^ (h >> 32));
 }
 
 
 static int
-gm_store_node_is(gm_object_t *node, uint64_t hash, const char *ns,
+gm_store_node_is(gm_object_t *node, uint32_t hash, const char *ns,
     size_t ns_len, const char *name, size_t name_len)
 {
     gm_meta_t  *meta;
@@ -379,7 +379,7 @@ gm_store_node_is(gm_object_t *node, uint64_t hash, const char *ns,
 /* the link that points at the node with this key, or the chain's end */
 
 static gm_object_t **
-gm_store_lookup(gm_store_table_t *t, uint64_t hash, const char *ns,
+gm_store_lookup(gm_store_table_t *t, uint32_t hash, const char *ns,
     size_t ns_len, const char *name, size_t name_len)
 {
     gm_object_t  **slot;

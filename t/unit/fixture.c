@@ -11,16 +11,15 @@
 #include "fixture.h"
 
 
+/* appends to arr, whatever the width of its count n */
 #define FX_PUSH(a, arr, n)                                                   \
-    fx_push(a, (void **) &(arr), &(n), sizeof(*(arr)))
-/* the same for a 32-bit count */
-#define FX_PUSH32(a, arr, n)                                                 \
-    fx_push32(a, (void **) &(arr), &(n), sizeof(*(arr)))
+    fx_push_count(a, (void **) &(arr), &(n), sizeof(n), sizeof(*(arr)))
 
 
 static gm_object_t *fx_new(gm_kind_e kind, const char *ns, const char *name);
 static void *fx_push(gm_arena_t *a, void **arr, size_t *n, size_t elt);
-static void *fx_push32(gm_arena_t *a, void **arr, uint32_t *n, size_t elt);
+static void *fx_push_count(gm_arena_t *a, void **arr, void *n,
+    size_t width, size_t elt);
 static void fx_str(gm_arena_t *a, gm_str_t *dst, const char *s, size_t len);
 static const char *fx_token(const char *p, char sep, char *buf, size_t size);
 static void fx_service_port(gm_object_t *obj, const char *spec);
@@ -163,7 +162,7 @@ fx_match(gm_object_t *route, gm_match_type_e type, const char *path)
     gm_http_match_t  *m;
 
     rule = fx_last_rule(route);
-    m = FX_PUSH32(route->arena, rule->matches, rule->nmatches);
+    m = FX_PUSH(route->arena, rule->matches, rule->nmatches);
 
     if (path == NULL) {
         type = GM_MATCH_PREFIX;
@@ -226,7 +225,7 @@ fx_backend(gm_object_t *route, const char *ns, const char *name,
     gm_backend_ref_t  *ref;
 
     rule = fx_last_rule(route);
-    ref = FX_PUSH32(route->arena, rule->backends, rule->nbackends);
+    ref = FX_PUSH(route->arena, rule->backends, rule->nbackends);
 
     fx_str(route->arena, &ref->group, "", 0);
     fx_str(route->arena, &ref->kind, "Service", 7);
@@ -337,14 +336,36 @@ fx_push(gm_arena_t *a, void **arr, size_t *n, size_t elt)
 
 
 static void *
-fx_push32(gm_arena_t *a, void **arr, uint32_t *n, size_t elt)
+fx_push_count(gm_arena_t *a, void **arr, void *n, size_t width, size_t elt)
 {
     void    *p;
     size_t   k;
 
-    k = *n;
+    switch (width) {
+    case sizeof(uint16_t):
+        k = *(uint16_t *) n;
+        break;
+    case sizeof(uint32_t):
+        k = *(uint32_t *) n;
+        break;
+    default:
+        k = *(size_t *) n;
+        break;
+    }
+
     p = fx_push(a, arr, &k, elt);
-    *n = (uint32_t) k;
+
+    switch (width) {
+    case sizeof(uint16_t):
+        *(uint16_t *) n = (uint16_t) k;
+        break;
+    case sizeof(uint32_t):
+        *(uint32_t *) n = (uint32_t) k;
+        break;
+    default:
+        *(size_t *) n = k;
+        break;
+    }
 
     return p;
 }

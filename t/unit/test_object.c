@@ -1726,7 +1726,8 @@ test_in_block(const gm_object_t *obj, const void *p)
     const char  *start, *end;
 
     start = (const char *) obj;
-    end = start + sizeof(gm_object_t) + obj->body_size + obj->size;
+    end = start + sizeof(gm_object_t) + gm_object_body_size(obj)
+          + obj->size;
 
     return (const char *) p >= start && (const char *) p < end;
 }
@@ -1774,7 +1775,7 @@ test_one_block(void)
 
     ok(obj->arena == NULL, "one block: no arena");
     ok((void *) obj->body == (void *) (obj + 1), "one block: the body next");
-    is_int(obj->body_size, sizeof(gm_httproute_t),
+    is_int(gm_object_body_size(obj), sizeof(gm_httproute_t),
            "one block: the body of an HTTPRoute, not the union");
     ok(test_str_in_block(obj, &route->meta.ns)
        && test_str_in_block(obj, &route->meta.name)
@@ -1817,7 +1818,7 @@ test_one_block(void)
     }
 
     /* the last allocation, the last backendRef's namespace, ends it */
-    is_int(end, sizeof(gm_object_t) + obj->body_size + obj->size,
+    is_int(end, sizeof(gm_object_t) + gm_object_body_size(obj) + obj->size,
            "one block: filled to the byte");
 
     gm_object_free(obj);
