@@ -18,13 +18,19 @@
 #include "gm_file_source.h"
 
 
+/*
+ * A key: kind, namespace and name.  While a file is read, the two names
+ * of a key are one allocation; once the keys are sorted, all of them are
+ * in the keys' own block, after the array (packed).
+ */
 typedef struct {
-    gm_kind_e   kind;
     char       *ns;
     char       *name;
     uint64_t    hash;               /* of the document, JSON with keys sorted */
+    unsigned    kind:8;             /* gm_kind_e */
     unsigned    owner:1;            /* this file's version is the one used */
     unsigned    again:1;            /* a previous key seen in this read */
+    unsigned    packed:1;           /* the names are in the keys' block */
 } gm_file_key_t;
 
 /* what tells a changed file from an unchanged one */
