@@ -299,8 +299,12 @@ int
 gm_compile_rule_session(gm_compile_ctx_t *ctx, gm_rule_t *rule,
     const gm_http_rule_t *hr)
 {
-    if (hr->session != NULL) {
-        rule->session = gm_compile_session(ctx, hr->session, NULL);
+    const gm_session_t  *session;
+
+    session = gm_http_rule_ext(hr)->session;
+
+    if (session != NULL) {
+        rule->session = gm_compile_session(ctx, session, NULL);
         if (rule->session == NULL) {
             return -1;
         }

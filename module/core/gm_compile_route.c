@@ -33,9 +33,6 @@ static gm_backend_t *gm_compile_filter_backend(void *data, const gm_str_t *ns,
 /* the CRD default of a route without rules: one rule, no backendRefs */
 static const gm_http_rule_t  gm_compile_default_rule = {
     .name = { 0, (char *) "" },
-    .timeout_request_ms = GM_DURATION_UNSET,
-    .timeout_backend_ms = GM_DURATION_UNSET,
-    .retry_backoff_ms = GM_DURATION_UNSET,
 };
 
 
@@ -253,24 +250,27 @@ static int
 gm_compile_rule_retry(gm_compile_ctx_t *ctx, gm_rule_t *rule,
     const gm_http_rule_t *hr)
 {
-    uint16_t  *codes;
+    uint16_t                  *codes;
+    const gm_http_rule_ext_t  *ext;
 
-    rule->has_retry = hr->has_retry;
-    rule->retry_attempts = hr->retry_attempts;
-    rule->retry_backoff_ms = hr->retry_backoff_ms;
+    ext = gm_http_rule_ext(hr);
 
-    if (hr->nretry_codes == 0) {
+    rule->has_retry = ext->has_retry;
+    rule->retry_attempts = ext->retry_attempts;
+    rule->retry_backoff_ms = ext->retry_backoff_ms;
+
+    if (ext->nretry_codes == 0) {
         return 0;
     }
 
-    codes = gm_arena_alloc(ctx->arena, hr->nretry_codes * sizeof(uint16_t));
+    codes = gm_arena_alloc(ctx->arena, ext->nretry_codes * sizeof(uint16_t));
     if (codes == NULL) {
         return -1;
     }
 
-    memcpy(codes, hr->retry_codes, hr->nretry_codes * sizeof(uint16_t));
+    memcpy(codes, ext->retry_codes, ext->nretry_codes * sizeof(uint16_t));
     rule->retry_codes = codes;
-    rule->nretry_codes = hr->nretry_codes;
+    rule->nretry_codes = ext->nretry_codes;
 
     gm_compile_retry_codes_check(ctx, rule);
 
@@ -316,8 +316,8 @@ gm_compile_rule(gm_compile_ctx_t *ctx, gm_compile_route_t *cr, uint32_t index)
     rule->route_ns = cr->ns;
     rule->route_name = cr->name;
     rule->rule_index = index;
-    rule->timeout_request_ms = hr->timeout_request_ms;
-    rule->timeout_backend_ms = hr->timeout_backend_ms;
+    rule->timeout_request_ms = gm_http_rule_ext(hr)->timeout_request_ms;
+    rule->timeout_backend_ms = gm_http_rule_ext(hr)->timeout_backend_ms;
     rule->no_backends = (hr->nbackends == 0);
     rule->grpc = (cr->route->meta.kind == GM_KIND_GRPCROUTE);
 

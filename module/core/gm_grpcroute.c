@@ -112,17 +112,13 @@ gm_grpc_rule_parse(gm_parse_ctx_t *ctx, json_t *item, gm_http_rule_t *rule)
     size_t  i;
     char    where[GM_FIELD_NAME_MAX];
 
-    rule->timeout_request_ms = GM_DURATION_UNSET;
-    rule->timeout_backend_ms = GM_DURATION_UNSET;
-    rule->retry_backoff_ms = GM_DURATION_UNSET;
-
     if (gm_get_name(ctx, item, "name", GM_NAME_SUBDOMAIN, 0, &rule->name) < 0
         || gm_grpc_matches_parse(ctx, item, rule) != 0
         || gm_filters_parse(ctx, item, &rule->filters, &rule->nfilters) != 0
         || gm_grpc_filters_check(ctx, "filters", rule->filters,
                                  rule->nfilters) != 0
         || gm_backend_refs_parse(ctx, item, rule) != 0
-        || gm_session_parse(ctx, item, &rule->session) != 0)
+        || gm_rule_session_parse(ctx, item, rule) != 0)
     {
         return -1;
     }

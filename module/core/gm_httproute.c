@@ -31,7 +31,15 @@ static int gm_timeouts_parse(gm_parse_ctx_t *ctx, json_t *json,
 static int gm_retry_parse(gm_parse_ctx_t *ctx, json_t *json,
     gm_http_rule_t *rule);
 static int gm_retry_codes_parse(gm_parse_ctx_t *ctx, json_t *retry,
-    gm_http_rule_t *rule);
+    gm_http_rule_ext_t *ext);
+
+
+/* what gm_http_rule_ext() gives a rule that sets none of it */
+static const gm_http_rule_ext_t  gm_http_rule_ext_unset = {
+    .timeout_request_ms = GM_DURATION_UNSET,
+    .timeout_backend_ms = GM_DURATION_UNSET,
+    .retry_backoff_ms = GM_DURATION_UNSET
+};
 
 
 int
@@ -39,6 +47,29 @@ gm_httproute_parse(gm_parse_ctx_t *ctx, json_t *json,
     gm_object_body_t *body)
 {
     return gm_route_spec_parse(ctx, json, body, gm_rules_parse);
+}
+
+
+const gm_http_rule_ext_t *
+gm_http_rule_ext(const gm_http_rule_t *rule)
+{
+    return rule->ext ? rule->ext : &gm_http_rule_ext_unset;
+}
+
+
+/* the rule's out-of-line part, made when the first of its fields is set */
+gm_http_rule_ext_t *
+gm_rule_ext_get(gm_parse_ctx_t *ctx, gm_http_rule_t *rule)
+{
+    if (rule->ext == NULL) {
+        rule->ext = gm_alloc(ctx, 1, sizeof(gm_http_rule_ext_t));
+
+        if (rule->ext != NULL) {
+            *rule->ext = gm_http_rule_ext_unset;
+        }
+    }
+
+    return rule->ext;
 }
 
 
@@ -261,17 +292,13 @@ gm_rules_parse(gm_parse_ctx_t *ctx, json_t *spec, gm_httproute_t *route)
 static int
 gm_rule_parse(gm_parse_ctx_t *ctx, json_t *item, gm_http_rule_t *rule)
 {
-    rule->timeout_request_ms = GM_DURATION_UNSET;
-    rule->timeout_backend_ms = GM_DURATION_UNSET;
-    rule->retry_backoff_ms = GM_DURATION_UNSET;
-
     if (gm_get_name(ctx, item, "name", GM_NAME_SUBDOMAIN, 0, &rule->name) < 0
         || gm_matches_parse(ctx, item, rule) != 0
         || gm_filters_parse(ctx, item, &rule->filters, &rule->nfilters) != 0
         || gm_backend_refs_parse(ctx, item, rule) != 0
         || gm_timeouts_parse(ctx, item, rule) != 0
         || gm_retry_parse(ctx, item, rule) != 0
-        || gm_session_parse(ctx, item, &rule->session) != 0
+        || gm_rule_session_parse(ctx, item, rule) != 0
         || gm_rule_redirect_check(ctx, rule) != 0)
     {
         return -1;
@@ -457,8 +484,10 @@ gm_get_rule_duration(gm_parse_ctx_t *ctx, json_t *obj, const char *where,
 static int
 gm_timeouts_parse(gm_parse_ctx_t *ctx, json_t *json, gm_http_rule_t *rule)
 {
-    size_t   old;
-    json_t  *t;
+    size_t               old;
+    json_t              *t;
+    int64_t              request, backend;
+    gm_http_rule_ext_t  *ext;
 
     if (gm_get_object(ctx, json, "timeouts", &t) != 0) {
         return -1;
@@ -469,20 +498,29 @@ gm_timeouts_parse(gm_parse_ctx_t *ctx, json_t *json, gm_http_rule_t *rule)
     }
 
     old = gm_path_push(ctx, "timeouts");
+    request = GM_DURATION_UNSET;
+    backend = GM_DURATION_UNSET;
 
-    if (gm_get_rule_duration(ctx, t, "timeouts", "request",
-                             &rule->timeout_request_ms) < 0
+    if (gm_get_rule_duration(ctx, t, "timeouts", "request", &request) < 0
         || gm_get_rule_duration(ctx, t, "timeouts", "backendRequest",
-                                &rule->timeout_backend_ms) < 0)
+                                &backend) < 0)
     {
         return -1;
     }
 
-    if (rule->timeout_request_ms > 0
-        && rule->timeout_backend_ms > rule->timeout_request_ms)
-    {
+    if (request > 0 && backend > request) {
         gm_rule_invalid(ctx, "timeouts.backendRequest: must not be longer "
                         "than timeouts.request");
+    }
+
+    if (request != GM_DURATION_UNSET || backend != GM_DURATION_UNSET) {
+        ext = gm_rule_ext_get(ctx, rule);
+        if (ext == NULL) {
+            return -1;
+        }
+
+        ext->timeout_request_ms = request;
+        ext->timeout_backend_ms = backend;
     }
 
     gm_path_pop(ctx, old);
@@ -495,10 +533,11 @@ gm_timeouts_parse(gm_parse_ctx_t *ctx, json_t *json, gm_http_rule_t *rule)
 static int
 gm_retry_parse(gm_parse_ctx_t *ctx, json_t *json, gm_http_rule_t *rule)
 {
-    int      rc;
-    size_t   old;
-    json_t  *retry;
-    int64_t  attempts;
+    int                  rc;
+    size_t               old;
+    json_t              *retry;
+    int64_t              attempts;
+    gm_http_rule_ext_t  *ext;
 
     if (gm_get_object(ctx, json, "retry", &retry) != 0) {
         return -1;
@@ -508,7 +547,12 @@ gm_retry_parse(gm_parse_ctx_t *ctx, json_t *json, gm_http_rule_t *rule)
         return 0;
     }
 
-    rule->has_retry = 1;
+    ext = gm_rule_ext_get(ctx, rule);
+    if (ext == NULL) {
+        return -1;
+    }
+
+    ext->has_retry = 1;
     old = gm_path_push(ctx, "retry");
 
     rc = gm_get_int(ctx, retry, "attempts", 1, UINT32_MAX, &attempts);
@@ -516,11 +560,11 @@ gm_retry_parse(gm_parse_ctx_t *ctx, json_t *json, gm_http_rule_t *rule)
         return -1;
     }
 
-    rule->retry_attempts = rc ? (uint32_t) attempts : 0;
+    ext->retry_attempts = rc ? (uint32_t) attempts : 0;
 
     if (gm_get_rule_duration(ctx, retry, "retry", "backoff",
-                             &rule->retry_backoff_ms) < 0
-        || gm_retry_codes_parse(ctx, retry, rule) != 0)
+                             &ext->retry_backoff_ms) < 0
+        || gm_retry_codes_parse(ctx, retry, ext) != 0)
     {
         return -1;
     }
@@ -532,7 +576,8 @@ gm_retry_parse(gm_parse_ctx_t *ctx, json_t *json, gm_http_rule_t *rule)
 
 
 static int
-gm_retry_codes_parse(gm_parse_ctx_t *ctx, json_t *retry, gm_http_rule_t *rule)
+gm_retry_codes_parse(gm_parse_ctx_t *ctx, json_t *retry,
+    gm_http_rule_ext_t *ext)
 {
     char      field[GM_FIELD_NAME_MAX];
     size_t    i, j, n;
@@ -548,8 +593,8 @@ gm_retry_codes_parse(gm_parse_ctx_t *ctx, json_t *retry, gm_http_rule_t *rule)
         return 0;
     }
 
-    rule->retry_codes = gm_alloc(ctx, n, sizeof(uint16_t));
-    if (rule->retry_codes == NULL) {
+    ext->retry_codes = gm_alloc(ctx, n, sizeof(uint16_t));
+    if (ext->retry_codes == NULL) {
         return -1;
     }
 
@@ -562,16 +607,42 @@ gm_retry_codes_parse(gm_parse_ctx_t *ctx, json_t *retry, gm_http_rule_t *rule)
         }
 
         for (j = 0; j < i; j++) {
-            if (rule->retry_codes[j] == code) {
+            if (ext->retry_codes[j] == code) {
                 return gm_reject(ctx, field, "duplicate value %d",
                                  (int) code);
             }
         }
 
-        rule->retry_codes[i] = (uint16_t) code;
+        ext->retry_codes[i] = (uint16_t) code;
     }
 
-    rule->nretry_codes = n;
+    ext->nretry_codes = n;
+
+    return 0;
+}
+
+
+/* sessionPersistence, into the rule's out-of-line part when set */
+int
+gm_rule_session_parse(gm_parse_ctx_t *ctx, json_t *item, gm_http_rule_t *rule)
+{
+    gm_session_t        *session;
+    gm_http_rule_ext_t  *ext;
+
+    if (gm_session_parse(ctx, item, &session) != 0) {
+        return -1;
+    }
+
+    if (session == NULL) {
+        return 0;
+    }
+
+    ext = gm_rule_ext_get(ctx, rule);
+    if (ext == NULL) {
+        return -1;
+    }
+
+    ext->session = session;
 
     return 0;
 }

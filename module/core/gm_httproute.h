@@ -162,31 +162,40 @@ struct gm_filter_s {
 
 #define GM_DURATION_UNSET  (-1)
 
+/*
+ * What a rule rarely sets, out of line (memory, issue 12): timeouts,
+ * retry and sessionPersistence.  Read it through gm_http_rule_ext(),
+ * which gives the unset values when the rule sets none of them.
+ */
 typedef struct {
-    gm_str_t           name;          /* empty when unset */
-    gm_http_match_t   *matches;       /* defaulted: one PathPrefix "/" */
-    gm_filter_t       *filters;
-    gm_backend_ref_t  *backends;
     int64_t            timeout_request_ms;   /* GM_DURATION_UNSET, 0 = off */
     int64_t            timeout_backend_ms;   /* GM_DURATION_UNSET, 0 = off */
     int64_t            retry_backoff_ms;     /* GM_DURATION_UNSET */
     uint16_t          *retry_codes;
     gm_session_t      *session;       /* sessionPersistence, or NULL */
-    const char        *reason;        /* why, for status; NULL if valid */
+    uint32_t           retry_attempts;
+    uint16_t           nretry_codes;  /* at most GM_MAX_RETRY_CODES */
+    unsigned           has_retry:1;
+} gm_http_rule_ext_t;
+
+typedef struct {
+    gm_str_t             name;        /* empty when unset */
+    gm_http_match_t     *matches;     /* defaulted: one PathPrefix "/" */
+    gm_filter_t         *filters;
+    gm_backend_ref_t    *backends;
+    gm_http_rule_ext_t  *ext;         /* NULL: all unset */
+    const char          *reason;      /* why, for status; NULL if valid */
     /*
      * counts and flags last: no padding between them (memory, issue 12);
-     * the counts are bounded by GM_MAX_MATCHES, GM_MAX_BACKEND_REFS,
-     * GM_MAX_FILTERS and GM_MAX_RETRY_CODES
+     * the counts are bounded by GM_MAX_MATCHES, GM_MAX_BACKEND_REFS and
+     * GM_MAX_FILTERS
      */
-    uint32_t           retry_attempts;
-    uint16_t           nmatches;
-    uint16_t           nbackends;
-    uint16_t           nfilters;
-    uint16_t           nretry_codes;
-    unsigned           has_retry:1;
+    uint16_t             nmatches;
+    uint16_t             nbackends;
+    uint16_t             nfilters;
     /* set when the rule is invalid: the rule is kept for precedence
      * bookkeeping but never matches; the reason was logged */
-    unsigned           invalid:1;
+    unsigned             invalid:1;
 } gm_http_rule_t;
 
 typedef struct {
@@ -196,6 +205,10 @@ typedef struct {
     uint32_t           nparents;      /* at most GM_MAX_PARENT_REFS */
     uint32_t           nrules;        /* at most GM_MAX_RULES */
 } gm_httproute_t;
+
+
+/* a rule's timeouts, retry and sessionPersistence, set or not */
+const gm_http_rule_ext_t *gm_http_rule_ext(const gm_http_rule_t *rule);
 
 
 #endif /* GM_HTTPROUTE_H */

@@ -147,9 +147,6 @@ fx_rule(gm_object_t *route, const char *name)
 
     fx_str(route->arena, &rule->name, name ? name : "",
            name ? strlen(name) : 0);
-    rule->timeout_request_ms = GM_DURATION_UNSET;
-    rule->timeout_backend_ms = GM_DURATION_UNSET;
-    rule->retry_backoff_ms = GM_DURATION_UNSET;
 
     return rule;
 }

@@ -578,13 +578,14 @@ test_endpointslice_reject(void)
 static void
 test_route(void)
 {
-    gm_object_t        *obj;
-    gm_http_rule_t     *r;
-    gm_httproute_t     *route;
-    gm_http_match_t    *m;
-    gm_parent_ref_t    *p;
-    gm_backend_ref_t   *b;
-    const gm_filter_t  *f;
+    gm_object_t               *obj;
+    gm_http_rule_t            *r;
+    gm_httproute_t            *route;
+    gm_http_match_t           *m;
+    gm_parent_ref_t           *p;
+    gm_backend_ref_t          *b;
+    const gm_filter_t         *f;
+    const gm_http_rule_ext_t  *ext;
 
     obj = test_parse(
         "apiVersion: gateway.networking.k8s.io/v1beta1\n"
@@ -672,9 +673,11 @@ test_route(void)
     is_int(r->matches[0].path_type, GM_MATCH_PREFIX, "route: PathPrefix");
     is_str(r->matches[0].path.data, "/", "route: /");
     is_str(r->matches[0].method.data, "", "route: no method");
-    is_int(r->timeout_request_ms, GM_DURATION_UNSET, "route: no timeout");
-    is_int(r->retry_backoff_ms, GM_DURATION_UNSET, "route: no backoff");
-    is_int(r->has_retry, 0, "route: no retry");
+    ext = gm_http_rule_ext(r);
+    ok(r->ext == NULL, "route: nothing out of line when nothing is set");
+    is_int(ext->timeout_request_ms, GM_DURATION_UNSET, "route: no timeout");
+    is_int(ext->retry_backoff_ms, GM_DURATION_UNSET, "route: no backoff");
+    is_int(ext->has_retry, 0, "route: no retry");
     is_str(r->name.data, "", "route: unnamed rule");
 
     b = &r->backends[0];
@@ -732,18 +735,20 @@ test_route(void)
     is_str(b->group.data, "example.com", "route: other group");
     is_int(b->port, 0, "route: no port needed for other kinds");
 
-    is_int(r->timeout_request_ms, 5400000, "route: request timeout");
-    is_int(r->timeout_backend_ms, 500, "route: backend timeout");
-    is_int(r->has_retry, 1, "route: retry");
-    is_int(r->retry_attempts, 2, "route: attempts");
-    is_int(r->retry_backoff_ms, 1000, "route: backoff");
-    is_int(r->nretry_codes, 2, "route: retry codes");
-    is_int(r->retry_codes[1], 503, "route: retry code");
+    ext = gm_http_rule_ext(r);
+    is_int(ext->timeout_request_ms, 5400000, "route: request timeout");
+    is_int(ext->timeout_backend_ms, 500, "route: backend timeout");
+    is_int(ext->has_retry, 1, "route: retry");
+    is_int(ext->retry_attempts, 2, "route: attempts");
+    is_int(ext->retry_backoff_ms, 1000, "route: backoff");
+    is_int(ext->nretry_codes, 2, "route: retry codes");
+    is_int(ext->retry_codes[1], 503, "route: retry code");
 
     r = &route->rules[2];
     is_str(r->matches[0].path.data, "/p%20q", "route: escapes in paths");
-    is_int(r->timeout_request_ms, 0, "route: 0s disables");
-    is_int(r->timeout_backend_ms, 10000, "route: backendRequest past 0s");
+    ext = gm_http_rule_ext(r);
+    is_int(ext->timeout_request_ms, 0, "route: 0s disables");
+    is_int(ext->timeout_backend_ms, 10000, "route: backendRequest past 0s");
     is_int(r->nfilters, 3, "route: RequestMirror may repeat");
     is_int(r->invalid, 0, "route: rule valid");
 
