@@ -205,8 +205,10 @@ static int
 gm_kv_match_parse(gm_parse_ctx_t *ctx, json_t *item, size_t max_value,
     gm_kv_match_t *kv)
 {
-    int     rc, type;
-    size_t  i;
+    int          rc, type;
+    char         lower[GM_MAX_HEADER_NAME];
+    size_t       i, len;
+    const char  *s;
 
     if (gm_check_object(ctx, item) != 0) {
         return -1;
@@ -219,23 +221,41 @@ gm_kv_match_parse(gm_parse_ctx_t *ctx, json_t *item, size_t max_value,
 
     kv->type = (rc && type == 1) ? GM_MATCH_REGEX : GM_MATCH_EXACT;
 
-    if (gm_get_name(ctx, item, "name", GM_NAME_HEADER, GM_REQUIRED,
-                    &kv->name) < 0)
-    {
-        return -1;
+    if (max_value != GM_MAX_HEADER_VALUE) {
+        if (gm_get_name(ctx, item, "name", GM_NAME_HEADER, GM_REQUIRED,
+                        &kv->name) < 0)
+        {
+            return -1;
+        }
+
+    } else {
+        /* checked as written, lowercased before the copy (it is shared) */
+        if (gm_get_name(ctx, item, "name", GM_NAME_HEADER, GM_REQUIRED,
+                        NULL) < 0)
+        {
+            return -1;
+        }
+
+        s = json_string_value(json_object_get(item, "name"));
+        len = json_string_length(json_object_get(item, "name"));
+
+        if (len > sizeof(lower)) {      /* token characters: bytes */
+            return gm_reject(ctx, "name", "must be at most %d characters",
+                             GM_MAX_HEADER_NAME);
+        }
+
+        for (i = 0; i < len; i++) {
+            lower[i] = (s[i] >= 'A' && s[i] <= 'Z') ? s[i] | 0x20 : s[i];
+        }
+
+        if (gm_name_dup(ctx, &kv->name, lower, len) != 0) {
+            return -1;
+        }
     }
 
     rc = gm_get_string(ctx, item, "value", 1, max_value, &kv->value);
     if (rc <= 0) {
         return rc < 0 ? -1 : gm_reject(ctx, "value", "is required");
-    }
-
-    if (max_value == GM_MAX_HEADER_VALUE) {
-        for (i = 0; i < kv->name.len; i++) {
-            if (kv->name.data[i] >= 'A' && kv->name.data[i] <= 'Z') {
-                kv->name.data[i] |= 0x20;
-            }
-        }
     }
 
     return 0;

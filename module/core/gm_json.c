@@ -284,7 +284,7 @@ gm_get_name(gm_parse_ctx_t *ctx, json_t *obj, const char *key, gm_name_e type,
         return -1;
     }
 
-    if (out != NULL && gm_strdup(ctx, out, s, len) != 0) {
+    if (out != NULL && gm_name_dup(ctx, out, s, len) != 0) {
         return -1;
     }
 

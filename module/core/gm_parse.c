@@ -19,6 +19,19 @@
 static void *gm_parse_get(gm_parse_ctx_t *ctx, size_t size, size_t align);
 
 
+/* names most objects write out: pointed to, never copied */
+static const gm_str_t  gm_common_names[] = {
+    { 7, (char *) "Service" },
+    { 7, (char *) "Gateway" },
+    { 4, (char *) "http" },
+    { 5, (char *) "https" },
+    { 4, (char *) "grpc" },
+    { 4, (char *) "core" },
+    { 7, (char *) "default" },
+    { sizeof(GM_GATEWAY_GROUP) - 1, (char *) GM_GATEWAY_GROUP }
+};
+
+
 void
 gm_parse_ctx_init(gm_parse_ctx_t *ctx, gm_object_t *obj, const gm_log_t *log)
 {
@@ -273,6 +286,45 @@ gm_str_set(gm_parse_ctx_t *ctx, gm_str_t *out, const char *s)
 
     out->data = (char *) s;
     out->len = strlen(s);
+
+    return 0;
+}
+
+
+/*
+ * Both parses of a document (gm_object_parse()) make the same copies in
+ * the same order, so they share the same names and the block still fits.
+ */
+int
+gm_name_dup(gm_parse_ctx_t *ctx, gm_str_t *out, const char *s, size_t len)
+{
+    size_t  i;
+
+    for (i = 0; i < gm_nelems(gm_common_names); i++) {
+        if (gm_common_names[i].len == len
+            && memcmp(gm_common_names[i].data, s, len) == 0)
+        {
+            *out = gm_common_names[i];
+            return 0;
+        }
+    }
+
+    for (i = 0; i < ctx->nnames; i++) {
+        if (ctx->names[i].len == len
+            && memcmp(ctx->names[i].data, s, len) == 0)
+        {
+            *out = ctx->names[i];
+            return 0;
+        }
+    }
+
+    if (gm_strdup(ctx, out, s, len) != 0) {
+        return -1;
+    }
+
+    if (len != 0 && ctx->nnames < GM_PARSE_NAMES) {
+        ctx->names[ctx->nnames++] = *out;
+    }
 
     return 0;
 }

@@ -31,6 +31,9 @@
 
 #define gm_nelems(a)            (sizeof(a) / sizeof((a)[0]))
 
+/* the names of one object gm_name_dup() remembers, to point to */
+#define GM_PARSE_NAMES          32
+
 
 /* the syntax a name must follow (gm_syntax.c) */
 typedef enum {
@@ -68,6 +71,9 @@ typedef struct {
     unsigned          prefix_only:1;    /* the rule has one PathPrefix match */
     /* rule-level problems, logged once the whole route proved valid */
     char             *rule_reason[GM_MAX_RULES];
+    /* the names copied so far: an equal name points to one of them */
+    size_t            nnames;
+    gm_str_t          names[GM_PARSE_NAMES];
 } gm_parse_ctx_t;
 
 
@@ -125,6 +131,13 @@ int gm_strdup(gm_parse_ctx_t *ctx, gm_str_t *out, const char *s,
     size_t len);
 /* s must be static (a literal, a default of a table): not copied */
 int gm_str_set(gm_parse_ctx_t *ctx, gm_str_t *out, const char *s);
+/*
+ * A name (gm_get_name()): equal names of one object are one copy, and
+ * common ones ("Service", "http") point to a static string, so the copy
+ * must never be written to.
+ */
+int gm_name_dup(gm_parse_ctx_t *ctx, gm_str_t *out, const char *s,
+    size_t len);
 
 /* reading JSON values (gm_json.c) */
 json_t *gm_field(json_t *obj, const char *key);

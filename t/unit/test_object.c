@@ -775,6 +775,63 @@ test_route(void)
 }
 
 
+/* equal names of one object are one copy; a shared copy is never written */
+static void
+test_route_names_shared(void)
+{
+    gm_object_t         *obj;
+    gm_httproute_t      *route;
+    gm_http_rule_t      *r;
+    gm_parent_ref_t     *p;
+    gm_kv_match_t       *h;
+
+    obj = test_parse(
+        "apiVersion: gateway.networking.k8s.io/v1\n"
+        "kind: HTTPRoute\n"
+        "metadata: {name: r, namespace: ns-1}\n"
+        "spec:\n"
+        "  parentRefs:\n"
+        "  - {group: \"\", kind: Service, name: x-a, port: 80}\n"
+        "  rules:\n"
+        "  - matches:\n"
+        "    - headers:\n"
+        "      - {name: X-A, value: \"1\"}\n"
+        "      queryParams:\n"
+        "      - {name: x-a, value: \"2\"}\n"
+        "    backendRefs:\n"
+        "    - {name: x-a, namespace: ns-1, port: 80}\n"
+        "    - {name: x-b, namespace: ns-2, port: 80}\n"
+        "    - {name: x-b, namespace: ns-2, port: 81}\n");
+
+    ok(obj != NULL, "shared names: parsed");
+    if (obj == NULL) {
+        return;
+    }
+
+    route = &obj->body->httproute;
+    p = &route->parents[0];
+    r = &route->rules[0];
+    h = &r->matches[0].headers[0];
+
+    is_str(p->name.data, "x-a", "shared names: parent");
+    ok(r->backends[0].name.data == p->name.data,
+       "shared names: a backend named as the parent is its copy");
+    ok(r->backends[0].ns.data == route->meta.ns.data,
+       "shared names: a namespace written out is the route's copy");
+    ok(r->backends[2].name.data == r->backends[1].name.data
+       && r->backends[2].ns.data == r->backends[1].ns.data,
+       "shared names: backends of one Service share theirs");
+    is_str(r->backends[1].ns.data, "ns-2", "shared names: other namespace");
+    is_str(p->kind.data, "Service", "shared names: kind written out");
+    is_str(h->name.data, "x-a", "shared names: header name lowercased");
+    is_str(r->matches[0].query[0].name.data, "x-a",
+           "shared names: query name as written");
+    is_str(p->name.data, "x-a", "shared names: parent name unchanged");
+
+    gm_object_free(obj);
+}
+
+
 static void
 test_route_reject_all(void)
 {
@@ -1838,6 +1895,7 @@ main(void)
     test_endpointslice();
     test_endpointslice_reject();
     test_route();
+    test_route_names_shared();
     test_one_block();
     test_route_reject_all();
     test_route_rule_invalid();
