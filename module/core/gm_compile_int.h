@@ -124,6 +124,7 @@ struct gm_compile_ctx_s {
     struct gm_cpolicies_s         *policies;
     /* a subset compile (gm_compile_subset.c); NULL: the full compile */
     const struct gm_compile_subset_s  *subset;
+    size_t                         nindexed;    /* subset: in the index */
 };
 
 
@@ -324,6 +325,9 @@ gm_backend_t *gm_compile_subset_backend(const gm_compile_subset_t *sub,
 /* the slices of cs from the index, once */
 int gm_compile_subset_slices(gm_compile_ctx_t *ctx,
     gm_compile_service_t *cs);
+/* a Service the subset did not index yet, from the store; NULL: none */
+gm_compile_service_t *gm_compile_subset_service(gm_compile_ctx_t *ctx,
+    const gm_str_t *ns, const gm_str_t *name);
 
 /* adds what a frontend at slot depends on (a route patch's frontends) */
 int gm_compile_deps_update(gm_compile_deps_t *d, const gm_frontend_t *f,

@@ -69,7 +69,9 @@ gm_compile_find_service(gm_compile_ctx_t *ctx, const gm_str_t *ns,
         cs = ctx->index[i];
 
         if (cs == NULL) {
-            return NULL;
+            /* a subset compile indexes a Service when it is asked for */
+            return ctx->subset ? gm_compile_subset_service(ctx, ns, name)
+                               : NULL;
         }
 
         meta = &cs->svc->meta;

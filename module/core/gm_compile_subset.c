@@ -65,6 +65,9 @@ static int gm_subset_find_entry(const gm_subset_t *st, const char *kind,
     const gm_str_t *ns, const gm_str_t *name);
 static int gm_subset_same_status(const gm_status_entry_t *a,
     const gm_status_entry_t *b);
+static int gm_subset_index_grow(gm_compile_ctx_t *ctx);
+static void gm_subset_index_add(gm_compile_ctx_t *ctx,
+    gm_compile_service_t *cs);
 
 
 int
@@ -226,6 +229,95 @@ gm_compile_subset_slices(gm_compile_ctx_t *ctx, gm_compile_service_t *cs)
     }
 
     return 0;
+}
+
+
+/*
+ * A Service a stage of the subset compile names (a backendRef, a mirror,
+ * a policy's target, another parentRef), indexed when first asked for.
+ * Out of memory: NULL with ctx->nomem, which fails the build.
+ */
+
+gm_compile_service_t *
+gm_compile_subset_service(gm_compile_ctx_t *ctx, const gm_str_t *ns,
+    const gm_str_t *name)
+{
+    gm_object_t           *obj;
+    gm_compile_service_t  *cs;
+
+    /* the store's names end at their length; no other name is there */
+    if (strlen(ns->data) != ns->len || strlen(name->data) != name->len) {
+        return NULL;
+    }
+
+    obj = gm_store_get(ctx->store, GM_KIND_SERVICE, ns->data, name->data);
+    if (obj == NULL) {
+        return NULL;
+    }
+
+    if ((ctx->nindexed + 1) * 2 > ctx->index_size
+        && gm_subset_index_grow(ctx) != 0)
+    {
+        ctx->nomem = 1;
+        return NULL;
+    }
+
+    cs = gm_arena_calloc(ctx->scratch, sizeof(gm_compile_service_t));
+    if (cs == NULL) {
+        ctx->nomem = 1;
+        return NULL;
+    }
+
+    cs->svc = &obj->body->service;
+    gm_subset_index_add(ctx, cs);
+
+    return cs;
+}
+
+
+static int
+gm_subset_index_grow(gm_compile_ctx_t *ctx)
+{
+    size_t                  i, size;
+    gm_compile_service_t  **old;
+
+    old = ctx->index;
+    size = ctx->index_size;
+
+    ctx->index = gm_arena_calloc(ctx->scratch,
+                                 size * 2 * sizeof(gm_compile_service_t *));
+    if (ctx->index == NULL) {
+        ctx->index = old;
+        return -1;
+    }
+
+    ctx->index_size = size * 2;
+    ctx->nindexed = 0;
+
+    for (i = 0; i < size; i++) {
+        if (old[i] != NULL) {
+            gm_subset_index_add(ctx, old[i]);
+        }
+    }
+
+    return 0;
+}
+
+
+static void
+gm_subset_index_add(gm_compile_ctx_t *ctx, gm_compile_service_t *cs)
+{
+    size_t  j;
+
+    j = gm_compile_hash(&cs->svc->meta.ns, &cs->svc->meta.name, 0)
+        & (ctx->index_size - 1);
+
+    while (ctx->index[j] != NULL) {
+        j = (j + 1) & (ctx->index_size - 1);
+    }
+
+    ctx->index[j] = cs;
+    ctx->nindexed++;
 }
 
 
