@@ -32,7 +32,6 @@ static int gm_compile_collect(gm_compile_ctx_t *ctx);
 static void gm_compile_add_service(void *data, gm_object_t *obj);
 static void gm_compile_add_slice(void *data, gm_object_t *obj);
 static void gm_compile_add_route(void *data, gm_object_t *obj);
-static int gm_compile_route_bound(gm_compile_ctx_t *ctx, gm_object_t *obj);
 
 
 /*
@@ -104,6 +103,14 @@ gm_compile_build_subset(gm_store_t *store, const gm_log_t *log,
             gm_snapshot_unref(s);
             return NULL;
         }
+    }
+
+    /* a stage that could not return -1 (a Service found on the way) */
+    if (ctx.nomem) {
+        gm_log(log, GM_LOG_ERR, "snapshot: out of memory");
+        gm_compile_cleanup(&ctx);
+        gm_snapshot_unref(s);
+        return NULL;
     }
 
     s->base_bytes = s->arena->total;
@@ -356,8 +363,12 @@ gm_compile_sprintf(gm_arena_t *a, gm_str_t *dst, const char *fmt, ...)
 static int
 gm_compile_collect(gm_compile_ctx_t *ctx)
 {
-    size_t                 i, n;
-    gm_compile_service_t  *cs;
+    size_t  n;
+
+    /* a subset compile indexes its own Services and routes only */
+    if (ctx->subset != NULL) {
+        return gm_compile_subset_collect(ctx);
+    }
 
     n = gm_store_count(ctx->store, GM_KIND_SERVICE);
     ctx->services = gm_arena_alloc(ctx->scratch,
@@ -378,20 +389,8 @@ gm_compile_collect(gm_compile_ctx_t *ctx)
         return -1;
     }
 
-    for (i = 0; ctx->subset != NULL && i < ctx->subset->nkeys; i++) {
-        cs = gm_compile_find_service(ctx, &ctx->subset->keys[i].ns,
-                                     &ctx->subset->keys[i].name);
-        if (cs != NULL) {
-            cs->dirty = 1;
-        }
-    }
-
-    /* a subset compile reads a Service's slices when it needs them */
-    if (ctx->subset == NULL) {
-        gm_store_foreach(ctx->store, GM_KIND_ENDPOINTSLICE,
-                         gm_compile_add_slice, ctx);
-    }
-
+    gm_store_foreach(ctx->store, GM_KIND_ENDPOINTSLICE, gm_compile_add_slice,
+                     ctx);
     gm_store_foreach(ctx->store, GM_KIND_HTTPROUTE, gm_compile_add_route, ctx);
     gm_store_foreach(ctx->store, GM_KIND_GRPCROUTE, gm_compile_add_route, ctx);
 
@@ -455,37 +454,7 @@ gm_compile_add_route(void *data, gm_object_t *obj)
     gm_compile_route_t  *cr;
 
     ctx = data;
-
-    if (ctx->subset != NULL && !gm_compile_route_bound(ctx, obj)) {
-        return;
-    }
-
     cr = &ctx->routes[ctx->nroutes++];
     memset(cr, 0, sizeof(gm_compile_route_t));
     cr->route = &obj->body->httproute;
-}
-
-
-/* a subset compile: the routes with a parentRef to one of its Services */
-
-static int
-gm_compile_route_bound(gm_compile_ctx_t *ctx, gm_object_t *obj)
-{
-    size_t                  p;
-    const gm_parent_ref_t  *ref;
-    const gm_httproute_t   *route;
-
-    route = &obj->body->httproute;
-
-    for (p = 0; p < route->nparents; p++) {
-        ref = &route->parents[p];
-
-        if (gm_compile_is_service_parent(ref)
-            && gm_compile_subset_has(ctx->subset, &ref->ns, &ref->name))
-        {
-            return 1;
-        }
-    }
-
-    return 0;
 }

@@ -27,7 +27,8 @@ struct gm_compile_incr_s {
     unsigned                       full:1;      /* a change not patchable */
     unsigned                       deps_read:1;
     gm_compile_deps_t              deps;        /* prev's, once read */
-    gm_compile_slices_t            slices;      /* the store's, always */
+    /* the store's slices and routes by Service, always */
+    gm_compile_slices_t            slices;
     gm_arena_t                    *keys_arena;  /* the keys' strings */
     gm_compile_key_t               keys[GM_INCR_MAX_SERVICES];
     /* which of their slice ports had ready addresses before */
@@ -49,7 +50,7 @@ struct gm_compile_incr_s {
 
 static void gm_compile_incr_watch(void *data, const gm_object_t *old,
     const gm_object_t *obj);
-static void gm_compile_incr_slice(void *data, gm_object_t *obj);
+static void gm_compile_incr_index(void *data, gm_object_t *obj);
 static int gm_compile_incr_note(gm_compile_incr_t *ci,
     const gm_object_t *obj);
 static int gm_compile_incr_route(gm_compile_incr_t *ci,
@@ -83,7 +84,9 @@ gm_compile_incr_create(gm_store_t *store)
     ci->store = store;
     ci->full = 1;
 
-    gm_store_foreach(store, GM_KIND_ENDPOINTSLICE, gm_compile_incr_slice, ci);
+    gm_store_foreach(store, GM_KIND_ENDPOINTSLICE, gm_compile_incr_index, ci);
+    gm_store_foreach(store, GM_KIND_HTTPROUTE, gm_compile_incr_index, ci);
+    gm_store_foreach(store, GM_KIND_GRPCROUTE, gm_compile_incr_index, ci);
     gm_store_watch(store, gm_compile_incr_watch, ci);
 
     return ci;
@@ -355,7 +358,7 @@ gm_compile_incr_watch(void *data, const gm_object_t *old,
 
 
 static void
-gm_compile_incr_slice(void *data, gm_object_t *obj)
+gm_compile_incr_index(void *data, gm_object_t *obj)
 {
     gm_compile_incr_t  *ci;
 

@@ -227,18 +227,23 @@ typedef struct {
     gm_str_t                       name;
 } gm_compile_key_t;
 
-/* a Service's EndpointSlices as the store holds them now */
+/*
+ * A Service's EndpointSlices, then the HTTPRoutes and GRPCRoutes naming
+ * it as a parent, as the store holds them now: one array, objs[0] to
+ * objs[nobjs - 1] the slices, the routes after them
+ */
 typedef struct {
     gm_compile_key_t               key;
     gm_object_t                  **objs;
-    size_t                         nobjs;
-    size_t                         objs_size;
+    uint32_t                       nobjs;
+    uint32_t                       nroutes;
 } gm_compile_svc_slices_t;
 
 /*
- * The store's EndpointSlices by Service (gm_compile_slices.c), kept by
- * the incremental compiler from the store's puts and deletes, so that a
- * patch finds a Service's slices without a pass over all of them.
+ * The store's EndpointSlices and routes by Service (gm_compile_slices.c),
+ * kept by the incremental compiler from the store's puts and deletes, so
+ * that a patch finds a Service's slices and the routes bound to it
+ * without a pass over all of them.
  */
 typedef struct {
     gm_compile_svc_slices_t       *svcs;        /* open addressing */
@@ -325,6 +330,8 @@ gm_backend_t *gm_compile_subset_backend(const gm_compile_subset_t *sub,
 /* the slices of cs from the index, once */
 int gm_compile_subset_slices(gm_compile_ctx_t *ctx,
     gm_compile_service_t *cs);
+/* the subset's Services and the routes bound to them (the collect stage) */
+int gm_compile_subset_collect(gm_compile_ctx_t *ctx);
 /* a Service the subset did not index yet, from the store; NULL: none */
 gm_compile_service_t *gm_compile_subset_service(gm_compile_ctx_t *ctx,
     const gm_str_t *ns, const gm_str_t *name);

@@ -1,7 +1,11 @@
 /*
- * nginx-gamma: the store's EndpointSlices by Service, for the incremental
- * compiler: kept from the store's puts and deletes (gm_store_watch), so
- * that a patch resolves a Service's backends again from its own slices.
+ * nginx-gamma: the store's EndpointSlices and routes by Service, for the
+ * incremental compiler: kept from the store's puts and deletes
+ * (gm_store_watch), so that a patch resolves a Service's backends again
+ * from its own slices, and a route patch finds the routes bound to a
+ * Service without a pass over all routes.  A Service's slices and routes
+ * share one array (the slices first): most Services have a slice and a
+ * route, two pointers.
  */
 
 #include <sys/socket.h>
@@ -13,12 +17,18 @@
 
 
 static void gm_compile_slices_remove(gm_compile_slices_t *sl,
-    gm_object_t *obj);
-static int gm_compile_slices_add(gm_compile_slices_t *sl,
-    gm_object_t *obj);
+    gm_object_t *obj, const gm_str_t *ns, const gm_str_t *name);
+static int gm_compile_slices_add(gm_compile_slices_t *sl, gm_object_t *obj,
+    const gm_str_t *ns, const gm_str_t *name);
+static int gm_compile_slices_parents(gm_compile_slices_t *sl,
+    gm_object_t *obj, int add);
+static int gm_compile_slices_first(const gm_httproute_t *route, size_t p);
+static gm_compile_svc_slices_t *gm_compile_slices_key(
+    gm_compile_slices_t *sl, const gm_str_t *ns, const gm_str_t *name);
 static gm_compile_svc_slices_t *gm_compile_slices_slot(
     const gm_compile_slices_t *sl, const gm_str_t *ns,
     const gm_str_t *name);
+static size_t gm_compile_slices_room(size_t n);
 static int gm_compile_slices_grow(gm_compile_slices_t *sl);
 static int gm_compile_slices_usable(const gm_endpointslice_t *eps);
 
@@ -27,13 +37,30 @@ void
 gm_compile_slices_put(gm_compile_slices_t *sl, gm_object_t *old,
     gm_object_t *obj)
 {
+    gm_endpointslice_t  *eps;
+
     if (old != NULL && old->body->meta.kind == GM_KIND_ENDPOINTSLICE) {
-        gm_compile_slices_remove(sl, old);
+        eps = &old->body->endpointslice;
+        gm_compile_slices_remove(sl, old, &eps->meta.ns, &eps->service_name);
+
+    } else if (old != NULL) {
+        (void) gm_compile_slices_parents(sl, old, 0);
     }
 
-    if (obj != NULL && obj->body->meta.kind == GM_KIND_ENDPOINTSLICE
-        && gm_compile_slices_add(sl, obj) != 0)
-    {
+    if (obj == NULL) {
+        return;
+    }
+
+    if (obj->body->meta.kind == GM_KIND_ENDPOINTSLICE) {
+        eps = &obj->body->endpointslice;
+
+        if (gm_compile_slices_add(sl, obj, &eps->meta.ns, &eps->service_name)
+            != 0)
+        {
+            sl->broken = 1;
+        }
+
+    } else if (gm_compile_slices_parents(sl, obj, 1) != 0) {
         sl->broken = 1;
     }
 }
@@ -70,90 +97,213 @@ gm_compile_slices_free(gm_compile_slices_t *sl)
 }
 
 
-static void
-gm_compile_slices_remove(gm_compile_slices_t *sl, gm_object_t *obj)
+/* a route under each Service it names as a parent, once */
+
+static int
+gm_compile_slices_parents(gm_compile_slices_t *sl, gm_object_t *obj,
+    int add)
 {
-    size_t                    i;
-    gm_endpointslice_t       *eps;
-    gm_compile_svc_slices_t  *svc;
+    size_t                  p;
+    gm_httproute_t         *route;
+    const gm_parent_ref_t  *ref;
 
-    eps = &obj->body->endpointslice;
-    svc = (gm_compile_svc_slices_t *)
-          gm_compile_slices_find(sl, &eps->meta.ns, &eps->service_name);
+    if (obj->body->meta.kind != GM_KIND_HTTPROUTE
+        && obj->body->meta.kind != GM_KIND_GRPCROUTE)
+    {
+        return 0;
+    }
 
-    for (i = 0; svc != NULL && i < svc->nobjs; i++) {
-        if (svc->objs[i] == obj) {
-            svc->objs[i] = svc->objs[--svc->nobjs];
-            break;
+    route = &obj->body->httproute;
+
+    for (p = 0; p < route->nparents; p++) {
+        ref = &route->parents[p];
+
+        if (!gm_compile_slices_first(route, p)) {
+            continue;
+        }
+
+        if (!add) {
+            gm_compile_slices_remove(sl, obj, &ref->ns, &ref->name);
+
+        } else if (gm_compile_slices_add(sl, obj, &ref->ns, &ref->name) != 0) {
+            return -1;
         }
     }
+
+    return 0;
+}
+
+
+/* the first parentRef of the route to that Service */
+
+static int
+gm_compile_slices_first(const gm_httproute_t *route, size_t p)
+{
+    size_t                  i;
+    const gm_parent_ref_t  *ref;
+
+    ref = &route->parents[p];
+
+    if (!gm_compile_is_service_parent(ref)) {
+        return 0;
+    }
+
+    for (i = 0; i < p; i++) {
+        if (gm_compile_is_service_parent(&route->parents[i])
+            && gm_str_eq(&route->parents[i].name, &ref->name)
+            && gm_str_eq(&route->parents[i].ns, &ref->ns))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+static void
+gm_compile_slices_remove(gm_compile_slices_t *sl, gm_object_t *obj,
+    const gm_str_t *ns, const gm_str_t *name)
+{
+    size_t                    i, last;
+    gm_compile_svc_slices_t  *svc;
+
+    svc = (gm_compile_svc_slices_t *) gm_compile_slices_find(sl, ns, name);
+
+    if (svc == NULL) {
+        return;
+    }
+
+    last = svc->nobjs + svc->nroutes;
+
+    for (i = 0; i < last && svc->objs[i] != obj; i++) {
+        /* void */
+    }
+
+    if (i == last) {
+        return;
+    }
+
+    /* a slice's place goes to the last slice, that one's to the last */
+    if (i < svc->nobjs) {
+        svc->objs[i] = svc->objs[svc->nobjs - 1];
+        i = --svc->nobjs;
+
+    } else {
+        svc->nroutes--;
+    }
+
+    svc->objs[i] = svc->objs[last - 1];
 
     /*
      * An empty list goes: small blocks left behind among freed objects
      * keep their pages from going back to the system (t/018).
      */
-    if (svc != NULL && svc->nobjs == 0) {
+    if (svc->nobjs + svc->nroutes == 0) {
         free(svc->objs);
         svc->objs = NULL;
-        svc->objs_size = 0;
     }
 }
 
 
 static int
-gm_compile_slices_add(gm_compile_slices_t *sl, gm_object_t *obj)
+gm_compile_slices_add(gm_compile_slices_t *sl, gm_object_t *obj,
+    const gm_str_t *ns, const gm_str_t *name)
 {
+    size_t                    n;
     gm_object_t             **objs;
-    gm_endpointslice_t       *eps;
     gm_compile_svc_slices_t  *svc;
 
-    eps = &obj->body->endpointslice;
-
-    if ((sl->n + 1) * 2 > sl->size && gm_compile_slices_grow(sl) != 0) {
+    svc = gm_compile_slices_key(sl, ns, name);
+    if (svc == NULL) {
         return -1;
     }
 
-    svc = gm_compile_slices_slot(sl, &eps->meta.ns, &eps->service_name);
+    n = svc->nobjs + svc->nroutes;
 
-    if (svc->key.name.data == NULL) {
-        if (sl->strings == NULL) {
-            sl->strings = gm_arena_create(4096);
-
-            if (sl->strings == NULL) {
-                return -1;
-            }
-        }
-
-        if (gm_arena_strdup(sl->strings, &svc->key.ns, eps->meta.ns.data,
-                            eps->meta.ns.len)
-            != 0
-            || gm_arena_strdup(sl->strings, &svc->key.name,
-                               eps->service_name.data,
-                               eps->service_name.len)
-               != 0)
-        {
-            svc->key.name.data = NULL;
-            return -1;
-        }
-
-        sl->n++;
+    if (n == UINT32_MAX) {
+        return -1;
     }
 
-    /* most Services have one slice or two */
-    if (svc->nobjs == svc->objs_size) {
-        objs = gm_realloc(svc->objs, (svc->objs_size ? svc->objs_size * 2 : 2)
+    if (gm_compile_slices_room(n + 1) > gm_compile_slices_room(n)
+        || svc->objs == NULL)
+    {
+        objs = gm_realloc(svc->objs, gm_compile_slices_room(n + 1)
                                      * sizeof(gm_object_t *));
         if (objs == NULL) {
             return -1;
         }
 
         svc->objs = objs;
-        svc->objs_size = svc->objs_size ? svc->objs_size * 2 : 2;
+    }
+
+    if (obj->body->meta.kind != GM_KIND_ENDPOINTSLICE) {
+        svc->objs[svc->nobjs + svc->nroutes++] = obj;
+        return 0;
+    }
+
+    /* a slice goes before the routes: the first route moves to the end */
+    if (svc->nroutes != 0) {
+        svc->objs[n] = svc->objs[svc->nobjs];
     }
 
     svc->objs[svc->nobjs++] = obj;
 
     return 0;
+}
+
+
+/* the room an array of n has: 2, then powers of two */
+
+static size_t
+gm_compile_slices_room(size_t n)
+{
+    size_t  room;
+
+    for (room = 2; room < n; room *= 2) {
+        /* void */
+    }
+
+    return room;
+}
+
+
+static gm_compile_svc_slices_t *
+gm_compile_slices_key(gm_compile_slices_t *sl, const gm_str_t *ns,
+    const gm_str_t *name)
+{
+    gm_compile_svc_slices_t  *svc;
+
+    if ((sl->n + 1) * 2 > sl->size && gm_compile_slices_grow(sl) != 0) {
+        return NULL;
+    }
+
+    svc = gm_compile_slices_slot(sl, ns, name);
+
+    if (svc->key.name.data != NULL) {
+        return svc;
+    }
+
+    if (sl->strings == NULL) {
+        sl->strings = gm_arena_create(4096);
+
+        if (sl->strings == NULL) {
+            return NULL;
+        }
+    }
+
+    if (gm_arena_strdup(sl->strings, &svc->key.ns, ns->data, ns->len) != 0
+        || gm_arena_strdup(sl->strings, &svc->key.name, name->data,
+                           name->len)
+           != 0)
+    {
+        svc->key.name.data = NULL;
+        return NULL;
+    }
+
+    sl->n++;
+
+    return svc;
 }
 
 

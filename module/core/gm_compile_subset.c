@@ -65,6 +65,8 @@ static int gm_subset_find_entry(const gm_subset_t *st, const char *kind,
     const gm_str_t *ns, const gm_str_t *name);
 static int gm_subset_same_status(const gm_status_entry_t *a,
     const gm_status_entry_t *b);
+static int gm_subset_bound_before(const gm_compile_subset_t *sub, size_t k,
+    const gm_object_t *obj);
 static int gm_subset_index_grow(gm_compile_ctx_t *ctx);
 static void gm_subset_index_add(gm_compile_ctx_t *ctx,
     gm_compile_service_t *cs);
@@ -226,6 +228,115 @@ gm_compile_subset_slices(gm_compile_ctx_t *ctx, gm_compile_service_t *cs)
         sl->eps = &svc->objs[i]->body->endpointslice;
         sl->next = cs->slices;
         cs->slices = sl;
+    }
+
+    return 0;
+}
+
+
+/*
+ * The collect stage of a subset compile: the subset's Services, whose
+ * frontends it compiles, and the routes bound to them, from the index;
+ * any other Service joins the index when a stage asks for it.  Nothing
+ * here is proportional to the mesh.
+ */
+
+int
+gm_compile_subset_collect(gm_compile_ctx_t *ctx)
+{
+    size_t                          k, j, n;
+    gm_object_t                    *obj;
+    gm_compile_route_t             *cr;
+    gm_compile_service_t           *cs;
+    const gm_compile_subset_t      *sub;
+    const gm_compile_svc_slices_t  *svc;
+
+    sub = ctx->subset;
+    n = 0;
+
+    for (k = 0; k < sub->nkeys; k++) {
+        svc = gm_compile_slices_find(sub->slices, &sub->keys[k].ns,
+                                     &sub->keys[k].name);
+        n += svc ? svc->nroutes : 0;
+    }
+
+    ctx->services = gm_arena_alloc(ctx->scratch,
+                                   (sub->nkeys + 1)
+                                   * sizeof(gm_compile_service_t));
+    ctx->routes = gm_arena_alloc(ctx->scratch,
+                                 (n + 1) * sizeof(gm_compile_route_t));
+
+    if (ctx->services == NULL || ctx->routes == NULL) {
+        return -1;
+    }
+
+    for (k = 0; k < sub->nkeys; k++) {
+        obj = gm_store_get(ctx->store, GM_KIND_SERVICE, sub->keys[k].ns.data,
+                           sub->keys[k].name.data);
+
+        if (obj != NULL) {
+            cs = &ctx->services[ctx->nservices++];
+            memset(cs, 0, sizeof(gm_compile_service_t));
+            cs->svc = &obj->body->service;
+            cs->dirty = 1;
+        }
+    }
+
+    if (gm_compile_index_services(ctx) != 0) {
+        return -1;
+    }
+
+    ctx->nindexed = ctx->nservices;
+
+    for (k = 0; k < sub->nkeys; k++) {
+        svc = gm_compile_slices_find(sub->slices, &sub->keys[k].ns,
+                                     &sub->keys[k].name);
+
+        for (j = 0; svc != NULL && j < svc->nroutes; j++) {
+            obj = svc->objs[svc->nobjs + j];
+
+            if (gm_subset_bound_before(sub, k, obj)) {
+                continue;
+            }
+
+            cr = &ctx->routes[ctx->nroutes++];
+            memset(cr, 0, sizeof(gm_compile_route_t));
+            cr->route = &obj->body->httproute;
+        }
+    }
+
+    ctx->snap->nservices = ctx->nservices;
+
+    return 0;
+}
+
+
+/* a route bound to one of the first k Services too: collected already */
+
+static int
+gm_subset_bound_before(const gm_compile_subset_t *sub, size_t k,
+    const gm_object_t *obj)
+{
+    size_t                  p, i;
+    const gm_httproute_t   *route;
+    const gm_parent_ref_t  *ref;
+
+    route = &obj->body->httproute;
+
+    for (p = 0; p < route->nparents; p++) {
+        ref = &route->parents[p];
+
+        if (!gm_compile_is_service_parent(ref)) {
+            continue;
+        }
+
+        for (i = 0; i < k; i++) {
+            if (gm_str_eq(&sub->keys[i].name, &ref->name)
+                && gm_str_eq(&sub->keys[i].ns, &ref->ns))
+            {
+                return 1;
+            }
+        }
     }
 
     return 0;
