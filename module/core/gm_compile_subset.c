@@ -30,6 +30,12 @@
 #include "gm_compile_int.h"
 
 
+/* the previous entries of one route, [lo, hi) */
+typedef struct {
+    size_t                         lo;
+    size_t                         hi;
+} gm_subset_range_t;
+
 typedef struct {
     gm_snapshot_t                 *prev;
     gm_snapshot_t                 *snap;
@@ -45,6 +51,9 @@ typedef struct {
     size_t                         nmini;
     const gm_compile_rkey_t       *noted;
     size_t                         nnoted;
+    gm_subset_range_t             *ranges;      /* of prev's entries */
+    size_t                         nranges;
+    size_t                         ranges_size;
 } gm_subset_t;
 
 
@@ -56,9 +65,20 @@ static int gm_subset_owned(const gm_snapshot_t *prev, gm_store_t *store,
 static int gm_subset_splice(gm_subset_t *st);
 static int gm_subset_add_old(gm_subset_t *st, const gm_frontend_t *f);
 static int gm_subset_status(gm_subset_t *st);
-static int gm_subset_is_route(const gm_status_entry_t *e);
-static int gm_subset_replaced(const gm_subset_t *st,
+static int gm_subset_ranges(gm_subset_t *st);
+static int gm_subset_add_range(gm_subset_t *st, const char *kind,
+    const gm_str_t *ns, const gm_str_t *name);
+static size_t gm_subset_bound(const gm_snapshot_t *prev,
+    const gm_status_entry_t *key, int upper);
+static size_t gm_subset_lower(const gm_snapshot_t *prev,
     const gm_status_entry_t *e);
+static int gm_subset_key_cmp(const gm_status_entry_t *a,
+    const gm_status_entry_t *b);
+static int gm_subset_range_cmp(const void *one, const void *two);
+static int gm_subset_same_range(const gm_subset_t *st,
+    const gm_subset_range_t *r, size_t *j);
+static int gm_subset_merge(gm_subset_t *st);
+static int gm_subset_is_route(const gm_status_entry_t *e);
 static int gm_subset_find(const gm_subset_t *st, const char *kind,
     const gm_compile_key_t *key);
 static int gm_subset_find_entry(const gm_subset_t *st, const char *kind,
@@ -142,6 +162,7 @@ gm_compile_routes_patch(gm_snapshot_t *prev, gm_store_t *store,
 
     free(st.old);
     free(st.slots);
+    free(st.ranges);
 
     if (rc != 0) {
         gm_snapshot_unref(st.snap);
@@ -624,19 +645,19 @@ gm_subset_add_old(gm_subset_t *st, const gm_frontend_t *f)
 /*
  * The route entries of the subset replace those of the same routes and
  * of the changed ones; the others, policies' too, stay.  When nothing
- * differs the previous array is shared.
+ * differs the previous array is shared.  Both arrays are sorted: the
+ * entries replaced are found by binary search, ranges of the previous
+ * array, so that only a new array is proportional to the mesh.
  */
 
 static int
 gm_subset_status(gm_subset_t *st)
 {
-    int                 same;
-    size_t              i, j, n, nkept;
-    gm_snapshot_t      *s, *prev;
-    gm_status_entry_t  *all, *mini;
+    size_t              i, j;
+    gm_snapshot_t      *s;
+    gm_status_entry_t  *mini;
 
     s = st->snap;
-    prev = st->prev;
 
     /* the subset's own policy entries are partial: left out */
     mini = (gm_status_entry_t *) s->status;
@@ -661,32 +682,237 @@ gm_subset_status(gm_subset_t *st)
         }
     }
 
-    /* both sorted: the entries replaced against the subset's */
-    same = 1;
-    nkept = 0;
+    if (gm_subset_ranges(st) != 0) {
+        return -1;
+    }
+
+    /* the entries replaced, in order, against the subset's */
     j = 0;
 
-    for (i = 0; i < prev->nstatus; i++) {
-        if (!gm_subset_replaced(st, &prev->status[i])) {
-            nkept++;
-
-        } else if (same && j < st->nmini
-                   && gm_subset_same_status(&prev->status[i], &mini[j]))
-        {
-            j++;
-
-        } else {
-            same = 0;
+    for (i = 0; i < st->nranges; i++) {
+        if (!gm_subset_same_range(st, &st->ranges[i], &j)) {
+            return gm_subset_merge(st);
         }
     }
 
-    if (same && j == st->nmini) {
-        s->status = prev->status;
-        s->nstatus = prev->nstatus;
+    if (j != st->nmini) {
+        return gm_subset_merge(st);
+    }
+
+    s->status = st->prev->status;
+    s->nstatus = st->prev->nstatus;
+
+    return 0;
+}
+
+
+/* the previous entries of the changed routes and of the subset's, sorted */
+
+static int
+gm_subset_ranges(gm_subset_t *st)
+{
+    size_t                    i, n;
+    const gm_compile_rkey_t  *r;
+    const gm_status_entry_t  *e;
+
+    for (i = 0; i < st->nroutes; i++) {
+        r = &st->routes[i];
+
+        if (gm_subset_add_range(st, gm_kind_name(r->kind), &r->key.ns,
+                                &r->key.name)
+            != 0)
+        {
+            return -1;
+        }
+    }
+
+    for (i = 0; i < st->nmini; i++) {
+        e = &st->mini[i];
+
+        if ((i == 0 || gm_subset_key_cmp(e, &st->mini[i - 1]) != 0)
+            && gm_subset_add_range(st, e->kind, &e->ns, &e->name) != 0)
+        {
+            return -1;
+        }
+    }
+
+    if (st->nranges > 1) {
+        qsort(st->ranges, st->nranges, sizeof(gm_subset_range_t),
+              gm_subset_range_cmp);
+    }
+
+    /* a changed route the subset compiled too: its range twice */
+    for (i = 0, n = 0; i < st->nranges; i++) {
+        if (n == 0 || st->ranges[i].lo != st->ranges[n - 1].lo) {
+            st->ranges[n++] = st->ranges[i];
+        }
+    }
+
+    st->nranges = n;
+
+    return 0;
+}
+
+
+static int
+gm_subset_add_range(gm_subset_t *st, const char *kind, const gm_str_t *ns,
+    const gm_str_t *name)
+{
+    size_t              lo, hi;
+    gm_status_entry_t   key;
+    gm_subset_range_t  *r;
+
+    memset(&key, 0, sizeof(gm_status_entry_t));
+    key.kind = kind;
+    key.ns = *ns;
+    key.name = *name;
+
+    lo = gm_subset_bound(st->prev, &key, 0);
+    hi = gm_subset_bound(st->prev, &key, 1);
+
+    if (lo == hi) {
         return 0;
     }
 
-    n = nkept + st->nmini;
+    if (gm_compile_reserve((void **) &st->ranges, &st->ranges_size,
+                           st->nranges + 1, sizeof(gm_subset_range_t))
+        != 0)
+    {
+        return -1;
+    }
+
+    r = &st->ranges[st->nranges++];
+    r->lo = lo;
+    r->hi = hi;
+
+    return 0;
+}
+
+
+/* the first previous entry of key's object (upper: the first after it) */
+
+static size_t
+gm_subset_bound(const gm_snapshot_t *prev, const gm_status_entry_t *key,
+    int upper)
+{
+    int     c;
+    size_t  lo, hi, mid;
+
+    lo = 0;
+    hi = prev->nstatus;
+
+    while (lo < hi) {
+        mid = lo + (hi - lo) / 2;
+        c = gm_subset_key_cmp(&prev->status[mid], key);
+
+        if (c < 0 || (c == 0 && upper)) {
+            lo = mid + 1;
+
+        } else {
+            hi = mid;
+        }
+    }
+
+    return lo;
+}
+
+
+/* the first previous entry not before e, by the whole order */
+
+static size_t
+gm_subset_lower(const gm_snapshot_t *prev, const gm_status_entry_t *e)
+{
+    size_t  lo, hi, mid;
+
+    lo = 0;
+    hi = prev->nstatus;
+
+    while (lo < hi) {
+        mid = lo + (hi - lo) / 2;
+
+        if (gm_compile_status_cmp(&prev->status[mid], e) < 0) {
+            lo = mid + 1;
+
+        } else {
+            hi = mid;
+        }
+    }
+
+    return lo;
+}
+
+
+/* the order of status entries but the index: one object's entries tie */
+
+static int
+gm_subset_key_cmp(const gm_status_entry_t *a, const gm_status_entry_t *b)
+{
+    int  c;
+
+    c = strcmp(a->kind, b->kind);
+
+    if (c == 0) {
+        c = gm_str_cmp(a->ns.data, a->ns.len, b->ns.data, b->ns.len);
+    }
+
+    if (c == 0) {
+        c = gm_str_cmp(a->name.data, a->name.len, b->name.data, b->name.len);
+    }
+
+    return c;
+}
+
+
+static int
+gm_subset_range_cmp(const void *one, const void *two)
+{
+    const gm_subset_range_t  *a = one, *b = two;
+
+    return (a->lo > b->lo) - (a->lo < b->lo);
+}
+
+
+/* a range's entries are the subset's next ones, unchanged */
+
+static int
+gm_subset_same_range(const gm_subset_t *st, const gm_subset_range_t *r,
+    size_t *j)
+{
+    size_t  i;
+
+    for (i = r->lo; i < r->hi; i++) {
+        if (*j == st->nmini
+            || !gm_subset_same_status(&st->prev->status[i], &st->mini[*j]))
+        {
+            return 0;
+        }
+
+        (*j)++;
+    }
+
+    return 1;
+}
+
+
+/* a new array: the previous entries but the ranges, the subset's merged */
+
+static int
+gm_subset_merge(gm_subset_t *st)
+{
+    size_t                    i, j, r, n, end, stop, removed;
+    gm_snapshot_t            *s;
+    gm_status_entry_t        *all;
+    const gm_snapshot_t      *prev;
+
+    s = st->snap;
+    prev = st->prev;
+    removed = 0;
+
+    for (r = 0; r < st->nranges; r++) {
+        removed += st->ranges[r].hi - st->ranges[r].lo;
+    }
+
+    n = prev->nstatus - removed + st->nmini;
     all = NULL;
 
     if (n != 0) {
@@ -697,23 +923,34 @@ gm_subset_status(gm_subset_t *st)
     }
 
     i = 0;
-    j = 0;
+    r = 0;
     n = 0;
 
-    while (i < prev->nstatus || j < st->nmini) {
-        if (i < prev->nstatus && gm_subset_replaced(st, &prev->status[i])) {
-            i++;
-            continue;
+    for (j = 0; j <= st->nmini; j++) {
+        end = (j < st->nmini) ? gm_subset_lower(prev, &st->mini[j])
+                              : prev->nstatus;
+
+        while (i < end) {
+            while (r < st->nranges && st->ranges[r].hi <= i) {
+                r++;
+            }
+
+            if (r < st->nranges && st->ranges[r].lo <= i) {
+                i = st->ranges[r].hi;
+                continue;
+            }
+
+            stop = (r < st->nranges && st->ranges[r].lo < end)
+                   ? st->ranges[r].lo : end;
+
+            memcpy(&all[n], &prev->status[i],
+                   (stop - i) * sizeof(gm_status_entry_t));
+            n += stop - i;
+            i = stop;
         }
 
-        if (j == st->nmini
-            || (i < prev->nstatus
-                && gm_compile_status_cmp(&prev->status[i], &mini[j]) < 0))
-        {
-            all[n++] = prev->status[i++];
-
-        } else {
-            all[n++] = mini[j++];
+        if (j < st->nmini) {
+            all[n++] = st->mini[j];
         }
     }
 
@@ -729,33 +966,6 @@ gm_subset_is_route(const gm_status_entry_t *e)
 {
     return strcmp(e->kind, gm_kind_name(GM_KIND_HTTPROUTE)) == 0
            || strcmp(e->kind, gm_kind_name(GM_KIND_GRPCROUTE)) == 0;
-}
-
-
-/* an entry of a changed route, or of a route the subset compiled */
-
-static int
-gm_subset_replaced(const gm_subset_t *st, const gm_status_entry_t *e)
-{
-    size_t                    i;
-    const gm_compile_rkey_t  *r;
-
-    if (!gm_subset_is_route(e)) {
-        return 0;
-    }
-
-    for (i = 0; i < st->nroutes; i++) {
-        r = &st->routes[i];
-
-        if (strcmp(e->kind, gm_kind_name(r->kind)) == 0
-            && gm_str_eq(&e->name, &r->key.name)
-            && gm_str_eq(&e->ns, &r->key.ns))
-        {
-            return 1;
-        }
-    }
-
-    return gm_subset_find_entry(st, e->kind, &e->ns, &e->name);
 }
 
 
