@@ -210,8 +210,7 @@ ngx_http_gamma_source_watcher_conf(ngx_cycle_t *cycle,
     }
 
     wc->file_path = (const char *) gmcf->file_path.data;
-    wc->debounce_ms = GM_SOURCE_FILE_DEBOUNCE_MS;
-    wc->max_delay_ms = GM_SOURCE_FILE_MAX_DELAY_MS;
+    wc->interval_ms = GM_SOURCE_FILE_INTERVAL_MS;
 }
 
 

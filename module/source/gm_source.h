@@ -18,14 +18,13 @@
  * gm_kube_source.h next to the configuration they default.
  */
 
-/* a manifest save is several writes: wait for quiet, within a bound */
-#define GM_SOURCE_FILE_DEBOUNCE_MS     10
-#define GM_SOURCE_FILE_MAX_DELAY_MS    50
 /*
- * An API event is published at once, but a rollout's burst of them makes
- * at most one snapshot per interval: what comes meanwhile waits for it
+ * A change (an API event, a manifest read) is published at once, but a
+ * burst of them makes at most one snapshot per interval: what comes
+ * meanwhile waits for it
  */
 #define GM_SOURCE_KUBE_INTERVAL_MS     50
+#define GM_SOURCE_FILE_INTERVAL_MS     50
 /* an unreadable file source is tried again this often */
 #define GM_SOURCE_FILE_RETRY_MS        1000
 /* a Kubernetes namespace name is a DNS label, its file a few bytes more */

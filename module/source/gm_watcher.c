@@ -58,11 +58,10 @@ struct gm_watcher_s {
 static void *gm_watcher_main(void *data);
 static void gm_watcher_files(gm_watcher_t *w);
 static void gm_watcher_kube(gm_watcher_t *w);
-static int gm_watcher_kube_timeout(gm_watcher_t *w, int synced);
-static void gm_watcher_kube_dirty(gm_watcher_t *w);
-static void gm_watcher_kube_flush(gm_watcher_t *w, int synced);
+static int gm_watcher_timeout(gm_watcher_t *w, int synced);
+static void gm_watcher_dirty(gm_watcher_t *w);
+static void gm_watcher_flush(gm_watcher_t *w, int synced);
 static int gm_watcher_wait(gm_watcher_t *w, int fd, int timeout_ms);
-static void gm_watcher_debounce(gm_watcher_t *w);
 static void gm_watcher_publish(gm_watcher_t *w);
 static size_t gm_watcher_heap_free(void);
 static void gm_watcher_status(gm_watcher_t *w, const gm_snapshot_t *s,
@@ -238,23 +237,25 @@ gm_watcher_files(gm_watcher_t *w)
     }
 
     gm_file_source_scan(w->fs);
-    gm_watcher_publish(w);
+    gm_watcher_flush(w, 1);
 
+    /* a change is published as the Kubernetes source's are (below) */
     for ( ;; ) {
-        rc = gm_watcher_wait(w, gm_file_source_fd(w->fs), -1);
+        rc = gm_watcher_wait(w, gm_file_source_fd(w->fs),
+                             gm_watcher_timeout(w, 1));
 
         if (rc == -1) {
             return;
         }
 
-        if (rc == 1 && gm_file_source_drain(w->fs)) {
-            gm_watcher_debounce(w);
-
-            /* after a failed compile, any event tries again */
-            if (gm_file_source_scan(w->fs) || w->failed) {
-                gm_watcher_publish(w);
-            }
+        /* after a failed compile, any event tries again */
+        if (rc == 1 && gm_file_source_drain(w->fs)
+            && (gm_file_source_scan(w->fs) || w->failed))
+        {
+            gm_watcher_dirty(w);
         }
+
+        gm_watcher_flush(w, 1);
     }
 }
 
@@ -265,7 +266,7 @@ gm_watcher_files(gm_watcher_t *w)
  * until it is that old (a rollout's burst of events makes a snapshot per
  * interval, each change is served within an interval and a compile).
  * None is published before every kind was listed once: half a mesh routes
- * wrong.
+ * wrong.  The file source publishes the same way, from its first scan.
  */
 static void
 gm_watcher_kube(gm_watcher_t *w)
@@ -287,15 +288,15 @@ gm_watcher_kube(gm_watcher_t *w)
     synced = 0;
 
     while (gm_kube_source_wait(ks, w->stop_fd,
-                               gm_watcher_kube_timeout(w, synced))
+                               gm_watcher_timeout(w, synced))
            == 0)
     {
         if (gm_kube_source_run(ks)) {
-            gm_watcher_kube_dirty(w);
+            gm_watcher_dirty(w);
         }
 
         synced = synced || gm_kube_source_synced(ks);
-        gm_watcher_kube_flush(w, synced);
+        gm_watcher_flush(w, synced);
     }
 
     w->ks = NULL;
@@ -305,7 +306,7 @@ gm_watcher_kube(gm_watcher_t *w)
 
 /* how long the source may wait before the next snapshot is due */
 static int
-gm_watcher_kube_timeout(gm_watcher_t *w, int synced)
+gm_watcher_timeout(gm_watcher_t *w, int synced)
 {
     int64_t  due, now;
 
@@ -325,7 +326,7 @@ gm_watcher_kube_timeout(gm_watcher_t *w, int synced)
 
 
 static void
-gm_watcher_kube_dirty(gm_watcher_t *w)
+gm_watcher_dirty(gm_watcher_t *w)
 {
     w->dirty = 1;
 }
@@ -333,7 +334,7 @@ gm_watcher_kube_dirty(gm_watcher_t *w)
 
 /* publishes when a snapshot is due */
 static void
-gm_watcher_kube_flush(gm_watcher_t *w, int synced)
+gm_watcher_flush(gm_watcher_t *w, int synced)
 {
     int64_t  now;
 
@@ -387,33 +388,6 @@ gm_watcher_wait(gm_watcher_t *w, int fd, int timeout_ms)
         }
 
         return n > 0;
-    }
-}
-
-
-/* an editor saves in several steps: wait for quiet, within a bound */
-static void
-gm_watcher_debounce(gm_watcher_t *w)
-{
-    int      rc;
-    int64_t  deadline, now;
-
-    deadline = gm_watcher_now_ms() + w->conf.max_delay_ms;
-
-    for ( ;; ) {
-        now = gm_watcher_now_ms();
-
-        if (now >= deadline) {
-            return;
-        }
-
-        rc = gm_watcher_wait(w, gm_file_source_fd(w->fs),
-                             (int) (deadline - now < w->conf.debounce_ms
-                                    ? deadline - now : w->conf.debounce_ms));
-
-        if (rc != 1 || !gm_file_source_drain(w->fs)) {
-            return;
-        }
     }
 }
 

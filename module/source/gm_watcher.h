@@ -28,10 +28,7 @@ typedef struct {
     gm_log_t               log;
     gm_publish_pt          publish;
     void                  *publish_data;
-    /* the file source: the quiet time before a snapshot, ... */
-    unsigned               debounce_ms;
-    unsigned               max_delay_ms;  /* ... but never longer than this */
-    /* the Kubernetes source: the least time between two snapshots */
+    /* the least time between two snapshots (a change after one waits) */
     unsigned               interval_ms;
     /* where snapshots are built; NULL: malloc() */
     const gm_allocator_t  *allocator;

@@ -293,8 +293,7 @@ test_watcher(void)
     wc.log.data = &mb;
     wc.publish = publish;
     wc.publish_data = &mb;
-    wc.debounce_ms = 10;
-    wc.max_delay_ms = 100;
+    wc.interval_ms = 10;
     wc.allocator = &al;
 
     w = gm_watcher_start(&wc);

@@ -126,8 +126,7 @@ main(void)
     wc.file_path = dir;
     wc.publish = test_publish;
     wc.publish_data = &mb;
-    wc.debounce_ms = 2;
-    wc.max_delay_ms = 10;
+    wc.interval_ms = 10;
 
     w = gm_watcher_start(&wc);
     ok(w != NULL, "the watcher starts");
