@@ -20,6 +20,11 @@
 # "0,1"; "none" to not pin), BENCH_NICE (priority of everything it runs:
 # -10 for a full run as root, else 0), BENCH_SOURCES (propagation sources:
 # "file,kube", or "file" when the fake API server cannot run),
+# BENCH_CASES (propagation cases: "idle,load,load4", all by default),
+# BENCH_CHANGES (at most this many changes a propagation case),
+# BENCH_GAP_MS (the quiet time before each propagation change, 100 ms:
+# more than the sources' 50 ms between two snapshots, so that a change is
+# timed alone, not batched with the one before it),
 # BENCH_DEBUG (say which process had to be killed).
 
 use strict;
@@ -901,14 +906,28 @@ sub instance_memory {
 
 # ---- propagation -----------------------------------------------------------
 
+# the propagation cases BENCH_CASES asks for, changes capped by BENCH_CHANGES
+sub prop_cases {
+    my ($c, $case) = @_;
+    my %want = map { $_ => 1 }
+               split /,/, $ENV{BENCH_CASES} // 'idle,load,load4';
+    my $max = $ENV{BENCH_CHANGES};
+
+    return () unless $want{$case};
+
+    return map { [$_->[0], $max && $max < $_->[1] ? $max : $_->[1]] }
+               @{$c->{$case} || []};
+}
+
+
 sub propagation {
     my $port = $ctx->{ports}{prop};
 
     for my $source (@{$ctx->{sources}}) {
         my $src = $SOURCES{$source} or die "no source \"$source\"\n";
         my $c = $C->{$source} // $C;
-        my %count = (idle => {map { @$_ } @{$c->{idle}}},
-                     load => {map { @$_ } @{$c->{load}}});
+        my %count = (idle => {map { @$_ } prop_cases($c, 'idle')},
+                     load => {map { @$_ } prop_cases($c, 'load')});
         my %sizes = map { $_ => 1 } keys %{$count{idle}},
                                     keys %{$count{load}};
 
@@ -939,7 +958,7 @@ sub propagation {
             $src->{teardown}->($s) if $src->{teardown};
         }
 
-        for my $case (@{$c->{load4} || []}) {
+        for my $case (prop_cases($c, 'load4')) {
             propagation_workers($source, $src, @$case, 4);
         }
     }
@@ -1010,11 +1029,13 @@ sub changes {
     my ($s, $change, $from, $count, $what) = @_;
     my $http = GammaBench::Http->new($s->{addr});
     my $sampler = sampler($s);
+    my $gap = $change->{reload} ? 0 : ($ENV{BENCH_GAP_MS} // 100) / 1000;
     my (@lat, $missed);
 
     $sampler->(1);
 
     for my $v ($from .. $from + $count - 1) {
+        sleep $gap if $gap;
         $change->{prepare}->($v);
 
         my $t0 = time;
