@@ -284,3 +284,47 @@ GET /
 X-Test-To: 127.10.0.1:18080
 --- response_headers
 X-Gamma-Backend: faces/smiley2:18080
+
+
+
+=== TEST 7: an editor's save that moves the file away and writes a new one (vim's writebackup) never drops the file's objects in between
+--- user_files eval
+[["mesh/base.yaml", $GammaTest::Base], ["mesh/route.yaml", $main::Route]]
+--- init
+main::wait_synced();
+my $path = main::mesh('route.yaml');
+rename $path, "$path~" or die "rename: $!";
+Time::HiRes::sleep(0.005);
+main::write_in_place($path, $main::RouteFace);
+unlink "$path~";
+my $t = main::wait_backends('127.10.0.1:18080', 'faces/face:18080', 3);
+Test::More::ok(defined $t, 'the new version applies');
+Test::More::ok(!(grep { /manifest ".*route\.yaml" removed/ } main::error_log()),
+               'the route was not dropped while the file was away');
+--- request
+GET /
+--- more_headers
+X-Test-To: 127.10.0.1:18080
+--- response_headers
+X-Gamma-Backend: faces/face:18080
+
+
+
+=== TEST 8: a file removed for good takes its objects with it, within a grace of 25 ms
+--- user_files eval
+[["mesh/base.yaml", $GammaTest::Base], ["mesh/route.yaml", $main::Route]]
+--- init
+main::wait_synced();
+my $start = Time::HiRes::time;
+unlink main::mesh('route.yaml') or die "unlink: $!";
+my $t = main::wait_backends('127.10.0.1:18080', 'faces/smiley:18080', 3);
+Test::More::ok(defined $t, sprintf 'the route went %.0f ms after the unlink',
+                                   ($t // 9) * 1000);
+--- request
+GET /
+--- more_headers
+X-Test-To: 127.10.0.1:18080
+--- response_headers
+X-Gamma-Route-Kind: none
+--- error_log eval
+qr/gamma: manifest ".*route\.yaml" removed/

@@ -42,6 +42,12 @@
 /* ... and this long while a writer still has it open */
 #define GM_FILE_OPEN_MS    2000
 #define GM_FILE_RETRY_MS   1000
+/*
+ * a file that vanished is dropped only once it stayed away this long: an
+ * editor's save that moves the old file away and writes a new one must not
+ * publish a snapshot without the file's objects in between
+ */
+#define GM_FILE_GONE_MS    25
 /* what the parser may log per second; the rest is counted */
 #define GM_FILE_LOG_BURST  100
 
@@ -58,6 +64,7 @@ static int gm_file_load(gm_file_source_t *fs, gm_file_t *f);
 static char *gm_file_read(gm_file_source_t *fs, gm_file_t *f, size_t *len);
 static void gm_file_failed(gm_file_source_t *fs, gm_file_t *f,
     const char *fmt, const char *path, int err);
+static int gm_file_gone_wait(gm_file_source_t *fs, gm_file_t *f);
 static int gm_file_reload_stale(gm_file_source_t *fs);
 static void gm_file_free(gm_file_t *f);
 
@@ -184,7 +191,7 @@ gm_file_source_scan(gm_file_source_t *fs)
     while (*pf) {
         f = *pf;
 
-        if (f->seen) {
+        if (f->seen || gm_file_gone_wait(fs, f)) {
             pf = &f->next;
             continue;
         }
@@ -298,6 +305,7 @@ gm_file_scan_one(gm_file_source_t *fs, const char *path)
     }
 
     f->seen = 1;
+    f->gone_since = -1;
     gm_file_stat(&now, &st);
 
     if (f->loaded && gm_file_stat_eq(&f->read, &now)) {
@@ -338,6 +346,7 @@ gm_file_get(gm_file_source_t *fs, const char *path)
     slash = strrchr(f->path, '/');
     f->name = slash ? slash + 1 : f->path;
     f->seen_since = -1;
+    f->gone_since = -1;
 
     f->next = fs->files;
     fs->files = f;
@@ -578,6 +587,36 @@ gm_file_failed(gm_file_source_t *fs, gm_file_t *f, const char *fmt,
 
     f->failed = 1;
     gm_file_notify_at(fs->notify, gm_file_now_ms() + GM_FILE_RETRY_MS);
+}
+
+
+/*
+ * Whether a file the scan did not find is kept a while yet: a rescan is
+ * asked for when its grace ends, and it comes back unchanged if it was
+ * only moved away and written again.
+ */
+static int
+gm_file_gone_wait(gm_file_source_t *fs, gm_file_t *f)
+{
+    int64_t  now;
+
+    if (!fs->scanned || (!f->loaded && f->nkeys == 0)) {
+        return 0;
+    }
+
+    now = gm_file_now_ms();
+
+    if (f->gone_since == -1) {
+        f->gone_since = now;
+    }
+
+    if (now - f->gone_since >= GM_FILE_GONE_MS) {
+        return 0;
+    }
+
+    gm_file_notify_at(fs->notify, f->gone_since + GM_FILE_GONE_MS);
+
+    return 1;
 }
 
 

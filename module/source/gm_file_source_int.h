@@ -51,6 +51,7 @@ struct gm_file_s {
     gm_file_stat_t  read;           /* what was last read successfully */
     gm_file_stat_t  seen_as;        /* what the last scan found */
     int64_t         seen_since;     /* ... unchanged since then */
+    int64_t         gone_since;     /* not found since then, or -1 */
     gm_file_key_t  *keys;
     size_t          nkeys;
     unsigned        seen:1;
