@@ -451,7 +451,7 @@ gm_compile_ref_backend(gm_compile_ctx_t *ctx, const gm_rule_t *rule,
     if (ref->group.len == 0 && gm_str_eq_cstr(&ref->kind, "Service")) {
         if (!gm_compile_ref_permitted(ctx, rule->grpc ? GM_KIND_GRPCROUTE
                                                       : GM_KIND_HTTPROUTE,
-                                      &rule->route_ns, &ref->ns, &ref->name))
+                                      &rule->route->ns, &ref->ns, &ref->name))
         {
             return gm_compile_refused_backend(ctx, rule, &ref->ns,
                                               &ref->name, ref->port);
@@ -520,7 +520,7 @@ gm_compile_refused_backend(gm_compile_ctx_t *ctx, const gm_rule_t *rule,
            "%s %s: backendRef Service %s/%s: no ReferenceGrant in "
            "namespace %s lets %ss of %s refer to it, its share gets "
            "500 (gamma_reference_grants require)", kind, rule->label.data,
-           ns->data, name->data, ns->data, kind, rule->route_ns.data);
+           ns->data, name->data, ns->data, kind, rule->route->ns.data);
 
     return b;
 }

@@ -112,7 +112,7 @@ gm_compile_session_flags(gm_compile_ctx_t *ctx)
 
         for (j = 0; j < nrules; j++) {
             rule = &ctx->routes[i].rules[j];
-            rule->has_session = (rule->session != NULL);
+            rule->has_session = (rule->ext->session != NULL);
 
             for (k = 0; !rule->has_session && k < rule->nbackends; k++) {
                 rule->has_session = (rule->backends[k].backend->session
@@ -295,17 +295,19 @@ gm_compile_session(gm_compile_ctx_t *ctx, const gm_session_t *src,
 }
 
 
+/* rx: the rule's own ext, set when the rule has sessionPersistence */
+
 int
 gm_compile_rule_session(gm_compile_ctx_t *ctx, gm_rule_t *rule,
-    const gm_http_rule_t *hr)
+    gm_rule_ext_t *rx, const gm_http_rule_t *hr)
 {
     const gm_session_t  *session;
 
     session = gm_http_rule_ext(hr)->session;
 
-    if (session != NULL) {
-        rule->session = gm_compile_session(ctx, session, NULL);
-        if (rule->session == NULL) {
+    if (session != NULL && rx != NULL) {
+        rx->session = gm_compile_session(ctx, session, NULL);
+        if (rx->session == NULL) {
             return -1;
         }
     }
@@ -324,7 +326,7 @@ gm_compile_session_path(gm_compile_ctx_t *ctx, gm_rule_t *rule,
     const gm_http_rule_t *hr)
 {
     size_t                  i, len;
-    gm_str_t                prefix;
+    gm_str_t                prefix, interned;
     const gm_str_t         *path;
     const gm_http_match_t  *m;
 
@@ -369,5 +371,12 @@ gm_compile_session_path(gm_compile_ctx_t *ctx, gm_rule_t *rule,
     prefix.data = path->data;
     prefix.len = len;
 
-    return gm_compile_intern(ctx, &rule->session_path, &prefix);
+    if (gm_compile_intern(ctx, &interned, &prefix) != 0) {
+        return -1;
+    }
+
+    rule->session_path = interned.data;
+    rule->session_path_len = (uint16_t) interned.len;
+
+    return 0;
 }

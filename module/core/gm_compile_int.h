@@ -64,6 +64,7 @@ struct gm_compile_route_s {
     gm_httproute_t                *route;
     gm_str_t                       ns;          /* copies in the snapshot */
     gm_str_t                       name;
+    gm_rule_route_t               *names;       /* its rules' route */
     gm_rule_t                     *rules;       /* NULL until first bound */
     gm_compile_entry_t            *entries;
     size_t                         nentries;
@@ -216,7 +217,7 @@ int gm_compile_backend_tls(gm_compile_ctx_t *ctx);
 int gm_compile_backend_traffic(gm_compile_ctx_t *ctx);
 /* a rule's own sessionPersistence, and its cookies' default Path (same) */
 int gm_compile_rule_session(gm_compile_ctx_t *ctx, gm_rule_t *rule,
-    const gm_http_rule_t *hr);
+    gm_rule_ext_t *rx, const gm_http_rule_t *hr);
 
 /* TrafficPolicies and nginx.conf merged per rule (gm_compile_policy.c) */
 int gm_compile_policies(gm_compile_ctx_t *ctx);

@@ -292,8 +292,8 @@ gm_compile_candidates(gm_cpolicies_t *cp, const gm_cscope_t *sc)
     gm_compile_candidates_of(cp, 'S', &sc->f->ns, &sc->f->name, sc);
 
     if (sc->rule != NULL) {
-        gm_compile_candidates_of(cp, 'R', &sc->rule->route_ns,
-                                 &sc->rule->route_name, sc);
+        gm_compile_candidates_of(cp, 'R', &sc->rule->route->ns,
+                                 &sc->rule->route->name, sc);
     }
 }
 
@@ -304,6 +304,7 @@ gm_compile_candidates_of(gm_cpolicies_t *cp, char kind, const gm_str_t *ns,
 {
     int                  c;
     size_t               lo, hi, mid;
+    gm_str_t             rname;
     gm_tlevel_e          level;
     const gm_str_t      *sec;
     const gm_ctarget_t  *t;
@@ -343,7 +344,9 @@ gm_compile_candidates_of(gm_cpolicies_t *cp, char kind, const gm_str_t *ns,
             level = sec->len ? GM_TLEVEL_SERVICE_PORT : GM_TLEVEL_SERVICE;
 
         } else {
-            if (sec->len && !gm_str_eq(sec, &sc->rule->rule_name)) {
+            gm_rule_name(sc->rule, &rname);
+
+            if (sec->len && !gm_str_eq(sec, &rname)) {
                 continue;
             }
 
@@ -504,6 +507,7 @@ gm_compile_add_ops(gm_cpolicies_t *cp, const gm_cscope_t *sc,
 static int
 gm_compile_op_applies(const gm_operator_entry_t *e, const gm_cscope_t *sc)
 {
+    gm_str_t              name;
     const gm_rule_t      *r;
     const gm_frontend_t  *f;
 
@@ -527,8 +531,8 @@ gm_compile_op_applies(const gm_operator_entry_t *e, const gm_cscope_t *sc)
         break;
     }
 
-    if (r == NULL || !gm_str_eq(&e->ns, &r->route_ns)
-        || !gm_str_eq(&e->name, &r->route_name))
+    if (r == NULL || !gm_str_eq(&e->ns, &r->route->ns)
+        || !gm_str_eq(&e->name, &r->route->name))
     {
         return 0;
     }
@@ -538,7 +542,9 @@ gm_compile_op_applies(const gm_operator_entry_t *e, const gm_cscope_t *sc)
     }
 
     /* a rule by its name, an unnamed one as "rule<index>" */
-    return r->rule_name.len ? gm_str_eq(&e->rule, &r->rule_name)
+    gm_rule_name(r, &name);
+
+    return name.len ? gm_str_eq(&e->rule, &name)
            : (r->label.len > e->rule.len
               && memcmp(r->label.data + r->label.len - e->rule.len,
                         e->rule.data, e->rule.len) == 0
@@ -591,13 +597,13 @@ gm_compile_rule_values(const gm_rule_t *rule, gm_policy_values_t *v)
 {
     gm_policy_values_init(v);
 
-    if (rule->timeout_request_ms != GM_DURATION_UNSET) {
-        v->timeout_request_ms = rule->timeout_request_ms;
+    if (rule->ext->timeout_request_ms != GM_DURATION_UNSET) {
+        v->timeout_request_ms = rule->ext->timeout_request_ms;
         v->set |= GM_PF_TIMEOUT_REQUEST;
     }
 
-    if (rule->timeout_backend_ms != GM_DURATION_UNSET) {
-        v->timeout_backend_ms = rule->timeout_backend_ms;
+    if (rule->ext->timeout_backend_ms != GM_DURATION_UNSET) {
+        v->timeout_backend_ms = rule->ext->timeout_backend_ms;
         v->set |= GM_PF_TIMEOUT_BACKEND;
     }
 
@@ -607,19 +613,19 @@ gm_compile_rule_values(const gm_rule_t *rule, gm_policy_values_t *v)
 
     v->set |= GM_PF_RETRY_STANZA;
 
-    if (rule->retry_attempts != 0) {
-        v->retry_attempts = rule->retry_attempts;
+    if (rule->ext->retry_attempts != 0) {
+        v->retry_attempts = rule->ext->retry_attempts;
         v->set |= GM_PF_RETRY_ATTEMPTS;
     }
 
-    if (rule->nretry_codes != 0) {
-        v->retry_codes = rule->retry_codes;
-        v->nretry_codes = rule->nretry_codes;
+    if (rule->ext->nretry_codes != 0) {
+        v->retry_codes = rule->ext->retry_codes;
+        v->nretry_codes = rule->ext->nretry_codes;
         v->set |= GM_PF_RETRY_CODES;
     }
 
-    if (rule->retry_backoff_ms != GM_DURATION_UNSET) {
-        v->retry_backoff_ms = rule->retry_backoff_ms;
+    if (rule->ext->retry_backoff_ms != GM_DURATION_UNSET) {
+        v->retry_backoff_ms = rule->ext->retry_backoff_ms;
         v->set |= GM_PF_RETRY_BACKOFF;
     }
 }

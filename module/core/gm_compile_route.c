@@ -15,7 +15,7 @@ static int gm_compile_attach_ref(gm_compile_ctx_t *ctx, gm_compile_route_t *cr,
 static int gm_compile_add_attach(gm_compile_ctx_t *ctx, gm_frontend_t *f,
     const gm_str_t *ns, gm_compile_route_t *cr);
 static int gm_compile_route(gm_compile_ctx_t *ctx, gm_compile_route_t *cr);
-static int gm_compile_rule_retry(gm_compile_ctx_t *ctx, gm_rule_t *rule,
+static int gm_compile_rule_ext(gm_compile_ctx_t *ctx, gm_rule_t *rule,
     const gm_http_rule_t *hr);
 static void gm_compile_retry_codes_check(gm_compile_ctx_t *ctx,
     const gm_rule_t *rule);
@@ -196,11 +196,22 @@ gm_compile_route(gm_compile_ctx_t *ctx, gm_compile_route_t *cr)
     nrules = cr->route->nrules ? cr->route->nrules : 1;
 
     cr->rules = gm_arena_calloc(ctx->arena, nrules * sizeof(gm_rule_t));
-    if (cr->rules == NULL
+    cr->names = gm_arena_alloc(ctx->arena, sizeof(gm_rule_route_t));
+    if (cr->rules == NULL || cr->names == NULL
         || gm_compile_intern(ctx, &cr->ns, &cr->route->meta.ns) != 0
         || gm_compile_intern(ctx, &cr->name, &cr->route->meta.name) != 0)
     {
         return -1;
+    }
+
+    cr->names->ns = cr->ns;
+    cr->names->name = cr->name;
+
+    /* an invalid rule is never compiled, but is read */
+    for (r = 0; r < nrules; r++) {
+        cr->rules[r].route = cr->names;
+        cr->rules[r].ext = &gm_rule_ext_none;
+        cr->rules[r].session_path = "";
     }
 
     n = 0;
@@ -246,35 +257,56 @@ gm_compile_http_rule(const gm_compile_route_t *cr, uint32_t index)
 }
 
 
+/* timeouts, retry and sessionPersistence: out of line when set */
+
 static int
-gm_compile_rule_retry(gm_compile_ctx_t *ctx, gm_rule_t *rule,
+gm_compile_rule_ext(gm_compile_ctx_t *ctx, gm_rule_t *rule,
     const gm_http_rule_t *hr)
 {
     uint16_t                  *codes;
+    gm_rule_ext_t             *rx;
     const gm_http_rule_ext_t  *ext;
 
     ext = gm_http_rule_ext(hr);
 
     rule->has_retry = ext->has_retry;
-    rule->retry_attempts = ext->retry_attempts;
-    rule->retry_backoff_ms = ext->retry_backoff_ms;
 
-    if (ext->nretry_codes == 0) {
-        return 0;
+    if (ext->timeout_request_ms == GM_DURATION_UNSET
+        && ext->timeout_backend_ms == GM_DURATION_UNSET
+        && ext->retry_backoff_ms == GM_DURATION_UNSET
+        && ext->retry_attempts == 0 && ext->nretry_codes == 0
+        && ext->session == NULL)
+    {
+        rule->ext = &gm_rule_ext_none;
+        return gm_compile_rule_session(ctx, rule, NULL, hr);
     }
 
-    codes = gm_arena_alloc(ctx->arena, ext->nretry_codes * sizeof(uint16_t));
-    if (codes == NULL) {
+    rx = gm_arena_calloc(ctx->arena, sizeof(gm_rule_ext_t));
+    if (rx == NULL) {
         return -1;
     }
 
-    memcpy(codes, ext->retry_codes, ext->nretry_codes * sizeof(uint16_t));
-    rule->retry_codes = codes;
-    rule->nretry_codes = ext->nretry_codes;
+    rule->ext = rx;
+    rx->timeout_request_ms = ext->timeout_request_ms;
+    rx->timeout_backend_ms = ext->timeout_backend_ms;
+    rx->retry_attempts = ext->retry_attempts;
+    rx->retry_backoff_ms = ext->retry_backoff_ms;
 
-    gm_compile_retry_codes_check(ctx, rule);
+    if (ext->nretry_codes != 0) {
+        codes = gm_arena_alloc(ctx->arena,
+                               ext->nretry_codes * sizeof(uint16_t));
+        if (codes == NULL) {
+            return -1;
+        }
 
-    return 0;
+        memcpy(codes, ext->retry_codes, ext->nretry_codes * sizeof(uint16_t));
+        rx->retry_codes = codes;
+        rx->nretry_codes = ext->nretry_codes;
+
+        gm_compile_retry_codes_check(ctx, rule);
+    }
+
+    return gm_compile_rule_session(ctx, rule, rx, hr);
 }
 
 
@@ -284,8 +316,8 @@ gm_compile_retry_codes_check(gm_compile_ctx_t *ctx, const gm_rule_t *rule)
 {
     size_t  i;
 
-    for (i = 0; i < rule->nretry_codes; i++) {
-        switch (rule->retry_codes[i]) {
+    for (i = 0; i < rule->ext->nretry_codes; i++) {
+        switch (rule->ext->retry_codes[i]) {
         case 403: case 404: case 429: case 500: case 502: case 503: case 504:
             break;
 
@@ -293,9 +325,9 @@ gm_compile_retry_codes_check(gm_compile_ctx_t *ctx, const gm_rule_t *rule)
             gm_log(ctx->log, GM_LOG_WARN,
                    "HTTPRoute %s/%s rule %u: retry code %u is not retried "
                    "(nginx retries on 403, 404, 429, 500, 502, 503 and 504)",
-                   rule->route_ns.data, rule->route_name.data,
+                   rule->route->ns.data, rule->route->name.data,
                    (unsigned) rule->rule_index,
-                   (unsigned) rule->retry_codes[i]);
+                   (unsigned) rule->ext->retry_codes[i]);
         }
     }
 }
@@ -313,30 +345,20 @@ gm_compile_rule(gm_compile_ctx_t *ctx, gm_compile_route_t *cr, uint32_t index)
     rule = &cr->rules[index];
     hr = gm_compile_http_rule(cr, index);
 
-    rule->route_ns = cr->ns;
-    rule->route_name = cr->name;
     rule->rule_index = index;
-    rule->timeout_request_ms = gm_http_rule_ext(hr)->timeout_request_ms;
-    rule->timeout_backend_ms = gm_http_rule_ext(hr)->timeout_backend_ms;
     rule->no_backends = (hr->nbackends == 0);
     rule->grpc = (cr->route->meta.kind == GM_KIND_GRPCROUTE);
 
-    if (gm_compile_rule_retry(ctx, rule, hr) != 0
-        || gm_compile_rule_session(ctx, rule, hr) != 0)
-    {
+    if (gm_compile_rule_ext(ctx, rule, hr) != 0) {
         return -1;
     }
 
     if (hr->name.len != 0) {
-        rc = gm_compile_intern(ctx, &rule->rule_name, &hr->name);
-
-        if (rc == 0) {
-            rc = gm_compile_sprintf(ctx->arena, &rule->label, "%s/%s/%s",
-                                    cr->ns.data, cr->name.data, hr->name.data);
-        }
+        rule->named = 1;
+        rc = gm_compile_sprintf(ctx->arena, &rule->label, "%s/%s/%s",
+                                cr->ns.data, cr->name.data, hr->name.data);
 
     } else {
-        rule->rule_name.data = (char *) "";
         rc = gm_compile_sprintf(ctx->arena, &rule->label, "%s/%s/rule%u",
                                 cr->ns.data, cr->name.data, (unsigned) index);
     }
@@ -436,7 +458,7 @@ gm_compile_filter_backend(void *data, const gm_str_t *ns, const gm_str_t *name,
         && !gm_compile_ref_permitted(ctx, ctx->filter_rule->grpc
                                           ? GM_KIND_GRPCROUTE
                                           : GM_KIND_HTTPROUTE,
-                                     &ctx->filter_rule->route_ns, ns, name))
+                                     &ctx->filter_rule->route->ns, ns, name))
     {
         return gm_compile_refused_backend(ctx, ctx->filter_rule, ns, name,
                                           port);

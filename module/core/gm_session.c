@@ -222,8 +222,8 @@ gm_session_default_name(char *out, const char *scope, size_t len)
 const gm_session_t *
 gm_session_effective(const gm_rule_t *rule, const gm_backend_t *b)
 {
-    if (rule != NULL && rule->session != NULL) {
-        return rule->session;
+    if (rule != NULL && rule->ext->session != NULL) {
+        return rule->ext->session;
     }
 
     return b ? b->session : NULL;

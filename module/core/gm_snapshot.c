@@ -18,6 +18,13 @@ static uint64_t gm_frontend_hash(const gm_addr_t *ip, uint16_t port);
 static void gm_snapshot_release(gm_snapshot_t *s);
 
 
+const gm_rule_ext_t  gm_rule_ext_none = {
+    .timeout_request_ms = GM_DURATION_UNSET,
+    .timeout_backend_ms = GM_DURATION_UNSET,
+    .retry_backoff_ms = GM_DURATION_UNSET,
+};
+
+
 gm_snapshot_t *
 gm_snapshot_build(gm_store_t *store, const gm_log_t *log)
 {
@@ -301,6 +308,26 @@ gm_frontend_route_table(const gm_frontend_t *f, const char *ns,
     *kind = GM_TABLE_NONE;
 
     return NULL;
+}
+
+
+/* a named rule's label is "ns/name/rulename" */
+
+void
+gm_rule_name(const gm_rule_t *rule, gm_str_t *name)
+{
+    size_t  skip;
+
+    if (!rule->named) {
+        name->len = 0;
+        name->data = (char *) "";
+        return;
+    }
+
+    skip = rule->route->ns.len + rule->route->name.len + 2;
+
+    name->len = rule->label.len - skip;
+    name->data = rule->label.data + skip;
 }
 
 

@@ -97,27 +97,47 @@ typedef struct {
     uint32_t             weight;      /* 0: only sessions come to it */
 } gm_weighted_backend_t;
 
-struct gm_rule_s {
-    gm_str_t                route_ns;
-    gm_str_t                route_name;
-    gm_str_t                rule_name;    /* empty when unnamed */
-    /* "ns/name/rulename", or "ns/name/rule<index>" when unnamed */
-    gm_str_t                label;
-    gm_str_t                session_path;   /* a cookie's default Path */
-    gm_weighted_backend_t  *backends;
+/* the names of a rule's route: one block shared by all its rules */
+typedef struct {
+    gm_str_t                ns;
+    gm_str_t                name;
+} gm_rule_route_t;
+
+/*
+ * A rule's rarely set fields, out of line (memory, issue 12): a rule that
+ * sets none points to gm_rule_ext_none, static data, never NULL.
+ */
+typedef struct {
     const uint16_t         *retry_codes;
-    const gm_filters_t     *filters;              /* rule filters, or NULL */
     /* its own sessionPersistence (it beats its backends'), or NULL */
     const gm_session_t     *session;
-    uint64_t                total_weight; /* 0 ⇒ nothing can be chosen */
     int64_t                 timeout_request_ms;   /* GM_DURATION_UNSET */
     int64_t                 timeout_backend_ms;   /* GM_DURATION_UNSET */
     int64_t                 retry_backoff_ms;     /* GM_DURATION_UNSET */
+    uint32_t                nretry_codes;
+    uint32_t                retry_attempts;       /* retries after the 1st */
+} gm_rule_ext_t;
+
+extern const gm_rule_ext_t  gm_rule_ext_none;
+
+struct gm_rule_s {
+    /*
+     * "ns/name/rulename", or "ns/name/rule<index>" when unnamed: a named
+     * rule's name is its tail (gm_rule_name())
+     */
+    gm_str_t                label;
+    const gm_rule_route_t  *route;
+    /* a cookie's default Path, session_path_len bytes; "" when none */
+    const char             *session_path;
+    gm_weighted_backend_t  *backends;
+    const gm_filters_t     *filters;              /* rule filters, or NULL */
+    const gm_rule_ext_t    *ext;                  /* never NULL */
+    uint64_t                total_weight; /* 0 ⇒ nothing can be chosen */
     /* counts and flags last: no padding between them (memory, issue 12) */
     uint32_t                rule_index;
     uint32_t                nbackends;
-    uint32_t                nretry_codes;
-    uint32_t                retry_attempts;       /* retries after the 1st */
+    uint16_t                session_path_len;
+    unsigned                named:1;         /* the rule has a name */
     unsigned                no_backends:1;   /* rule has no backendRefs */
     unsigned                grpc:1;          /* of a GRPCRoute */
     /* its own or a backend's sessionPersistence: else no session work */
@@ -266,6 +286,9 @@ const gm_effective_t *gm_policy_set_effective(const gm_policy_set_t *p,
 /* the sessionPersistence of a request of rule (may be NULL) sent to b */
 const gm_session_t *gm_session_effective(const gm_rule_t *rule,
     const gm_backend_t *b);
+
+/* the rule's name (the tail of its label), empty when unnamed */
+void gm_rule_name(const gm_rule_t *rule, gm_str_t *name);
 
 /* weighted random choice; rnd is uniform in [0, 2^32) */
 gm_weighted_backend_t *gm_rule_pick_backend(const gm_rule_t *rule,

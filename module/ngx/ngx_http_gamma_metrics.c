@@ -728,8 +728,8 @@ ngx_http_gamma_series_label(ngx_http_gamma_ctx_t *ctx,
     k->service_len = (uint16_t) (p - k->text);
 
     if (rule) {
-        p = ngx_slprintf(p, end, "%s/%s", rule->route_ns.data,
-                         rule->route_name.data);
+        p = ngx_slprintf(p, end, "%s/%s", rule->route->ns.data,
+                         rule->route->name.data);
     }
 
     k->route_len = (uint16_t) (p - k->text - k->service_len);

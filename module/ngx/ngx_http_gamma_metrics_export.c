@@ -276,10 +276,10 @@ ngx_http_gamma_names(ngx_pool_t *pool, gm_snapshot_t *s)
             for (j = 0; j < gm_route_table_nentries(table); j++) {
                 rule = gm_route_table_entry(table, j, &mv);
 
-                if (ngx_http_gamma_name_push(names, rule->route_ns.data,
-                                             rule->route_ns.len,
-                                             rule->route_name.data,
-                                             rule->route_name.len)
+                if (ngx_http_gamma_name_push(names, rule->route->ns.data,
+                                             rule->route->ns.len,
+                                             rule->route->name.data,
+                                             rule->route->name.len)
                     != NGX_OK)
                 {
                     return NULL;

@@ -84,7 +84,7 @@ ngx_http_gamma_regex_budget_exceeded(ngx_http_request_t *r,
                   "(%ui more such requests since the last line)",
                   ctx->frontend->label.data,
                   ngx_http_gamma_regex_budget_steps(gmcf), rule->label.data,
-                  rule->route_ns.data, rule->route_name.data,
+                  rule->route->ns.data, rule->route->name.data,
                   ngx_http_gamma_regex_unlogged);
 
     ngx_http_gamma_regex_logged = now;

@@ -357,8 +357,8 @@ ngx_http_gamma_json_table(ngx_http_gamma_out_t *out,
         rule = gm_route_table_entry(t, i, &mv);
 
         ngx_http_gamma_out(out, "%s\n  {\"route\": \"%s/%s\", \"rule\": ",
-                           i ? "," : "", rule->route_ns.data,
-                           rule->route_name.data);
+                           i ? "," : "", rule->route->ns.data,
+                           rule->route->name.data);
         ngx_http_gamma_out_json(out, rule->label.data, rule->label.len);
         ngx_http_gamma_out(out, ", \"match\": ");
         ngx_http_gamma_json_match(out, &mv);
@@ -423,15 +423,16 @@ ngx_http_gamma_json_rule(ngx_http_gamma_out_t *out, const gm_rule_t *rule)
 
     ngx_http_gamma_out(out, ", \"timeouts\": {");
 
-    if (rule->timeout_request_ms != GM_DURATION_UNSET) {
+    if (rule->ext->timeout_request_ms != GM_DURATION_UNSET) {
         ngx_http_gamma_out(out, "\"request_ms\": %L",
-                           (int64_t) rule->timeout_request_ms);
+                           (int64_t) rule->ext->timeout_request_ms);
     }
 
-    if (rule->timeout_backend_ms != GM_DURATION_UNSET) {
+    if (rule->ext->timeout_backend_ms != GM_DURATION_UNSET) {
         ngx_http_gamma_out(out, "%s\"backend_request_ms\": %L",
-                           rule->timeout_request_ms != GM_DURATION_UNSET
-                           ? ", " : "", (int64_t) rule->timeout_backend_ms);
+                           rule->ext->timeout_request_ms != GM_DURATION_UNSET
+                           ? ", " : "",
+                           (int64_t) rule->ext->timeout_backend_ms);
     }
 
     ngx_http_gamma_out(out, "}, \"retry\": ");
@@ -441,12 +442,12 @@ ngx_http_gamma_json_rule(ngx_http_gamma_out_t *out, const gm_rule_t *rule)
 
     } else {
         ngx_http_gamma_out(out, "{\"attempts\": %uD, \"backoff_ms\": %L, "
-                           "\"codes\": [", rule->retry_attempts,
-                           (int64_t) rule->retry_backoff_ms);
+                           "\"codes\": [", rule->ext->retry_attempts,
+                           (int64_t) rule->ext->retry_backoff_ms);
 
-        for (i = 0; i < rule->nretry_codes; i++) {
+        for (i = 0; i < rule->ext->nretry_codes; i++) {
             ngx_http_gamma_out(out, "%s%ui", i ? ", " : "",
-                               (ngx_uint_t) rule->retry_codes[i]);
+                               (ngx_uint_t) rule->ext->retry_codes[i]);
         }
 
         ngx_http_gamma_out(out, "]}");

@@ -183,9 +183,9 @@ ngx_http_gamma_html_table(ngx_http_gamma_out_t *out, const char *title,
         rule = gm_route_table_entry(t, i, &mv);
 
         ngx_http_gamma_out(out, "<tr><td>%uz</td><td>", i + 1);
-        ngx_http_gamma_html_str(out, &rule->route_ns);
+        ngx_http_gamma_html_str(out, &rule->route->ns);
         ngx_http_gamma_out(out, "/");
-        ngx_http_gamma_html_str(out, &rule->route_name);
+        ngx_http_gamma_html_str(out, &rule->route->name);
         ngx_http_gamma_out(out, "</td><td>");
         ngx_http_gamma_html_str(out, &rule->label);
         ngx_http_gamma_out(out, "</td><td>");
@@ -255,21 +255,21 @@ ngx_http_gamma_html_policy(ngx_http_gamma_out_t *out, const gm_rule_t *rule)
 
     any = 0;
 
-    if (rule->timeout_request_ms != GM_DURATION_UNSET) {
+    if (rule->ext->timeout_request_ms != GM_DURATION_UNSET) {
         ngx_http_gamma_out(out, "request %L ms",
-                           (int64_t) rule->timeout_request_ms);
+                           (int64_t) rule->ext->timeout_request_ms);
         any = 1;
     }
 
-    if (rule->timeout_backend_ms != GM_DURATION_UNSET) {
+    if (rule->ext->timeout_backend_ms != GM_DURATION_UNSET) {
         ngx_http_gamma_out(out, "%sbackend request %L ms", any ? "<br>" : "",
-                           (int64_t) rule->timeout_backend_ms);
+                           (int64_t) rule->ext->timeout_backend_ms);
         any = 1;
     }
 
     if (rule->has_retry) {
         ngx_http_gamma_out(out, "%sretry %uD times", any ? "<br>" : "",
-                           rule->retry_attempts);
+                           rule->ext->retry_attempts);
         any = 1;
     }
 

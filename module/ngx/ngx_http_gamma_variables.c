@@ -160,8 +160,8 @@ ngx_http_gamma_variable_value(ngx_http_gamma_ctx_t *ctx,
         if (ctx->rule) {
             /* "ns/name" is the head of the rule label */
             out->data = ctx->rule->label.data;
-            out->len = ctx->rule->route_ns.len + 1
-                       + ctx->rule->route_name.len;
+            out->len = ctx->rule->route->ns.len + 1
+                       + ctx->rule->route->name.len;
         }
         break;
 
@@ -173,7 +173,7 @@ ngx_http_gamma_variable_value(ngx_http_gamma_ctx_t *ctx,
 
     case NGX_HTTP_GAMMA_VAR_RULE:
         if (ctx->rule) {
-            *out = ctx->rule->rule_name;
+            gm_rule_name(ctx->rule, out);
         }
         break;
 

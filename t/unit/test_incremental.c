@@ -252,8 +252,8 @@ dump_table(buf_t *b, const gm_route_table_t *t)
             r->label.data, r->grpc, mv.path_type, mv.path.data,
             mv.method.data ? mv.method.data : "", mv.nheaders, mv.nquery,
             (unsigned long long) r->total_weight,
-            (long long) r->timeout_request_ms,
-            (long long) r->timeout_backend_ms, r->retry_attempts);
+            (long long) r->ext->timeout_request_ms,
+            (long long) r->ext->timeout_backend_ms, r->ext->retry_attempts);
         dump_filters(b, r->filters);
         dump_policy(b, t->entries[i].policy);
 

@@ -235,18 +235,18 @@ test_compiled(void)
                    XBTP("sp", "1", "{type: Header, header: {name: X-Sid}}"),
                    &store);
     rule = s ? test_rule(s, 80, "/app/1", &b) : NULL;
-    ok(rule != NULL && rule->session != NULL, "rule: compiled");
+    ok(rule != NULL && rule->ext->session != NULL, "rule: compiled");
 
-    if (rule != NULL && rule->session != NULL) {
-        sp = rule->session;
+    if (rule != NULL && rule->ext->session != NULL) {
+        sp = rule->ext->session;
         ok(sp->type == GM_SESSION_COOKIE && sp->permanent
            && sp->absolute_ms == 3600000, "rule: type, lifetime, timeout");
         is_str(sp->name.data, "sid", "rule: cookie.name");
         is_str(sp->path.data, "/x", "rule: cookie.path");
         is_int((int64_t) sp->policy.len, 0, "rule: nobody's policy");
-        is_str(rule->session_path.data, "/app", "rule: its default Path");
+        is_str(rule->session_path, "/app", "rule: its default Path");
         ok(b != NULL && b->session != NULL, "policy: on the backend");
-        ok(gm_session_effective(rule, b) == rule->session,
+        ok(gm_session_effective(rule, b) == rule->ext->session,
            "merge: the rule's beats the policy's");
     }
 
@@ -266,11 +266,11 @@ test_compiled(void)
                               "{path: {type: Exact, value: /b}}]", "")
                    XBTP("sp", "1", "{}"), &store);
     rule = s ? test_rule(s, 80, "/a", &b) : NULL;
-    ok(rule != NULL && rule->session == NULL, "no rule field");
+    ok(rule != NULL && rule->ext->session == NULL, "no rule field");
     ok(rule != NULL && b != NULL && b->session != NULL
        && gm_session_effective(rule, b) == b->session,
        "merge: then the policy's");
-    ok(rule != NULL && rule->session_path.len == 0,
+    ok(rule != NULL && rule->session_path_len == 0,
        "two paths: the default Path is /");
 
     if (b != NULL && b->session != NULL) {

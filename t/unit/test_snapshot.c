@@ -537,6 +537,7 @@ static void
 test_weights_labels(void)
 {
     fx_log_t              fl;
+    gm_str_t              name;
     gm_store_t           *store;
     gm_object_t          *rt;
     gm_snapshot_t        *s;
@@ -572,16 +573,23 @@ test_weights_labels(void)
     ok(!rule->no_backends, "but it had backendRefs");
     ok(gm_rule_pick_backend(rule, 12345) == NULL, "nothing to pick");
     is_str(rule->label.data, "ns/w/zero", "a named rule's label");
-    is_str(rule->rule_name.data, "zero", "rule name");
+    gm_rule_name(rule, &name);
+    is_str(name.data, "zero", "rule name");
+    is_int(name.len, 4, "rule name: its length");
 
     r = fx_request("GET", "/none", NULL, NULL);
     rule = gm_route_table_match(table(f, "ns", &kind), &r, m);
     ok(rule && rule->no_backends, "no backendRefs: no_backends");
     is_str(rule->label.data, "ns/w/rule1", "an unnamed rule's label");
     is_int(rule->rule_index, 1, "rule index");
-    is_str(rule->route_ns.data, "ns", "route namespace");
-    is_str(rule->route_name.data, "w", "route name");
-    is_int(rule->timeout_request_ms, GM_DURATION_UNSET, "timeouts copied");
+    gm_rule_name(rule, &name);
+    is_int(name.len, 0, "an unnamed rule: its name empty");
+    is_str(rule->route->ns.data, "ns", "route namespace");
+    is_str(rule->route->name.data, "w", "route name");
+    is_int(rule->ext->timeout_request_ms, GM_DURATION_UNSET,
+           "timeouts copied");
+    ok(rule->ext == &gm_rule_ext_none, "no timeouts, retry, session: "
+       "the static none");
 
     gm_matcher_destroy(m);
     gm_snapshot_unref(s);
