@@ -448,7 +448,7 @@ gm_compile_ref_backend(gm_compile_ctx_t *ctx, const gm_rule_t *rule,
     gm_str_t       ns, name;
     gm_backend_t  *b;
 
-    if (ref->group.len == 0 && gm_str_eq_cstr(&ref->kind, "Service")) {
+    if (ref->gk == &gm_group_kind_service) {
         if (!gm_compile_ref_permitted(ctx, rule->grpc ? GM_KIND_GRPCROUTE
                                                       : GM_KIND_HTTPROUTE,
                                       &rule->route->ns, &ref->ns, &ref->name))
@@ -485,7 +485,8 @@ gm_compile_ref_backend(gm_compile_ctx_t *ctx, const gm_rule_t *rule,
            "kind \"%s\", its share gets 500",
            rule->grpc ? "GRPCRoute" : "HTTPRoute", rule->label.data,
            ref->ns.data, ref->name.data,
-           ref->group.data ? ref->group.data : "", ref->kind.data);
+           ref->gk->group.data ? ref->gk->group.data : "",
+           ref->gk->kind.data);
 
     return b;
 }

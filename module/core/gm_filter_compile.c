@@ -318,12 +318,10 @@ gm_filter_compile_mirror(const gm_filter_compile_ctx_t *ctx,
     m->numerator = mf->numerator;
     m->denominator = mf->denominator;
 
-    if (ref->group.len != 0 || !gm_str_eq_cstr(&ref->kind, "Service")
-        || ref->name.len == 0)
-    {
+    if (ref->gk != &gm_group_kind_service || ref->name.len == 0) {
         gm_log(ctx->log, GM_LOG_WARN, "HTTPRoute %s: RequestMirror to "
                "group \"%s\" kind \"%s\" is not supported, not mirrored",
-               ctx->label, ref->group.data, ref->kind.data);
+               ctx->label, ref->gk->group.data, ref->gk->kind.data);
         return 0;
     }
 

@@ -24,6 +24,8 @@ static int gm_rule_parse(gm_parse_ctx_t *ctx, json_t *item,
 static int gm_rule_redirect_check(gm_parse_ctx_t *ctx, gm_http_rule_t *rule);
 static int gm_backend_ref_parse(gm_parse_ctx_t *ctx, json_t *item,
     gm_backend_ref_t *b);
+static const gm_group_kind_t *gm_group_kind(gm_parse_ctx_t *ctx,
+    const gm_str_t *group, const gm_str_t *kind);
 static int gm_get_rule_duration(gm_parse_ctx_t *ctx, json_t *obj,
     const char *where, const char *key, int64_t *ms);
 static int gm_timeouts_parse(gm_parse_ctx_t *ctx, json_t *json,
@@ -39,6 +41,15 @@ static const gm_http_rule_ext_t  gm_http_rule_ext_unset = {
     .timeout_request_ms = GM_DURATION_UNSET,
     .timeout_backend_ms = GM_DURATION_UNSET,
     .retry_backoff_ms = GM_DURATION_UNSET
+};
+
+const gm_group_kind_t  gm_group_kind_service = {
+    { 0, (char *) "" }, { 7, (char *) "Service" }
+};
+
+const gm_group_kind_t  gm_group_kind_gateway = {
+    { sizeof(GM_GATEWAY_GROUP) - 1, (char *) GM_GATEWAY_GROUP },
+    { 7, (char *) "Gateway" }
 };
 
 
@@ -422,17 +433,23 @@ gm_backend_ref_parse(gm_parse_ctx_t *ctx, json_t *item, gm_backend_ref_t *b)
 int
 gm_object_ref_parse(gm_parse_ctx_t *ctx, json_t *item, gm_backend_ref_t *b)
 {
-    int  rc;
+    int       rc;
+    gm_str_t  group, kind;
 
     if (gm_check_object(ctx, item) != 0
-        || gm_get_name_def(ctx, item, "group", GM_NAME_GROUP, "", &b->group)
+        || gm_get_name_def(ctx, item, "group", GM_NAME_GROUP, "", &group)
            != 0
         || gm_get_name_def(ctx, item, "kind", GM_NAME_KIND, "Service",
-                           &b->kind) != 0
+                           &kind) != 0
         || gm_get_name(ctx, item, "name", GM_NAME_OBJECT, GM_REQUIRED,
                        &b->name) < 0
         || gm_get_ns(ctx, item, &b->ns) != 0)
     {
+        return -1;
+    }
+
+    b->gk = gm_group_kind(ctx, &group, &kind);
+    if (b->gk == NULL) {
         return -1;
     }
 
@@ -441,11 +458,46 @@ gm_object_ref_parse(gm_parse_ctx_t *ctx, json_t *item, gm_backend_ref_t *b)
         return -1;
     }
 
-    if (rc == 0 && b->group.len == 0 && gm_str_eq_cstr(&b->kind, "Service")) {
+    if (rc == 0 && b->gk == &gm_group_kind_service) {
         return gm_reject(ctx, "port", "is required for a Service reference");
     }
 
     return 0;
+}
+
+
+/* the static pair when it is one, else the object's copy */
+static const gm_group_kind_t *
+gm_group_kind(gm_parse_ctx_t *ctx, const gm_str_t *group,
+    const gm_str_t *kind)
+{
+    gm_group_kind_t        *gk;
+    const gm_group_kind_t  *known;
+
+    /* group "" may have no data: compared by length first */
+    known = &gm_group_kind_service;
+
+    if (group->len == 0 && gm_str_eq(kind, &known->kind)) {
+        return known;
+    }
+
+    known = &gm_group_kind_gateway;
+
+    if (group->len != 0 && gm_str_eq(group, &known->group)
+        && gm_str_eq(kind, &known->kind))
+    {
+        return known;
+    }
+
+    gk = gm_alloc(ctx, 1, sizeof(gm_group_kind_t));
+    if (gk == NULL) {
+        return NULL;
+    }
+
+    gk->group = *group;
+    gk->kind = *kind;
+
+    return gk;
 }
 
 

@@ -14,6 +14,20 @@
 #include "gm_session.h"
 
 
+/*
+ * The group and kind of a reference: the usual pairs are static, shared
+ * by every reference (memory, issue 12); another pair is the object's.
+ * The parser gives the static pair whenever it is one: a reference to a
+ * Service is one whose gk is &gm_group_kind_service.
+ */
+typedef struct {
+    gm_str_t    group;
+    gm_str_t    kind;
+} gm_group_kind_t;
+
+extern const gm_group_kind_t  gm_group_kind_service;   /* "", Service */
+extern const gm_group_kind_t  gm_group_kind_gateway;   /* Gateway's */
+
 typedef struct {
     gm_str_t    group;                /* defaulted: gateway.networking.k8s.io */
     gm_str_t    kind;                 /* defaulted: Gateway */
@@ -69,8 +83,7 @@ typedef struct gm_filter_s  gm_filter_t;
 
 /* a backendRef; RequestMirror's backendRef too (weight, filters unused) */
 typedef struct {
-    gm_str_t       group;             /* defaulted: "" */
-    gm_str_t       kind;              /* defaulted: Service */
+    const gm_group_kind_t  *gk;       /* defaulted: "", Service */
     gm_str_t       ns;                /* defaulted: the route's namespace */
     gm_str_t       name;
     gm_filter_t   *filters;

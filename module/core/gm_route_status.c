@@ -482,7 +482,7 @@ gm_status_refs(gm_compile_ctx_t *ctx, const gm_httproute_t *route,
 
             gm_status_printf(msg, "%srule %zu backendRef %s %s/%s port %u: "
                              "%s", msg->len ? "; " : "", r,
-                             ref->kind.data, ref->ns.data, ref->name.data,
+                             ref->gk->kind.data, ref->ns.data, ref->name.data,
                              (unsigned) ref->port, why);
 
             if (first == NULL) {
@@ -510,7 +510,7 @@ gm_status_ref(gm_compile_ctx_t *ctx, const gm_httproute_t *route,
     gm_compile_service_t     *cs;
     const gm_service_port_t  *sp;
 
-    if (ref->group.len != 0 || !gm_str_eq_cstr(&ref->kind, "Service")) {
+    if (ref->gk != &gm_group_kind_service) {
         *why = "only Services are supported as backends";
         return "InvalidKind";
     }

@@ -224,8 +224,7 @@ fx_backend(gm_object_t *route, const char *ns, const char *name,
     rule = fx_last_rule(route);
     ref = FX_PUSH(route->arena, rule->backends, rule->nbackends);
 
-    fx_str(route->arena, &ref->group, "", 0);
-    fx_str(route->arena, &ref->kind, "Service", 7);
+    ref->gk = &gm_group_kind_service;
     fx_str(route->arena, &ref->ns, ns, strlen(ns));
     fx_str(route->arena, &ref->name, name, strlen(name));
     ref->port = port;

@@ -681,8 +681,10 @@ test_route(void)
     is_str(r->name.data, "", "route: unnamed rule");
 
     b = &r->backends[0];
-    is_str(b->group.data, "", "route: backend group default");
-    is_str(b->kind.data, "Service", "route: backend kind default");
+    is_str(b->gk->group.data, "", "route: backend group default");
+    is_str(b->gk->kind.data, "Service", "route: backend kind default");
+    ok(b->gk == &gm_group_kind_service,
+       "route: a Service's group and kind are the shared pair");
     is_str(b->ns.data, "faces", "route: backend namespace default");
     is_int(b->weight, 1, "route: weight default");
     is_int(b->port, 80, "route: backend port");
@@ -732,7 +734,8 @@ test_route(void)
            "route: remove has no value");
 
     b = &r->backends[1];
-    is_str(b->group.data, "example.com", "route: other group");
+    is_str(b->gk->group.data, "example.com", "route: other group");
+    ok(b->gk != &gm_group_kind_service, "route: another pair is its own");
     is_int(b->port, 0, "route: no port needed for other kinds");
 
     ext = gm_http_rule_ext(r);
@@ -758,7 +761,7 @@ test_route(void)
     is_str(f->u.rewrite.hostname.data, "", "route: rewrite no hostname");
 
     f = &r->filters[1];
-    is_str(f->u.mirror.backend.kind.data, "Service",
+    is_str(f->u.mirror.backend.gk->kind.data, "Service",
            "route: mirror kind default");
     is_str(f->u.mirror.backend.ns.data, "faces",
            "route: mirror namespace default");

@@ -206,13 +206,15 @@ test_backends(void)
     gm_snapshot_t         *s;
     gm_object_t           *rt, *svc;
     const gm_condition_t  *c;
+    static gm_group_kind_t  pod = {
+        { 0, (char *) "" }, { 3, (char *) "Pod" }
+    };
 
     store = mesh();
     route(store, "nobackend", "web", "gone", 80);
     route(store, "badport", "web", "v1", 9999);
     rt = route(store, "kind", "web", "v1", 80);
-    rt->body->httproute.rules[0].backends[0].kind.data = (char *) "Pod";
-    rt->body->httproute.rules[0].backends[0].kind.len = 3;
+    rt->body->httproute.rules[0].backends[0].gk = &pod;
     svc = fx_service("shop", "tls", "10.96.0.9", "https:443");
     svc->body->service.ports[0].app_protocol.data = (char *) "https";
     svc->body->service.ports[0].app_protocol.len = 5;

@@ -434,7 +434,9 @@ test_backends(void)
     const gm_backend_t           *b;
     const gm_frontend_t          *f;
     const gm_weighted_backend_t  *wb;
-    static gm_str_t               configmap = { 9, (char *) "ConfigMap" };
+    static gm_group_kind_t        configmap = {
+        { 0, (char *) "" }, { 9, (char *) "ConfigMap" }
+    };
 
     store = gm_store_create();
     gm_store_put(store, fx_service("ns", "front", "10.96.6.1", "80"));
@@ -472,7 +474,7 @@ test_backends(void)
     fx_backend(rt, "ns", "idle", 80, 1);
     fx_backend(rt, "ns", "ext", 80, 1);
     ref = fx_backend(rt, "ns", "app", 80, 1);
-    ref->kind = configmap;
+    ref->gk = &configmap;
     fx_backend(rt, "ns", "bare", 80, 1);
     fx_backend(rt, "ns", "app", 80, 0);
     fx_rule(rt, "second");
