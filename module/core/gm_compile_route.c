@@ -63,8 +63,9 @@ gm_compile_attach_routes(gm_compile_ctx_t *ctx)
 int
 gm_compile_is_service_parent(const gm_parent_ref_t *ref)
 {
-    return (ref->group.len == 0 || gm_str_eq_cstr(&ref->group, "core"))
-           && gm_str_eq_cstr(&ref->kind, "Service");
+    return (ref->gk->group.len == 0
+            || gm_str_eq_cstr(&ref->gk->group, "core"))
+           && gm_str_eq_cstr(&ref->gk->kind, "Service");
 }
 
 

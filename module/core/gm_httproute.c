@@ -26,6 +26,8 @@ static int gm_backend_ref_parse(gm_parse_ctx_t *ctx, json_t *item,
     gm_backend_ref_t *b);
 static const gm_group_kind_t *gm_group_kind(gm_parse_ctx_t *ctx,
     const gm_str_t *group, const gm_str_t *kind);
+static int gm_group_kind_eq(const gm_group_kind_t *a,
+    const gm_group_kind_t *b);
 static int gm_get_rule_duration(gm_parse_ctx_t *ctx, json_t *obj,
     const char *where, const char *key, int64_t *ms);
 static int gm_timeouts_parse(gm_parse_ctx_t *ctx, json_t *json,
@@ -161,17 +163,24 @@ gm_parent_refs_parse(gm_parse_ctx_t *ctx, json_t *spec, gm_httproute_t *route)
 static int
 gm_parent_ref_parse(gm_parse_ctx_t *ctx, json_t *item, gm_parent_ref_t *p)
 {
+    gm_str_t  group, kind;
+
     if (gm_check_object(ctx, item) != 0
         || gm_get_name_def(ctx, item, "group", GM_NAME_GROUP,
-                           GM_GATEWAY_GROUP, &p->group) != 0
+                           GM_GATEWAY_GROUP, &group) != 0
         || gm_get_name_def(ctx, item, "kind", GM_NAME_KIND, "Gateway",
-                           &p->kind) != 0
+                           &kind) != 0
         || gm_get_ns(ctx, item, &p->ns) != 0
         || gm_get_name(ctx, item, "name", GM_NAME_OBJECT, GM_REQUIRED,
                        &p->name) < 0
         || gm_get_name(ctx, item, "sectionName", GM_NAME_SUBDOMAIN, 0,
                        &p->section_name) < 0)
     {
+        return -1;
+    }
+
+    p->gk = gm_group_kind(ctx, &group, &kind);
+    if (p->gk == NULL) {
         return -1;
     }
 
@@ -195,7 +204,7 @@ gm_parent_ref_unique(gm_parse_ctx_t *ctx, gm_parent_ref_t *refs, size_t i)
     for (j = 0; j < i; j++) {
         b = &refs[j];
 
-        if (!gm_str_eq(&a->group, &b->group) || !gm_str_eq(&a->kind, &b->kind)
+        if (!gm_group_kind_eq(a->gk, b->gk)
             || !gm_str_eq(&a->ns, &b->ns) || !gm_str_eq(&a->name, &b->name))
         {
             continue;
@@ -498,6 +507,17 @@ gm_group_kind(gm_parse_ctx_t *ctx, const gm_str_t *group,
     gk->kind = *kind;
 
     return gk;
+}
+
+
+static int
+gm_group_kind_eq(const gm_group_kind_t *a, const gm_group_kind_t *b)
+{
+    return a == b
+           || (a->group.len == b->group.len && a->kind.len == b->kind.len
+               && (a->group.len == 0
+                   || memcmp(a->group.data, b->group.data, a->group.len) == 0)
+               && memcmp(a->kind.data, b->kind.data, a->kind.len) == 0);
 }
 
 

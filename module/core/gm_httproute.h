@@ -29,8 +29,7 @@ extern const gm_group_kind_t  gm_group_kind_service;   /* "", Service */
 extern const gm_group_kind_t  gm_group_kind_gateway;   /* Gateway's */
 
 typedef struct {
-    gm_str_t    group;                /* defaulted: gateway.networking.k8s.io */
-    gm_str_t    kind;                 /* defaulted: Gateway */
+    const gm_group_kind_t  *gk;       /* defaulted: gm_group_kind_gateway */
     gm_str_t    ns;                   /* defaulted: the route's namespace */
     gm_str_t    name;
     gm_str_t    section_name;         /* empty when unset */

@@ -644,11 +644,27 @@ static int
 gm_status_copy_ref(gm_compile_ctx_t *ctx, gm_parent_ref_t *dst,
     const gm_parent_ref_t *src)
 {
-    dst->port = src->port;
+    gm_group_kind_t  *gk;
 
-    return (gm_compile_intern(ctx, &dst->group, &src->group) != 0
-            || gm_compile_intern(ctx, &dst->kind, &src->kind) != 0
-            || gm_compile_intern(ctx, &dst->ns, &src->ns) != 0
+    dst->port = src->port;
+    dst->gk = src->gk;
+
+    /* a pair of the object's is copied, the static ones are shared */
+    if (src->gk != &gm_group_kind_service
+        && src->gk != &gm_group_kind_gateway)
+    {
+        gk = gm_arena_alloc(ctx->arena, sizeof(gm_group_kind_t));
+        if (gk == NULL
+            || gm_compile_intern(ctx, &gk->group, &src->gk->group) != 0
+            || gm_compile_intern(ctx, &gk->kind, &src->gk->kind) != 0)
+        {
+            return -1;
+        }
+
+        dst->gk = gk;
+    }
+
+    return (gm_compile_intern(ctx, &dst->ns, &src->ns) != 0
             || gm_compile_intern(ctx, &dst->name, &src->name) != 0
             || gm_compile_intern(ctx, &dst->section_name,
                                  &src->section_name) != 0) ? -1 : 0;

@@ -136,8 +136,8 @@ ngx_http_gamma_route_status_wanted(const gm_status_entry_t *e,
 
     ref = &e->ref;
 
-    return ref->kind.len == 7
-           && ngx_strncmp(ref->kind.data, "Service", 7) == 0
+    return ref->gk->kind.len == 7
+           && ngx_strncmp(ref->gk->kind.data, "Service", 7) == 0
            && only->len == ref->ns.len + 1 + ref->name.len
            && ngx_strncmp(only->data, ref->ns.data, ref->ns.len) == 0
            && only->data[ref->ns.len] == '/'
@@ -155,7 +155,7 @@ ngx_http_gamma_json_parent(ngx_http_gamma_out_t *out,
     ref = &e->ref;
 
     ngx_http_gamma_out(out, "{\"kind\": ");
-    ngx_http_gamma_out_json(out, ref->kind.data, ref->kind.len);
+    ngx_http_gamma_out_json(out, ref->gk->kind.data, ref->gk->kind.len);
     ngx_http_gamma_out(out, ", \"namespace\": ");
     ngx_http_gamma_out_json(out, ref->ns.data, ref->ns.len);
     ngx_http_gamma_out(out, ", \"name\": ");
@@ -183,7 +183,7 @@ ngx_http_gamma_html_parent(ngx_http_gamma_out_t *out,
 
     ref = &e->ref;
 
-    ngx_http_gamma_out_html(out, ref->kind.data, ref->kind.len);
+    ngx_http_gamma_out_html(out, ref->gk->kind.data, ref->gk->kind.len);
     ngx_http_gamma_out(out, " ");
     ngx_http_gamma_out_html(out, ref->ns.data, ref->ns.len);
     ngx_http_gamma_out(out, "/");

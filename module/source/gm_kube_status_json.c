@@ -86,8 +86,9 @@ gm_status_ref_json(const gm_parent_ref_t *ref)
     json_t  *r;
 
     r = json_pack("{s:s%,s:s%,s:s%,s:s%}",
-                  "group", ref->group.data ? ref->group.data : "",
-                  ref->group.len, "kind", ref->kind.data, ref->kind.len,
+                  "group", ref->gk->group.data ? ref->gk->group.data : "",
+                  ref->gk->group.len, "kind", ref->gk->kind.data,
+                  ref->gk->kind.len,
                   "namespace", ref->ns.data, ref->ns.len,
                   "name", ref->name.data, ref->name.len);
     if (r == NULL) {

@@ -124,8 +124,7 @@ fx_parent(gm_object_t *route, const char *ns, const char *name,
     rt = &route->body->httproute;
     ref = FX_PUSH(a, rt->parents, rt->nparents);
 
-    fx_str(a, &ref->group, "", 0);
-    fx_str(a, &ref->kind, "Service", 7);
+    ref->gk = &gm_group_kind_service;
     fx_str(a, &ref->ns, ns, strlen(ns));
     fx_str(a, &ref->name, name, strlen(name));
     fx_str(a, &ref->section_name, section ? section : "",

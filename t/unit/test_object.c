@@ -651,15 +651,18 @@ test_route(void)
     is_int(route->nparents, 3, "route: parentRefs");
 
     p = &route->parents[0];
-    is_str(p->group.data, "gateway.networking.k8s.io", "route: group default");
-    is_str(p->kind.data, "Gateway", "route: kind default");
+    is_str(p->gk->group.data, "gateway.networking.k8s.io",
+           "route: group default");
+    is_str(p->gk->kind.data, "Gateway", "route: kind default");
+    ok(p->gk == &gm_group_kind_gateway,
+       "route: a Gateway's group and kind are the shared pair");
     is_str(p->ns.data, "faces", "route: parent namespace default");
     is_str(p->section_name.data, "", "route: no sectionName");
     is_int(p->port, 0, "route: no port");
 
     p = &route->parents[1];
-    is_str(p->group.data, "", "route: core group");
-    is_str(p->kind.data, "Service", "route: Service parent");
+    is_str(p->gk->group.data, "", "route: core group");
+    is_str(p->gk->kind.data, "Service", "route: Service parent");
     is_int(p->port, 80, "route: parent port");
 
     p = &route->parents[2];
@@ -825,7 +828,7 @@ test_route_names_shared(void)
        && r->backends[2].ns.data == r->backends[1].ns.data,
        "shared names: backends of one Service share theirs");
     is_str(r->backends[1].ns.data, "ns-2", "shared names: other namespace");
-    is_str(p->kind.data, "Service", "shared names: kind written out");
+    is_str(p->gk->kind.data, "Service", "shared names: kind written out");
     is_str(h->name.data, "x-a", "shared names: header name lowercased");
     is_str(r->matches[0].query[0].name.data, "x-a",
            "shared names: query name as written");

@@ -161,6 +161,9 @@ test_parents(void)
     gm_snapshot_t         *s;
     gm_object_t           *rt;
     const gm_condition_t  *c;
+    static gm_group_kind_t  gateway = {
+        { 0, (char *) "" }, { 7, (char *) "Gateway" }
+    };
 
     store = mesh();
     route(store, "nosvc", "missing", "v1", 80);
@@ -168,8 +171,7 @@ test_parents(void)
     rt = route(store, "noport", "web", "v1", 80);
     rt->body->httproute.parents[0].port = 81;
     rt = route(store, "gw", "web", "v1", 80);
-    rt->body->httproute.parents[0].kind.data = (char *) "Gateway";
-    rt->body->httproute.parents[0].kind.len = 7;
+    rt->body->httproute.parents[0].gk = &gateway;
     s = build(store);
 
     c = cond(s, "nosvc", 0, "Accepted");

@@ -206,7 +206,9 @@ test_ports(void)
     gm_snapshot_t           *s;
     gm_table_kind_e          kind;
     const gm_route_table_t  *t;
-    static gm_str_t          core = { 4, (char *) "core" };
+    static gm_group_kind_t   core = {
+        { 4, (char *) "core" }, { 7, (char *) "Service" }
+    };
 
     store = gm_store_create();
     gm_store_put(store, fx_service("ns", "svc", "10.96.2.1",
@@ -233,7 +235,7 @@ test_ports(void)
 
     rt = fx_route("ns", "all-ports", 5);
     ref = fx_parent(rt, "ns", "all", 0, NULL);
-    ref->group = core;
+    ref->gk = &core;
     gm_store_put(store, rt);
 
     s = build(store, &fl);
@@ -275,8 +277,6 @@ test_bad_parents(void)
     gm_parent_ref_t  *ref;
     gm_snapshot_t    *s;
     gm_table_kind_e   kind;
-    static gm_str_t   group = { 25, (char *) "gateway.networking.k8s.io" };
-    static gm_str_t   gateway = { 7, (char *) "Gateway" };
 
     store = gm_store_create();
     gm_store_put(store, fx_service("ns", "headless", "None", "80"));
@@ -300,8 +300,7 @@ test_bad_parents(void)
 
     rt = fx_route("ns", "to-gateway", 1);
     ref = fx_parent(rt, "ns", "web", 0, NULL);
-    ref->group = group;
-    ref->kind = gateway;
+    ref->gk = &gm_group_kind_gateway;
     gm_store_put(store, rt);
 
     s = build(store, &fl);
