@@ -34,13 +34,14 @@ typedef struct {
 
 
 typedef struct {
-    gm_kind_e   kind;
-    gm_str_t    ns;
-    gm_str_t    name;
-    int64_t     created;              /* creationTimestamp, unix seconds */
-    gm_str_t    resource_version;     /* empty when absent */
+    gm_str_t     ns;
+    gm_str_t     name;
+    int64_t      created;             /* creationTimestamp, unix seconds */
+    int64_t      generation;          /* 0 when absent */
+    /* compared and copied whole: its length is not kept (issue 12) */
+    const char  *resource_version;    /* "" when absent */
     /* metadata.uid is checked (a string), not kept: nothing reads it */
-    int64_t     generation;           /* 0 when absent */
+    gm_kind_e    kind;
 } gm_meta_t;
 
 

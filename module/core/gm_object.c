@@ -319,9 +319,11 @@ gm_meta_parse(gm_parse_ctx_t *ctx, json_t *json)
 {
     int         rc;
     json_t     *md;
+    gm_str_t    rv;
     gm_meta_t  *meta;
 
     meta = ctx->meta;
+    meta->resource_version = "";
     md = gm_field(json, "metadata");
 
     gm_meta_log_names(ctx, md);
@@ -348,8 +350,11 @@ gm_meta_parse(gm_parse_ctx_t *ctx, json_t *json)
         return -1;
     }
 
+    rv.len = 0;
+    rv.data = NULL;
+
     if (gm_get_string(ctx, md, "resourceVersion", 0, GM_MAX_META_VALUE,
-                      &meta->resource_version) < 0
+                      &rv) < 0
         || gm_get_string(ctx, md, "uid", 0, GM_MAX_META_VALUE, NULL) < 0
         || gm_get_int(ctx, md, "generation", 0, INT64_MAX,
                       &meta->generation) < 0
@@ -357,6 +362,8 @@ gm_meta_parse(gm_parse_ctx_t *ctx, json_t *json)
     {
         return -1;
     }
+
+    meta->resource_version = rv.len ? rv.data : "";
 
     gm_path_pop(ctx, 0);
 

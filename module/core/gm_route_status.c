@@ -193,9 +193,8 @@ gm_compile_status_add(gm_compile_ctx_t *ctx, const char *kind,
     if (gm_compile_intern(ctx, &e->ns, &meta->ns) != 0
         || gm_compile_intern(ctx, &e->name, &meta->name) != 0
         || gm_arena_strdup(ctx->arena, &e->resource_version,
-                           meta->resource_version.data
-                           ? meta->resource_version.data : "",
-                           meta->resource_version.len) != 0
+                           meta->resource_version,
+                           strlen(meta->resource_version)) != 0
         || gm_status_copy_ref(ctx, &e->ref, ref) != 0)
     {
         return NULL;

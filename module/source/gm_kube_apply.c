@@ -161,7 +161,7 @@ gm_kube_upsert(const gm_kube_scope_t *s, json_t *obj)
     old = gm_store_get(s->store, s->res->kind, ns, name);
 
     if (old && rv && rv[0]
-        && gm_str_eq_cstr(&old->body->meta.resource_version, rv))
+        && strcmp(old->body->meta.resource_version, rv) == 0)
     {
         return 0;
     }

@@ -300,7 +300,7 @@ fx_new(gm_kind_e kind, const char *ns, const char *name)
     obj->body->meta.kind = kind;
     fx_str(obj->arena, &obj->body->meta.ns, ns, strlen(ns));
     fx_str(obj->arena, &obj->body->meta.name, name, strlen(name));
-    fx_str(obj->arena, &obj->body->meta.resource_version, "", 0);
+    obj->body->meta.resource_version = "";
 
     return obj;
 }

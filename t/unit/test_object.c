@@ -326,7 +326,7 @@ test_service(void)
     is_int(svc->meta.kind, GM_KIND_SERVICE, "service: kind");
     is_str(svc->meta.ns.data, "shop", "service: namespace");
     is_str(svc->meta.name.data, "web", "service: name");
-    is_str(svc->meta.resource_version.data, "4810", "service: rv");
+    is_str(svc->meta.resource_version, "4810", "service: rv");
     is_int(svc->meta.created, 1704164645, "service: creationTimestamp");
     is_int(svc->type, GM_SERVICE_CLUSTER_IP, "service: type");
     is_int(svc->headless, 0, "service: not headless");
