@@ -194,7 +194,8 @@ gm_status_seen_set(gm_status_seen_t *seen, const gm_status_entry_t *e,
     uint64_t           key;
     gm_status_slot_t  *slot;
 
-    if ((seen->n + 1) * 2 > seen->size && gm_status_grow(seen) != 0) {
+    /* at most 3/4 full: 16 bytes a slot, one slot a route (issue 12) */
+    if ((seen->n + 1) * 4 > seen->size * 3 && gm_status_grow(seen) != 0) {
         return -1;
     }
 
