@@ -205,8 +205,9 @@ gm_service_port_parse(gm_parse_ctx_t *ctx, json_t *item, gm_service_port_t *sp)
     }
 
     rc = gm_get_enum(ctx, item, "protocol", gm_protocols, &proto);
+    sp->protocol = (uint8_t) (rc > 0 ? proto : GM_PROTOCOL_TCP);
+
     if (rc < 0
-        || gm_str_set(ctx, &sp->protocol, gm_protocols[rc ? proto : 0]) != 0
         || gm_service_target_port(ctx, item, sp) != 0)
     {
         return -1;
@@ -294,7 +295,7 @@ gm_service_port_unique(gm_parse_ctx_t *ctx, gm_service_t *svc, size_t i)
             return gm_reject(ctx, "name", "duplicate port name");
         }
 
-        if (a->port == b->port && gm_str_eq(&a->protocol, &b->protocol)) {
+        if (a->port == b->port && a->protocol == b->protocol) {
             return gm_reject(ctx, "port", "duplicate port and protocol");
         }
     }

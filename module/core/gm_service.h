@@ -17,13 +17,21 @@ typedef enum {
     GM_SERVICE_EXTERNAL_NAME
 } gm_service_type_e;
 
+/* the order of the names in gm_service.c */
+typedef enum {
+    GM_PROTOCOL_TCP = 0,
+    GM_PROTOCOL_UDP,
+    GM_PROTOCOL_SCTP
+} gm_protocol_e;
+
 typedef struct {
     gm_str_t    name;                 /* empty when unnamed */
+    gm_str_t    target_port_name;     /* empty unless targetPort is a name */
+    gm_str_t    app_protocol;         /* empty when absent */
+    /* numbers last: no padding between them (memory, issue 12) */
     uint16_t    port;
     uint16_t    target_port;          /* 0 when unset or named */
-    gm_str_t    target_port_name;     /* empty unless targetPort is a name */
-    gm_str_t    protocol;             /* "TCP" when absent */
-    gm_str_t    app_protocol;         /* empty when absent */
+    uint8_t     protocol;             /* gm_protocol_e; TCP when absent */
 } gm_service_port_t;
 
 typedef struct {

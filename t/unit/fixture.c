@@ -428,7 +428,7 @@ fx_service_port(gm_object_t *obj, const char *spec)
     }
 
     sp->port = (uint16_t) atoi(num);
-    fx_str(obj->arena, &sp->protocol, "TCP", 3);
+    sp->protocol = GM_PROTOCOL_TCP;
     fx_str(obj->arena, &sp->app_protocol, "", 0);
     fx_str(obj->arena, &sp->target_port_name, "", 0);
 

@@ -341,7 +341,8 @@ test_service(void)
     is_int(p->port, 80, "service: port");
     is_int(p->target_port, 8080, "service: numeric targetPort");
     is_str(p->target_port_name.data, "", "service: no named targetPort");
-    is_str(p->protocol.data, "TCP", "service: protocol defaults to TCP");
+    is_int(p->protocol, GM_PROTOCOL_TCP,
+           "service: protocol defaults to TCP");
     is_str(p->app_protocol.data, "http", "service: appProtocol");
 
     p = &svc->ports[1];
@@ -350,7 +351,8 @@ test_service(void)
 
     p = &svc->ports[2];
     is_int(p->target_port, 53, "service: quoted targetPort read as a number");
-    is_str(p->protocol.data, "UDP", "service: UDP on a TCP port number");
+    is_int(p->protocol, GM_PROTOCOL_UDP,
+           "service: UDP on a TCP port number");
     is_int(test_lines.n, 0, "service: nothing logged");
 
     gm_object_free(obj);
