@@ -64,6 +64,10 @@ static int gm_status_copy_ref(gm_compile_ctx_t *ctx, gm_parent_ref_t *dst,
 static int gm_status_cmp(const void *one, const void *two);
 
 
+/* the message of an accepted route, made by its readers: one per route */
+static const char  gm_status_accepted[] = "Route accepted";
+
+
 /* appProtocols a plain HTTP/1.1 upstream cannot speak (TLS to backends) */
 static const char *const  gm_status_tls_protocols[] = {
     "https", "tls", "kubernetes.io/wss", NULL
@@ -343,8 +347,7 @@ gm_status_parent(gm_compile_ctx_t *ctx, const gm_status_kinds_t *k,
             return "Conflicted";
         }
 
-        gm_status_printf(msg, "Route accepted for Service %s/%s",
-                         ref->ns.data, ref->name.data);
+        msg->fixed = gm_status_accepted;
         return NULL;
     }
 
@@ -590,6 +593,7 @@ gm_status_cond(gm_compile_ctx_t *ctx, gm_status_conds_t *cs,
     const char *type, unsigned status, const char *reason,
     const gm_status_msg_t *msg)
 {
+    gm_str_t         copy;
     const char      *fixed;
     gm_condition_t  *c;
 
@@ -602,14 +606,48 @@ gm_status_cond(gm_compile_ctx_t *ctx, gm_status_conds_t *cs,
     c->status = status;
     c->reason = reason;
 
-    if (msg->len == 0) {
-        fixed = msg->fixed ? msg->fixed : reason;
-        c->message.data = (char *) fixed;
-        c->message.len = strlen(fixed);
+    if (msg->len == 0 && msg->fixed == gm_status_accepted) {
+        c->message = NULL;
+        c->message_len = 0;
         return 0;
     }
 
-    return gm_arena_strdup(ctx->arena, &c->message, msg->buf, msg->len);
+    if (msg->len == 0) {
+        fixed = msg->fixed ? msg->fixed : reason;
+        c->message = fixed;
+        c->message_len = strlen(fixed);
+        return 0;
+    }
+
+    if (gm_arena_strdup(ctx->arena, &copy, msg->buf, msg->len) != 0) {
+        return -1;
+    }
+
+    c->message = copy.data;
+    c->message_len = copy.len;
+
+    return 0;
+}
+
+
+void
+gm_condition_message(const gm_status_entry_t *e, const gm_condition_t *c,
+    char *buf, gm_str_t *msg)
+{
+    int  n;
+
+    if (c->message != NULL) {
+        msg->data = (char *) c->message;
+        msg->len = c->message_len;
+        return;
+    }
+
+    n = snprintf(buf, GM_STATUS_MESSAGE_MAX, "%s for Service %s/%s",
+                 gm_status_accepted, e->ref.ns.data, e->ref.name.data);
+
+    msg->data = buf;
+    msg->len = (n < 0) ? 0 : ((size_t) n < GM_STATUS_MESSAGE_MAX)
+                             ? (size_t) n : GM_STATUS_MESSAGE_MAX - 1;
 }
 
 

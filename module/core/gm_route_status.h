@@ -25,7 +25,12 @@ struct gm_snapshot_s;
 typedef struct {
     const char        *type;          /* Accepted, ResolvedRefs, ... */
     const char        *reason;
-    gm_str_t           message;       /* never empty */
+    /*
+     * never empty; NULL: "Route accepted for Service ns/name", the
+     * entry's parentRef, made by gm_condition_message() (memory, issue 12)
+     */
+    const char        *message;
+    uint32_t           message_len;
     unsigned           status:1;      /* 1: "True", 0: "False" */
 } gm_condition_t;
 
@@ -41,11 +46,12 @@ typedef struct {
     gm_str_t           name;
     gm_str_t           resource_version;
     int64_t            generation;
-    uint32_t           index;         /* of the ref in the object */
-    unsigned           ancestors:1;   /* status.ancestors[], a policy */
-    gm_parent_ref_t    ref;
-    size_t             nconds;
     const gm_condition_t  *conds;
+    gm_parent_ref_t    ref;
+    /* counts and flags last: no padding between them (memory, issue 12) */
+    uint32_t           index;         /* of the ref in the object */
+    uint16_t           nconds;
+    unsigned           ancestors:1;   /* status.ancestors[], a policy */
 } gm_status_entry_t;
 
 /* the entries of a snapshot, sorted by kind, namespace, name, index */
@@ -63,6 +69,13 @@ typedef struct gm_status_seen_s  gm_status_seen_t;
 
 void gm_snapshot_status(const struct gm_snapshot_s *s,
     gm_status_list_t *list);
+
+/*
+ * The message of condition c of entry e in *msg: the condition's own, or
+ * one made in buf (GM_STATUS_MESSAGE_MAX bytes).
+ */
+void gm_condition_message(const gm_status_entry_t *e, const gm_condition_t *c,
+    char *buf, gm_str_t *msg);
 
 /* the entries of one object start at i; returns how many there are */
 size_t gm_status_object_len(const gm_status_list_t *list, size_t i);

@@ -98,7 +98,9 @@ gm_status_hash(const gm_status_entry_t *e, size_t n)
             c = &e[i].conds[k];
             h = gm_status_fnv(h, c->type, strlen(c->type));
             h = gm_status_fnv(h, c->reason, strlen(c->reason));
-            h = gm_status_fnv(h, c->message.data, c->message.len);
+            /* a message made from the ref (hashed above): a mark */
+            h = c->message ? gm_status_fnv(h, c->message, c->message_len)
+                           : gm_status_fnv(h, "@", 1);
             h = gm_status_fnv(h, c->status ? "T" : "F", 1);
         }
     }
@@ -252,7 +254,9 @@ void
 gm_status_log_changes(gm_status_seen_t *seen, const gm_status_list_t *list,
     const gm_log_t *log)
 {
+    char                      buf[GM_STATUS_MESSAGE_MAX];
     size_t                    i, n, j, k;
+    gm_str_t                  msg;
     const gm_status_entry_t  *e;
     const gm_condition_t     *c;
 
@@ -269,12 +273,12 @@ gm_status_log_changes(gm_status_seen_t *seen, const gm_status_list_t *list,
         for (j = 0; j < n; j++) {
             for (k = 0; k < e[j].nconds; k++) {
                 c = &e[j].conds[k];
+                gm_condition_message(&e[j], c, buf, &msg);
                 gm_log(log, GM_LOG_NOTICE,
                        "status: %s %s/%s parentRef %s/%s: %s=%s %s: %s",
                        e[j].kind, e[j].ns.data, e[j].name.data,
                        e[j].ref.ns.data, e[j].ref.name.data, c->type,
-                       c->status ? "True" : "False", c->reason,
-                       c->message.data);
+                       c->status ? "True" : "False", c->reason, msg.data);
             }
         }
     }

@@ -25,7 +25,9 @@ void
 ngx_http_gamma_json_route_status(ngx_http_gamma_out_t *out, gm_snapshot_t *s,
     ngx_str_t *only)
 {
+    char                      buf[GM_STATUS_MESSAGE_MAX];
     size_t                    i, j, n;
+    gm_str_t                  msg;
     gm_status_list_t          list;
     const gm_condition_t     *c;
     const gm_status_entry_t  *e;
@@ -61,7 +63,8 @@ ngx_http_gamma_json_route_status(ngx_http_gamma_out_t *out, gm_snapshot_t *s,
                                "\"message\": ",
                                j ? ", " : "", c->type,
                                c->status ? "True" : "False", c->reason);
-            ngx_http_gamma_out_json(out, c->message.data, c->message.len);
+            gm_condition_message(e, c, buf, &msg);
+            ngx_http_gamma_out_json(out, msg.data, msg.len);
             ngx_http_gamma_out(out, "}");
         }
 
@@ -75,7 +78,9 @@ ngx_http_gamma_json_route_status(ngx_http_gamma_out_t *out, gm_snapshot_t *s,
 void
 ngx_http_gamma_html_route_status(ngx_http_gamma_out_t *out, gm_snapshot_t *s)
 {
+    char                      buf[GM_STATUS_MESSAGE_MAX];
     size_t                    i, j;
+    gm_str_t                  msg;
     gm_status_list_t          list;
     const gm_condition_t     *c;
     const gm_status_entry_t  *e;
@@ -113,7 +118,8 @@ ngx_http_gamma_html_route_status(ngx_http_gamma_out_t *out, gm_snapshot_t *s)
                                j ? "<br>" : "", c->status ? "ok" : "bad",
                                c->type, c->status ? "True" : "False",
                                c->reason);
-            ngx_http_gamma_out_html(out, c->message.data, c->message.len);
+            gm_condition_message(e, c, buf, &msg);
+            ngx_http_gamma_out_html(out, msg.data, msg.len);
         }
 
         ngx_http_gamma_out(out, "</td></tr>\n");

@@ -49,8 +49,10 @@ gm_status_entries_json(const gm_status_entry_t *e, size_t n)
 static json_t *
 gm_status_entry_json(const gm_status_entry_t *e)
 {
+    char                   buf[GM_STATUS_MESSAGE_MAX];
     size_t                 i;
     json_t                *conds, *c;
+    gm_str_t               msg;
     const gm_condition_t  *cd;
 
     conds = json_array();
@@ -60,10 +62,11 @@ gm_status_entry_json(const gm_status_entry_t *e)
 
     for (i = 0; i < e->nconds; i++) {
         cd = &e->conds[i];
+        gm_condition_message(e, cd, buf, &msg);
         c = json_pack("{s:s,s:s,s:s,s:s%,s:I}", "type", cd->type,
                       "status", cd->status ? "True" : "False",
-                      "reason", cd->reason, "message", cd->message.data,
-                      cd->message.len, "observedGeneration",
+                      "reason", cd->reason, "message", msg.data,
+                      msg.len, "observedGeneration",
                       (json_int_t) e->generation);
 
         if (json_array_append_new(conds, c) != 0) {

@@ -42,6 +42,10 @@ mesh(void)
 }
 
 
+/* the entry of the last condition cond() found */
+static const gm_status_entry_t  *cond_entry;
+
+
 /* the condition of that type of the entry for route name, parent index */
 static const gm_condition_t *
 cond(gm_snapshot_t *s, const char *name, uint32_t index, const char *type)
@@ -60,12 +64,26 @@ cond(gm_snapshot_t *s, const char *name, uint32_t index, const char *type)
 
         for (k = 0; k < list.entries[i].nconds; k++) {
             if (strcmp(list.entries[i].conds[k].type, type) == 0) {
+                cond_entry = &list.entries[i];
                 return &list.entries[i].conds[k];
             }
         }
     }
 
     return NULL;
+}
+
+
+/* the message of a condition cond() found, as its readers see it */
+static const char *
+msg(const gm_condition_t *c)
+{
+    static char  buf[GM_STATUS_MESSAGE_MAX];
+    gm_str_t     m;
+
+    gm_condition_message(cond_entry, c, buf, &m);
+
+    return m.data;
 }
 
 
@@ -139,12 +157,13 @@ test_valid(void)
     c = cond(s, "ok", 0, "Accepted");
     ok(c && c->status, "valid: Accepted=True");
     is_str(c ? c->reason : NULL, "Accepted", "valid: reason Accepted");
-    is_str(c ? c->message.data : NULL, "Route accepted for Service shop/web",
+    is_str(c ? msg(c) : NULL, "Route accepted for Service shop/web",
            "valid: Accepted message");
+    ok(c && c->message == NULL, "valid: made from the parentRef, not kept");
 
     c = cond(s, "ok", 0, "ResolvedRefs");
     ok(c && c->status, "valid: ResolvedRefs=True");
-    is_str(c ? c->message.data : NULL, "All references resolved",
+    is_str(c ? msg(c) : NULL, "All references resolved",
            "valid: ResolvedRefs message");
     ok(cond(s, "ok", 0, "PartiallyInvalid") == NULL,
        "valid: no PartiallyInvalid");
@@ -178,19 +197,19 @@ test_parents(void)
     ok(c && !c->status, "missing Service: Accepted=False");
     is_str(c ? c->reason : NULL, "NoMatchingParent",
            "missing Service: NoMatchingParent");
-    is_str(c ? c->message.data : NULL, "Service shop/missing does not exist",
+    is_str(c ? msg(c) : NULL, "Service shop/missing does not exist",
            "missing Service: message");
 
     c = cond(s, "headless", 0, "Accepted");
     is_str(c ? c->reason : NULL, "NoMatchingParent",
            "headless Service: NoMatchingParent");
-    ok(c && strstr(c->message.data, "headless") != NULL,
+    ok(c && strstr(msg(c), "headless") != NULL,
        "headless Service: message says why");
 
     c = cond(s, "noport", 0, "Accepted");
     is_str(c ? c->reason : NULL, "NoMatchingParent",
            "port not on the Service: NoMatchingParent");
-    ok(c && strstr(c->message.data, "port 81") != NULL,
+    ok(c && strstr(msg(c), "port 81") != NULL,
        "port not on the Service: message names the port");
 
     ok(cond(s, "gw", 0, "Accepted") == NULL,
@@ -230,7 +249,7 @@ test_backends(void)
     ok(c && !c->status, "missing backend: ResolvedRefs=False");
     is_str(c ? c->reason : NULL, "BackendNotFound",
            "missing backend: BackendNotFound");
-    is_str(c ? c->message.data : NULL,
+    is_str(c ? msg(c) : NULL,
            "rule 0 backendRef Service shop/gone port 80: no such Service",
            "missing backend: message");
 
@@ -280,7 +299,7 @@ test_rules(void)
     ok(c && c->status, "one rule dropped: PartiallyInvalid=True");
     is_str(c ? c->reason : NULL, "UnsupportedValue",
            "PartiallyInvalid reason");
-    is_str(c ? c->message.data : NULL,
+    is_str(c ? msg(c) : NULL,
            "Dropped Rule 1 (bad): filter ExtensionRef is not supported",
            "PartiallyInvalid message starts with Dropped Rule");
 
@@ -288,7 +307,7 @@ test_rules(void)
     ok(c && !c->status, "no valid rule: Accepted=False");
     is_str(c ? c->reason : NULL, "UnsupportedValue",
            "no valid rule: UnsupportedValue");
-    ok(c && strncmp(c->message.data, "Dropped Rule 0", 14) == 0,
+    ok(c && strncmp(msg(c), "Dropped Rule 0", 14) == 0,
        "no valid rule: message names the rule");
     ok(cond(s, "none", 0, "PartiallyInvalid") == NULL,
        "no valid rule: no PartiallyInvalid");
@@ -391,7 +410,7 @@ test_conflict(void)
     c = cond(s, "web", 0, "Accepted");
     ok(c && !c->status, "conflict: the HTTPRoute's parentRef Accepted=False");
     is_str(c ? c->reason : NULL, "Conflicted", "conflict: reason Conflicted");
-    is_str(c ? c->message.data : NULL,
+    is_str(c ? msg(c) : NULL,
            "GRPCRoute shop/rpc is bound to Service shop/web too: a Service "
            "port takes routes of one kind, GRPCRoute first",
            "conflict: the message names the GRPCRoute");
