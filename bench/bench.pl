@@ -167,9 +167,12 @@ my %SOURCES = (
         },
     },
 
-    # a Service change (a full compile): the probe Service's port is
-    # named "http" or "alt" in turn; its slice has both, "http" at the
-    # probe backend's port, "alt" at a regular backend's (the same address)
+    # a Service change: the probe Service's port is named "http" or "alt"
+    # in turn; its slice has both, "http" at the probe backend's port,
+    # "alt" at a regular backend's (the same address).  A port renamed is
+    # patched (its backend resolved again, gm_compile_incr_service()); a
+    # change of metadata only (what a rollout touches) is patched too but
+    # changes nothing a request sees, so it cannot be timed here
     service => {
         setup     => sub {
             my ($s) = @_;

@@ -5,7 +5,14 @@
  * resolved again (gm_compile_patch.c); when HTTPRoutes or GRPCRoutes
  * changed, the frontends of their parent Services are compiled again
  * (gm_compile_subset.c), on top of the slices' patch when both changed;
- * everything else is shared.  Any other change (Services, policies,
+ * everything else is shared.  A Service modified with the same type,
+ * ClusterIPs, port numbers, protocols, appProtocols and creation time is
+ * patched too (gm_compile_incr_service()): when nothing else the compiler
+ * reads changed (labels, annotations, resourceVersion) there is nothing
+ * to do; when port names or targetPorts changed, its backends are
+ * resolved again as for a slice change, and its frontends compiled again
+ * when a route names one of its ports by sectionName.  Any other change
+ * (a Service added, deleted or with other ports; policies,
  * ReferenceGrants, ConfigMaps), the operator's configuration or options
  * changed, too many objects at once, or a chain of patches grown past
  * its bounds: a full compile, the same as gm_snapshot_build_opts().
@@ -39,6 +46,9 @@ struct gm_compile_incr_s {
     size_t                         nroutes;
     gm_compile_key_t               parents[GM_INCR_MAX_SERVICES];
     size_t                         nparents;
+    /* modified Services whose port names or targetPorts changed */
+    gm_compile_key_t               svcs[GM_INCR_MAX_SERVICES];
+    size_t                         nsvcs;
     /* the routes the last full compile had notes about */
     gm_compile_rkey_t             *noted;
     size_t                         nnoted;
@@ -48,6 +58,13 @@ struct gm_compile_incr_s {
 };
 
 
+/* a pass over the TrafficPolicies for those Services */
+typedef struct {
+    const gm_compile_incr_t       *ci;
+    unsigned                       refuse:1;
+} gm_compile_incr_policies_t;
+
+
 static void gm_compile_incr_watch(void *data, const gm_object_t *old,
     const gm_object_t *obj);
 static void gm_compile_incr_index(void *data, gm_object_t *obj);
@@ -55,6 +72,13 @@ static int gm_compile_incr_note(gm_compile_incr_t *ci,
     const gm_object_t *obj);
 static int gm_compile_incr_route(gm_compile_incr_t *ci,
     const gm_object_t *obj);
+static int gm_compile_incr_service(gm_compile_incr_t *ci,
+    const gm_service_t *old, const gm_service_t *svc);
+static int gm_compile_incr_same_str(const gm_str_t *a, const gm_str_t *b);
+static int gm_compile_incr_ports(gm_compile_incr_t *ci);
+static int gm_compile_incr_ports_one(gm_compile_incr_t *ci,
+    const gm_compile_key_t *key);
+static void gm_compile_incr_policy(void *data, gm_object_t *obj);
 static int gm_compile_incr_key(gm_compile_incr_t *ci, gm_compile_key_t *keys,
     size_t *n, const gm_str_t *ns, const gm_str_t *name);
 static gm_snapshot_t *gm_compile_incr_patch(gm_compile_incr_t *ci,
@@ -181,6 +205,15 @@ gm_compile_incr_patch(gm_compile_incr_t *ci, const gm_allocator_t *al,
     s = NULL;
     *rc = 0;
 
+    /* Services with other port names: what else their names decide */
+    if (ci->nsvcs != 0) {
+        *rc = gm_compile_incr_ports(ci);
+
+        if (*rc != 0) {
+            return NULL;
+        }
+    }
+
     /*
      * A Service port that gains or loses its last endpoint changes the
      * compiler's notes, also about rules no table holds (a route that
@@ -198,7 +231,7 @@ gm_compile_incr_patch(gm_compile_incr_t *ci, const gm_allocator_t *al,
     }
 
     /* no change at all: a patch of nothing, as before */
-    if (ci->nkeys != 0 || ci->nroutes == 0) {
+    if (ci->nkeys != 0 || (ci->nroutes == 0 && ci->nparents == 0)) {
         *rc = gm_compile_patch(ci->prev, ci->store,
                                ci->slices.broken ? NULL : &ci->slices,
                                &ci->deps, ci->keys, ci->nkeys, al, &s);
@@ -207,7 +240,7 @@ gm_compile_incr_patch(gm_compile_incr_t *ci, const gm_allocator_t *al,
         }
     }
 
-    if (ci->nroutes == 0) {
+    if (ci->nroutes == 0 && ci->nparents == 0) {
         return s;
     }
 
@@ -344,9 +377,21 @@ gm_compile_incr_watch(void *data, const gm_object_t *old,
     ci = data;
 
     /* before the index changes: a Service's slices as they were */
-    if (!ci->full
-        && ((old != NULL && gm_compile_incr_note(ci, old) != 0)
-            || (obj != NULL && gm_compile_incr_note(ci, obj) != 0)))
+    if (ci->full) {
+        /* void */
+
+    } else if (old != NULL && obj != NULL
+               && obj->body->meta.kind == GM_KIND_SERVICE)
+    {
+        if (gm_compile_incr_service(ci, &old->body->service,
+                                    &obj->body->service)
+            != 0)
+        {
+            ci->full = 1;
+        }
+
+    } else if ((old != NULL && gm_compile_incr_note(ci, old) != 0)
+               || (obj != NULL && gm_compile_incr_note(ci, obj) != 0))
     {
         ci->full = 1;
     }
@@ -464,6 +509,259 @@ gm_compile_incr_route(gm_compile_incr_t *ci, const gm_object_t *obj)
 }
 
 
+/*
+ * A Service modified (old is the store's previous version): 0 when the
+ * compiled snapshot stays right with what is noted here, -1 when only a
+ * full compile can tell.  What the compiler reads of a Service: its
+ * type, headless, ClusterIPs, creation time (which of two Services
+ * keeps a ClusterIP:port), and per port its number, name, targetPort,
+ * protocol and appProtocol; not its labels, annotations or
+ * resourceVersion.  With the same type, ClusterIPs, creation time, port
+ * numbers, protocols and appProtocols, the frontends, their keys and
+ * the route status stay; other port names or targetPorts change only
+ * which slice port each Service port's endpoints come from (resolved
+ * again, as for a slice change) and what a sectionName names (checked
+ * in gm_compile_incr_ports()).
+ */
+
+static int
+gm_compile_incr_service(gm_compile_incr_t *ci, const gm_service_t *old,
+    const gm_service_t *svc)
+{
+    size_t                    i, j, n;
+    unsigned                  named;
+    const gm_service_port_t  *a, *b;
+
+    if (old->type != svc->type || old->headless != svc->headless
+        || old->meta.created != svc->meta.created
+        || old->ncluster_ips != svc->ncluster_ips
+        || old->nports != svc->nports)
+    {
+        return -1;
+    }
+
+    for (i = 0; i < svc->ncluster_ips; i++) {
+        if (old->cluster_ips[i].family != svc->cluster_ips[i].family
+            || memcmp(old->cluster_ips[i].addr, svc->cluster_ips[i].addr,
+                      sizeof(svc->cluster_ips[i].addr))
+               != 0)
+        {
+            return -1;
+        }
+    }
+
+    named = 0;
+
+    for (i = 0; i < svc->nports; i++) {
+        a = &old->ports[i];
+        b = &svc->ports[i];
+
+        if (a->port != b->port
+            || !gm_compile_incr_same_str(&a->protocol, &b->protocol)
+            || !gm_compile_incr_same_str(&a->app_protocol, &b->app_protocol))
+        {
+            return -1;
+        }
+
+        if (a->target_port != b->target_port
+            || !gm_compile_incr_same_str(&a->name, &b->name)
+            || !gm_compile_incr_same_str(&a->target_port_name,
+                                         &b->target_port_name))
+        {
+            named = 1;
+        }
+    }
+
+    if (!named) {
+        /* labels, annotations, resourceVersion: nothing compiled */
+        return 0;
+    }
+
+    /*
+     * Other port names or targetPorts.  Only a Service with frontends of
+     * its own for all its ports is patched (its backends are found
+     * through them); one port number twice: which one resolves is the
+     * compiler's order, left to it.
+     */
+    if (svc->headless || svc->type == GM_SERVICE_EXTERNAL_NAME) {
+        return -1;
+    }
+
+    for (i = 0; i < svc->nports; i++) {
+        for (j = 0; j < i; j++) {
+            if (svc->ports[j].port == svc->ports[i].port) {
+                return -1;
+            }
+        }
+    }
+
+    /* its backends resolved again, as for a slice change */
+    n = ci->nkeys;
+
+    if (gm_compile_incr_key(ci, ci->keys, &ci->nkeys, &svc->meta.ns,
+                            &svc->meta.name)
+        != 0)
+    {
+        return -1;
+    }
+
+    if (ci->nkeys > n) {
+        ci->ready[n] = gm_compile_slices_ready(&ci->slices, &svc->meta.ns,
+                                               &svc->meta.name);
+    }
+
+    return gm_compile_incr_key(ci, ci->svcs, &ci->nsvcs, &svc->meta.ns,
+                               &svc->meta.name);
+}
+
+
+static int
+gm_compile_incr_same_str(const gm_str_t *a, const gm_str_t *b)
+{
+    return a->len == b->len
+           && (a->len == 0 || memcmp(a->data, b->data, a->len) == 0);
+}
+
+
+/*
+ * The Services whose port names or targetPorts changed, at build time:
+ * 1 (a full compile) when a policy may name one of their ports (a
+ * BackendTLSPolicy's sectionName, a TrafficPolicy's), or a port has no
+ * frontend of its own in the previous generation; their frontends
+ * compiled again (the route subset) when a route bound to them names a
+ * port by sectionName.  -1: out of memory.
+ */
+
+static int
+gm_compile_incr_ports(gm_compile_incr_t *ci)
+{
+    int                          rc;
+    size_t                       i;
+    gm_compile_incr_policies_t   pol;
+
+    if (ci->slices.broken
+        || gm_store_count(ci->store, GM_KIND_BACKENDTLSPOLICY) != 0
+        || gm_store_count(ci->store, GM_KIND_XBACKENDTRAFFICPOLICY) != 0)
+    {
+        return 1;
+    }
+
+    pol.ci = ci;
+    pol.refuse = 0;
+
+    gm_store_foreach(ci->store, GM_KIND_TRAFFICPOLICY, gm_compile_incr_policy,
+                     &pol);
+
+    if (pol.refuse) {
+        return 1;
+    }
+
+    for (i = 0; i < ci->nsvcs; i++) {
+        rc = gm_compile_incr_ports_one(ci, &ci->svcs[i]);
+
+        if (rc != 0) {
+            return rc;
+        }
+    }
+
+    return 0;
+}
+
+
+static int
+gm_compile_incr_ports_one(gm_compile_incr_t *ci, const gm_compile_key_t *key)
+{
+    size_t                          p, i, r;
+    gm_object_t                    *obj;
+    const gm_service_t             *svc;
+    const gm_frontend_t            *f;
+    const gm_httproute_t           *route;
+    const gm_parent_ref_t          *ref;
+    const gm_compile_svc_slices_t  *idx;
+
+    obj = gm_store_get(ci->store, GM_KIND_SERVICE, key->ns.data,
+                       key->name.data);
+    if (obj == NULL) {
+        return 1;
+    }
+
+    svc = &obj->body->service;
+
+    for (p = 0; p < svc->nports; p++) {
+        f = NULL;
+
+        for (i = 0; f == NULL && i < svc->ncluster_ips; i++) {
+            f = gm_snapshot_find_frontend(ci->prev, &svc->cluster_ips[i],
+                                          svc->ports[p].port);
+
+            if (f != NULL && (!gm_str_eq(&f->name, &svc->meta.name)
+                              || !gm_str_eq(&f->ns, &svc->meta.ns)))
+            {
+                f = NULL;
+            }
+        }
+
+        if (f == NULL) {
+            return 1;
+        }
+    }
+
+    idx = gm_compile_slices_find(&ci->slices, &key->ns, &key->name);
+
+    for (r = 0; idx != NULL && r < idx->nroutes; r++) {
+        route = &idx->objs[idx->nobjs + r]->body->httproute;
+
+        for (p = 0; p < route->nparents; p++) {
+            ref = &route->parents[p];
+
+            if (ref->section_name.len != 0
+                && gm_compile_is_service_parent(ref)
+                && gm_str_eq(&ref->name, &key->name)
+                && gm_str_eq(&ref->ns, &key->ns))
+            {
+                return gm_compile_incr_key(ci, ci->parents, &ci->nparents,
+                                           &key->ns, &key->name);
+            }
+        }
+    }
+
+    return 0;
+}
+
+
+/* a TrafficPolicy naming a port of one of those Services */
+
+static void
+gm_compile_incr_policy(void *data, gm_object_t *obj)
+{
+    size_t                        i, k;
+    const gm_compile_incr_t      *ci;
+    const gm_policy_target_t     *t;
+    const gm_trafficpolicy_t     *tp;
+    gm_compile_incr_policies_t   *pol;
+
+    pol = data;
+    ci = pol->ci;
+    tp = &obj->body->trafficpolicy;
+
+    for (i = 0; i < tp->ntargets; i++) {
+        t = &tp->targets[i];
+
+        if (t->section_name.len == 0) {
+            continue;
+        }
+
+        for (k = 0; k < ci->nsvcs; k++) {
+            if (gm_str_eq(&t->name, &ci->svcs[k].name)
+                && gm_str_eq(&t->ns, &ci->svcs[k].ns))
+            {
+                pol->refuse = 1;
+            }
+        }
+    }
+}
+
+
 /* ns/name once in keys; keys NULL: only the arena made */
 
 static int
@@ -562,6 +860,7 @@ gm_compile_incr_clear(gm_compile_incr_t *ci)
     ci->nkeys = 0;
     ci->nroutes = 0;
     ci->nparents = 0;
+    ci->nsvcs = 0;
 
     gm_arena_destroy(ci->keys_arena);
     ci->keys_arena = NULL;

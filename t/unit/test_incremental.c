@@ -51,9 +51,23 @@ static gm_log_t    test_logger;
 static uint32_t    test_seed = 12345;
 static int         test_routes_pct = 12;  /* of the changes: routes */
 static int         test_route_changed;    /* in this step */
+static int         test_service_changed;  /* in this step */
 /* no headless Service, no port or kind missing: few notes, routes patch */
 static int         test_clean;
 static const char *test_ns[NNS] = { "a", "b" };
+
+/* what a Service is now, so that a change may touch only its metadata */
+typedef struct {
+    int                set;
+    int                ip;            /* of which Service */
+    int                headless;
+    int                grpc;          /* a second port */
+    int                created;
+    int                web;           /* port 80 named "web", not "http" */
+    int                target;        /* targetPort 8081, not 8080 */
+} test_svc_t;
+
+static test_svc_t  test_svcs[NNS][NSVC];
 
 
 static uint32_t
@@ -343,25 +357,55 @@ dump(const gm_snapshot_t *s)
 static void
 change_service(gm_store_t *store, const char *ns, int i)
 {
-    char  yaml[1024], ip[32];
+    char           yaml[1024], ip[32], meta[256];
+    test_svc_t    *ts;
+
+    test_service_changed = 1;
+    ts = &test_svcs[ns[0] == 'a'][i];
 
     if (rnd(8) == 0 && !test_clean) {
         snprintf(yaml, sizeof(yaml), "svc%d", i);
         gm_store_delete(store, GM_KIND_SERVICE, ns, yaml);
+        ts->set = 0;
         return;
     }
 
-    /* a headless one now and then: a backend without a frontend */
-    snprintf(ip, sizeof(ip), rnd(6) || test_clean ? "10.96.%d.%d" : "None",
-             ns[0] == 'a', i);
+    /*
+     * Half the time what the compiler reads changes: a headless one now
+     * and then (a backend without a frontend), now and then another
+     * Service's ClusterIP (the older one keeps it), ports and creation
+     * time; else only metadata, what a rollout or an operator touches,
+     * and now and then a port's name or targetPort
+     */
+    if (!ts->set || rnd(2)) {
+        ts->set = 1;
+        ts->ip = (rnd(16) || test_clean) ? i : (int) rnd(NSVC);
+        ts->headless = !(rnd(6) || test_clean);
+        ts->grpc = !(rnd(3) && !test_clean);
+        ts->created = (rnd(10) == 0);
+    }
+
+    /* a route's or policy's sectionName names "http": seldom in clean */
+    ts->web = (rnd(test_clean ? 8 : 3) == 0);
+    ts->target = (rnd(4) == 0);
+
+    snprintf(ip, sizeof(ip), ts->headless ? "None" : "10.96.%d.%d",
+             ns[0] == 'a', ts->ip);
+
+    snprintf(meta, sizeof(meta), "{name: svc%d, namespace: %s, "
+             "resourceVersion: \"%u\", labels: {v: \"%u\"}, "
+             "annotations: {a: \"%u\"}%s}", i, ns, rnd(1000), rnd(3),
+             rnd(3), ts->created ? ", creationTimestamp: "
+             "\"2026-01-02T00:00:00Z\"" : "");
 
     snprintf(yaml, sizeof(yaml),
              "apiVersion: v1\nkind: Service\n"
-             "metadata: {name: svc%d, namespace: %s}\n"
+             "metadata: %s\n"
              "spec:\n  clusterIP: %s\n"
-             "  ports: [{name: http, port: 80, targetPort: 8080}%s]\n",
-             i, ns, ip, rnd(3) && !test_clean ? ""
-             : ", {name: grpc, port: 90, appProtocol: kubernetes.io/h2c}");
+             "  ports: [{name: %s, port: 80, targetPort: %d}%s]\n",
+             meta, ip, ts->web ? "web" : "http", ts->target ? 8081 : 8080,
+             ts->grpc ? ", {name: grpc, port: 90, appProtocol: "
+                        "kubernetes.io/h2c}" : "");
     put(store, yaml);
 }
 
@@ -395,7 +439,8 @@ change_slice(gm_store_t *store, const char *ns, int i, int k)
              "metadata:\n  name: %s\n  namespace: %s\n"
              "  labels: {kubernetes.io/service-name: svc%d}\n"
              "addressType: IPv4\n"
-             "ports: [{name: http, port: 8080}, {name: grpc, port: 9090}]\n"
+             "ports: [{name: http, port: 8080}, {name: grpc, port: 9090}, "
+             "{name: web, port: 8081}]\n"
              "endpoints:\n%s", name, ns, rnd(10) ? i : (int) rnd(NSVC), eps);
     put(store, yaml);
 }
@@ -445,7 +490,8 @@ change_route(gm_store_t *store, const char *ns, int i)
              "\"2026-01-0%dT00:00:00Z\"}\n"
              "spec:\n"
              "  parentRefs: [{group: \"\", kind: Service, name: svc%d, "
-             "namespace: %s%s}, {group: \"\", kind: Service, name: svc%d%s}]\n"
+             "namespace: %s%s}, {group: \"\", kind: Service, "
+             "name: svc%d%s}]\n"
              "  rules:\n"
              "  - matches: [{path: {type: PathPrefix, value: /p%d}}]\n"
              "    %s\n"
@@ -457,7 +503,9 @@ change_route(gm_store_t *store, const char *ns, int i)
              "headers: [{name: x-v, value: \"%d\"}]}]\n"
              "    backendRefs: [{name: svc%d, port: %d}]\n",
              name, ns, 1 + i, rnd(NSVC), other,
-             test_clean ? ", port: 80" : "", rnd(NSVC),
+             rnd(16) ? (test_clean ? ", port: 80" : "")
+                     : (test_clean ? ", port: 80, sectionName: http"
+                                   : ", sectionName: http"), rnd(NSVC),
              test_clean ? ", port: 80" : "", rnd(4),
              rnd(4) ? "" : "filters: [{type: RequestMirror, requestMirror: "
              "{backendRef: {name: svc1, port: 80}}}]",
@@ -483,8 +531,9 @@ change_policy(gm_store_t *store, const char *ns)
              "metadata: {name: p, namespace: %s, creationTimestamp: "
              "\"2026-01-01T00:00:00Z\"}\n"
              "spec:\n"
-             "  targetRefs: [{group: \"\", kind: Service, name: svc%d}]\n"
+             "  targetRefs: [{group: \"\", kind: Service, name: svc%d%s}]\n"
              "  default: {timeouts: {request: %ds}}\n", ns, rnd(NSVC),
+             rnd(3) || test_clean ? "" : ", sectionName: http",
              1 + rnd(5));
     put(store, yaml);
 }
@@ -550,7 +599,7 @@ static void
 test_differential(unsigned require_grants)
 {
     int                 i, j, full, same, nfull, npatched, nroutes,
-                        nroutes_patched;
+                        nroutes_patched, nsvcs, nsvcs_patched;
     char               *a, *b;
     gm_store_t         *store;
     gm_snapshot_t      *s, *ref, *keep[KEEP];
@@ -566,8 +615,11 @@ test_differential(unsigned require_grants)
     npatched = 0;
     nroutes = 0;
     nroutes_patched = 0;
+    nsvcs = 0;
+    nsvcs_patched = 0;
     same = 1;
     gm_reject_tap_init(&kept, &test_logger);
+    memset(test_svcs, 0, sizeof(test_svcs));
 
     for (i = 0; i < NNS * NSVC; i++) {
         change_service(store, test_ns[i % NNS], i / NNS);
@@ -575,6 +627,7 @@ test_differential(unsigned require_grants)
 
     for (i = 0; i < STEPS && same; i++) {
         test_route_changed = 0;
+        test_service_changed = 0;
 
         if (i > 0) {
             change(store);
@@ -612,6 +665,8 @@ test_differential(unsigned require_grants)
         npatched += !full;
         nroutes += test_route_changed;
         nroutes_patched += test_route_changed && !full;
+        nsvcs += test_service_changed;
+        nsvcs_patched += test_service_changed && !full;
 
         a = dump(s);
         b = dump(ref);
@@ -645,6 +700,11 @@ test_differential(unsigned require_grants)
            "route changes are patched too (%d of %d steps that changed a "
            "route)", nroutes_patched, nroutes);
     }
+
+    /* a modification with the same ClusterIP, ports and type: patched */
+    ok(nsvcs_patched > nsvcs / (test_clean ? 4 : 10), "Service changes "
+       "are patched too (%d of %d steps that changed a Service)",
+       nsvcs_patched, nsvcs);
 
     gm_compile_incr_destroy(ci);
     gm_reject_tap_free(&kept);
@@ -846,6 +906,123 @@ test_route_sharing(void)
 }
 
 
+/* a Service modified with the same ClusterIPs, ports and type: patched */
+
+static const char *
+svc_yaml(const char *meta, const char *ip, const char *port)
+{
+    static char  yaml[1024];
+
+    snprintf(yaml, sizeof(yaml),
+             "apiVersion: v1\nkind: Service\n"
+             "metadata: {name: one, namespace: a%s}\n"
+             "spec: {clusterIP: %s, ports: [{name: %s, port: 80}]}\n",
+             meta, ip, port);
+
+    return yaml;
+}
+
+
+static void
+test_service_patch(void)
+{
+    int                  full;
+    gm_addr_t            a1, a2;
+    gm_store_t          *store;
+    gm_snapshot_t       *s1, *s2, *s3;
+    gm_compile_incr_t   *ci;
+    const gm_frontend_t *f, *g;
+
+    store = gm_store_create();
+    ci = gm_compile_incr_create(store);
+
+    put(store, svc_yaml("", "10.96.0.1", "http"));
+    put(store, "apiVersion: v1\nkind: Service\n"
+        "metadata: {name: two, namespace: a}\n"
+        "spec: {clusterIP: 10.96.0.2, ports: [{port: 80}]}\n---\n"
+        "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+        "metadata: {name: one-x, namespace: a, labels: "
+        "{kubernetes.io/service-name: one}}\n"
+        "addressType: IPv4\n"
+        "ports: [{name: http, port: 8080}, {name: alt, port: 8081}]\n"
+        "endpoints: [{addresses: [10.1.0.1]}]\n");
+    /* a rule of two's frontend names one's backend */
+    put(store, "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n"
+        "metadata: {name: r1, namespace: a}\n"
+        "spec:\n"
+        "  parentRefs: [{group: \"\", kind: Service, name: two}]\n"
+        "  rules:\n"
+        "  - backendRefs: [{name: one, port: 80}]\n");
+
+    a1 = fx_addr("10.96.0.1");
+    a2 = fx_addr("10.96.0.2");
+
+    s1 = gm_compile_incr_build(ci, &test_logger, NULL, NULL, &full);
+    ok(full, "Services: the first build is a full compile");
+
+    put(store, svc_yaml(", resourceVersion: \"7\", labels: {app: x}, "
+                        "annotations: {k: v}", "10.96.0.1", "http"));
+    s2 = gm_compile_incr_build(ci, &test_logger, NULL, NULL, &full);
+    ok(!full && gm_snapshot_find_frontend(s2, &a1, 80)
+                == gm_snapshot_find_frontend(s1, &a1, 80)
+       && gm_snapshot_find_frontend(s2, &a2, 80)
+          == gm_snapshot_find_frontend(s1, &a2, 80),
+       "labels, annotations, resourceVersion changed: patched, every "
+       "frontend shared");
+
+    /* its port renamed: the endpoints of the slice port "alt" */
+    put(store, svc_yaml("", "10.96.0.1", "alt"));
+    s3 = gm_compile_incr_build(ci, &test_logger, NULL, NULL, &full);
+    f = gm_snapshot_find_frontend(s3, &a1, 80);
+    g = gm_snapshot_find_frontend(s3, &a2, 80);
+    ok(!full && f != gm_snapshot_find_frontend(s2, &a1, 80)
+       && strcmp(f->passthrough->endpoints[0].text.data, "10.1.0.1:8081")
+          == 0
+       && g != gm_snapshot_find_frontend(s2, &a2, 80)
+       && g->producer->entries[0].rule->backends[0].backend
+          == f->passthrough,
+       "a port renamed: patched, its backend resolved again, in the other "
+       "Service's rule too");
+
+    gm_snapshot_unref(s1);
+    gm_snapshot_unref(s2);
+
+    /* a port name no slice port has: the backend loses its endpoints */
+    put(store, svc_yaml("", "10.96.0.1", "none"));
+    s1 = gm_compile_incr_build(ci, &test_logger, NULL, NULL, &full);
+    ok(full, "a port renamed to one without endpoints: a full compile");
+
+    put(store, svc_yaml("", "10.96.0.9", "none"));
+    s2 = gm_compile_incr_build(ci, &test_logger, NULL, NULL, &full);
+    ok(full, "another ClusterIP: a full compile");
+    gm_snapshot_unref(s1);
+
+    /* a policy names a port: its name matters to it */
+    put(store, svc_yaml("", "10.96.0.9", "http"));
+    s1 = gm_compile_incr_build(ci, &test_logger, NULL, NULL, &full);
+    gm_snapshot_unref(s1);
+    put(store, "apiVersion: policy.nginx-gamma.dev/v1alpha1\n"
+        "kind: TrafficPolicy\n"
+        "metadata: {name: p, namespace: a}\n"
+        "spec:\n"
+        "  targetRefs: [{group: \"\", kind: Service, name: one, "
+        "sectionName: http}]\n"
+        "  default: {timeouts: {request: 5s}}\n");
+    s1 = gm_compile_incr_build(ci, &test_logger, NULL, NULL, &full);
+    gm_snapshot_unref(s1);
+    put(store, svc_yaml("", "10.96.0.9", "alt"));
+    s1 = gm_compile_incr_build(ci, &test_logger, NULL, NULL, &full);
+    ok(full, "a port renamed that a TrafficPolicy's sectionName may name: "
+       "a full compile");
+
+    gm_snapshot_unref(s1);
+    gm_snapshot_unref(s2);
+    gm_snapshot_unref(s3);
+    gm_compile_incr_destroy(ci);
+    gm_store_destroy(store);
+}
+
+
 /* a source process SIGKILLed with its hold: the zone's unref drops it */
 
 static void
@@ -895,6 +1072,7 @@ main(int argc, char **argv)
 
     test_sharing();
     test_route_sharing();
+    test_service_patch();
     test_dead_holder();
 
     printf("# seed %u\n", seed);
