@@ -556,8 +556,7 @@ gm_compile_incr_service(gm_compile_incr_t *ci, const gm_service_t *old,
         a = &old->ports[i];
         b = &svc->ports[i];
 
-        if (a->port != b->port
-            || !gm_compile_incr_same_str(&a->protocol, &b->protocol)
+        if (a->port != b->port || a->protocol != b->protocol
             || !gm_compile_incr_same_str(&a->app_protocol, &b->app_protocol))
         {
             return -1;
