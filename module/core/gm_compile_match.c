@@ -19,7 +19,7 @@ static int gm_compile_match(gm_compile_ctx_t *ctx, const gm_compile_route_t *cr,
     const gm_http_match_t *hm, const gm_route_match_t **out);
 static int gm_compile_value_tests(gm_compile_ctx_t *ctx,
     const gm_compile_route_t *cr, const gm_kv_match_t *kv, size_t n,
-    gm_value_test_t **out, const char *what);
+    gm_value_test_t *t, const char *what);
 static int gm_compile_regex(gm_compile_ctx_t *ctx,
     const gm_compile_route_t *cr, const gm_str_t *pattern, const char *what,
     pcre2_code **out);
@@ -162,7 +162,15 @@ gm_compile_match(gm_compile_ctx_t *ctx, const gm_compile_route_t *cr,
         }
     }
 
-    rc = gm_compile_value_tests(ctx, cr, hm->headers, hm->nheaders, &m->headers,
+    if (hm->nheaders + hm->nquery != 0) {
+        m->tests = gm_arena_calloc(ctx->arena, (hm->nheaders + hm->nquery)
+                                               * sizeof(gm_value_test_t));
+        if (m->tests == NULL) {
+            return -1;
+        }
+    }
+
+    rc = gm_compile_value_tests(ctx, cr, hm->headers, hm->nheaders, m->tests,
                                 "header");
     if (rc != 0) {
         return rc;
@@ -170,8 +178,8 @@ gm_compile_match(gm_compile_ctx_t *ctx, const gm_compile_route_t *cr,
 
     m->nheaders = hm->nheaders;
 
-    rc = gm_compile_value_tests(ctx, cr, hm->query, hm->nquery, &m->query,
-                                "query parameter");
+    rc = gm_compile_value_tests(ctx, cr, hm->query, hm->nquery,
+                                m->tests + hm->nheaders, "query parameter");
     if (rc != 0) {
         return rc;
     }
@@ -183,25 +191,14 @@ gm_compile_match(gm_compile_ctx_t *ctx, const gm_compile_route_t *cr,
 }
 
 
+/* into t, n tests of the match's array */
+
 static int
 gm_compile_value_tests(gm_compile_ctx_t *ctx, const gm_compile_route_t *cr,
-    const gm_kv_match_t *kv, size_t n, gm_value_test_t **out,
-    const char *what)
+    const gm_kv_match_t *kv, size_t n, gm_value_test_t *t, const char *what)
 {
-    int               rc;
-    size_t            i;
-    gm_value_test_t  *t;
-
-    *out = NULL;
-
-    if (n == 0) {
-        return 0;
-    }
-
-    t = gm_arena_calloc(ctx->arena, n * sizeof(gm_value_test_t));
-    if (t == NULL) {
-        return -1;
-    }
+    int     rc;
+    size_t  i;
 
     for (i = 0; i < n; i++) {
         t[i].type = (kv[i].type == GM_MATCH_REGEX) ? GM_MATCH_REGEX
@@ -220,8 +217,6 @@ gm_compile_value_tests(gm_compile_ctx_t *ctx, const gm_compile_route_t *cr,
             }
         }
     }
-
-    *out = t;
 
     return 0;
 }

@@ -165,7 +165,7 @@ gm_rule_pick_backend(const gm_rule_t *rule, uint32_t rnd)
     x = (uint64_t) rnd * (total >> 32)
         + (((uint64_t) rnd * (total & 0xffffffff)) >> 32);
 
-    for (i = 0; i < rule->nbackends - 1; i++) {
+    for (i = 0; i + 1 < rule->nbackends; i++) {
         if (x < rule->backends[i].weight) {
             break;
         }
@@ -228,12 +228,12 @@ gm_match_headers(const gm_route_match_t *mt, const gm_request_t *r,
 
     for (i = 0; i < mt->nheaders; i++) {
         if (r->header == NULL
-            || !r->header(r->ctx, &mt->headers[i].name, &value))
+            || !r->header(r->ctx, &mt->tests[i].name, &value))
         {
             return 0;
         }
 
-        rc = gm_match_value(&mt->headers[i], &value, m);
+        rc = gm_match_value(&mt->tests[i], &value, m);
         if (rc != 1) {
             return rc;
         }
@@ -252,11 +252,11 @@ gm_match_query(const gm_route_match_t *mt, const gm_str_t *args,
     gm_str_t  value;
 
     for (i = 0; i < mt->nquery; i++) {
-        if (!gm_query_arg(args, &mt->query[i].name, &value)) {
+        if (!gm_query_arg(args, &mt->tests[mt->nheaders + i].name, &value)) {
             return 0;
         }
 
-        rc = gm_match_value(&mt->query[i], &value, m);
+        rc = gm_match_value(&mt->tests[mt->nheaders + i], &value, m);
         if (rc != 1) {
             return rc;
         }

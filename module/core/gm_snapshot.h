@@ -132,10 +132,11 @@ struct gm_rule_s {
     gm_weighted_backend_t  *backends;
     const gm_filters_t     *filters;              /* rule filters, or NULL */
     const gm_rule_ext_t    *ext;                  /* never NULL */
-    uint64_t                total_weight; /* 0 ⇒ nothing can be chosen */
     /* counts and flags last: no padding between them (memory, issue 12) */
-    uint32_t                rule_index;
-    uint32_t                nbackends;
+    /* at most GM_MAX_BACKEND_REFS of GM_MAX_WEIGHT: 32 bits */
+    uint32_t                total_weight; /* 0 ⇒ nothing can be chosen */
+    uint16_t                rule_index;   /* < GM_MAX_RULES */
+    uint16_t                nbackends;    /* <= GM_MAX_BACKEND_REFS */
     uint16_t                session_path_len;
     unsigned                named:1;         /* the rule has a name */
     unsigned                no_backends:1;   /* rule has no backendRefs */

@@ -33,11 +33,12 @@ typedef struct {
     gm_str_t           path;
     gm_str_t           method;        /* empty: any method */
     pcre2_code        *path_re;       /* GM_MATCH_REGEX: full-path match */
-    gm_value_test_t   *headers;
-    gm_value_test_t   *query;
+    /* the header tests, then the query parameter tests: one array */
+    gm_value_test_t   *tests;
+    /* counts and flags last: no padding between them (memory, issue 12) */
     gm_match_type_e    path_type;
-    uint32_t           nheaders;
-    uint32_t           nquery;
+    uint16_t           nheaders;      /* <= GM_MAX_KV_MATCHES */
+    uint16_t           nquery;        /* <= GM_MAX_KV_MATCHES */
 } gm_route_match_t;
 
 typedef struct {

@@ -187,7 +187,7 @@ gm_match_view_test(const gm_match_view_t *mv, int headers, size_t i,
     const gm_route_match_t  *m;
 
     m = mv->match;
-    t = headers ? &m->headers[i] : &m->query[i];
+    t = headers ? &m->tests[i] : &m->tests[m->nheaders + i];
 
     tv->type = t->type;
     tv->name = t->name;
