@@ -35,6 +35,28 @@ static void gm_compile_log_backend(gm_compile_ctx_t *ctx, const gm_rule_t *rule,
 
 
 /*
+ * A copy of the backend's policies to set one in: the block it had may be
+ * the static none or shared with another generation's copy of it.
+ */
+
+gm_backend_ext_t *
+gm_compile_backend_ext(gm_compile_ctx_t *ctx, gm_backend_t *b)
+{
+    gm_backend_ext_t  *x;
+
+    x = gm_arena_alloc(ctx->arena, sizeof(gm_backend_ext_t));
+    if (x == NULL) {
+        return NULL;
+    }
+
+    *x = *b->ext;
+    b->ext = x;
+
+    return x;
+}
+
+
+/*
  * The backend (ns, name, port), one per snapshot: a Service port's
  * backend is kept with the Service, unresolvable ones in a hash table.
  */
@@ -225,6 +247,7 @@ gm_compile_new_backend(gm_compile_ctx_t *ctx, const gm_str_t *ns,
     b->ns = *ns;
     b->name = *name;
     b->port = port;
+    b->ext = &gm_backend_ext_none;
 
     if (gm_compile_sprintf(ctx->arena, &b->label, "%s/%s:%u", ns->data,
                            name->data, (unsigned) port)

@@ -147,10 +147,10 @@ gm_compile_tls_target(gm_compile_ctx_t *ctx, const gm_ctls_t *t,
             return -1;
         }
 
-        if (b->tls != NULL) {
+        if (b->ext->tls != NULL) {
             gm_log(ctx->log, GM_LOG_WARN, "BackendTLSPolicy %s: %s already "
                    "has the older BackendTLSPolicy %s, conflicted",
-                   t->label.data, b->label.data, b->tls->policy.data);
+                   t->label.data, b->label.data, b->ext->tls->policy.data);
             continue;
         }
 
@@ -174,6 +174,7 @@ gm_compile_tls(gm_compile_ctx_t *ctx, const gm_ctls_t *t, gm_backend_t *b)
 {
     size_t             i;
     gm_san_t          *sans;
+    gm_backend_ext_t  *x;
     gm_backend_tls_t  *tls;
 
     tls = gm_arena_calloc(ctx->arena, sizeof(gm_backend_tls_t));
@@ -219,7 +220,12 @@ gm_compile_tls(gm_compile_ctx_t *ctx, const gm_ctls_t *t, gm_backend_t *b)
                "to %s fail", t->label.data, tls->error.data, b->label.data);
     }
 
-    b->tls = tls;
+    x = gm_compile_backend_ext(ctx, b);
+    if (x == NULL) {
+        return -1;
+    }
+
+    x->tls = tls;
 
     return 0;
 }

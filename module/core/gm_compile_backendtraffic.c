@@ -115,7 +115,7 @@ gm_compile_session_flags(gm_compile_ctx_t *ctx)
             rule->has_session = (rule->ext->session != NULL);
 
             for (k = 0; !rule->has_session && k < rule->nbackends; k++) {
-                rule->has_session = (rule->backends[k].backend->session
+                rule->has_session = (rule->backends[k].backend->ext->session
                                      != NULL);
             }
         }
@@ -167,6 +167,7 @@ gm_compile_xbtp_target(gm_compile_ctx_t *ctx, const gm_cxbtp_t *t,
     size_t                  p;
     uint64_t                key;
     gm_backend_t           *b;
+    gm_backend_ext_t       *x;
     gm_backend_traffic_t   *tr;
     gm_compile_service_t   *cs;
 
@@ -200,15 +201,20 @@ gm_compile_xbtp_target(gm_compile_ctx_t *ctx, const gm_cxbtp_t *t,
             return -1;
         }
 
-        if (b->traffic != NULL) {
+        if (b->ext->traffic != NULL) {
             gm_log(ctx->log, GM_LOG_WARN, "XBackendTrafficPolicy %s: %s "
                    "already has the older XBackendTrafficPolicy %s, "
                    "conflicted", t->label.data, b->label.data,
-                   b->traffic->policy.data);
+                   b->ext->traffic->policy.data);
             continue;
         }
 
-        b->traffic = tr;
+        x = gm_compile_backend_ext(ctx, b);
+        if (x == NULL) {
+            return -1;
+        }
+
+        x->traffic = tr;
     }
 
     return 0;
@@ -222,6 +228,7 @@ gm_compile_xbtp_session(gm_compile_ctx_t *ctx, const gm_cxbtp_t *t,
     size_t                  p;
     gm_backend_t           *b;
     gm_session_t           *sp;
+    gm_backend_ext_t       *x;
     gm_compile_service_t   *cs;
 
     cs = gm_compile_find_service(ctx, &ref->ns, &ref->name);
@@ -247,15 +254,20 @@ gm_compile_xbtp_session(gm_compile_ctx_t *ctx, const gm_cxbtp_t *t,
             return -1;
         }
 
-        if (b->session != NULL) {
+        if (b->ext->session != NULL) {
             gm_log(ctx->log, GM_LOG_WARN, "XBackendTrafficPolicy %s: %s "
                    "already has the sessionPersistence of the older "
                    "XBackendTrafficPolicy %s, conflicted", t->label.data,
-                   b->label.data, b->session->policy.data);
+                   b->label.data, b->ext->session->policy.data);
             continue;
         }
 
-        b->session = sp;
+        x = gm_compile_backend_ext(ctx, b);
+        if (x == NULL) {
+            return -1;
+        }
+
+        x->session = sp;
     }
 
     return 0;

@@ -162,6 +162,9 @@ int gm_compile_service_names(gm_compile_ctx_t *ctx,
     gm_compile_service_t *cs);
 
 /* backends (gm_compile_backend.c) */
+/* the backend's policies, a copy of its own to set a field in */
+gm_backend_ext_t *gm_compile_backend_ext(gm_compile_ctx_t *ctx,
+    gm_backend_t *b);
 gm_backend_t *gm_compile_backend(gm_compile_ctx_t *ctx, const gm_str_t *ns,
     const gm_str_t *name, uint16_t port);
 gm_backend_t *gm_compile_port_backend(gm_compile_ctx_t *ctx,

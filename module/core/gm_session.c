@@ -226,5 +226,5 @@ gm_session_effective(const gm_rule_t *rule, const gm_backend_t *b)
         return rule->ext->session;
     }
 
-    return b ? b->session : NULL;
+    return b ? b->ext->session : NULL;
 }

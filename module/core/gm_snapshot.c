@@ -18,6 +18,8 @@ static uint64_t gm_frontend_hash(const gm_addr_t *ip, uint16_t port);
 static void gm_snapshot_release(gm_snapshot_t *s);
 
 
+const gm_backend_ext_t  gm_backend_ext_none;
+
 const gm_rule_ext_t  gm_rule_ext_none = {
     .timeout_request_ms = GM_DURATION_UNSET,
     .timeout_backend_ms = GM_DURATION_UNSET,

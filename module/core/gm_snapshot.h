@@ -68,16 +68,28 @@ typedef enum {
     GM_BACKEND_NO_ENDPOINTS           /* no ready endpoints: 503 */
 } gm_backend_status_e;
 
+/*
+ * A backend's rarely set policies, out of line (memory, issue 12): a
+ * patched copy of the backend shares the block, a policy that sets a
+ * field makes a new one (gm_compile_backend_ext()).
+ */
+typedef struct {
+    const gm_backend_tls_t      *tls;         /* NULL: plain HTTP */
+    const gm_backend_traffic_t  *traffic;     /* NULL: no retry budget */
+    /* its XBackendTrafficPolicy's sessionPersistence, or NULL */
+    const gm_session_t          *session;
+} gm_backend_ext_t;
+
+extern const gm_backend_ext_t  gm_backend_ext_none;
+
 /* one (Service, port) as a destination; shared by every rule using it */
 typedef struct {
     gm_str_t              ns;
     gm_str_t              name;
     gm_str_t              label;      /* "ns/name:port" */
     gm_sockaddr_t        *endpoints;  /* ready endpoints only */
-    const gm_backend_tls_t  *tls;     /* NULL: plain HTTP */
-    const gm_backend_traffic_t  *traffic;     /* NULL: no retry budget */
-    /* its XBackendTrafficPolicy's sessionPersistence, or NULL */
-    const gm_session_t          *session;
+    /* never NULL: gm_backend_ext_none when no policy sets one */
+    const gm_backend_ext_t  *ext;
     /* counts and flags last: no padding between them (memory, issue 12) */
     uint32_t              nendpoints;
     gm_backend_status_e   status;

@@ -78,14 +78,14 @@ static ngx_int_t ngx_http_gamma_tls_match_uri(X509 *cert,
 ngx_int_t
 ngx_http_gamma_tls_check(ngx_http_request_t *r, gm_backend_t *b)
 {
-    if (b->tls == NULL || b->tls->error.len == 0) {
+    if (b->ext->tls == NULL || b->ext->tls->error.len == 0) {
         return NGX_DECLINED;
     }
 
     ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                   "gamma: backend %s needs TLS (BackendTLSPolicy %s) but %s, "
-                  "answering 502", b->label.data, b->tls->policy.data,
-                  b->tls->error.data);
+                  "answering 502", b->label.data, b->ext->tls->policy.data,
+                  b->ext->tls->error.data);
 
     return NGX_HTTP_BAD_GATEWAY;
 }
@@ -366,7 +366,7 @@ ngx_http_gamma_tls_slot(ngx_http_request_t *r, ngx_http_gamma_ctx_t *ctx)
     const gm_backend_tls_t        *tls;
     ngx_http_gamma_tls_session_t  *slot;
 
-    if (ctx->backend == NULL || ctx->backend->tls == NULL
+    if (ctx->backend == NULL || ctx->backend->ext->tls == NULL
         || ctx->endpoint == NULL)
     {
         return NULL;
@@ -377,7 +377,7 @@ ngx_http_gamma_tls_slot(ngx_http_request_t *r, ngx_http_gamma_ctx_t *ctx)
         return NULL;
     }
 
-    tls = ctx->backend->tls;
+    tls = ctx->backend->ext->tls;
 
     key = ngx_crc32_long((u_char *) ctx->endpoint->text.data,
                          ctx->endpoint->text.len);
@@ -423,11 +423,11 @@ ngx_http_gamma_tls_verify(int ok, X509_STORE_CTX *xs)
     r = c->data;
     ctx = ngx_http_get_module_ctx(r, ngx_http_gamma_module);
 
-    if (ctx == NULL || ctx->backend == NULL || ctx->backend->tls == NULL) {
+    if (ctx == NULL || ctx->backend == NULL || ctx->backend->ext->tls == NULL) {
         return 0;
     }
 
-    tls = ctx->backend->tls;
+    tls = ctx->backend->ext->tls;
 
     if (!ok) {
         ngx_log_error(NGX_LOG_ERR, c->log, 0, "gamma: backend %s: the "
@@ -537,14 +537,14 @@ ngx_http_gamma_tls_match_uri(X509 *cert, const gm_str_t *uri)
 ngx_int_t
 ngx_http_gamma_tls_check(ngx_http_request_t *r, gm_backend_t *b)
 {
-    if (b->tls == NULL) {
+    if (b->ext->tls == NULL) {
         return NGX_DECLINED;
     }
 
     ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                   "gamma: backend %s needs TLS (BackendTLSPolicy %s) but "
                   "nginx was built without SSL, answering 502",
-                  b->label.data, b->tls->policy.data);
+                  b->label.data, b->ext->tls->policy.data);
 
     return NGX_HTTP_BAD_GATEWAY;
 }

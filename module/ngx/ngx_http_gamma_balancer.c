@@ -140,7 +140,7 @@ ngx_http_gamma_balancer_init_peer(ngx_http_request_t *r,
     cl = r->upstream->request_bufs;
 
     if (b == NULL || ctx->is_direct || ctx->session_ep != 0
-        || b->nendpoints == 0 || b->traffic != NULL || b->tls != NULL
+        || b->nendpoints == 0 || b->ext->traffic != NULL || b->ext->tls != NULL
         || !ngx_http_gamma_lb_round_robin(ctx, b)
         || (ctx->eff != NULL
             && (ctx->eff->v.set & NGX_HTTP_GAMMA_CONF_FIELDS))
@@ -224,8 +224,8 @@ ngx_http_gamma_balancer_init_any(ngx_http_request_t *r,
             pd->least = least;
         }
 
-        if (b->traffic != NULL) {
-            ngx_http_gamma_retry_budget_request(r, b->traffic);
+        if (b->ext->traffic != NULL) {
+            ngx_http_gamma_retry_budget_request(r, b->ext->traffic);
         }
     }
 
@@ -267,7 +267,7 @@ ngx_http_gamma_balancer_conf(ngx_http_request_t *r,
 
     u = r->upstream;
     v = pd->ctx->eff ? &pd->ctx->eff->v : NULL;
-    tls = pd->ctx->is_direct ? NULL : pd->ctx->backend->tls;
+    tls = pd->ctx->is_direct ? NULL : pd->ctx->backend->ext->tls;
 
     if ((v == NULL || !(v->set & NGX_HTTP_GAMMA_CONF_FIELDS)) && tls == NULL) {
         pd->connect_timeout = u->conf->connect_timeout;
@@ -389,9 +389,9 @@ ngx_http_gamma_balancer_get_peer(ngx_peer_connection_t *pc, void *data)
 
     /* no retry past the budget: the failure is answered as 503 */
     if (pd->attempt > 0 && !pd->ctx->is_direct
-        && pd->ctx->backend->traffic != NULL
+        && pd->ctx->backend->ext->traffic != NULL
         && ngx_http_gamma_retry_budget_take(pd->request,
-                                            pd->ctx->backend->traffic)
+                                            pd->ctx->backend->ext->traffic)
            != NGX_OK)
     {
         pd->ctx->retry_denied = 1;

@@ -43,12 +43,12 @@ ngx_http_gamma_policy_names(ngx_http_request_t *r, ngx_http_gamma_ctx_t *ctx,
     b = ctx->is_direct ? NULL : ctx->backend;
     extra = 0;
 
-    if (b != NULL && b->tls != NULL) {
-        more[extra++] = &b->tls->policy;
+    if (b != NULL && b->ext->tls != NULL) {
+        more[extra++] = &b->ext->tls->policy;
     }
 
-    if (b != NULL && b->traffic != NULL) {
-        more[extra++] = &b->traffic->policy;
+    if (b != NULL && b->ext->traffic != NULL) {
+        more[extra++] = &b->ext->traffic->policy;
     }
 
     if (ctx->session != NULL && ctx->session->policy.len) {

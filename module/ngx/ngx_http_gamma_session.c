@@ -134,11 +134,11 @@ ngx_http_gamma_session_passthrough(ngx_http_request_t *r,
 
     b = ctx->backend;
 
-    if (b->session == NULL || b->status != GM_BACKEND_OK) {
+    if (b->ext->session == NULL || b->status != GM_BACKEND_OK) {
         return;
     }
 
-    if (ngx_http_gamma_session_find(r, ctx, b->session,
+    if (ngx_http_gamma_session_find(r, ctx, b->ext->session,
                                     &ctx->frontend->label, b)
         != NGX_OK)
     {

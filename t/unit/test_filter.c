@@ -105,6 +105,7 @@ test_compile(test_ctx_t *t, const char *rule, int backend)
     hr = &t->obj->body->httproute.rules[0];
 
     t->backend.status = GM_BACKEND_OK;
+    t->backend.ext = &gm_backend_ext_none;
     t->backend.label.data = (char *) "ns/mirror:80";
     t->backend.label.len = strlen(t->backend.label.data);
 

@@ -179,8 +179,8 @@ dump_backend(buf_t *b, const gm_backend_t *be)
     }
 
     out(b, " %s st%d h2c%d tls:%s tr:%s [", be->label.data, be->status,
-        be->h2c, be->tls ? be->tls->policy.data : "",
-        be->traffic ? be->traffic->policy.data : "");
+        be->h2c, be->ext->tls ? be->ext->tls->policy.data : "",
+        be->ext->traffic ? be->ext->traffic->policy.data : "");
 
     for (i = 0; i < be->nendpoints; i++) {
         out(b, "%s ", be->endpoints[i].text.data);

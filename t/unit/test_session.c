@@ -245,13 +245,13 @@ test_compiled(void)
         is_str(sp->path.data, "/x", "rule: cookie.path");
         is_int((int64_t) sp->policy.len, 0, "rule: nobody's policy");
         is_str(rule->session_path, "/app", "rule: its default Path");
-        ok(b != NULL && b->session != NULL, "policy: on the backend");
+        ok(b != NULL && b->ext->session != NULL, "policy: on the backend");
         ok(gm_session_effective(rule, b) == rule->ext->session,
            "merge: the rule's beats the policy's");
     }
 
-    if (b != NULL && b->session != NULL) {
-        sp = b->session;
+    if (b != NULL && b->ext->session != NULL) {
+        sp = b->ext->session;
         ok(sp->type == GM_SESSION_HEADER, "policy: Header");
         is_str(sp->name.data, "X-Sid", "policy: header.name as written");
         is_str(sp->lname.data, "x-sid", "policy: and lowercase");
@@ -267,21 +267,22 @@ test_compiled(void)
                    XBTP("sp", "1", "{}"), &store);
     rule = s ? test_rule(s, 80, "/a", &b) : NULL;
     ok(rule != NULL && rule->ext->session == NULL, "no rule field");
-    ok(rule != NULL && b != NULL && b->session != NULL
-       && gm_session_effective(rule, b) == b->session,
+    ok(rule != NULL && b != NULL && b->ext->session != NULL
+       && gm_session_effective(rule, b) == b->ext->session,
        "merge: then the policy's");
     ok(rule != NULL && rule->session_path_len == 0,
        "two paths: the default Path is /");
 
-    if (b != NULL && b->session != NULL) {
-        ok(b->session->type == GM_SESSION_COOKIE && !b->session->permanent
-           && b->session->name.len == 0 && b->session->absolute_ms == 0,
+    if (b != NULL && b->ext->session != NULL) {
+        sp = b->ext->session;
+        ok(sp->type == GM_SESSION_COOKIE && !sp->permanent
+           && sp->name.len == 0 && sp->absolute_ms == 0,
            "policy {}: a Session cookie, its name generated");
     }
 
     /* passthrough (the admin port has no route): the policy's */
     (void) test_rule(s, 81, "/", &b);
-    ok(b != NULL && b->session != NULL, "passthrough: the policy's");
+    ok(b != NULL && b->ext->session != NULL, "passthrough: the policy's");
     ok(gm_session_effective(NULL, NULL) == NULL, "merge: nothing");
 
     gm_snapshot_unref(s);
@@ -293,11 +294,11 @@ test_compiled(void)
                         "10m, cookieConfig: {lifetimeType: Permanent}}"),
                    &store);
     (void) (s ? test_rule(s, 80, "/", &b) : NULL);
-    ok(b != NULL && b->session != NULL, "legacy: compiled");
+    ok(b != NULL && b->ext->session != NULL, "legacy: compiled");
 
-    if (b != NULL && b->session != NULL) {
-        is_str(b->session->name.data, "old", "conflict: the older wins");
-        ok(b->session->permanent && b->session->absolute_ms == 600000,
+    if (b != NULL && b->ext->session != NULL) {
+        is_str(b->ext->session->name.data, "old", "conflict: the older wins");
+        ok(b->ext->session->permanent && b->ext->session->absolute_ms == 600000,
            "legacy: cookieConfig.lifetimeType");
     }
 
