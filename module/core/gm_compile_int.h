@@ -250,9 +250,15 @@ typedef struct {
  * without a pass over all of them.
  */
 typedef struct {
-    gm_compile_svc_slices_t       *svcs;        /* open addressing */
-    size_t                         size;
+    gm_compile_svc_slices_t       *svcs;        /* n, the first named first */
     size_t                         n;
+    size_t                         nalloc;
+    /*
+     * open addressing at most half full, 4 bytes a slot (memory, issue
+     * 12): svcs[index[i] - 1], 0 free
+     */
+    uint32_t                      *index;
+    size_t                         size;        /* a power of two */
     gm_arena_t                    *strings;     /* the keys' */
     unsigned                       broken:1;    /* out of memory once */
 } gm_compile_slices_t;

@@ -25,11 +25,11 @@ static int gm_compile_slices_parents(gm_compile_slices_t *sl,
 static int gm_compile_slices_first(const gm_httproute_t *route, size_t p);
 static gm_compile_svc_slices_t *gm_compile_slices_key(
     gm_compile_slices_t *sl, const gm_str_t *ns, const gm_str_t *name);
-static gm_compile_svc_slices_t *gm_compile_slices_slot(
-    const gm_compile_slices_t *sl, const gm_str_t *ns,
-    const gm_str_t *name);
+static uint32_t *gm_compile_slices_slot(const gm_compile_slices_t *sl,
+    const gm_str_t *ns, const gm_str_t *name);
 static size_t gm_compile_slices_room(size_t n);
 static int gm_compile_slices_grow(gm_compile_slices_t *sl);
+static int gm_compile_slices_more(gm_compile_slices_t *sl);
 static int gm_compile_slices_usable(const gm_endpointslice_t *eps);
 
 
@@ -70,15 +70,15 @@ const gm_compile_svc_slices_t *
 gm_compile_slices_find(const gm_compile_slices_t *sl, const gm_str_t *ns,
     const gm_str_t *name)
 {
-    gm_compile_svc_slices_t  *svc;
+    uint32_t  *slot;
 
     if (sl->size == 0) {
         return NULL;
     }
 
-    svc = gm_compile_slices_slot(sl, ns, name);
+    slot = gm_compile_slices_slot(sl, ns, name);
 
-    return svc->key.name.data ? svc : NULL;
+    return *slot ? &sl->svcs[*slot - 1] : NULL;
 }
 
 
@@ -87,11 +87,12 @@ gm_compile_slices_free(gm_compile_slices_t *sl)
 {
     size_t  i;
 
-    for (i = 0; i < sl->size; i++) {
+    for (i = 0; i < sl->n; i++) {
         free(sl->svcs[i].objs);
     }
 
     free(sl->svcs);
+    free(sl->index);
     gm_arena_destroy(sl->strings);
     memset(sl, 0, sizeof(gm_compile_slices_t));
 }
@@ -272,16 +273,21 @@ static gm_compile_svc_slices_t *
 gm_compile_slices_key(gm_compile_slices_t *sl, const gm_str_t *ns,
     const gm_str_t *name)
 {
+    uint32_t                 *slot;
     gm_compile_svc_slices_t  *svc;
 
     if ((sl->n + 1) * 2 > sl->size && gm_compile_slices_grow(sl) != 0) {
         return NULL;
     }
 
-    svc = gm_compile_slices_slot(sl, ns, name);
+    slot = gm_compile_slices_slot(sl, ns, name);
 
-    if (svc->key.name.data != NULL) {
-        return svc;
+    if (*slot != 0) {
+        return &sl->svcs[*slot - 1];
+    }
+
+    if (sl->n == sl->nalloc && gm_compile_slices_more(sl) != 0) {
+        return NULL;
     }
 
     if (sl->strings == NULL) {
@@ -292,22 +298,24 @@ gm_compile_slices_key(gm_compile_slices_t *sl, const gm_str_t *ns,
         }
     }
 
+    svc = &sl->svcs[sl->n];
+    memset(svc, 0, sizeof(gm_compile_svc_slices_t));
+
     if (gm_arena_strdup(sl->strings, &svc->key.ns, ns->data, ns->len) != 0
         || gm_arena_strdup(sl->strings, &svc->key.name, name->data,
                            name->len)
            != 0)
     {
-        svc->key.name.data = NULL;
         return NULL;
     }
 
-    sl->n++;
+    *slot = (uint32_t) ++sl->n;
 
     return svc;
 }
 
 
-static gm_compile_svc_slices_t *
+static uint32_t *
 gm_compile_slices_slot(const gm_compile_slices_t *sl, const gm_str_t *ns,
     const gm_str_t *name)
 {
@@ -317,13 +325,14 @@ gm_compile_slices_slot(const gm_compile_slices_t *sl, const gm_str_t *ns,
     i = gm_compile_hash(ns, name, 0) & (sl->size - 1);
 
     for ( ;; ) {
-        svc = &sl->svcs[i];
+        if (sl->index[i] == 0) {
+            return &sl->index[i];
+        }
 
-        if (svc->key.name.data == NULL
-            || (gm_str_eq(&svc->key.name, name)
-                && gm_str_eq(&svc->key.ns, ns)))
-        {
-            return svc;
+        svc = &sl->svcs[sl->index[i] - 1];
+
+        if (gm_str_eq(&svc->key.name, name) && gm_str_eq(&svc->key.ns, ns)) {
+            return &sl->index[i];
         }
 
         i = (i + 1) & (sl->size - 1);
@@ -331,35 +340,58 @@ gm_compile_slices_slot(const gm_compile_slices_t *sl, const gm_str_t *ns,
 }
 
 
+/* a larger index, every key placed again (keys are never removed) */
+
 static int
 gm_compile_slices_grow(gm_compile_slices_t *sl)
 {
-    size_t                    i, size;
-    gm_compile_svc_slices_t  *old, *svc;
-    gm_compile_slices_t       nsl;
+    size_t     i, size;
+    uint32_t  *index, *old, *slot;
 
-    size = sl->size ? sl->size * 2 : 1024;
-
-    memset(&nsl, 0, sizeof(gm_compile_slices_t));
-    nsl.svcs = gm_calloc(size, sizeof(gm_compile_svc_slices_t));
-    if (nsl.svcs == NULL) {
+    if (sl->n >= UINT32_MAX / 2) {
         return -1;
     }
 
-    nsl.size = size;
-    old = sl->svcs;
+    size = sl->size ? sl->size * 2 : 1024;
 
-    for (i = 0; i < sl->size; i++) {
-        if (old[i].key.name.data != NULL) {
-            svc = gm_compile_slices_slot(&nsl, &old[i].key.ns,
-                                         &old[i].key.name);
-            *svc = old[i];
-        }
+    index = gm_calloc(size, sizeof(uint32_t));
+    if (index == NULL) {
+        return -1;
+    }
+
+    old = sl->index;
+    sl->index = index;
+    sl->size = size;
+
+    for (i = 0; i < sl->n; i++) {
+        slot = gm_compile_slices_slot(sl, &sl->svcs[i].key.ns,
+                                      &sl->svcs[i].key.name);
+        *slot = (uint32_t) (i + 1);
     }
 
     free(old);
-    sl->svcs = nsl.svcs;
-    sl->size = size;
+
+    return 0;
+}
+
+
+/* room for more Services: their pages are touched only when used */
+
+static int
+gm_compile_slices_more(gm_compile_slices_t *sl)
+{
+    size_t                    nalloc;
+    gm_compile_svc_slices_t  *svcs;
+
+    nalloc = sl->nalloc ? sl->nalloc * 2 : 512;
+
+    svcs = gm_realloc(sl->svcs, nalloc * sizeof(gm_compile_svc_slices_t));
+    if (svcs == NULL) {
+        return -1;
+    }
+
+    sl->svcs = svcs;
+    sl->nalloc = nalloc;
 
     return 0;
 }
