@@ -1,6 +1,7 @@
 # The module exports only what nginx's loader needs (module/exports.map):
 # another module loaded into the same process must never bind to one of
-# our helpers by name, nor we to one of theirs.
+# our helpers by name, nor we to one of theirs.  And it does not link
+# libcurl, which the Kubernetes source loads when it starts (t/003).
 
 use strict;
 use warnings;
@@ -27,5 +28,13 @@ my @undefined = grep { /\bU gm_|\bU ngx_http_gamma_/ }
                 `nm -D --undefined-only $so`;
 is(scalar @undefined, 0, 'no gm_* or ngx_http_gamma_* is left undefined')
     or diag(@undefined);
+
+my @needed = map { /\(NEEDED\).*\[(.+)\]/ ? $1 : () } `readelf -d $so`;
+is($?, 0, 'readelf -d reads the module');
+ok((grep { /^libjansson/ } @needed), 'NEEDED lists the libraries: @needed');
+is_deeply([grep { /curl/ } @needed], [], 'libcurl is not NEEDED');
+
+my @curl = grep { /\bU curl_/ } `nm -D --undefined-only $so`;
+is(scalar @curl, 0, 'no curl_* function is bound at load') or diag(@curl);
 
 done_testing();

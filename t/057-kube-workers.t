@@ -1,6 +1,7 @@
 # The Kubernetes API source with a master and four workers: the instance
 # lists and watches each resource once (the source process's watcher),
 # whatever worker_processes says, and every worker serves what it built.
+# libcurl is mapped in the source process alone (t/003: the file source).
 
 use Test::Nginx::Socket 'no_plan';
 use lib 't/inc';
@@ -62,6 +63,43 @@ X-Test-To: 127.10.0.3:18080
 pod 127.11.0.3:18090 GET /hello host=127.10.0.3:18080
 --- response_headers
 X-Gamma-Service: faces/face:18080
+--- no_error_log
+[error]
+[warn]
+
+
+
+=== TEST 2: libcurl is loaded in the source process only, not in the master or a worker
+--- post_setup_server_root
+FakeKube::reset($GammaTest::Base);
+--- init
+FakeKube::wait_watches();
+my $p = GammaTest::gamma_processes();
+my %kinds;
+$kinds{$_}++ for values %$p;
+Test::More::is_deeply(\%kinds, { master => 1, worker => 4, source => 1 },
+                      'a master, four workers and the source process');
+my $curl = qr/^libcurl[-\w]*\.so\.4/;
+# and libraries that, of the instance's, only libcurl needs
+my $deps = qr/^lib(?:nghttp2|ssh2|rtmp|ldap|gnutls)\b[-\w.]*\.so/;
+for my $pid (sort { $a <=> $b } keys %$p) {
+    my $libs = GammaTest::gamma_mapped_files($pid, $curl);
+    if ($p->{$pid} eq 'source') {
+        Test::More::is(scalar @$libs, 1, "source $pid maps libcurl: @$libs");
+        next;
+    }
+    push @$libs, @{ GammaTest::gamma_mapped_files($pid, $deps) };
+    Test::More::is_deeply($libs, [], "$p->{$pid} $pid maps no libcurl")
+        or Test::More::diag(join ' ', @$libs);
+}
+--- request
+GET /hello
+--- more_headers
+X-Test-To: 127.10.0.5:18080
+--- response_body
+pod 127.11.0.5:18090 GET /hello host=127.10.0.5:18080
+--- response_headers
+X-Gamma-Service: colors/color:18080
 --- no_error_log
 [error]
 [warn]

@@ -266,6 +266,7 @@ ngx_http_gamma_create_main_conf(ngx_conf_t *cf)
      *     gmcf->api_url = { 0, NULL };
      *     gmcf->worker = NULL;
      *     gmcf->source_process = NULL;
+     *     gmcf->source_retry = 0;
      *     gmcf->shm_zone = NULL;
      *     gmcf->zone_size = 0;
      *     gmcf->helper_dir = { 0, NULL };

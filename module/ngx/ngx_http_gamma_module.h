@@ -32,8 +32,12 @@
 #define NGX_HTTP_GAMMA_ADOPT_MS           1000
 /* the source process frees unused generations this often */
 #define NGX_HTTP_GAMMA_RECLAIM_MS         250
-/* ... and tries again to start its watcher thread after a failure */
+/*
+ * ... and tries again to start its watcher thread after a failure, twice
+ * as late after each (libcurl missing: one line a minute at most)
+ */
 #define NGX_HTTP_GAMMA_SOURCE_RETRY_MS    1000
+#define NGX_HTTP_GAMMA_SOURCE_RETRY_MAX   60000
 /* a namespace is a DNS label */
 #define NGX_HTTP_GAMMA_NAMESPACE_MAX      63
 
@@ -84,6 +88,7 @@ typedef struct {
     ngx_str_t                 api_url;       /* zero-terminated */
     ngx_http_gamma_worker_t  *worker;        /* in a worker */
     ngx_http_gamma_source_t  *source_process;  /* where the watcher runs */
+    ngx_msec_t                source_retry;  /* after a failed start */
     ngx_shm_zone_t           *shm_zone;
     size_t                    zone_size;
     ngx_str_t                 helper_dir;

@@ -107,7 +107,12 @@ ngx_http_gamma_source_manager(void *data)
         && ngx_http_gamma_source_start((ngx_cycle_t *) ngx_cycle, gmcf)
            != NGX_OK)
     {
-        return NGX_HTTP_GAMMA_SOURCE_RETRY_MS;
+        gmcf->source_retry = gmcf->source_retry
+                             ? ngx_min(gmcf->source_retry * 2,
+                                       NGX_HTTP_GAMMA_SOURCE_RETRY_MAX)
+                             : NGX_HTTP_GAMMA_SOURCE_RETRY_MS;
+
+        return gmcf->source_retry;
     }
 
     ngx_http_gamma_zone_reclaim(&gmcf->source_process->zone);
@@ -120,11 +125,13 @@ ngx_int_t
 ngx_http_gamma_source_start(ngx_cycle_t *cycle,
     ngx_http_gamma_main_conf_t *gmcf)
 {
+    ngx_uint_t                level;
     gm_allocator_t            al;
     gm_watcher_conf_t         wc;
     ngx_http_gamma_source_t  *src;
 
-    src = ngx_pcalloc(cycle->pool, sizeof(ngx_http_gamma_source_t));
+    /* not from the cycle's pool: a start that fails is tried again */
+    src = ngx_calloc(sizeof(ngx_http_gamma_source_t), cycle->log);
     if (src == NULL) {
         return NGX_ERROR;
     }
@@ -144,8 +151,12 @@ ngx_http_gamma_source_start(ngx_cycle_t *cycle,
 
     src->watcher = gm_watcher_start(&wc);
     if (src->watcher == NULL) {
-        ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
+        /* the source process tries again; a single process cannot */
+        level = (ngx_process == NGX_PROCESS_SINGLE) ? NGX_LOG_EMERG
+                                                    : NGX_LOG_ERR;
+        ngx_log_error(level, cycle->log, ngx_errno,
                       "gamma: cannot start the watcher thread");
+        ngx_free(src);
         return NGX_ERROR;
     }
 

@@ -15,8 +15,7 @@
 #include <string.h>
 #include <time.h>
 
-#include <curl/curl.h>
-
+#include "gm_curl.h"
 #include "gm_kube_auth.h"
 #include "gm_kube_client.h"
 

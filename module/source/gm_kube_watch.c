@@ -18,8 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
-
+#include "gm_curl.h"
 #include "gm_kube_apply.h"
 #include "gm_kube_watch.h"
 

@@ -17,8 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-
+#include "gm_curl.h"
 #include "gm_file_source.h"
 #include "gm_route_status.h"
 #include "gm_snapshot_walk.h"
@@ -56,6 +55,7 @@ struct gm_watcher_s {
 
 
 static void *gm_watcher_main(void *data);
+static int gm_watcher_curl(gm_watcher_t *w);
 static void gm_watcher_files(gm_watcher_t *w);
 static void gm_watcher_kube(gm_watcher_t *w);
 static int gm_watcher_timeout(gm_watcher_t *w, int synced);
@@ -105,9 +105,7 @@ gm_watcher_start(const gm_watcher_conf_t *conf)
 
     gm_store_set_operator(w->store, conf->operator_conf);
 
-    /* not thread-safe everywhere: done here, before the thread starts */
-    if (conf->kube && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        errno = ENOMEM;
+    if (conf->kube && gm_watcher_curl(w) != 0) {
         goto failed;
     }
 
@@ -191,6 +189,31 @@ gm_watcher_stop(gm_watcher_t *w)
     close(w->stop_fd);
     free(w->file_path);
     free(w);
+}
+
+
+/*
+ * libcurl is loaded when the Kubernetes source starts, in the source
+ * process only; curl_global_init() is not thread-safe everywhere: both
+ * are done here, before the threads start.
+ */
+static int
+gm_watcher_curl(gm_watcher_t *w)
+{
+    char  err[512];
+
+    if (gm_curl_load(err, sizeof(err)) != 0) {
+        gm_log(&w->conf.log, GM_LOG_ERR, "%s", err);
+        errno = ELIBACC;
+        return -1;
+    }
+
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        errno = ENOMEM;
+        return -1;
+    }
+
+    return 0;
 }
 
 

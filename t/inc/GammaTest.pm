@@ -28,7 +28,8 @@ use Time::HiRes qw(sleep time);
 
 
 use Exporter 'import';
-our @EXPORT = qw(gamma_client gamma_write gamma_mesh_config gamma_wait_synced);
+our @EXPORT = qw(gamma_client gamma_write gamma_mesh_config gamma_wait_synced
+                 gamma_processes gamma_mapped_files);
 
 my $root = abs_path(dirname(__FILE__) . '/../..');
 
@@ -337,6 +338,42 @@ sub gamma_write ($$) {
     print $fh $body;
     close $fh;
     rename $tmp, $path or die "cannot rename $tmp: $!";
+}
+
+# The processes of the instance under test: pid => "master", "worker" or
+# "source" (the cache manager process that runs the watcher).
+sub gamma_processes () {
+    my $pidfile = "$ENV{TEST_NGINX_SERVER_ROOT}/logs/nginx.pid";
+    open my $pf, '<', $pidfile or die "cannot read $pidfile: $!";
+    my $master = 0 + (readline($pf) // 0);
+    my %p = ($master => 'master');
+
+    for my $stat (glob '/proc/[0-9]*/stat') {
+        open my $fh, '<', $stat or next;
+        my ($pid, $ppid) = (readline($fh) // '') =~ /^(\d+) \(.*\) \S (\d+)/
+            or next;
+        next unless $ppid == $master;
+        open my $c, '<', "/proc/$pid/cmdline" or next;
+        my $cmd = readline($c) // '';
+        $p{$pid} = $cmd =~ /cache manager/ ? 'source' : 'worker';
+    }
+
+    return \%p;
+}
+
+# The files of /proc/PID/maps whose base name matches $re, each once.
+sub gamma_mapped_files ($$) {
+    my ($pid, $re) = @_;
+    my %seen;
+
+    open my $fh, '<', "/proc/$pid/maps" or die "cannot read maps of $pid: $!";
+    while (<$fh>) {
+        my ($path) = m{\s(/\S+)$} or next;
+        my ($base) = $path =~ m{([^/]+)$};
+        $seen{$path} = 1 if $base =~ $re;
+    }
+
+    return [sort keys %seen];
 }
 
 # A client on one keep-alive connection:

@@ -73,8 +73,8 @@ VG_OPTS    := --tool=memcheck --leak-check=full --show-possibly-lost=no \
 # workers, the source process, nginx instances started by the test), and
 # those about time or memory themselves (015's latencies, 018's memory,
 # 059's log rate per second)
-VG_SKIP    := t/000-% t/012-% t/013-% t/014-% t/015-% t/018-% t/057-% \
-              t/059-% t/092-%
+VG_SKIP    := t/000-% t/003-% t/004-% t/012-% t/013-% t/014-% t/015-% \
+              t/018-% t/057-% t/059-% t/092-%
 VG_TESTS   ?= $(filter-out $(VG_SKIP),$(wildcard t/0*.t))
 
 

@@ -18,7 +18,7 @@ $(BUILD)/fuzz_watch: t/unit/fuzz_watch.c $(CORE_SRCS) $(CORE_HDRS) \
 	@mkdir -p $(BUILD)
 	clang $(FUZZ_FLAGS) -o $@ $< $(CORE_SRCS) \
 	    $(filter-out %/gm_kube_client.c,$(SOURCE_SRCS)) $(FUZZ_LIBS) \
-	    -lcurl -lpthread
+	    -lpthread -ldl
 
 $(BUILD)/fuzz_%: t/unit/fuzz_%.c $(CORE_SRCS) $(CORE_HDRS)
 	@mkdir -p $(BUILD)
