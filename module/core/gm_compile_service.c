@@ -178,9 +178,9 @@ gm_compile_service_names(gm_compile_ctx_t *ctx, gm_compile_service_t *cs)
         return 0;
     }
 
+    /* interned: the backendRefs and parentRefs naming it share the copy */
     if (gm_compile_intern(ctx, &cs->ns, &cs->svc->meta.ns) != 0
-        || gm_arena_strdup(ctx->arena, &cs->name, cs->svc->meta.name.data,
-                           cs->svc->meta.name.len) != 0)
+        || gm_compile_intern(ctx, &cs->name, &cs->svc->meta.name) != 0)
     {
         return -1;
     }
