@@ -178,8 +178,10 @@ gm_compile_match(gm_compile_ctx_t *ctx, const gm_compile_route_t *cr,
 
     m->nheaders = hm->nheaders;
 
+    /* no tests: m->tests is NULL, and NULL + 0 is undefined in C */
     rc = gm_compile_value_tests(ctx, cr, hm->query, hm->nquery,
-                                m->tests + hm->nheaders, "query parameter");
+                                m->tests ? m->tests + hm->nheaders : NULL,
+                                "query parameter");
     if (rc != 0) {
         return rc;
     }
