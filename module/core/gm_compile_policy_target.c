@@ -189,7 +189,9 @@ gm_compile_target_check(gm_compile_ctx_t *ctx, gm_cpolicies_t *cp,
         cr = gm_compile_find_route(cp, &t->ns, &t->name);
 
         for (i = 0; cr && t->section_name.len && i < cr->route->nrules; i++) {
-            if (gm_str_eq(&cr->route->rules[i].name, &t->section_name)) {
+            if (gm_str_eq(&gm_http_rule_ext(&cr->route->rules[i])->name,
+                          &t->section_name))
+            {
                 break;
             }
         }

@@ -31,9 +31,7 @@ static gm_backend_t *gm_compile_filter_backend(void *data, const gm_str_t *ns,
 
 
 /* the CRD default of a route without rules: one rule, no backendRefs */
-static const gm_http_rule_t  gm_compile_default_rule = {
-    .name = { 0, (char *) "" },
-};
+static const gm_http_rule_t  gm_compile_default_rule;
 
 
 int
@@ -354,10 +352,11 @@ gm_compile_rule(gm_compile_ctx_t *ctx, gm_compile_route_t *cr, uint32_t index)
         return -1;
     }
 
-    if (hr->name.len != 0) {
+    if (gm_http_rule_ext(hr)->name.len != 0) {
         rule->named = 1;
         rc = gm_compile_sprintf(ctx->arena, &rule->label, "%s/%s/%s",
-                                cr->ns.data, cr->name.data, hr->name.data);
+                                cr->ns.data, cr->name.data,
+                                gm_http_rule_ext(hr)->name.data);
 
     } else {
         rc = gm_compile_sprintf(ctx->arena, &rule->label, "%s/%s/rule%u",

@@ -112,7 +112,7 @@ gm_grpc_rule_parse(gm_parse_ctx_t *ctx, json_t *item, gm_http_rule_t *rule)
     size_t  i;
     char    where[GM_FIELD_NAME_MAX];
 
-    if (gm_get_name(ctx, item, "name", GM_NAME_SUBDOMAIN, 0, &rule->name) < 0
+    if (gm_rule_name_parse(ctx, item, rule) != 0
         || gm_grpc_matches_parse(ctx, item, rule) != 0
         || gm_filters_parse(ctx, item, &rule->filters, &rule->nfilters) != 0
         || gm_grpc_filters_check(ctx, "filters", rule->filters,

@@ -40,6 +40,7 @@ static int gm_retry_codes_parse(gm_parse_ctx_t *ctx, json_t *retry,
 
 /* what gm_http_rule_ext() gives a rule that sets none of it */
 static const gm_http_rule_ext_t  gm_http_rule_ext_unset = {
+    .name = { 0, (char *) "" },
     .timeout_request_ms = GM_DURATION_UNSET,
     .timeout_backend_ms = GM_DURATION_UNSET,
     .retry_backoff_ms = GM_DURATION_UNSET
@@ -71,6 +72,32 @@ gm_http_rule_ext(const gm_http_rule_t *rule)
 
 
 /* the rule's out-of-line part, made when the first of its fields is set */
+/* a rule's name is out of line: most rules have none */
+int
+gm_rule_name_parse(gm_parse_ctx_t *ctx, json_t *item, gm_http_rule_t *rule)
+{
+    gm_str_t             name;
+    gm_http_rule_ext_t  *ext;
+
+    if (gm_get_name(ctx, item, "name", GM_NAME_SUBDOMAIN, 0, &name) < 0) {
+        return -1;
+    }
+
+    if (name.len == 0) {
+        return 0;
+    }
+
+    ext = gm_rule_ext_get(ctx, rule);
+    if (ext == NULL) {
+        return -1;
+    }
+
+    ext->name = name;
+
+    return 0;
+}
+
+
 gm_http_rule_ext_t *
 gm_rule_ext_get(gm_parse_ctx_t *ctx, gm_http_rule_t *rule)
 {
@@ -312,7 +339,7 @@ gm_rules_parse(gm_parse_ctx_t *ctx, json_t *spec, gm_httproute_t *route)
 static int
 gm_rule_parse(gm_parse_ctx_t *ctx, json_t *item, gm_http_rule_t *rule)
 {
-    if (gm_get_name(ctx, item, "name", GM_NAME_SUBDOMAIN, 0, &rule->name) < 0
+    if (gm_rule_name_parse(ctx, item, rule) != 0
         || gm_matches_parse(ctx, item, rule) != 0
         || gm_filters_parse(ctx, item, &rule->filters, &rule->nfilters) != 0
         || gm_backend_refs_parse(ctx, item, rule) != 0
@@ -331,17 +358,19 @@ gm_rule_parse(gm_parse_ctx_t *ctx, json_t *item, gm_http_rule_t *rule)
 int
 gm_rules_check(gm_parse_ctx_t *ctx, gm_httproute_t *route)
 {
-    char    field[GM_FIELD_NAME_MAX];
-    size_t  i, j, total;
+    char             field[GM_FIELD_NAME_MAX];
+    size_t           i, j, total;
+    const gm_str_t  *a;
 
     total = 0;
 
     for (i = 0; i < route->nrules; i++) {
         total += route->rules[i].nmatches;
+        a = &gm_http_rule_ext(&route->rules[i])->name;
 
         for (j = 0; j < i; j++) {
-            if (route->rules[i].name.len
-                && gm_str_eq(&route->rules[i].name, &route->rules[j].name))
+            if (a->len
+                && gm_str_eq(a, &gm_http_rule_ext(&route->rules[j])->name))
             {
                 snprintf(field, sizeof(field), "rules[%zu].name", i);
                 return gm_reject(ctx, field,

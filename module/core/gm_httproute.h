@@ -175,11 +175,14 @@ struct gm_filter_s {
 #define GM_DURATION_UNSET  (-1)
 
 /*
- * What a rule rarely sets, out of line (memory, issue 12): timeouts,
- * retry and sessionPersistence.  Read it through gm_http_rule_ext(),
- * which gives the unset values when the rule sets none of them.
+ * What a rule rarely sets or has, out of line (memory, issue 12): its
+ * name, why it is invalid, timeouts, retry and sessionPersistence.  Read
+ * it through gm_http_rule_ext(), which gives the unset values when the
+ * rule has none of them.
  */
 typedef struct {
+    gm_str_t           name;          /* empty when unset */
+    const char        *reason;        /* why, for status; NULL if valid */
     int64_t            timeout_request_ms;   /* GM_DURATION_UNSET, 0 = off */
     int64_t            timeout_backend_ms;   /* GM_DURATION_UNSET, 0 = off */
     int64_t            retry_backoff_ms;     /* GM_DURATION_UNSET */
@@ -191,12 +194,10 @@ typedef struct {
 } gm_http_rule_ext_t;
 
 typedef struct {
-    gm_str_t             name;        /* empty when unset */
     gm_http_match_t     *matches;     /* defaulted: one PathPrefix "/" */
     gm_filter_t         *filters;
     gm_backend_ref_t    *backends;
     gm_http_rule_ext_t  *ext;         /* NULL: all unset */
-    const char          *reason;      /* why, for status; NULL if valid */
     /*
      * counts and flags last: no padding between them (memory, issue 12);
      * the counts are bounded by GM_MAX_MATCHES, GM_MAX_BACKEND_REFS and
@@ -219,7 +220,7 @@ typedef struct {
 } gm_httproute_t;
 
 
-/* a rule's timeouts, retry and sessionPersistence, set or not */
+/* a rule's name, reason, timeouts, retry and sessionPersistence */
 const gm_http_rule_ext_t *gm_http_rule_ext(const gm_http_rule_t *rule);
 
 

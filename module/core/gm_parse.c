@@ -130,9 +130,10 @@ gm_reject(gm_parse_ctx_t *ctx, const char *field, const char *fmt, ...)
 void
 gm_rule_invalid(gm_parse_ctx_t *ctx, const char *fmt, ...)
 {
-    char      reason[GM_REASON_MAX];
-    gm_str_t  s;
-    va_list   args;
+    char                 reason[GM_REASON_MAX];
+    gm_str_t             s;
+    va_list              args;
+    gm_http_rule_ext_t  *ext;
 
     if (ctx->rule == NULL) {
         return;
@@ -149,10 +150,11 @@ gm_rule_invalid(gm_parse_ctx_t *ctx, const char *fmt, ...)
     va_end(args);
 
     s.data = gm_parse_strdup(ctx, reason, strlen(reason));
+    ext = (s.data != NULL) ? gm_rule_ext_get(ctx, ctx->rule) : NULL;
 
-    if (s.data != NULL) {
+    if (ext != NULL) {
         ctx->rule_reason[ctx->rule_index] = s.data;
-        ctx->rule->reason = s.data;
+        ext->reason = s.data;
     }
 }
 

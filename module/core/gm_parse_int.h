@@ -185,6 +185,9 @@ int gm_hostnames_check(gm_parse_ctx_t *ctx, json_t *spec);
 int gm_rules_check(gm_parse_ctx_t *ctx, gm_httproute_t *route);
 int gm_backend_refs_parse(gm_parse_ctx_t *ctx, json_t *json,
     gm_http_rule_t *rule);
+/* rules[].name, kept out of line when set */
+int gm_rule_name_parse(gm_parse_ctx_t *ctx, json_t *item,
+    gm_http_rule_t *rule);
 /* a rule's out-of-line part (gm_http_rule_ext_t), made on first use */
 gm_http_rule_ext_t *gm_rule_ext_get(gm_parse_ctx_t *ctx,
     gm_http_rule_t *rule);

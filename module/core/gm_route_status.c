@@ -421,8 +421,9 @@ static const char *
 gm_status_rules(const gm_httproute_t *route, gm_status_msg_t *msg,
     int *partial)
 {
-    size_t                 i, valid;
-    const gm_http_rule_t  *hr;
+    size_t                     i, valid;
+    const gm_http_rule_t      *hr;
+    const gm_http_rule_ext_t  *ext;
 
     valid = (route->nrules == 0);
     *partial = 0;
@@ -435,12 +436,13 @@ gm_status_rules(const gm_httproute_t *route, gm_status_msg_t *msg,
             continue;
         }
 
+        ext = gm_http_rule_ext(hr);
         gm_status_printf(msg, "%sDropped Rule %zu%s%s%s: %s",
                          msg->len ? "; " : "", i,
-                         hr->name.len ? " (" : "",
-                         hr->name.len ? hr->name.data : "",
-                         hr->name.len ? ")" : "",
-                         hr->reason ? hr->reason : "invalid");
+                         ext->name.len ? " (" : "",
+                         ext->name.len ? ext->name.data : "",
+                         ext->name.len ? ")" : "",
+                         ext->reason ? ext->reason : "invalid");
         *partial = 1;
     }
 

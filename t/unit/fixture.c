@@ -144,10 +144,28 @@ fx_rule(gm_object_t *route, const char *name)
     rt = &route->body->httproute;
     rule = FX_PUSH(route->arena, rt->rules, rt->nrules);
 
-    fx_str(route->arena, &rule->name, name ? name : "",
-           name ? strlen(name) : 0);
+    if (name != NULL && name[0] != '\0') {
+        fx_str(route->arena, &fx_rule_ext(route, rule)->name, name,
+               strlen(name));
+    }
 
     return rule;
+}
+
+
+gm_http_rule_ext_t *
+fx_rule_ext(gm_object_t *route, gm_http_rule_t *rule)
+{
+    gm_http_rule_ext_t  *ext;
+
+    if (rule->ext == NULL) {
+        /* the unset values, read before the rule has its own */
+        ext = gm_arena_alloc(route->arena, sizeof(gm_http_rule_ext_t));
+        *ext = *gm_http_rule_ext(rule);
+        rule->ext = ext;
+    }
+
+    return rule->ext;
 }
 
 

@@ -40,6 +40,8 @@ gm_parent_ref_t *fx_parent(gm_object_t *route, const char *ns,
     const char *name, uint16_t port, const char *section);
 /* name NULL: unnamed; the rule has no matches until fx_match */
 gm_http_rule_t *fx_rule(gm_object_t *route, const char *name);
+/* the rule's out-of-line part, made (unset) on first use */
+gm_http_rule_ext_t *fx_rule_ext(gm_object_t *route, gm_http_rule_t *rule);
 /* path NULL: PathPrefix "/" */
 gm_http_match_t *fx_match(gm_object_t *route, gm_match_type_e type,
     const char *path);

@@ -683,7 +683,7 @@ test_route(void)
     is_int(ext->timeout_request_ms, GM_DURATION_UNSET, "route: no timeout");
     is_int(ext->retry_backoff_ms, GM_DURATION_UNSET, "route: no backoff");
     is_int(ext->has_retry, 0, "route: no retry");
-    is_str(r->name.data, "", "route: unnamed rule");
+    is_str(ext->name.data, "", "route: unnamed rule");
 
     b = &r->backends[0];
     is_str(b->gk->group.data, "", "route: backend group default");
@@ -695,7 +695,7 @@ test_route(void)
     is_int(b->port, 80, "route: backend port");
 
     r = &route->rules[1];
-    is_str(r->name.data, "canary", "route: rule name");
+    is_str(gm_http_rule_ext(r)->name.data, "canary", "route: rule name");
     is_int(r->nmatches, 2, "route: two matches");
 
     m = &r->matches[0];

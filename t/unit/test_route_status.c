@@ -285,12 +285,12 @@ test_rules(void)
     fx_match(rt, GM_MATCH_PREFIX, "/x");
     r = &rt->body->httproute.rules[1];
     r->invalid = 1;
-    r->reason = "filter ExtensionRef is not supported";
+    fx_rule_ext(rt, r)->reason = "filter ExtensionRef is not supported";
 
     rt = route(store, "none", "web", "v1", 80);
     r = &rt->body->httproute.rules[0];
     r->invalid = 1;
-    r->reason = "filter ExtensionRef is not supported";
+    fx_rule_ext(rt, r)->reason = "filter ExtensionRef is not supported";
     s = build(store);
 
     c = cond(s, "partial", 0, "Accepted");
