@@ -214,17 +214,17 @@ no mesh state
 --- init
 my $root = $ENV{TEST_NGINX_SERVER_ROOT};
 GammaTest::gamma_wait_synced();
-# a route and a Service: a full compile (a route alone is a small patch)
+# a route and a ReferenceGrant: a full compile (a route alone is a small
+# patch, and so is a Service added that nothing names)
 GammaTest::gamma_write("$root/html/mesh/route.yaml",
                        ($main::Route =~ s/WEIGHT/1/r) . <<'_EOY_');
 ---
-apiVersion: v1
-kind: Service
+apiVersion: gateway.networking.k8s.io/v1beta1
+kind: ReferenceGrant
 metadata: {name: extra, namespace: faces}
 spec:
-  clusterIP: 127.10.9.9
-  ports:
-  - {name: http, port: 18080}
+  from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: other}]
+  to: [{group: "", kind: Service}]
 _EOY_
 my $line = main::wait_log(qr/(does not fit in zone.*)/);
 Test::More::like($line,

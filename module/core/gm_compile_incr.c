@@ -11,8 +11,10 @@
  * reads changed (labels, annotations, resourceVersion) there is nothing
  * to do; when port names or targetPorts changed, its backends are
  * resolved again as for a slice change, and its frontends compiled again
- * when a route names one of its ports by sectionName.  Any other change
- * (a Service added, deleted or with other ports; policies,
+ * when a route names one of its ports by sectionName.  A Service added
+ * that nothing names yet: its frontends compiled by the route subset,
+ * into free slots of the index (gm_compile_incr_added()).  Any other
+ * change (a Service deleted or with other ports; policies,
  * ReferenceGrants, ConfigMaps), the operator's configuration or options
  * changed, too many objects at once, or a chain of patches grown past
  * its bounds: a full compile, the same as gm_snapshot_build_opts().
@@ -49,6 +51,9 @@ struct gm_compile_incr_s {
     /* modified Services whose port names or targetPorts changed */
     gm_compile_key_t               svcs[GM_INCR_MAX_SERVICES];
     size_t                         nsvcs;
+    /* Services added */
+    gm_compile_key_t               added[GM_INCR_MAX_SERVICES];
+    size_t                         nadded;
     /* the routes the last full compile had notes about */
     gm_compile_rkey_t             *noted;
     size_t                         nnoted;
@@ -58,9 +63,12 @@ struct gm_compile_incr_s {
 };
 
 
-/* a pass over the TrafficPolicies for those Services */
+/* a pass over the TrafficPolicies or routes for those Services */
 typedef struct {
     const gm_compile_incr_t       *ci;
+    const gm_compile_key_t        *keys;
+    size_t                         nkeys;
+    unsigned                       any:1;     /* sectionName or not */
     unsigned                       refuse:1;
 } gm_compile_incr_policies_t;
 
@@ -79,6 +87,10 @@ static int gm_compile_incr_ports(gm_compile_incr_t *ci);
 static int gm_compile_incr_ports_one(gm_compile_incr_t *ci,
     const gm_compile_key_t *key);
 static void gm_compile_incr_policy(void *data, gm_object_t *obj);
+static int gm_compile_incr_added(gm_compile_incr_t *ci);
+static void gm_compile_incr_backend_refs(void *data, gm_object_t *obj);
+static int gm_compile_incr_names(const gm_compile_incr_policies_t *pol,
+    const gm_backend_ref_t *ref);
 static int gm_compile_incr_key(gm_compile_incr_t *ci, gm_compile_key_t *keys,
     size_t *n, const gm_str_t *ns, const gm_str_t *name);
 static gm_snapshot_t *gm_compile_incr_patch(gm_compile_incr_t *ci,
@@ -214,6 +226,15 @@ gm_compile_incr_patch(gm_compile_incr_t *ci, const gm_allocator_t *al,
         }
     }
 
+    /* new Services: nothing may name them yet */
+    if (ci->nadded != 0) {
+        *rc = gm_compile_incr_added(ci);
+
+        if (*rc != 0) {
+            return NULL;
+        }
+    }
+
     /*
      * A Service port that gains or loses its last endpoint changes the
      * compiler's notes, also about rules no table holds (a route that
@@ -255,6 +276,7 @@ gm_compile_incr_patch(gm_compile_incr_t *ci, const gm_allocator_t *al,
     *rc = gm_compile_routes_patch(base, ci->store,
                                   ci->slices.broken ? NULL : &ci->slices,
                                   &ci->deps, ci->parents, ci->nparents,
+                                  ci->added, ci->nadded,
                                   ci->routes, ci->nroutes, ci->noted,
                                   ci->nnoted, opts, al, &r);
 
@@ -386,6 +408,21 @@ gm_compile_incr_watch(void *data, const gm_object_t *old,
         if (gm_compile_incr_service(ci, &old->body->service,
                                     &obj->body->service)
             != 0)
+        {
+            ci->full = 1;
+        }
+
+    } else if (old == NULL && obj != NULL
+               && obj->body->meta.kind == GM_KIND_SERVICE)
+    {
+        /* a new Service: its frontends compiled by the route subset */
+        if (gm_compile_incr_key(ci, ci->added, &ci->nadded,
+                                &obj->body->meta.ns, &obj->body->meta.name)
+            != 0
+            || gm_compile_incr_key(ci, ci->parents, &ci->nparents,
+                                   &obj->body->meta.ns,
+                                   &obj->body->meta.name)
+               != 0)
         {
             ci->full = 1;
         }
@@ -646,6 +683,9 @@ gm_compile_incr_ports(gm_compile_incr_t *ci)
     }
 
     pol.ci = ci;
+    pol.keys = ci->svcs;
+    pol.nkeys = ci->nsvcs;
+    pol.any = 0;
     pol.refuse = 0;
 
     gm_store_foreach(ci->store, GM_KIND_TRAFFICPOLICY, gm_compile_incr_policy,
@@ -734,30 +774,132 @@ static void
 gm_compile_incr_policy(void *data, gm_object_t *obj)
 {
     size_t                        i, k;
-    const gm_compile_incr_t      *ci;
     const gm_policy_target_t     *t;
     const gm_trafficpolicy_t     *tp;
     gm_compile_incr_policies_t   *pol;
 
     pol = data;
-    ci = pol->ci;
     tp = &obj->body->trafficpolicy;
 
     for (i = 0; i < tp->ntargets; i++) {
         t = &tp->targets[i];
 
-        if (t->section_name.len == 0) {
+        if (t->section_name.len == 0 && !pol->any) {
             continue;
         }
 
-        for (k = 0; k < ci->nsvcs; k++) {
-            if (gm_str_eq(&t->name, &ci->svcs[k].name)
-                && gm_str_eq(&t->ns, &ci->svcs[k].ns))
+        for (k = 0; k < pol->nkeys; k++) {
+            if (gm_str_eq(&t->name, &pol->keys[k].name)
+                && gm_str_eq(&t->ns, &pol->keys[k].ns))
             {
                 pol->refuse = 1;
             }
         }
     }
+}
+
+
+/*
+ * New Services, at build time: 1 (a full compile) when something may
+ * name one of them, whose compile would change: a backendRef or a
+ * RequestMirror of any route (their rules and status say "no such
+ * Service" now; a pass over the routes, the one part of this patch in
+ * proportion to the mesh), a TrafficPolicy's targetRef, any
+ * BackendTLSPolicy or XBackendTrafficPolicy.  The routes naming one as
+ * a parent are the route subset's (its parents): their notes about the
+ * missing parent refuse it.
+ */
+
+static int
+gm_compile_incr_added(gm_compile_incr_t *ci)
+{
+    gm_compile_incr_policies_t  pol;
+
+    if (ci->slices.broken
+        || gm_store_count(ci->store, GM_KIND_BACKENDTLSPOLICY) != 0
+        || gm_store_count(ci->store, GM_KIND_XBACKENDTRAFFICPOLICY) != 0)
+    {
+        return 1;
+    }
+
+    pol.ci = ci;
+    pol.keys = ci->added;
+    pol.nkeys = ci->nadded;
+    pol.any = 1;
+    pol.refuse = 0;
+
+    gm_store_foreach(ci->store, GM_KIND_TRAFFICPOLICY, gm_compile_incr_policy,
+                     &pol);
+    gm_store_foreach(ci->store, GM_KIND_HTTPROUTE,
+                     gm_compile_incr_backend_refs, &pol);
+    gm_store_foreach(ci->store, GM_KIND_GRPCROUTE,
+                     gm_compile_incr_backend_refs, &pol);
+
+    return pol.refuse ? 1 : 0;
+}
+
+
+static void
+gm_compile_incr_backend_refs(void *data, gm_object_t *obj)
+{
+    size_t                       r, b, f;
+    const gm_http_rule_t        *rule;
+    const gm_httproute_t        *route;
+    const gm_backend_ref_t      *ref;
+    gm_compile_incr_policies_t  *pol;
+
+    pol = data;
+    route = &obj->body->httproute;
+
+    for (r = 0; !pol->refuse && r < route->nrules; r++) {
+        rule = &route->rules[r];
+
+        for (f = 0; f < rule->nfilters; f++) {
+            if (rule->filters[f].type == GM_FILTER_REQUEST_MIRROR
+                && gm_compile_incr_names(pol,
+                                         &rule->filters[f].u.mirror.backend))
+            {
+                pol->refuse = 1;
+            }
+        }
+
+        for (b = 0; b < rule->nbackends; b++) {
+            ref = &rule->backends[b];
+
+            if (gm_compile_incr_names(pol, ref)) {
+                pol->refuse = 1;
+            }
+
+            for (f = 0; f < ref->nfilters; f++) {
+                if (ref->filters[f].type == GM_FILTER_REQUEST_MIRROR
+                    && gm_compile_incr_names(pol,
+                                             &ref->filters[f].u.mirror.backend))
+                {
+                    pol->refuse = 1;
+                }
+            }
+        }
+    }
+}
+
+
+/* by ns/name whatever its kind: another kind of the same name is rare */
+
+static int
+gm_compile_incr_names(const gm_compile_incr_policies_t *pol,
+    const gm_backend_ref_t *ref)
+{
+    size_t  k;
+
+    for (k = 0; k < pol->nkeys; k++) {
+        if (gm_str_eq(&ref->name, &pol->keys[k].name)
+            && gm_str_eq(&ref->ns, &pol->keys[k].ns))
+        {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 
@@ -860,6 +1002,7 @@ gm_compile_incr_clear(gm_compile_incr_t *ci)
     ci->nroutes = 0;
     ci->nparents = 0;
     ci->nsvcs = 0;
+    ci->nadded = 0;
 
     gm_arena_destroy(ci->keys_arena);
     ci->keys_arena = NULL;

@@ -354,11 +354,13 @@ int gm_compile_deps_update(gm_compile_deps_t *d, const gm_frontend_t *f,
  * The previous snapshot with the frontends of the parent Services of
  * changed routes compiled again (gm_compile_subset.c): 0 and *out, 1
  * when a full compile must do it, -1 when memory runs out.  noted: the
- * routes the last full compile had notes about.
+ * routes the last full compile had notes about.  added: those of keys
+ * that are new Services, whose frontends join the index.
  */
 int gm_compile_routes_patch(gm_snapshot_t *prev, gm_store_t *store,
     const gm_compile_slices_t *slices, gm_compile_deps_t *deps,
     const gm_compile_key_t *keys, size_t nkeys,
+    const gm_compile_key_t *added, size_t nadded,
     const gm_compile_rkey_t *routes, size_t nroutes,
     const gm_compile_rkey_t *noted, size_t nnoted,
     const gm_compile_opts_t *opts, const gm_allocator_t *al,

@@ -14,16 +14,20 @@
  * A route's status depends only on the route, Services and grants; a
  * frontend's tables only on the routes bound to it: so the other
  * Services' frontends and the other routes' status stay as they were.
+ * A new Service among them (added, gm_compile_incr.c) has no frontends
+ * to replace: they take free slots of the copied index.
  *
  * What makes it refuse (a full compile then): BackendTLSPolicies or
  * XBackendTrafficPolicies in the store, a TrafficPolicy that targets a
- * route, a ClusterIP:port of those Services claimed by another one, a
+ * route, a ClusterIP:port of those Services claimed by another one (of
+ * a new one: claimed at all; or the index would be more than 2/3 full), a
  * note of the compiler (a warning: the full compile's notes are kept for
  * patched generations, so a patch must not change them) from the subset
  * compile or about a changed route in the last full compile's notes.
  */
 
 #include <arpa/inet.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,6 +55,9 @@ typedef struct {
     size_t                         nmini;
     const gm_compile_rkey_t       *noted;
     size_t                         nnoted;
+    const gm_compile_key_t        *added;       /* new Services */
+    size_t                         nadded;
+    gm_store_t                    *store;
     gm_subset_range_t             *ranges;      /* of prev's entries */
     size_t                         nranges;
     size_t                         ranges_size;
@@ -61,7 +68,13 @@ static void gm_subset_note(void *data, gm_log_level_e level,
     const char *msg);
 static void gm_subset_policy(void *data, gm_object_t *obj);
 static int gm_subset_owned(const gm_snapshot_t *prev, gm_store_t *store,
-    const gm_compile_key_t *keys, size_t nkeys);
+    const gm_compile_key_t *keys, size_t nkeys,
+    const gm_compile_key_t *added, size_t nadded);
+static int gm_subset_key_in(const gm_compile_key_t *keys, size_t n,
+    const gm_str_t *ns, const gm_str_t *name);
+static int gm_subset_insert(gm_subset_t *st, gm_frontend_slot_t *slot,
+    const gm_frontend_slot_t *mini, size_t *used);
+static void gm_subset_added_counts(gm_subset_t *st);
 static int gm_subset_splice(gm_subset_t *st);
 static int gm_subset_add_old(gm_subset_t *st, const gm_frontend_t *f);
 static int gm_subset_status(gm_subset_t *st);
@@ -96,6 +109,7 @@ int
 gm_compile_routes_patch(gm_snapshot_t *prev, gm_store_t *store,
     const gm_compile_slices_t *slices, gm_compile_deps_t *deps,
     const gm_compile_key_t *keys, size_t nkeys,
+    const gm_compile_key_t *added, size_t nadded,
     const gm_compile_rkey_t *routes, size_t nroutes,
     const gm_compile_rkey_t *noted, size_t nnoted,
     const gm_compile_opts_t *opts, const gm_allocator_t *al,
@@ -119,7 +133,9 @@ gm_compile_routes_patch(gm_snapshot_t *prev, gm_store_t *store,
 
     gm_store_foreach(store, GM_KIND_TRAFFICPOLICY, gm_subset_policy, &refuse);
 
-    if (refuse || gm_subset_owned(prev, store, keys, nkeys) != 0) {
+    if (refuse
+        || gm_subset_owned(prev, store, keys, nkeys, added, nadded) != 0)
+    {
         return 1;
     }
 
@@ -139,6 +155,9 @@ gm_compile_routes_patch(gm_snapshot_t *prev, gm_store_t *store,
     st.nroutes = nroutes;
     st.noted = noted;
     st.nnoted = nnoted;
+    st.added = added;
+    st.nadded = nadded;
+    st.store = store;
 
     st.snap = gm_compile_build_subset(store, &log, al, opts, &sub);
     if (st.snap == NULL) {
@@ -487,10 +506,14 @@ gm_subset_policy(void *data, gm_object_t *obj)
 
 /* every ClusterIP:port of those Services was theirs: nobody else's */
 
+/* a new Service's: nobody's */
+
 static int
 gm_subset_owned(const gm_snapshot_t *prev, gm_store_t *store,
-    const gm_compile_key_t *keys, size_t nkeys)
+    const gm_compile_key_t *keys, size_t nkeys,
+    const gm_compile_key_t *added, size_t nadded)
 {
+    int                   new;
     size_t                k, p, i;
     gm_object_t          *obj;
     const gm_service_t   *svc;
@@ -510,6 +533,9 @@ gm_subset_owned(const gm_snapshot_t *prev, gm_store_t *store,
             continue;
         }
 
+        new = gm_subset_key_in(added, nadded, &svc->meta.ns,
+                               &svc->meta.name);
+
         for (p = 0; p < svc->nports; p++) {
             for (i = 0; i < svc->ncluster_ips; i++) {
                 if (svc->cluster_ips[i].family != AF_INET
@@ -521,8 +547,9 @@ gm_subset_owned(const gm_snapshot_t *prev, gm_store_t *store,
                 f = gm_snapshot_find_frontend(prev, &svc->cluster_ips[i],
                                               svc->ports[p].port);
 
-                if (f == NULL || !gm_str_eq(&f->name, &svc->meta.name)
-                    || !gm_str_eq(&f->ns, &svc->meta.ns))
+                if (new ? f != NULL
+                        : (f == NULL || !gm_str_eq(&f->name, &svc->meta.name)
+                           || !gm_str_eq(&f->ns, &svc->meta.ns)))
                 {
                     return -1;
                 }
@@ -542,7 +569,7 @@ gm_subset_owned(const gm_snapshot_t *prev, gm_store_t *store,
 static int
 gm_subset_splice(gm_subset_t *st)
 {
-    size_t               i, size, nmini, ntables;
+    size_t               i, size, nmini, ntables, used;
     gm_snapshot_t       *s, *prev;
     gm_allocator_t      *al;
     gm_frontend_slot_t  *mini, *slot;
@@ -570,6 +597,8 @@ gm_subset_splice(gm_subset_t *st)
         memcpy(s->slots, prev->slots, size);
     }
 
+    used = SIZE_MAX;                    /* counted when a key is new */
+
     for (i = 0; i < nmini; i++) {
         if (mini[i].frontend == NULL) {
             continue;
@@ -582,7 +611,14 @@ gm_subset_splice(gm_subset_t *st)
         slot = gm_snapshot_frontend_slot(s, &mini[i].addr, mini[i].port);
 
         if (slot->frontend == NULL) {
-            return 1;
+            switch (gm_subset_insert(st, slot, &mini[i], &used)) {
+            case 0:
+                continue;
+            case 1:
+                return 1;
+            default:
+                return -1;
+            }
         }
 
         if (gm_subset_add_old(st, slot->frontend) != 0) {
@@ -613,6 +649,100 @@ gm_subset_splice(gm_subset_t *st)
     s->nfrontends = prev->nfrontends;
     s->base_bytes = prev->base_bytes;
     s->depth = prev->depth + 1;
+
+    gm_subset_added_counts(st);
+
+    return 0;
+}
+
+
+/*
+ * A new Service's frontend into a free slot of the copied index: the
+ * other keys keep their slots (the dependencies read from the full
+ * compile name slots), the load stays at most 2/3 or it is refused.
+ */
+
+static int
+gm_subset_insert(gm_subset_t *st, gm_frontend_slot_t *slot,
+    const gm_frontend_slot_t *mini, size_t *used)
+{
+    size_t          i;
+    gm_snapshot_t  *s;
+
+    s = st->snap;
+
+    if (!gm_subset_key_in(st->added, st->nadded, &mini->frontend->ns,
+                          &mini->frontend->name))
+    {
+        return 1;
+    }
+
+    if (*used == SIZE_MAX) {
+        *used = 0;
+
+        for (i = 0; i < s->nslots; i++) {
+            *used += (s->slots[i].frontend != NULL);
+        }
+    }
+
+    if ((*used + 1) * 3 > s->nslots * 2) {
+        return 1;
+    }
+
+    *slot = *mini;
+    (*used)++;
+
+    if (gm_compile_reserve((void **) &st->slots, &st->slots_size,
+                           st->nslots + 1, sizeof(uint32_t))
+        != 0)
+    {
+        return -1;
+    }
+
+    st->slots[st->nslots++] = (uint32_t) (slot - s->slots);
+
+    return 0;
+}
+
+
+/* the new Services and their frontends counted as a full compile does */
+
+static void
+gm_subset_added_counts(gm_subset_t *st)
+{
+    size_t               k;
+    gm_object_t         *obj;
+    const gm_service_t  *svc;
+
+    for (k = 0; k < st->nadded; k++) {
+        obj = gm_store_get(st->store, GM_KIND_SERVICE, st->added[k].ns.data,
+                           st->added[k].name.data);
+
+        if (obj == NULL) {
+            continue;
+        }
+
+        svc = &obj->body->service;
+        st->snap->nservices++;
+
+        if (!svc->headless && svc->type != GM_SERVICE_EXTERNAL_NAME) {
+            st->snap->nfrontends += svc->nports;
+        }
+    }
+}
+
+
+static int
+gm_subset_key_in(const gm_compile_key_t *keys, size_t n, const gm_str_t *ns,
+    const gm_str_t *name)
+{
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        if (gm_str_eq(&keys[i].name, name) && gm_str_eq(&keys[i].ns, ns)) {
+            return 1;
+        }
+    }
 
     return 0;
 }

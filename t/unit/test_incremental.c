@@ -67,7 +67,10 @@ typedef struct {
     int                target;        /* targetPort 8081, not 8080 */
 } test_svc_t;
 
-static test_svc_t  test_svcs[NNS][NSVC];
+/* svc6 and svc7 no route or policy names: added and deleted freely */
+#define NLONE      2
+
+static test_svc_t  test_svcs[NNS][NSVC + NLONE];
 
 
 static uint32_t
@@ -363,7 +366,7 @@ change_service(gm_store_t *store, const char *ns, int i)
     test_service_changed = 1;
     ts = &test_svcs[ns[0] == 'a'][i];
 
-    if (rnd(8) == 0 && !test_clean) {
+    if (rnd(8) == 0 && (!test_clean || i >= NSVC)) {
         snprintf(yaml, sizeof(yaml), "svc%d", i);
         gm_store_delete(store, GM_KIND_SERVICE, ns, yaml);
         ts->set = 0;
@@ -580,7 +583,7 @@ change(gm_store_t *store)
             change_slice(store, ns, rnd(NSVC), rnd(NSLICE));
 
         } else if (r < 92 - test_routes_pct) {
-            change_service(store, ns, rnd(NSVC));
+            change_service(store, ns, rnd(NSVC + NLONE));
 
         } else if (r < 92) {
             change_route(store, ns, rnd(NROUTE));
@@ -780,7 +783,33 @@ test_sharing(void)
         "metadata: {name: three, namespace: a}\n"
         "spec: {clusterIP: 10.96.0.3, ports: [{port: 80}]}\n");
     s1 = gm_compile_incr_build(ci, &test_logger, NULL, NULL, &full);
-    ok(full, "a Service change is a full compile");
+    a1 = fx_addr("10.96.0.3");
+    f1 = gm_snapshot_find_frontend(s1, &a1, 80);
+    ok(!full && f1 != NULL && s1->nservices == 3 && s1->nfrontends == 3
+       && gm_snapshot_find_frontend(s1, &a2, 80) == g2,
+       "a new Service nothing names: patched, its frontend in the index, "
+       "the others shared");
+    gm_snapshot_unref(s2);
+
+    /* a route names the next one as a backend: its rule would change */
+    put(store, "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n"
+        "metadata: {name: r, namespace: a}\n"
+        "spec:\n"
+        "  parentRefs: [{group: \"\", kind: Service, name: one}]\n"
+        "  rules:\n"
+        "  - backendRefs: [{name: four, port: 80}]\n");
+    s2 = gm_compile_incr_build(ci, &test_logger, NULL, NULL, &full);
+    gm_snapshot_unref(s2);
+    put(store, "apiVersion: v1\nkind: Service\n"
+        "metadata: {name: four, namespace: a}\n"
+        "spec: {clusterIP: 10.96.0.4, ports: [{port: 80}]}\n");
+    s2 = gm_compile_incr_build(ci, &test_logger, NULL, NULL, &full);
+    ok(full, "a new Service a backendRef names: a full compile");
+
+    gm_store_delete(store, GM_KIND_SERVICE, "a", "four");
+    gm_snapshot_unref(s2);
+    s2 = gm_compile_incr_build(ci, &test_logger, NULL, NULL, &full);
+    ok(full, "a Service deleted: a full compile");
 
     gm_snapshot_unref(s1);
     gm_snapshot_unref(s2);
