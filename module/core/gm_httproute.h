@@ -53,10 +53,10 @@ typedef struct {
     gm_str_t          method;         /* empty when unset */
     gm_kv_match_t    *headers;        /* duplicates removed, first wins */
     gm_kv_match_t    *query;          /* duplicates removed, first wins */
-    /* counts last: no padding between them (memory, issue 12) */
-    uint32_t          nheaders;
-    uint32_t          nquery;
-    gm_match_type_e   path_type;      /* defaulted: PathPrefix */
+    /* counts last, 8 bytes in all (memory, issue 12) */
+    uint8_t           nheaders;       /* at most GM_MAX_KV_MATCHES */
+    uint8_t           nquery;         /* at most GM_MAX_KV_MATCHES */
+    uint8_t           path_type;      /* gm_match_type_e; PathPrefix */
     /*
      * GRPCRoute: what the method match as written counts for in
      * precedence (spec 1.18), its service and its method: an Exact

@@ -8,6 +8,12 @@
 #include "gm_parse_int.h"
 
 
+/* gm_http_match_t counts them in 8 bits */
+#if (GM_MAX_KV_MATCHES > 255)
+#error GM_MAX_KV_MATCHES does not fit gm_http_match_t
+#endif
+
+
 static int gm_match_parse(gm_parse_ctx_t *ctx, json_t *item,
     gm_http_match_t *m);
 static int gm_path_match_parse(gm_parse_ctx_t *ctx, json_t *item,
@@ -155,7 +161,7 @@ gm_path_match_parse(gm_parse_ctx_t *ctx, json_t *item, gm_http_match_t *m)
 
 int
 gm_kv_matches_parse(gm_parse_ctx_t *ctx, json_t *json, const char *key,
-    size_t max_value, gm_kv_match_t **out, uint32_t *nout)
+    size_t max_value, gm_kv_match_t **out, uint8_t *nout)
 {
     size_t          i, n, old;
     json_t         *arr, *item;

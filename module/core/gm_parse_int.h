@@ -194,7 +194,7 @@ gm_http_rule_ext_t *gm_rule_ext_get(gm_parse_ctx_t *ctx,
 int gm_rule_session_parse(gm_parse_ctx_t *ctx, json_t *item,
     gm_http_rule_t *rule);
 int gm_kv_matches_parse(gm_parse_ctx_t *ctx, json_t *json, const char *key,
-    size_t max_value, gm_kv_match_t **out, uint32_t *nout);
+    size_t max_value, gm_kv_match_t **out, uint8_t *nout);
 int gm_object_ref_parse(gm_parse_ctx_t *ctx, json_t *item,
     gm_backend_ref_t *b);
 int gm_matches_parse(gm_parse_ctx_t *ctx, json_t *json,

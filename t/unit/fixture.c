@@ -355,6 +355,9 @@ fx_push_count(gm_arena_t *a, void **arr, void *n, size_t width, size_t elt)
     size_t   k;
 
     switch (width) {
+    case sizeof(uint8_t):
+        k = *(uint8_t *) n;
+        break;
     case sizeof(uint16_t):
         k = *(uint16_t *) n;
         break;
@@ -369,6 +372,9 @@ fx_push_count(gm_arena_t *a, void **arr, void *n, size_t width, size_t elt)
     p = fx_push(a, arr, &k, elt);
 
     switch (width) {
+    case sizeof(uint8_t):
+        *(uint8_t *) n = (uint8_t) k;
+        break;
     case sizeof(uint16_t):
         *(uint16_t *) n = (uint16_t) k;
         break;
