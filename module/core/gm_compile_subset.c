@@ -1156,6 +1156,6 @@ gm_subset_same_status(const gm_status_entry_t *a, const gm_status_entry_t *b)
 {
     return gm_compile_status_cmp(a, b) == 0
            && a->generation == b->generation
-           && gm_str_eq(&a->resource_version, &b->resource_version)
+           && strcmp(a->resource_version, b->resource_version) == 0
            && gm_status_hash(a, 1) == gm_status_hash(b, 1);
 }

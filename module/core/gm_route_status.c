@@ -169,8 +169,9 @@ gm_status_entry_t *
 gm_compile_status_add(gm_compile_ctx_t *ctx, const char *kind,
     const gm_meta_t *meta, uint32_t index, const gm_parent_ref_t *ref)
 {
-    gm_status_entry_t  *e, *n;
     size_t              size;
+    gm_str_t            rv;
+    gm_status_entry_t  *e, *n;
 
     if (ctx->nstatus == ctx->status_size) {
         size = ctx->status_size ? ctx->status_size * 2 : 16;
@@ -196,13 +197,14 @@ gm_compile_status_add(gm_compile_ctx_t *ctx, const char *kind,
 
     if (gm_compile_intern(ctx, &e->ns, &meta->ns) != 0
         || gm_compile_intern(ctx, &e->name, &meta->name) != 0
-        || gm_arena_strdup(ctx->arena, &e->resource_version,
-                           meta->resource_version,
+        || gm_arena_strdup(ctx->arena, &rv, meta->resource_version,
                            strlen(meta->resource_version)) != 0
         || gm_status_copy_ref(ctx, &e->ref, ref) != 0)
     {
         return NULL;
     }
+
+    e->resource_version = rv.data;
 
     ctx->nstatus++;
 

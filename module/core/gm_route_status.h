@@ -44,7 +44,7 @@ typedef struct {
     const char        *kind;          /* "HTTPRoute", "GRPCRoute", a policy */
     gm_str_t           ns;
     gm_str_t           name;
-    gm_str_t           resource_version;
+    const char        *resource_version;  /* "" when absent */
     int64_t            generation;
     const gm_condition_t  *conds;
     gm_parent_ref_t    ref;
