@@ -199,18 +199,24 @@ static int
 gm_compile_value_tests(gm_compile_ctx_t *ctx, const gm_compile_route_t *cr,
     const gm_kv_match_t *kv, size_t n, gm_value_test_t *t, const char *what)
 {
-    int     rc;
-    size_t  i;
+    int       rc;
+    size_t    i;
+    gm_str_t  name, value;
 
     for (i = 0; i < n; i++) {
         t[i].type = (kv[i].type == GM_MATCH_REGEX) ? GM_MATCH_REGEX
                                                    : GM_MATCH_EXACT;
 
-        if (gm_compile_intern(ctx, &t[i].name, &kv[i].name) != 0
-            || gm_compile_intern(ctx, &t[i].value, &kv[i].value) != 0)
+        if (gm_compile_intern(ctx, &name, &kv[i].name) != 0
+            || gm_compile_intern(ctx, &value, &kv[i].value) != 0)
         {
             return -1;
         }
+
+        t[i].name = name.data;
+        t[i].name_len = (uint16_t) name.len;
+        t[i].value = value.data;
+        t[i].value_len = (uint16_t) value.len;
 
         if (t[i].type == GM_MATCH_REGEX) {
             rc = gm_compile_regex(ctx, cr, &kv[i].value, what, &t[i].re);

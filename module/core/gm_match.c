@@ -224,12 +224,13 @@ gm_match_headers(const gm_route_match_t *mt, const gm_request_t *r,
 {
     int       rc;
     size_t    i;
-    gm_str_t  value;
+    gm_str_t  name, value;
 
     for (i = 0; i < mt->nheaders; i++) {
-        if (r->header == NULL
-            || !r->header(r->ctx, &mt->tests[i].name, &value))
-        {
+        name.data = (char *) mt->tests[i].name;
+        name.len = mt->tests[i].name_len;
+
+        if (r->header == NULL || !r->header(r->ctx, &name, &value)) {
             return 0;
         }
 
@@ -247,16 +248,21 @@ static int
 gm_match_query(const gm_route_match_t *mt, const gm_str_t *args,
     gm_matcher_t *m)
 {
-    int       rc;
-    size_t    i;
-    gm_str_t  value;
+    int                     rc;
+    size_t                  i;
+    gm_str_t                name, value;
+    const gm_value_test_t  *t;
 
     for (i = 0; i < mt->nquery; i++) {
-        if (!gm_query_arg(args, &mt->tests[mt->nheaders + i].name, &value)) {
+        t = &mt->tests[mt->nheaders + i];
+        name.data = (char *) t->name;
+        name.len = t->name_len;
+
+        if (!gm_query_arg(args, &name, &value)) {
             return 0;
         }
 
-        rc = gm_match_value(&mt->tests[mt->nheaders + i], &value, m);
+        rc = gm_match_value(t, &value, m);
         if (rc != 1) {
             return rc;
         }
@@ -276,9 +282,9 @@ gm_match_value(const gm_value_test_t *t, const gm_str_t *value,
         return gm_regex_budget_match(&m->regex, t->re, value);
     }
 
-    return t->value.len == value->len
+    return t->value_len == value->len
            && (value->len == 0
-               || memcmp(t->value.data, value->data, value->len) == 0);
+               || memcmp(t->value, value->data, value->len) == 0);
 }
 
 

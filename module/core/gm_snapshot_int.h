@@ -21,10 +21,13 @@
 
 /* a header or query parameter test */
 typedef struct {
-    gm_match_type_e    type;          /* GM_MATCH_EXACT or GM_MATCH_REGEX */
-    gm_str_t           name;          /* headers: lowercase */
-    gm_str_t           value;
+    const char        *name;          /* headers: lowercase */
+    const char        *value;
     pcre2_code        *re;            /* GM_MATCH_REGEX: full-value match */
+    /* lengths and type last (memory, issue 12): GM_MAX_HEADER_NAME, ... */
+    uint16_t           name_len;
+    uint16_t           value_len;     /* <= GM_MAX_HEADER_VALUE */
+    uint8_t            type;          /* GM_MATCH_EXACT or GM_MATCH_REGEX */
 } gm_value_test_t;
 
 /* one HTTPRouteMatch, its tests precompiled */

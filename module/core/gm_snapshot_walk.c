@@ -190,6 +190,8 @@ gm_match_view_test(const gm_match_view_t *mv, int headers, size_t i,
     t = headers ? &m->tests[i] : &m->tests[m->nheaders + i];
 
     tv->type = t->type;
-    tv->name = t->name;
-    tv->value = t->value;
+    tv->name.data = (char *) t->name;
+    tv->name.len = t->name_len;
+    tv->value.data = (char *) t->value;
+    tv->value.len = t->value_len;
 }
