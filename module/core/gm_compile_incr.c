@@ -13,64 +13,24 @@
  * resolved again as for a slice change, and its frontends compiled again
  * when a route names one of its ports by sectionName.  A Service added
  * that nothing names yet: its frontends compiled by the route subset,
- * into free slots of the index (gm_compile_incr_added()).  Any other
- * change (a Service deleted or with other ports; policies,
- * ReferenceGrants, ConfigMaps), the operator's configuration or options
- * changed, too many objects at once, or a chain of patches grown past
- * its bounds: a full compile, the same as gm_snapshot_build_opts().
+ * into free slots of the index; one deleted that nothing names: its
+ * keys out of the index (gm_compile_incr_service.c decides).  Any other
+ * change (a Service with other ports; policies, ReferenceGrants,
+ * ConfigMaps), the operator's configuration or options changed, too
+ * many objects at once, or a chain of patches grown past its bounds: a
+ * full compile, the same as gm_snapshot_build_opts().
  */
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "gm_compile_int.h"
+#include "gm_compile_incr_int.h"
 #include "gm_reject.h"
 
 
-struct gm_compile_incr_s {
-    gm_store_t                    *store;
-    gm_snapshot_t                 *prev;        /* the last build, held */
-    const gm_operator_conf_t      *operator_conf;   /* prev's */
-    unsigned                       require_grants:1;  /* prev's */
-    unsigned                       full:1;      /* a change not patchable */
-    unsigned                       deps_read:1;
-    gm_compile_deps_t              deps;        /* prev's, once read */
-    /* the store's slices and routes by Service, always */
-    gm_compile_slices_t            slices;
-    gm_arena_t                    *keys_arena;  /* the keys' strings */
-    gm_compile_key_t               keys[GM_INCR_MAX_SERVICES];
-    /* which of their slice ports had ready addresses before */
-    uint64_t                       ready[GM_INCR_MAX_SERVICES];
-    size_t                         nkeys;
-    /* changed routes and the Services they name as parents */
-    gm_compile_rkey_t              routes[GM_INCR_MAX_SERVICES];
-    size_t                         nroutes;
-    gm_compile_key_t               parents[GM_INCR_MAX_SERVICES];
-    size_t                         nparents;
-    /* modified Services whose port names or targetPorts changed */
-    gm_compile_key_t               svcs[GM_INCR_MAX_SERVICES];
-    size_t                         nsvcs;
-    /* Services added */
-    gm_compile_key_t               added[GM_INCR_MAX_SERVICES];
-    size_t                         nadded;
-    /* the routes the last full compile had notes about */
-    gm_compile_rkey_t             *noted;
-    size_t                         nnoted;
-    size_t                         noted_size;
-    gm_arena_t                    *noted_arena;
-    const gm_log_t                *log;         /* of the full compile */
-};
 
 
-/* a pass over the TrafficPolicies or routes for those Services */
-typedef struct {
-    const gm_compile_incr_t       *ci;
-    const gm_compile_key_t        *keys;
-    size_t                         nkeys;
-    unsigned                       any:1;     /* sectionName or not */
-    unsigned                       refuse:1;
-} gm_compile_incr_policies_t;
 
 
 static void gm_compile_incr_watch(void *data, const gm_object_t *old,
@@ -80,19 +40,8 @@ static int gm_compile_incr_note(gm_compile_incr_t *ci,
     const gm_object_t *obj);
 static int gm_compile_incr_route(gm_compile_incr_t *ci,
     const gm_object_t *obj);
-static int gm_compile_incr_service(gm_compile_incr_t *ci,
-    const gm_service_t *old, const gm_service_t *svc);
-static int gm_compile_incr_same_str(const gm_str_t *a, const gm_str_t *b);
-static int gm_compile_incr_ports(gm_compile_incr_t *ci);
-static int gm_compile_incr_ports_one(gm_compile_incr_t *ci,
-    const gm_compile_key_t *key);
-static void gm_compile_incr_policy(void *data, gm_object_t *obj);
-static int gm_compile_incr_added(gm_compile_incr_t *ci);
-static void gm_compile_incr_backend_refs(void *data, gm_object_t *obj);
-static int gm_compile_incr_names(const gm_compile_incr_policies_t *pol,
-    const gm_backend_ref_t *ref);
-static int gm_compile_incr_key(gm_compile_incr_t *ci, gm_compile_key_t *keys,
-    size_t *n, const gm_str_t *ns, const gm_str_t *name);
+static gm_snapshot_t *gm_compile_incr_patch_all(gm_compile_incr_t *ci,
+    const gm_allocator_t *al, const gm_compile_opts_t *opts, int *rc);
 static gm_snapshot_t *gm_compile_incr_patch(gm_compile_incr_t *ci,
     const gm_allocator_t *al, const gm_compile_opts_t *opts, int *rc);
 static gm_snapshot_t *gm_compile_incr_full(gm_compile_incr_t *ci,
@@ -143,6 +92,7 @@ gm_compile_incr_destroy(gm_compile_incr_t *ci)
     gm_arena_destroy(ci->keys_arena);
     gm_arena_destroy(ci->noted_arena);
     free(ci->noted);
+    free(ci->gone);
     free(ci);
 }
 
@@ -205,10 +155,43 @@ gm_compile_incr_build(gm_compile_incr_t *ci, const gm_log_t *log,
 }
 
 
-/* the slices' patch, then the routes' on top; NULL with *rc 1: refused */
+/* the patches, then the keys of deleted Services out of the index */
 
 static gm_snapshot_t *
 gm_compile_incr_patch(gm_compile_incr_t *ci, const gm_allocator_t *al,
+    const gm_compile_opts_t *opts, int *rc)
+{
+    gm_snapshot_t  *s;
+
+    if (ci->ndeleted != 0) {
+        *rc = gm_compile_incr_deleted_check(ci);
+
+        if (*rc != 0) {
+            return NULL;
+        }
+    }
+
+    s = gm_compile_incr_patch_all(ci, al, opts, rc);
+
+    if (s == NULL || ci->ndeleted == 0) {
+        return s;
+    }
+
+    *rc = gm_compile_incr_remove(ci, s);
+
+    if (*rc != 0) {
+        gm_snapshot_unref(s);
+        return NULL;
+    }
+
+    return s;
+}
+
+
+/* the slices' patch, then the routes' on top; NULL with *rc 1: refused */
+
+static gm_snapshot_t *
+gm_compile_incr_patch_all(gm_compile_incr_t *ci, const gm_allocator_t *al,
     const gm_compile_opts_t *opts, int *rc)
 {
     size_t          i;
@@ -412,11 +395,20 @@ gm_compile_incr_watch(void *data, const gm_object_t *old,
             ci->full = 1;
         }
 
+    } else if (old != NULL && obj == NULL
+               && old->body->meta.kind == GM_KIND_SERVICE)
+    {
+        if (gm_compile_incr_deleted(ci, &old->body->service) != 0) {
+            ci->full = 1;
+        }
+
     } else if (old == NULL && obj != NULL
                && obj->body->meta.kind == GM_KIND_SERVICE)
     {
         /* a new Service: its frontends compiled by the route subset */
-        if (gm_compile_incr_key(ci, ci->added, &ci->nadded,
+        if (gm_compile_incr_has(ci->deleted, ci->ndeleted,
+                                &obj->body->meta.ns, &obj->body->meta.name)
+            || gm_compile_incr_key(ci, ci->added, &ci->nadded,
                                 &obj->body->meta.ns, &obj->body->meta.name)
             != 0
             || gm_compile_incr_key(ci, ci->parents, &ci->nparents,
@@ -546,366 +538,9 @@ gm_compile_incr_route(gm_compile_incr_t *ci, const gm_object_t *obj)
 }
 
 
-/*
- * A Service modified (old is the store's previous version): 0 when the
- * compiled snapshot stays right with what is noted here, -1 when only a
- * full compile can tell.  What the compiler reads of a Service: its
- * type, headless, ClusterIPs, creation time (which of two Services
- * keeps a ClusterIP:port), and per port its number, name, targetPort,
- * protocol and appProtocol; not its labels, annotations or
- * resourceVersion.  With the same type, ClusterIPs, creation time, port
- * numbers, protocols and appProtocols, the frontends, their keys and
- * the route status stay; other port names or targetPorts change only
- * which slice port each Service port's endpoints come from (resolved
- * again, as for a slice change) and what a sectionName names (checked
- * in gm_compile_incr_ports()).
- */
-
-static int
-gm_compile_incr_service(gm_compile_incr_t *ci, const gm_service_t *old,
-    const gm_service_t *svc)
-{
-    size_t                    i, j, n;
-    unsigned                  named;
-    const gm_service_port_t  *a, *b;
-
-    if (old->type != svc->type || old->headless != svc->headless
-        || old->meta.created != svc->meta.created
-        || old->ncluster_ips != svc->ncluster_ips
-        || old->nports != svc->nports)
-    {
-        return -1;
-    }
-
-    for (i = 0; i < svc->ncluster_ips; i++) {
-        if (old->cluster_ips[i].family != svc->cluster_ips[i].family
-            || memcmp(old->cluster_ips[i].addr, svc->cluster_ips[i].addr,
-                      sizeof(svc->cluster_ips[i].addr))
-               != 0)
-        {
-            return -1;
-        }
-    }
-
-    named = 0;
-
-    for (i = 0; i < svc->nports; i++) {
-        a = &old->ports[i];
-        b = &svc->ports[i];
-
-        if (a->port != b->port || a->protocol != b->protocol
-            || !gm_compile_incr_same_str(&a->app_protocol, &b->app_protocol))
-        {
-            return -1;
-        }
-
-        if (a->target_port != b->target_port
-            || !gm_compile_incr_same_str(&a->name, &b->name)
-            || !gm_compile_incr_same_str(&a->target_port_name,
-                                         &b->target_port_name))
-        {
-            named = 1;
-        }
-    }
-
-    if (!named) {
-        /* labels, annotations, resourceVersion: nothing compiled */
-        return 0;
-    }
-
-    /*
-     * Other port names or targetPorts.  Only a Service with frontends of
-     * its own for all its ports is patched (its backends are found
-     * through them); one port number twice: which one resolves is the
-     * compiler's order, left to it.
-     */
-    if (svc->headless || svc->type == GM_SERVICE_EXTERNAL_NAME) {
-        return -1;
-    }
-
-    for (i = 0; i < svc->nports; i++) {
-        for (j = 0; j < i; j++) {
-            if (svc->ports[j].port == svc->ports[i].port) {
-                return -1;
-            }
-        }
-    }
-
-    /* its backends resolved again, as for a slice change */
-    n = ci->nkeys;
-
-    if (gm_compile_incr_key(ci, ci->keys, &ci->nkeys, &svc->meta.ns,
-                            &svc->meta.name)
-        != 0)
-    {
-        return -1;
-    }
-
-    if (ci->nkeys > n) {
-        ci->ready[n] = gm_compile_slices_ready(&ci->slices, &svc->meta.ns,
-                                               &svc->meta.name);
-    }
-
-    return gm_compile_incr_key(ci, ci->svcs, &ci->nsvcs, &svc->meta.ns,
-                               &svc->meta.name);
-}
-
-
-static int
-gm_compile_incr_same_str(const gm_str_t *a, const gm_str_t *b)
-{
-    return a->len == b->len
-           && (a->len == 0 || memcmp(a->data, b->data, a->len) == 0);
-}
-
-
-/*
- * The Services whose port names or targetPorts changed, at build time:
- * 1 (a full compile) when a policy may name one of their ports (a
- * BackendTLSPolicy's sectionName, a TrafficPolicy's), or a port has no
- * frontend of its own in the previous generation; their frontends
- * compiled again (the route subset) when a route bound to them names a
- * port by sectionName.  -1: out of memory.
- */
-
-static int
-gm_compile_incr_ports(gm_compile_incr_t *ci)
-{
-    int                          rc;
-    size_t                       i;
-    gm_compile_incr_policies_t   pol;
-
-    if (ci->slices.broken
-        || gm_store_count(ci->store, GM_KIND_BACKENDTLSPOLICY) != 0
-        || gm_store_count(ci->store, GM_KIND_XBACKENDTRAFFICPOLICY) != 0)
-    {
-        return 1;
-    }
-
-    pol.ci = ci;
-    pol.keys = ci->svcs;
-    pol.nkeys = ci->nsvcs;
-    pol.any = 0;
-    pol.refuse = 0;
-
-    gm_store_foreach(ci->store, GM_KIND_TRAFFICPOLICY, gm_compile_incr_policy,
-                     &pol);
-
-    if (pol.refuse) {
-        return 1;
-    }
-
-    for (i = 0; i < ci->nsvcs; i++) {
-        rc = gm_compile_incr_ports_one(ci, &ci->svcs[i]);
-
-        if (rc != 0) {
-            return rc;
-        }
-    }
-
-    return 0;
-}
-
-
-static int
-gm_compile_incr_ports_one(gm_compile_incr_t *ci, const gm_compile_key_t *key)
-{
-    size_t                          p, i, r;
-    gm_object_t                    *obj;
-    const gm_service_t             *svc;
-    const gm_frontend_t            *f;
-    const gm_httproute_t           *route;
-    const gm_parent_ref_t          *ref;
-    const gm_compile_svc_slices_t  *idx;
-
-    obj = gm_store_get(ci->store, GM_KIND_SERVICE, key->ns.data,
-                       key->name.data);
-    if (obj == NULL) {
-        return 1;
-    }
-
-    svc = &obj->body->service;
-
-    for (p = 0; p < svc->nports; p++) {
-        f = NULL;
-
-        for (i = 0; f == NULL && i < svc->ncluster_ips; i++) {
-            f = gm_snapshot_find_frontend(ci->prev, &svc->cluster_ips[i],
-                                          svc->ports[p].port);
-
-            if (f != NULL && (!gm_str_eq(&f->name, &svc->meta.name)
-                              || !gm_str_eq(&f->ns, &svc->meta.ns)))
-            {
-                f = NULL;
-            }
-        }
-
-        if (f == NULL) {
-            return 1;
-        }
-    }
-
-    idx = gm_compile_slices_find(&ci->slices, &key->ns, &key->name);
-
-    for (r = 0; idx != NULL && r < idx->nroutes; r++) {
-        route = &idx->objs[idx->nobjs + r]->body->httproute;
-
-        for (p = 0; p < route->nparents; p++) {
-            ref = &route->parents[p];
-
-            if (ref->section_name.len != 0
-                && gm_compile_is_service_parent(ref)
-                && gm_str_eq(&ref->name, &key->name)
-                && gm_str_eq(&ref->ns, &key->ns))
-            {
-                return gm_compile_incr_key(ci, ci->parents, &ci->nparents,
-                                           &key->ns, &key->name);
-            }
-        }
-    }
-
-    return 0;
-}
-
-
-/* a TrafficPolicy naming a port of one of those Services */
-
-static void
-gm_compile_incr_policy(void *data, gm_object_t *obj)
-{
-    size_t                        i, k;
-    const gm_policy_target_t     *t;
-    const gm_trafficpolicy_t     *tp;
-    gm_compile_incr_policies_t   *pol;
-
-    pol = data;
-    tp = &obj->body->trafficpolicy;
-
-    for (i = 0; i < tp->ntargets; i++) {
-        t = &tp->targets[i];
-
-        if (t->section_name.len == 0 && !pol->any) {
-            continue;
-        }
-
-        for (k = 0; k < pol->nkeys; k++) {
-            if (gm_str_eq(&t->name, &pol->keys[k].name)
-                && gm_str_eq(&t->ns, &pol->keys[k].ns))
-            {
-                pol->refuse = 1;
-            }
-        }
-    }
-}
-
-
-/*
- * New Services, at build time: 1 (a full compile) when something may
- * name one of them, whose compile would change: a backendRef or a
- * RequestMirror of any route (their rules and status say "no such
- * Service" now; a pass over the routes, the one part of this patch in
- * proportion to the mesh), a TrafficPolicy's targetRef, any
- * BackendTLSPolicy or XBackendTrafficPolicy.  The routes naming one as
- * a parent are the route subset's (its parents): their notes about the
- * missing parent refuse it.
- */
-
-static int
-gm_compile_incr_added(gm_compile_incr_t *ci)
-{
-    gm_compile_incr_policies_t  pol;
-
-    if (ci->slices.broken
-        || gm_store_count(ci->store, GM_KIND_BACKENDTLSPOLICY) != 0
-        || gm_store_count(ci->store, GM_KIND_XBACKENDTRAFFICPOLICY) != 0)
-    {
-        return 1;
-    }
-
-    pol.ci = ci;
-    pol.keys = ci->added;
-    pol.nkeys = ci->nadded;
-    pol.any = 1;
-    pol.refuse = 0;
-
-    gm_store_foreach(ci->store, GM_KIND_TRAFFICPOLICY, gm_compile_incr_policy,
-                     &pol);
-    gm_store_foreach(ci->store, GM_KIND_HTTPROUTE,
-                     gm_compile_incr_backend_refs, &pol);
-    gm_store_foreach(ci->store, GM_KIND_GRPCROUTE,
-                     gm_compile_incr_backend_refs, &pol);
-
-    return pol.refuse ? 1 : 0;
-}
-
-
-static void
-gm_compile_incr_backend_refs(void *data, gm_object_t *obj)
-{
-    size_t                       r, b, f;
-    const gm_http_rule_t        *rule;
-    const gm_httproute_t        *route;
-    const gm_backend_ref_t      *ref;
-    gm_compile_incr_policies_t  *pol;
-
-    pol = data;
-    route = &obj->body->httproute;
-
-    for (r = 0; !pol->refuse && r < route->nrules; r++) {
-        rule = &route->rules[r];
-
-        for (f = 0; f < rule->nfilters; f++) {
-            if (rule->filters[f].type == GM_FILTER_REQUEST_MIRROR
-                && gm_compile_incr_names(pol,
-                                         &rule->filters[f].u.mirror.backend))
-            {
-                pol->refuse = 1;
-            }
-        }
-
-        for (b = 0; b < rule->nbackends; b++) {
-            ref = &rule->backends[b];
-
-            if (gm_compile_incr_names(pol, ref)) {
-                pol->refuse = 1;
-            }
-
-            for (f = 0; f < ref->nfilters; f++) {
-                if (ref->filters[f].type == GM_FILTER_REQUEST_MIRROR
-                    && gm_compile_incr_names(pol,
-                                             &ref->filters[f].u.mirror.backend))
-                {
-                    pol->refuse = 1;
-                }
-            }
-        }
-    }
-}
-
-
-/* by ns/name whatever its kind: another kind of the same name is rare */
-
-static int
-gm_compile_incr_names(const gm_compile_incr_policies_t *pol,
-    const gm_backend_ref_t *ref)
-{
-    size_t  k;
-
-    for (k = 0; k < pol->nkeys; k++) {
-        if (gm_str_eq(&ref->name, &pol->keys[k].name)
-            && gm_str_eq(&ref->ns, &pol->keys[k].ns))
-        {
-            return 1;
-        }
-    }
-
-    return 0;
-}
-
-
 /* ns/name once in keys; keys NULL: only the arena made */
 
-static int
+int
 gm_compile_incr_key(gm_compile_incr_t *ci, gm_compile_key_t *keys,
     size_t *n, const gm_str_t *ns, const gm_str_t *name)
 {
@@ -1003,6 +638,8 @@ gm_compile_incr_clear(gm_compile_incr_t *ci)
     ci->nparents = 0;
     ci->nsvcs = 0;
     ci->nadded = 0;
+    ci->ndeleted = 0;
+    ci->ngone = 0;
 
     gm_arena_destroy(ci->keys_arena);
     ci->keys_arena = NULL;

@@ -108,6 +108,59 @@ gm_snapshot_frontend_slot(const gm_snapshot_t *s, const gm_addr_t *ip,
 }
 
 
+/* backward shift: no tombstone, a lookup stays a plain probe */
+
+int
+gm_snapshot_remove_frontend(gm_snapshot_t *s, const gm_addr_t *ip,
+    uint16_t port, int (*moved)(void *data, gm_snapshot_t *s, uint32_t slot),
+    void *data)
+{
+    size_t               i, j, k, mask;
+    gm_frontend_slot_t  *slot;
+
+    if (s->nslots == 0) {
+        return 1;
+    }
+
+    slot = gm_snapshot_frontend_slot(s, ip, port);
+
+    if (slot->frontend == NULL) {
+        return 1;
+    }
+
+    mask = s->nslots - 1;
+    i = (size_t) (slot - s->slots);
+    j = i;
+
+    for ( ;; ) {
+        j = (j + 1) & mask;
+
+        if (s->slots[j].frontend == NULL) {
+            break;
+        }
+
+        k = gm_frontend_hash(&s->slots[j].addr, s->slots[j].port) & mask;
+
+        /* j's home is cyclically in (i, j]: it stays */
+        if ((i <= j) ? (i < k && k <= j) : (i < k || k <= j)) {
+            continue;
+        }
+
+        s->slots[i] = s->slots[j];
+
+        if (moved(data, s, (uint32_t) i) != 0) {
+            return -1;
+        }
+
+        i = j;
+    }
+
+    memset(&s->slots[i], 0, sizeof(gm_frontend_slot_t));
+
+    return 0;
+}
+
+
 /*
  * Atomic: the incremental compiler keeps the last build while the source
  * process's event loop drops the generations workers left.

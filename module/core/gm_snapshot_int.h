@@ -101,6 +101,14 @@ int gm_snapshot_init_index(gm_snapshot_t *s, size_t n);
 /* the slot holding this key, or the free slot where it belongs */
 gm_frontend_slot_t *gm_snapshot_frontend_slot(const gm_snapshot_t *s,
     const gm_addr_t *ip, uint16_t port);
+/*
+ * Takes a key out of an index the caller owns (a patched generation's
+ * copy, not yet published): the keys after it in its probe run move up,
+ * moved() is told each slot that got another key.  1: no such key.
+ */
+int gm_snapshot_remove_frontend(gm_snapshot_t *s, const gm_addr_t *ip,
+    uint16_t port, int (*moved)(void *data, gm_snapshot_t *s,
+    uint32_t slot), void *data);
 
 /* the order of consumer namespaces: bytes, then length */
 int gm_str_cmp(const char *a, size_t alen, const char *b, size_t blen);
