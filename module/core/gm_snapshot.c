@@ -373,13 +373,14 @@ gm_rule_name(const gm_rule_t *rule, gm_str_t *name)
 {
     size_t  skip;
 
-    if (!rule->named) {
+    skip = rule->route->ns.len + rule->route->name.len + 2;
+
+    /* a label cut at GM_LABEL_MAX cannot be, names are bounded: still */
+    if (!rule->named || skip >= rule->label.len) {
         name->len = 0;
         name->data = (char *) "";
         return;
     }
-
-    skip = rule->route->ns.len + rule->route->name.len + 2;
 
     name->len = rule->label.len - skip;
     name->data = rule->label.data + skip;
