@@ -18,6 +18,9 @@
 static int gm_compile_incr_same_str(const gm_str_t *a, const gm_str_t *b);
 static int gm_compile_incr_ports_one(gm_compile_incr_t *ci,
     const gm_compile_key_t *key);
+static int gm_compile_incr_policies(gm_compile_incr_t *ci,
+    gm_compile_incr_policies_t *pol, const gm_compile_key_t *keys,
+    size_t nkeys, unsigned any);
 static void gm_compile_incr_policy(void *data, gm_object_t *obj);
 static void gm_compile_incr_backend_refs(void *data, gm_object_t *obj);
 static int gm_compile_incr_names(const gm_compile_incr_policies_t *pol,
@@ -156,23 +159,7 @@ gm_compile_incr_ports(gm_compile_incr_t *ci)
     size_t                       i;
     gm_compile_incr_policies_t   pol;
 
-    if (ci->slices.broken
-        || gm_store_count(ci->store, GM_KIND_BACKENDTLSPOLICY) != 0
-        || gm_store_count(ci->store, GM_KIND_XBACKENDTRAFFICPOLICY) != 0)
-    {
-        return 1;
-    }
-
-    pol.ci = ci;
-    pol.keys = ci->svcs;
-    pol.nkeys = ci->nsvcs;
-    pol.any = 0;
-    pol.refuse = 0;
-
-    gm_store_foreach(ci->store, GM_KIND_TRAFFICPOLICY, gm_compile_incr_policy,
-                     &pol);
-
-    if (pol.refuse) {
+    if (gm_compile_incr_policies(ci, &pol, ci->svcs, ci->nsvcs, 0)) {
         return 1;
     }
 
@@ -251,6 +238,38 @@ gm_compile_incr_ports_one(gm_compile_incr_t *ci, const gm_compile_key_t *key)
 
 /* a TrafficPolicy naming a port of one of those Services */
 
+/*
+ * 1 when the policies refuse a patch of the Services in keys: any
+ * BackendTLSPolicy or XBackendTrafficPolicy, a TrafficPolicy that
+ * targets one of them (any: whatever its sectionName; else one that
+ * names a port), or slices the index could not follow; pol is then the
+ * pass the routes may go on with.
+ */
+static int
+gm_compile_incr_policies(gm_compile_incr_t *ci,
+    gm_compile_incr_policies_t *pol, const gm_compile_key_t *keys,
+    size_t nkeys, unsigned any)
+{
+    if (ci->slices.broken
+        || gm_store_count(ci->store, GM_KIND_BACKENDTLSPOLICY) != 0
+        || gm_store_count(ci->store, GM_KIND_XBACKENDTRAFFICPOLICY) != 0)
+    {
+        return 1;
+    }
+
+    pol->ci = ci;
+    pol->keys = keys;
+    pol->nkeys = nkeys;
+    pol->any = any;
+    pol->refuse = 0;
+
+    gm_store_foreach(ci->store, GM_KIND_TRAFFICPOLICY, gm_compile_incr_policy,
+                     pol);
+
+    return pol->refuse;
+}
+
+
 static void
 gm_compile_incr_policy(void *data, gm_object_t *obj)
 {
@@ -296,21 +315,10 @@ gm_compile_incr_added(gm_compile_incr_t *ci)
 {
     gm_compile_incr_policies_t  pol;
 
-    if (ci->slices.broken
-        || gm_store_count(ci->store, GM_KIND_BACKENDTLSPOLICY) != 0
-        || gm_store_count(ci->store, GM_KIND_XBACKENDTRAFFICPOLICY) != 0)
-    {
+    if (gm_compile_incr_policies(ci, &pol, ci->added, ci->nadded, 1)) {
         return 1;
     }
 
-    pol.ci = ci;
-    pol.keys = ci->added;
-    pol.nkeys = ci->nadded;
-    pol.any = 1;
-    pol.refuse = 0;
-
-    gm_store_foreach(ci->store, GM_KIND_TRAFFICPOLICY, gm_compile_incr_policy,
-                     &pol);
     gm_store_foreach(ci->store, GM_KIND_HTTPROUTE,
                      gm_compile_incr_backend_refs, &pol);
     gm_store_foreach(ci->store, GM_KIND_GRPCROUTE,
