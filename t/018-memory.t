@@ -49,22 +49,9 @@ sub wait_served {
 
 # the source process and the workers: the master's children
 sub processes {
-    my $master = do {
-        open my $fh, '<', "$ENV{TEST_NGINX_SERVER_ROOT}/logs/nginx.pid"
-            or die;
-        0 + <$fh>;
-    };
-    my %p;
-    for my $stat (glob '/proc/[0-9]*/stat') {
-        open my $fh, '<', $stat or next;
-        my ($pid, $ppid) = (readline($fh) // '') =~ /^(\d+) \(.*\) \S (\d+)/
-            or next;
-        next unless $ppid == $master;
-        open my $c, '<', "/proc/$pid/cmdline" or next;
-        my $cmd = readline($c) // '';
-        $p{$pid} = $cmd =~ /cache manager/ ? 'source' : 'worker';
-    }
-    return \%p;
+    my $p = GammaTest::gamma_processes();
+    delete $p->{$_} for grep { $p->{$_} eq 'master' } keys %$p;
+    return $p;
 }
 
 # kB: private memory but nginx's shared zones, and PSS of the rollup
