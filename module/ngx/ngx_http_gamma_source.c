@@ -32,6 +32,7 @@ static ngx_int_t ngx_http_gamma_source_path(ngx_conf_t *cf,
 static ngx_msec_t ngx_http_gamma_source_manager(void *data);
 static void ngx_http_gamma_source_watcher_conf(ngx_cycle_t *cycle,
     ngx_http_gamma_main_conf_t *gmcf, gm_watcher_conf_t *wc);
+static void ngx_http_gamma_source_free(void *data);
 static void ngx_http_gamma_source_atexit(void);
 static void ngx_http_gamma_source_reclaim(ngx_event_t *ev);
 static void ngx_http_gamma_source_log(void *data, gm_log_level_e level,
@@ -127,6 +128,7 @@ ngx_http_gamma_source_start(ngx_cycle_t *cycle,
 {
     ngx_uint_t                level;
     gm_allocator_t            al;
+    ngx_pool_cleanup_t       *cln;
     gm_watcher_conf_t         wc;
     ngx_http_gamma_source_t  *src;
 
@@ -159,6 +161,17 @@ ngx_http_gamma_source_start(ngx_cycle_t *cycle,
         ngx_free(src);
         return NGX_ERROR;
     }
+
+    /* freed with the cycle's pool (a single process's exit), not leaked */
+    cln = ngx_pool_cleanup_add(cycle->pool, 0);
+    if (cln == NULL) {
+        gm_watcher_stop(src->watcher);
+        ngx_free(src);
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_gamma_source_free;
+    cln->data = src;
 
     gmcf->source_process = src;
 
@@ -222,6 +235,23 @@ ngx_http_gamma_source_watcher_conf(ngx_cycle_t *cycle,
 
     wc->file_path = (const char *) gmcf->file_path.data;
     wc->interval_ms = GM_SOURCE_FILE_INTERVAL_MS;
+}
+
+
+static void
+ngx_http_gamma_source_free(void *data)
+{
+    ngx_http_gamma_source_t  *src = data;
+
+    if (src->reclaim.timer_set) {
+        ngx_del_timer(&src->reclaim);
+    }
+
+    if (src->watcher) {
+        gm_watcher_stop(src->watcher);
+    }
+
+    ngx_free(src);
 }
 
 
