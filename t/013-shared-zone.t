@@ -240,5 +240,6 @@ X-Gamma-Generation: 1
 --- error_log eval
 qr/\[error\] .*gamma: a snapshot of at least \d+ bytes does not fit in zone "gamma"/
 --- no_error_log
+out of memory
 [crit]
 [alert]

@@ -35,8 +35,15 @@ static _Thread_local int       gm_alloc_once;
 
 
 static const gm_allocator_t  gm_arena_default_allocator = {
-    gm_arena_malloc, gm_arena_free, NULL
+    gm_arena_malloc, gm_arena_free, NULL, NULL
 };
+
+
+int
+gm_allocator_exhausted(const gm_allocator_t *al)
+{
+    return al != NULL && al->exhausted != NULL && al->exhausted(al->data);
+}
 
 
 gm_arena_t *

@@ -17,12 +17,16 @@ typedef struct gm_arena_block_s  gm_arena_block_t;
 /*
  * Where an arena's blocks come from: malloc() by default, or another
  * allocator (the nginx glue's shared memory zone).  alloc returns NULL
- * when the memory is exhausted.
+ * when the memory is exhausted.  exhausted (NULL for malloc()) says
+ * whether alloc refused a request since the build began: the allocator's
+ * owner then reports that failure with its sizes, and the compiler and
+ * the watcher do not add a generic "out of memory" before it.
  */
 typedef struct {
     void              *(*alloc)(void *data, size_t size);
     void               (*free)(void *data, void *p);
     void               *data;
+    int                (*exhausted)(void *data);
 } gm_allocator_t;
 
 typedef struct {
@@ -48,6 +52,9 @@ size_t gm_arena_fit(size_t used);
 /* copies len bytes and appends a NUL; returns -1 on failure */
 int gm_arena_strdup(gm_arena_t *a, gm_str_t *dst, const char *src,
     size_t len);
+
+/* al (NULL: malloc()) refused a request of this build: its owner reports */
+int gm_allocator_exhausted(const gm_allocator_t *al);
 
 /*
  * malloc(), calloc() and realloc() for the compiler's scratch vectors:

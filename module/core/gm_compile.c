@@ -87,7 +87,7 @@ gm_compile_build_subset(gm_store_t *store, const gm_log_t *log,
 
     s = gm_snapshot_create(sub ? GM_INCR_BLOCK : GM_SNAPSHOT_BLOCK, al);
     if (s == NULL) {
-        gm_log(log, GM_LOG_ERR, "snapshot: out of memory");
+        gm_compile_nomem(log, al);
         return NULL;
     }
 
@@ -98,7 +98,7 @@ gm_compile_build_subset(gm_store_t *store, const gm_log_t *log,
 
     for (i = 0; i < n; i++) {
         if (gm_compile_stages[i](&ctx) != 0) {
-            gm_log(log, GM_LOG_ERR, "snapshot: out of memory");
+            gm_compile_nomem(log, al);
             gm_compile_cleanup(&ctx);
             gm_snapshot_unref(s);
             return NULL;
@@ -107,7 +107,7 @@ gm_compile_build_subset(gm_store_t *store, const gm_log_t *log,
 
     /* a stage that could not return -1 (a Service found on the way) */
     if (ctx.nomem) {
-        gm_log(log, GM_LOG_ERR, "snapshot: out of memory");
+        gm_compile_nomem(log, al);
         gm_compile_cleanup(&ctx);
         gm_snapshot_unref(s);
         return NULL;
@@ -185,6 +185,15 @@ gm_compile_pcre_free(void *p, void *data)
     /* the arena frees everything at once */
     (void) p;
     (void) data;
+}
+
+
+void
+gm_compile_nomem(const gm_log_t *log, const gm_allocator_t *al)
+{
+    if (!gm_allocator_exhausted(al)) {
+        gm_log(log, GM_LOG_ERR, "snapshot: out of memory");
+    }
 }
 
 

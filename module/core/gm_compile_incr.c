@@ -124,7 +124,7 @@ gm_compile_incr_build(gm_compile_incr_t *ci, const gm_log_t *log,
 
         if (rc == -1) {
             /* the changes stay noted for the next build */
-            gm_log(log, GM_LOG_ERR, "snapshot: out of memory");
+            gm_compile_nomem(log, al);
             return NULL;
         }
     }

@@ -145,6 +145,8 @@ typedef struct {
 
 
 /* utilities of the driver (gm_compile.c) */
+/* "snapshot: out of memory", unless al's owner reports its own failure */
+void gm_compile_nomem(const gm_log_t *log, const gm_allocator_t *al);
 int gm_compile_reserve(void **p, size_t *size, size_t n, size_t elt);
 uint64_t gm_compile_hash(const gm_str_t *a, const gm_str_t *b,
     uint32_t n);

@@ -149,6 +149,7 @@ ngx_http_gamma_source_start(ngx_cycle_t *cycle,
     al.alloc = ngx_http_gamma_zone_alloc;
     al.free = ngx_http_gamma_zone_free;
     al.data = src->zone.shpool;
+    al.exhausted = ngx_http_gamma_zone_exhausted;
     wc.allocator = &al;
 
     src->watcher = gm_watcher_start(&wc);

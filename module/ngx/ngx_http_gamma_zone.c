@@ -246,6 +246,20 @@ ngx_http_gamma_zone_free(void *data, void *p)
 }
 
 
+/* runs in the watcher thread, like the allocations it reports on */
+int
+ngx_http_gamma_zone_exhausted(void *data)
+{
+    ngx_slab_pool_t  *shpool = data;
+
+    ngx_http_gamma_shm_t  *sh;
+
+    sh = shpool->data;
+
+    return sh->build_nomem != 0;
+}
+
+
 /* runs in the watcher thread; on success the zone owns the snapshot */
 ngx_int_t
 ngx_http_gamma_zone_publish(ngx_http_gamma_zone_t *z, gm_snapshot_t *s)

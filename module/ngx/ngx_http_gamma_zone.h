@@ -85,6 +85,8 @@ uint64_t ngx_http_gamma_zone_own(ngx_http_gamma_zone_t *z);
  */
 void *ngx_http_gamma_zone_alloc(void *data, size_t size);
 void ngx_http_gamma_zone_free(void *data, void *p);
+/* an allocation of this build was refused (the publisher reports it) */
+int ngx_http_gamma_zone_exhausted(void *data);
 /* NGX_OK, NGX_DECLINED (no longer the owner), NGX_ERROR (zone full) */
 ngx_int_t ngx_http_gamma_zone_publish(ngx_http_gamma_zone_t *z,
     gm_snapshot_t *s);

@@ -434,8 +434,13 @@ gm_watcher_publish(gm_watcher_t *w)
 
     if (s == NULL) {
         gm_reject_tap_free(&tap);
-        gm_log(&w->conf.log, GM_LOG_ERR,
-               "out of memory compiling the mesh, the previous state stays");
+
+        /* a full zone: the publisher logs it, with the sizes */
+        if (!gm_allocator_exhausted(w->conf.allocator)) {
+            gm_log(&w->conf.log, GM_LOG_ERR, "out of memory compiling the "
+                   "mesh, the previous state stays");
+        }
+
         w->conf.publish(w->conf.publish_data, NULL);
         w->failed = 1;
         return;

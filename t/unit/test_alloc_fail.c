@@ -286,6 +286,7 @@ test_watcher(void)
     al.alloc = test_alloc;
     al.free = test_free;
     al.data = &failing;
+    al.exhausted = NULL;
 
     memset(&wc, 0, sizeof(wc));
     wc.file_path = dir;

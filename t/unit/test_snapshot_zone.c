@@ -90,6 +90,7 @@ build(gm_store_t *store, counting_t *c)
     al.alloc = counting_alloc;
     al.free = counting_free;
     al.data = c;
+    al.exhausted = NULL;
 
     return gm_snapshot_build_in(store, &log, &al);
 }
