@@ -718,6 +718,7 @@ gm_patch_index(gm_patch_t *p)
     s->nfrontends = prev->nfrontends;
     s->ntables = prev->ntables;
     s->status = prev->status;
+    s->nstatus_chunks = prev->nstatus_chunks;
     s->nstatus = prev->nstatus;
     s->base_bytes = prev->base_bytes;
     s->depth = prev->depth + 1;

@@ -2,8 +2,9 @@
  * nginx-gamma: the route status of a generation patched by the route
  * subset (gm_compile_subset.c): the subset's route entries replace the
  * previous ones of the same routes and of the changed ones, found by
- * binary search in the previous array; the array is shared when nothing
- * differs.
+ * binary search in the previous entries; the chunks they are in are
+ * copied, the others and, when nothing differs, the whole directory are
+ * shared with the previous generation.
  */
 
 #include <stdint.h>
@@ -14,6 +15,8 @@
 #include "gm_compile_subset_int.h"
 
 
+static const gm_status_entry_t *gm_subset_prev(const gm_snapshot_t *prev,
+    size_t i);
 static int gm_subset_ranges(gm_subset_t *st);
 static int gm_subset_add_range(gm_subset_t *st, const char *kind,
     const gm_str_t *ns, const gm_str_t *name);
@@ -24,9 +27,14 @@ static size_t gm_subset_lower(const gm_snapshot_t *prev,
 static int gm_subset_key_cmp(const gm_status_entry_t *a,
     const gm_status_entry_t *b);
 static int gm_subset_range_cmp(const void *one, const void *two);
-static int gm_subset_same_range(const gm_subset_t *st,
-    const gm_subset_range_t *r, size_t *j);
+static int gm_subset_unchanged(gm_subset_t *st);
+static size_t gm_subset_mini_bound(const gm_subset_t *st,
+    const gm_status_entry_t *key, int upper);
 static int gm_subset_merge(gm_subset_t *st);
+static int gm_subset_merge_chunk(gm_subset_t *st,
+    const gm_status_chunk_t *pc, const size_t *pos, size_t jstart,
+    size_t jend, size_t *r, gm_status_chunk_t **dir, size_t *ndir,
+    size_t *dir_size);
 static int gm_subset_is_route(const gm_status_entry_t *e);
 static int gm_subset_find(const gm_subset_t *st, const char *kind,
     const gm_compile_key_t *key);
@@ -47,19 +55,31 @@ static int gm_subset_same_status(const gm_status_entry_t *a,
 int
 gm_compile_subset_status(gm_subset_t *st)
 {
-    size_t              i, j;
-    gm_snapshot_t      *s;
-    gm_status_entry_t  *mini;
+    size_t                    i;
+    gm_snapshot_t            *s;
+    gm_status_list_t          list;
+    gm_status_entry_t        *mini;
+    const gm_status_entry_t  *e;
 
     s = st->snap;
 
     /* the subset's own policy entries are partial: left out */
-    mini = (gm_status_entry_t *) s->status;
+    gm_snapshot_status(s, &list);
+    mini = NULL;
     st->nmini = 0;
 
-    for (i = 0; i < s->nstatus; i++) {
-        if (gm_subset_is_route(&s->status[i])) {
-            mini[st->nmini++] = s->status[i];
+    if (list.n != 0) {
+        mini = gm_arena_alloc(s->arena, list.n * sizeof(gm_status_entry_t));
+        if (mini == NULL) {
+            return -1;
+        }
+    }
+
+    for (i = 0; i < list.n; i++) {
+        e = gm_status_at(&list, i);
+
+        if (gm_subset_is_route(e)) {
+            mini[st->nmini++] = *e;
         }
     }
 
@@ -80,23 +100,31 @@ gm_compile_subset_status(gm_subset_t *st)
         return -1;
     }
 
-    /* the entries replaced, in order, against the subset's */
-    j = 0;
-
-    for (i = 0; i < st->nranges; i++) {
-        if (!gm_subset_same_range(st, &st->ranges[i], &j)) {
-            return gm_subset_merge(st);
-        }
+    /* the objects whose entries did not change stay as they are */
+    if (gm_subset_unchanged(st) != 0) {
+        return -1;
     }
 
-    if (j != st->nmini) {
+    if (st->nranges != 0 || st->nmini != 0) {
         return gm_subset_merge(st);
     }
 
     s->status = st->prev->status;
+    s->nstatus_chunks = st->prev->nstatus_chunks;
     s->nstatus = st->prev->nstatus;
 
     return 0;
+}
+
+
+static const gm_status_entry_t *
+gm_subset_prev(const gm_snapshot_t *prev, size_t i)
+{
+    gm_status_list_t  list;
+
+    gm_snapshot_status(prev, &list);
+
+    return gm_status_at(&list, i);
 }
 
 
@@ -197,7 +225,7 @@ gm_subset_bound(const gm_snapshot_t *prev, const gm_status_entry_t *key,
 
     while (lo < hi) {
         mid = lo + (hi - lo) / 2;
-        c = gm_subset_key_cmp(&prev->status[mid], key);
+        c = gm_subset_key_cmp(gm_subset_prev(prev, mid), key);
 
         if (c < 0 || (c == 0 && upper)) {
             lo = mid + 1;
@@ -224,7 +252,7 @@ gm_subset_lower(const gm_snapshot_t *prev, const gm_status_entry_t *e)
     while (lo < hi) {
         mid = lo + (hi - lo) / 2;
 
-        if (gm_compile_status_cmp(&prev->status[mid], e) < 0) {
+        if (gm_compile_status_cmp(gm_subset_prev(prev, mid), e) < 0) {
             lo = mid + 1;
 
         } else {
@@ -266,90 +294,267 @@ gm_subset_range_cmp(const void *one, const void *two)
 }
 
 
-/* a range's entries are the subset's next ones, unchanged */
+/*
+ * The ranges whose entries the subset has the same, and those entries of
+ * the subset, are left out of the merge: their chunks stay shared.
+ */
 
 static int
-gm_subset_same_range(const gm_subset_t *st, const gm_subset_range_t *r,
-    size_t *j)
+gm_subset_unchanged(gm_subset_t *st)
 {
-    size_t  i;
+    size_t                    r, n, i, lo, hi, len;
+    unsigned char            *drop;
+    gm_status_entry_t        *mini;
+    const gm_subset_range_t  *range;
 
-    for (i = r->lo; i < r->hi; i++) {
-        if (*j == st->nmini
-            || !gm_subset_same_status(&st->prev->status[i], &st->mini[*j]))
-        {
-            return 0;
-        }
+    drop = NULL;
+    mini = (gm_status_entry_t *) st->mini;
 
-        (*j)++;
-    }
-
-    return 1;
-}
-
-
-/* a new array: the previous entries but the ranges, the subset's merged */
-
-static int
-gm_subset_merge(gm_subset_t *st)
-{
-    size_t                    i, j, r, n, end, stop, removed;
-    gm_snapshot_t            *s;
-    gm_status_entry_t        *all;
-    const gm_snapshot_t      *prev;
-
-    s = st->snap;
-    prev = st->prev;
-    removed = 0;
-
-    for (r = 0; r < st->nranges; r++) {
-        removed += st->ranges[r].hi - st->ranges[r].lo;
-    }
-
-    n = prev->nstatus - removed + st->nmini;
-    all = NULL;
-
-    if (n != 0) {
-        all = gm_arena_alloc(s->arena, n * sizeof(gm_status_entry_t));
-        if (all == NULL) {
+    if (st->nmini != 0) {
+        drop = calloc(st->nmini, 1);
+        if (drop == NULL) {
             return -1;
         }
     }
 
-    i = 0;
-    r = 0;
-    n = 0;
+    for (r = 0, n = 0; r < st->nranges; r++) {
+        range = &st->ranges[r];
+        len = range->hi - range->lo;
+        lo = gm_subset_mini_bound(st, gm_subset_prev(st->prev, range->lo), 0);
+        hi = gm_subset_mini_bound(st, gm_subset_prev(st->prev, range->lo), 1);
 
-    for (j = 0; j <= st->nmini; j++) {
-        end = (j < st->nmini) ? gm_subset_lower(prev, &st->mini[j])
-                              : prev->nstatus;
-
-        while (i < end) {
-            while (r < st->nranges && st->ranges[r].hi <= i) {
-                r++;
+        for (i = 0; hi - lo == len && i < len; i++) {
+            if (!gm_subset_same_status(gm_subset_prev(st->prev,
+                                                      range->lo + i),
+                                       &mini[lo + i]))
+            {
+                break;
             }
-
-            if (r < st->nranges && st->ranges[r].lo <= i) {
-                i = st->ranges[r].hi;
-                continue;
-            }
-
-            stop = (r < st->nranges && st->ranges[r].lo < end)
-                   ? st->ranges[r].lo : end;
-
-            memcpy(&all[n], &prev->status[i],
-                   (stop - i) * sizeof(gm_status_entry_t));
-            n += stop - i;
-            i = stop;
         }
 
-        if (j < st->nmini) {
-            all[n++] = st->mini[j];
+        if (hi - lo == len && i == len) {
+            memset(&drop[lo], 1, len);
+            continue;
+        }
+
+        st->ranges[n++] = *range;
+    }
+
+    st->nranges = n;
+
+    for (i = 0, n = 0; i < st->nmini; i++) {
+        if (!drop[i]) {
+            mini[n++] = mini[i];
         }
     }
 
+    st->nmini = n;
+    free(drop);
+
+    return 0;
+}
+
+
+/* the first of the subset's entries of key's object (upper: after it) */
+
+static size_t
+gm_subset_mini_bound(const gm_subset_t *st, const gm_status_entry_t *key,
+    int upper)
+{
+    int     c;
+    size_t  lo, hi, mid;
+
+    lo = 0;
+    hi = st->nmini;
+
+    while (lo < hi) {
+        mid = lo + (hi - lo) / 2;
+        c = gm_subset_key_cmp(&st->mini[mid], key);
+
+        if (c < 0 || (c == 0 && upper)) {
+            lo = mid + 1;
+
+        } else {
+            hi = mid;
+        }
+    }
+
+    return lo;
+}
+
+
+/*
+ * A new directory: the previous chunks without ranges or subset entries
+ * are shared; the others are copied without their ranges, with the subset
+ * entries that go there (before the previous entry of their object's
+ * first position, or at the end of the last chunk).
+ */
+
+static int
+gm_subset_merge(gm_subset_t *st)
+{
+    int                       rc;
+    size_t                    c, j, jstart, r, nchunks, ndir, dir_size, n;
+    size_t                   *pos;
+    gm_snapshot_t            *s;
+    gm_status_list_t          list;
+    gm_status_chunk_t        *dir, *all, none;
+    const gm_status_chunk_t  *pc;
+
+    s = st->snap;
+    gm_snapshot_status(st->prev, &list);
+
+    pos = NULL;
+
+    if (st->nmini != 0) {
+        pos = malloc(st->nmini * sizeof(size_t));
+        if (pos == NULL) {
+            return -1;
+        }
+    }
+
+    /* an object's entries go together: its first entry's position */
+    for (j = 0; j < st->nmini; j++) {
+        pos[j] = (j != 0 && gm_subset_key_cmp(&st->mini[j],
+                                              &st->mini[j - 1]) == 0)
+                 ? pos[j - 1] : gm_subset_lower(st->prev, &st->mini[j]);
+    }
+
+    memset(&none, 0, sizeof(gm_status_chunk_t));
+    nchunks = list.nchunks ? list.nchunks : 1;
+    dir = NULL;
+    ndir = 0;
+    dir_size = 0;
+    rc = 0;
+    r = 0;
+    j = 0;
+
+    for (c = 0; rc == 0 && c < nchunks; c++) {
+        pc = list.nchunks ? &list.chunks[c] : &none;
+        jstart = j;
+
+        while (j < st->nmini
+               && (pos[j] < pc->first + pc->n || c == nchunks - 1))
+        {
+            j++;
+        }
+
+        rc = gm_subset_merge_chunk(st, pc, pos, jstart, j, &r, &dir, &ndir,
+                                   &dir_size);
+    }
+
+    free(pos);
+
+    all = NULL;
+
+    if (rc == 0 && ndir != 0) {
+        all = gm_arena_alloc(s->arena, ndir * sizeof(gm_status_chunk_t));
+        if (all == NULL) {
+            rc = -1;
+        }
+    }
+
+    if (rc != 0) {
+        free(dir);
+        return -1;
+    }
+
+    for (c = 0, n = 0; c < ndir; c++) {
+        all[c] = dir[c];
+        all[c].first = (uint32_t) n;
+        n += dir[c].n;
+    }
+
+    free(dir);
+
     s->status = all;
+    s->nstatus_chunks = ndir;
     s->nstatus = n;
+
+    return 0;
+}
+
+
+/* one previous chunk pc into the directory: shared, copied or gone */
+
+static int
+gm_subset_merge_chunk(gm_subset_t *st, const gm_status_chunk_t *pc,
+    const size_t *pos, size_t jstart, size_t jend, size_t *r,
+    gm_status_chunk_t **dir, size_t *ndir, size_t *dir_size)
+{
+    size_t                    i, j, k, m, end;
+    gm_status_entry_t        *all;
+    const gm_subset_range_t  *ranges;
+
+    ranges = st->ranges;
+    end = pc->first + pc->n;
+
+    if (jstart == jend && (*r == st->nranges || ranges[*r].lo >= end)) {
+        m = (pc->n != 0);
+        all = (gm_status_entry_t *) pc->entries;
+        k = pc->n;
+        goto add;
+    }
+
+    m = pc->n + (jend - jstart);
+    all = gm_arena_alloc(st->snap->arena, m * sizeof(gm_status_entry_t));
+    if (all == NULL) {
+        return -1;
+    }
+
+    k = 0;
+    j = jstart;
+
+    for (i = pc->first; i < end; i++) {
+        while (j < jend && pos[j] <= i) {
+            all[k++] = st->mini[j++];
+        }
+
+        while (*r < st->nranges && ranges[*r].hi <= i) {
+            (*r)++;
+        }
+
+        if (*r < st->nranges && ranges[*r].lo <= i) {
+            continue;
+        }
+
+        all[k++] = pc->entries[i - pc->first];
+    }
+
+    while (j < jend) {
+        all[k++] = st->mini[j++];
+    }
+
+    while (*r < st->nranges && ranges[*r].hi <= end) {
+        (*r)++;
+    }
+
+    /* a chunk grown too long is cut again */
+    m = (k == 0) ? 0
+        : (k <= 2 * GM_STATUS_CHUNK) ? 1 : gm_status_chunks(all, k, NULL, 0);
+
+add:
+
+    if (m == 0) {
+        return 0;
+    }
+
+    if (gm_compile_reserve((void **) dir, dir_size, *ndir + m,
+                           sizeof(gm_status_chunk_t))
+        != 0)
+    {
+        return -1;
+    }
+
+    if (m == 1) {
+        (*dir)[*ndir].entries = all;
+        (*dir)[*ndir].n = (uint32_t) k;
+
+    } else {
+        (void) gm_status_chunks(all, k, &(*dir)[*ndir], 0);
+    }
+
+    *ndir += m;
 
     return 0;
 }

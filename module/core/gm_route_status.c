@@ -36,6 +36,7 @@ typedef struct {
 } gm_status_conds_t;
 
 
+static int gm_compile_status_chunks(gm_compile_ctx_t *ctx);
 static int gm_status_kinds(gm_compile_ctx_t *ctx, gm_status_kinds_t *k);
 static int gm_status_route(gm_compile_ctx_t *ctx,
     const gm_status_kinds_t *k, const gm_compile_route_t *cr);
@@ -112,7 +113,32 @@ gm_compile_status(gm_compile_ctx_t *ctx)
               gm_status_cmp);
     }
 
-    ctx->snap->status = ctx->status;
+    return gm_compile_status_chunks(ctx);
+}
+
+
+/* the directory of the sorted entries: chunks of the one array */
+
+static int
+gm_compile_status_chunks(gm_compile_ctx_t *ctx)
+{
+    size_t              n;
+    gm_status_chunk_t  *chunks;
+
+    n = gm_status_chunks(ctx->status, ctx->nstatus, NULL, 0);
+    chunks = NULL;
+
+    if (n != 0) {
+        chunks = gm_arena_alloc(ctx->arena, n * sizeof(gm_status_chunk_t));
+        if (chunks == NULL) {
+            return -1;
+        }
+
+        (void) gm_status_chunks(ctx->status, ctx->nstatus, chunks, 0);
+    }
+
+    ctx->snap->status = chunks;
+    ctx->snap->nstatus_chunks = n;
     ctx->snap->nstatus = ctx->nstatus;
 
     return 0;

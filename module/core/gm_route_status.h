@@ -54,10 +54,25 @@ typedef struct {
     unsigned           ancestors:1;   /* status.ancestors[], a policy */
 } gm_status_entry_t;
 
-/* the entries of a snapshot, sorted by kind, namespace, name, index */
+/*
+ * The entries of a snapshot, sorted by kind, namespace, name, index, are
+ * kept in chunks of about GM_STATUS_CHUNK entries, an object's entries in
+ * one chunk: a patch copies the chunks it changes and the directory, the
+ * others are the previous generation's (issue 12: a Kubernetes route's
+ * every PUT changes its entry, its resourceVersion).
+ */
+#define GM_STATUS_CHUNK  64
+
 typedef struct {
     const gm_status_entry_t  *entries;
-    size_t                    n;
+    uint32_t                  n;
+    uint32_t                  first;  /* the index of entries[0] */
+} gm_status_chunk_t;
+
+typedef struct {
+    const gm_status_chunk_t  *chunks; /* a new directory: something changed */
+    size_t                    nchunks;
+    size_t                    n;      /* entries */
 } gm_status_list_t;
 
 /*
@@ -77,8 +92,17 @@ void gm_snapshot_status(const struct gm_snapshot_s *s,
 void gm_condition_message(const gm_status_entry_t *e, const gm_condition_t *c,
     char *buf, gm_str_t *msg);
 
+/* entry i (< list->n); an object's entries follow it in memory */
+const gm_status_entry_t *gm_status_at(const gm_status_list_t *list,
+    size_t i);
 /* the entries of one object start at i; returns how many there are */
 size_t gm_status_object_len(const gm_status_list_t *list, size_t i);
+/*
+ * Cuts n sorted entries into chunks of about GM_STATUS_CHUNK at objects'
+ * boundaries, numbered from first; returns how many (chunks NULL: counts).
+ */
+size_t gm_status_chunks(const gm_status_entry_t *e, size_t n,
+    gm_status_chunk_t *chunks, size_t first);
 /* a hash of n entries' content (not of their resourceVersion) */
 uint64_t gm_status_hash(const gm_status_entry_t *e, size_t n);
 

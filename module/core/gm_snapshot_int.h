@@ -85,8 +85,9 @@ struct gm_snapshot_s {
     size_t               ntables;
     gm_frontend_slot_t  *slots;
     size_t               nslots;      /* a power of two */
-    const gm_status_entry_t  *status; /* gm_route_status.h, sorted */
-    size_t               nstatus;
+    const gm_status_chunk_t  *status; /* gm_route_status.h, sorted */
+    size_t               nstatus_chunks;
+    size_t               nstatus;     /* entries */
     const struct gm_source_stats_s  *stats;   /* gm_snapshot_walk.h */
 };
 

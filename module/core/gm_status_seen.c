@@ -23,6 +23,10 @@ struct gm_status_seen_s {
 };
 
 
+static const gm_status_chunk_t *gm_status_chunk_of(
+    const gm_status_list_t *list, size_t i);
+static int gm_status_same_object(const gm_status_entry_t *a,
+    const gm_status_entry_t *b);
 static uint64_t gm_status_fnv(uint64_t h, const void *p, size_t len);
 static uint64_t gm_status_key(const gm_status_entry_t *e);
 static gm_status_slot_t *gm_status_slot(gm_status_seen_t *seen,
@@ -33,30 +37,108 @@ static int gm_status_grow(gm_status_seen_t *seen);
 void
 gm_snapshot_status(const gm_snapshot_t *s, gm_status_list_t *list)
 {
-    list->entries = s ? s->status : NULL;
+    list->chunks = s ? s->status : NULL;
+    list->nchunks = s ? s->nstatus_chunks : 0;
     list->n = s ? s->nstatus : 0;
 }
 
 
+/* the chunk holding entry i: a binary search of the directory */
+
+static const gm_status_chunk_t *
+gm_status_chunk_of(const gm_status_list_t *list, size_t i)
+{
+    size_t  lo, hi, mid;
+
+    lo = 0;
+    hi = list->nchunks;
+
+    while (hi - lo > 1) {
+        mid = lo + (hi - lo) / 2;
+
+        if (list->chunks[mid].first <= i) {
+            lo = mid;
+
+        } else {
+            hi = mid;
+        }
+    }
+
+    return &list->chunks[lo];
+}
+
+
+const gm_status_entry_t *
+gm_status_at(const gm_status_list_t *list, size_t i)
+{
+    const gm_status_chunk_t  *c;
+
+    c = gm_status_chunk_of(list, i);
+
+    return &c->entries[i - c->first];
+}
+
+
+static int
+gm_status_same_object(const gm_status_entry_t *a, const gm_status_entry_t *b)
+{
+    return strcmp(a->kind, b->kind) == 0 && gm_str_eq(&a->ns, &b->ns)
+           && gm_str_eq(&a->name, &b->name);
+}
+
+
+/* an object's entries are in one chunk: the chunk's end bounds them */
+
 size_t
 gm_status_object_len(const gm_status_list_t *list, size_t i)
 {
-    size_t                    n;
-    const gm_status_entry_t  *a, *b;
+    size_t                    n, left;
+    const gm_status_chunk_t  *c;
+    const gm_status_entry_t  *a;
 
-    a = &list->entries[i];
+    c = gm_status_chunk_of(list, i);
+    a = &c->entries[i - c->first];
+    left = c->first + c->n - i;
 
-    for (n = 1; i + n < list->n; n++) {
-        b = &list->entries[i + n];
-
-        if (strcmp(a->kind, b->kind) != 0 || !gm_str_eq(&a->ns, &b->ns)
-            || !gm_str_eq(&a->name, &b->name))
-        {
+    for (n = 1; n < left; n++) {
+        if (!gm_status_same_object(a, &a[n])) {
             break;
         }
     }
 
     return n;
+}
+
+
+size_t
+gm_status_chunks(const gm_status_entry_t *e, size_t n,
+    gm_status_chunk_t *chunks, size_t first)
+{
+    size_t  i, start, k;
+
+    k = 0;
+    start = 0;
+
+    for (i = 1; i <= n; i++) {
+        /* no short tail: the last chunk takes it */
+        if (i < n && (i - start < GM_STATUS_CHUNK
+                      || n - i < GM_STATUS_CHUNK / 2
+                      || gm_status_same_object(&e[i - 1], &e[i])))
+        {
+            continue;
+        }
+
+        if (chunks) {
+            chunks[k].entries = &e[start];
+            chunks[k].n = (uint32_t) (i - start);
+            chunks[k].first = (uint32_t) (first + start);
+        }
+
+        k++;
+        start = i;
+    }
+
+    return k;
 }
 
 
@@ -262,7 +344,7 @@ gm_status_log_changes(gm_status_seen_t *seen, const gm_status_list_t *list,
 
     for (i = 0; i < list->n; i += n) {
         n = gm_status_object_len(list, i);
-        e = &list->entries[i];
+        e = gm_status_at(list, i);
 
         if (!gm_status_seen_changed(seen, e, n)) {
             continue;

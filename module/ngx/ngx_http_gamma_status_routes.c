@@ -37,7 +37,7 @@ ngx_http_gamma_json_route_status(ngx_http_gamma_out_t *out, gm_snapshot_t *s,
     ngx_http_gamma_out(out, "\"route_status\": [");
 
     for (i = 0, n = 0; i < list.n; i++) {
-        e = &list.entries[i];
+        e = gm_status_at(&list, i);
 
         if (!ngx_http_gamma_route_status_wanted(e, only)) {
             continue;
@@ -98,7 +98,7 @@ ngx_http_gamma_html_route_status(ngx_http_gamma_out_t *out, gm_snapshot_t *s)
                        "<th>Parent</th><th>Conditions</th></tr>\n");
 
     for (i = 0; i < list.n; i++) {
-        e = &list.entries[i];
+        e = gm_status_at(&list, i);
 
         ngx_http_gamma_out(out, "<tr><td>");
         ngx_http_gamma_out_html(out, e->kind, ngx_strlen(e->kind));

@@ -369,7 +369,7 @@ gm_status_writer_update(gm_status_writer_t *sw, const gm_status_list_t *list)
 
     for (i = 0; i < list->n; i += n) {
         n = gm_status_object_len(list, i);
-        gm_status_put(sw, &list->entries[i], n);
+        gm_status_put(sw, gm_status_at(list, i), n);
     }
 
     gm_status_sweep(sw);

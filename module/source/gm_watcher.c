@@ -514,8 +514,8 @@ gm_watcher_status(gm_watcher_t *w, const gm_snapshot_t *s, int full)
      * A slice patch shares the last status: nothing changed to log; a
      * route patch has an array of its own when some route's changed.
      */
-    if (w->file_path && (full || list.entries != w->status_logged)) {
-        w->status_logged = list.entries;
+    if (w->file_path && (full || list.chunks != w->status_logged)) {
+        w->status_logged = list.chunks;
 
         if (w->status_seen == NULL) {
             w->status_seen = gm_status_seen_create();

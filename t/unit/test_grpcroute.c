@@ -236,11 +236,11 @@ test_status_kinds(gm_snapshot_t *snap)
     gm_snapshot_status(snap, &list);
 
     for (i = 0; i < list.n; i++) {
-        if (strcmp(list.entries[i].name.data, "r") == 0) {
-            grpc = list.entries[i].kind;
+        if (strcmp(gm_status_at(&list, i)->name.data, "r") == 0) {
+            grpc = gm_status_at(&list, i)->kind;
 
-        } else if (strcmp(list.entries[i].name.data, "web") == 0) {
-            http = list.entries[i].kind;
+        } else if (strcmp(gm_status_at(&list, i)->name.data, "web") == 0) {
+            http = gm_status_at(&list, i)->kind;
         }
     }
 
@@ -324,13 +324,13 @@ resolved_refs(gm_snapshot_t *snap)
     gm_snapshot_status(snap, &list);
 
     for (i = 0; i < list.n; i++) {
-        if (strcmp(list.entries[i].name.data, "r") != 0) {
+        if (strcmp(gm_status_at(&list, i)->name.data, "r") != 0) {
             continue;
         }
 
-        for (k = 0; k < list.entries[i].nconds; k++) {
-            if (strcmp(list.entries[i].conds[k].type, "ResolvedRefs") == 0) {
-                return list.entries[i].conds[k].reason;
+        for (k = 0; k < gm_status_at(&list, i)->nconds; k++) {
+            if (strcmp(gm_status_at(&list, i)->conds[k].type, "ResolvedRefs") == 0) {
+                return gm_status_at(&list, i)->conds[k].reason;
             }
         }
     }

@@ -56,16 +56,16 @@ cond(gm_snapshot_t *s, const char *name, uint32_t index, const char *type)
     gm_snapshot_status(s, &list);
 
     for (i = 0; i < list.n; i++) {
-        if (strcmp(list.entries[i].name.data, name) != 0
-            || list.entries[i].index != index)
+        if (strcmp(gm_status_at(&list, i)->name.data, name) != 0
+            || gm_status_at(&list, i)->index != index)
         {
             continue;
         }
 
-        for (k = 0; k < list.entries[i].nconds; k++) {
-            if (strcmp(list.entries[i].conds[k].type, type) == 0) {
-                cond_entry = &list.entries[i];
-                return &list.entries[i].conds[k];
+        for (k = 0; k < gm_status_at(&list, i)->nconds; k++) {
+            if (strcmp(gm_status_at(&list, i)->conds[k].type, type) == 0) {
+                cond_entry = gm_status_at(&list, i);
+                return &gm_status_at(&list, i)->conds[k];
             }
         }
     }
@@ -150,9 +150,9 @@ test_valid(void)
 
     gm_snapshot_status(s, &list);
     is_int(list.n, 1, "valid: one entry");
-    is_int(list.entries[0].generation, 7, "valid: observedGeneration");
-    is_int(list.entries[0].nconds, 2, "valid: two conditions");
-    is_str(list.entries[0].ref.name.data, "web", "valid: parentRef echoed");
+    is_int(gm_status_at(&list, 0)->generation, 7, "valid: observedGeneration");
+    is_int(gm_status_at(&list, 0)->nconds, 2, "valid: two conditions");
+    is_str(gm_status_at(&list, 0)->ref.name.data, "web", "valid: parentRef echoed");
 
     c = cond(s, "ok", 0, "Accepted");
     ok(c && c->status, "valid: Accepted=True");
@@ -334,18 +334,18 @@ test_seen(void)
 
     is_int(list.n, 2, "seen: two entries");
     is_int(gm_status_object_len(&list, 0), 1, "seen: one per object");
-    ok(gm_status_seen_changed(seen, &list.entries[0], 1),
+    ok(gm_status_seen_changed(seen, gm_status_at(&list, 0), 1),
        "seen: new object is a change");
-    gm_status_seen_set(seen, &list.entries[0], 1);
-    gm_status_seen_set(seen, &list.entries[1], 1);
-    ok(!gm_status_seen_changed(seen, &list.entries[0], 1),
+    gm_status_seen_set(seen, gm_status_at(&list, 0), 1);
+    gm_status_seen_set(seen, gm_status_at(&list, 1), 1);
+    ok(!gm_status_seen_changed(seen, gm_status_at(&list, 0), 1),
        "seen: recorded object is no change");
 
     /* rebuilt without changes: nothing to write */
     s2 = build(store);
     gm_snapshot_status(s2, &list2);
-    ok(!gm_status_seen_changed(seen, &list2.entries[0], 1)
-       && !gm_status_seen_changed(seen, &list2.entries[1], 1),
+    ok(!gm_status_seen_changed(seen, gm_status_at(&list2, 0), 1)
+       && !gm_status_seen_changed(seen, gm_status_at(&list2, 1), 1),
        "seen: a rebuild of the same objects changes nothing");
     gm_snapshot_unref(s2);
 
@@ -353,13 +353,13 @@ test_seen(void)
     gm_store_put(store, fx_service("shop", "gone", "10.96.0.7", "http:80"));
     s2 = build(store);
     gm_snapshot_status(s2, &list2);
-    ok(!gm_status_seen_changed(seen, &list2.entries[0], 1),
+    ok(!gm_status_seen_changed(seen, gm_status_at(&list2, 0), 1),
        "seen: a is unchanged");
-    ok(gm_status_seen_changed(seen, &list2.entries[1], 1),
+    ok(gm_status_seen_changed(seen, gm_status_at(&list2, 1), 1),
        "seen: b changed when its backend appeared");
 
     gm_status_seen_clear(seen);
-    ok(gm_status_seen_changed(seen, &list2.entries[0], 1),
+    ok(gm_status_seen_changed(seen, gm_status_at(&list2, 0), 1),
        "seen: cleared, everything is checked again");
 
     gm_status_seen_destroy(seen);
