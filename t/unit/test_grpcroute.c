@@ -227,20 +227,23 @@ go(env_t *e, uint16_t port, const char *path, const char **headers)
 static void
 test_status_kinds(gm_snapshot_t *snap)
 {
-    size_t            i;
-    const char       *grpc, *http;
-    gm_status_list_t  list;
+    size_t                    i;
+    const char               *grpc, *http;
+    gm_status_list_t          list;
+    const gm_status_entry_t  *e;
 
     grpc = NULL;
     http = NULL;
     gm_snapshot_status(snap, &list);
 
     for (i = 0; i < list.n; i++) {
-        if (strcmp(gm_status_at(&list, i)->name.data, "r") == 0) {
-            grpc = gm_status_at(&list, i)->kind;
+        e = gm_status_at(&list, i);
 
-        } else if (strcmp(gm_status_at(&list, i)->name.data, "web") == 0) {
-            http = gm_status_at(&list, i)->kind;
+        if (strcmp(e->name.data, "r") == 0) {
+            grpc = e->kind;
+
+        } else if (strcmp(e->name.data, "web") == 0) {
+            http = e->kind;
         }
     }
 
@@ -318,19 +321,22 @@ test_precedence(void)
 static const char *
 resolved_refs(gm_snapshot_t *snap)
 {
-    size_t            i, k;
-    gm_status_list_t  list;
+    size_t                    i, k;
+    gm_status_list_t          list;
+    const gm_status_entry_t  *e;
 
     gm_snapshot_status(snap, &list);
 
     for (i = 0; i < list.n; i++) {
-        if (strcmp(gm_status_at(&list, i)->name.data, "r") != 0) {
+        e = gm_status_at(&list, i);
+
+        if (strcmp(e->name.data, "r") != 0) {
             continue;
         }
 
-        for (k = 0; k < gm_status_at(&list, i)->nconds; k++) {
-            if (strcmp(gm_status_at(&list, i)->conds[k].type, "ResolvedRefs") == 0) {
-                return gm_status_at(&list, i)->conds[k].reason;
+        for (k = 0; k < e->nconds; k++) {
+            if (strcmp(e->conds[k].type, "ResolvedRefs") == 0) {
+                return e->conds[k].reason;
             }
         }
     }

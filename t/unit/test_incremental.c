@@ -302,6 +302,7 @@ dump(const gm_snapshot_t *s)
     gm_addr_t              addr;
     gm_status_list_t       st;
     const gm_frontend_t   *f;
+    const gm_status_entry_t  *e;
 
     lines = calloc(gm_snapshot_index_size(s) + 1, sizeof(char *));
     n = 0;
@@ -345,10 +346,9 @@ dump(const gm_snapshot_t *s)
     gm_snapshot_status(s, &st);
 
     for (i = 0; i < st.n; i++) {
-        out(&all, "status %s %s/%s %u %016llx\n", gm_status_at(&st, i)->kind,
-            gm_status_at(&st, i)->ns.data, gm_status_at(&st, i)->name.data,
-            gm_status_at(&st, i)->index,
-            (unsigned long long) gm_status_hash(gm_status_at(&st, i), 1));
+        e = gm_status_at(&st, i);
+        out(&all, "status %s %s/%s %u %016llx\n", e->kind, e->ns.data,
+            e->name.data, e->index, (unsigned long long) gm_status_hash(e, 1));
     }
 
     return all.data;

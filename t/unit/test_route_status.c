@@ -50,22 +50,23 @@ static const gm_status_entry_t  *cond_entry;
 static const gm_condition_t *
 cond(gm_snapshot_t *s, const char *name, uint32_t index, const char *type)
 {
-    size_t             i, k;
-    gm_status_list_t   list;
+    size_t                    i, k;
+    gm_status_list_t          list;
+    const gm_status_entry_t  *e;
 
     gm_snapshot_status(s, &list);
 
     for (i = 0; i < list.n; i++) {
-        if (strcmp(gm_status_at(&list, i)->name.data, name) != 0
-            || gm_status_at(&list, i)->index != index)
-        {
+        e = gm_status_at(&list, i);
+
+        if (strcmp(e->name.data, name) != 0 || e->index != index) {
             continue;
         }
 
-        for (k = 0; k < gm_status_at(&list, i)->nconds; k++) {
-            if (strcmp(gm_status_at(&list, i)->conds[k].type, type) == 0) {
-                cond_entry = gm_status_at(&list, i);
-                return &gm_status_at(&list, i)->conds[k];
+        for (k = 0; k < e->nconds; k++) {
+            if (strcmp(e->conds[k].type, type) == 0) {
+                cond_entry = e;
+                return &e->conds[k];
             }
         }
     }
@@ -139,10 +140,11 @@ route(gm_store_t *store, const char *name, const char *parent,
 static void
 test_valid(void)
 {
-    gm_store_t            *store;
-    gm_snapshot_t         *s;
-    gm_status_list_t       list;
-    const gm_condition_t  *c;
+    gm_store_t               *store;
+    gm_snapshot_t            *s;
+    gm_status_list_t          list;
+    const gm_condition_t     *c;
+    const gm_status_entry_t  *e;
 
     store = mesh();
     route(store, "ok", "web", "v1", 80);
@@ -150,9 +152,10 @@ test_valid(void)
 
     gm_snapshot_status(s, &list);
     is_int(list.n, 1, "valid: one entry");
-    is_int(gm_status_at(&list, 0)->generation, 7, "valid: observedGeneration");
-    is_int(gm_status_at(&list, 0)->nconds, 2, "valid: two conditions");
-    is_str(gm_status_at(&list, 0)->ref.name.data, "web", "valid: parentRef echoed");
+    e = gm_status_at(&list, 0);
+    is_int(e->generation, 7, "valid: observedGeneration");
+    is_int(e->nconds, 2, "valid: two conditions");
+    is_str(e->ref.name.data, "web", "valid: parentRef echoed");
 
     c = cond(s, "ok", 0, "Accepted");
     ok(c && c->status, "valid: Accepted=True");
