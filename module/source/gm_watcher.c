@@ -457,7 +457,6 @@ gm_watcher_publish(gm_watcher_t *w)
     }
 
     gm_snapshot_set_generation(s, ++w->generation);
-    gm_watcher_status(w, s, full);
     gm_watcher_stats(w, s, &w->compiled.list, start);
 
     gm_log(&w->conf.log, GM_LOG_INFO,
@@ -468,6 +467,13 @@ gm_watcher_publish(gm_watcher_t *w)
            full ? "" : ", patched");
 
     w->conf.publish(w->conf.publish_data, s);
+
+    /*
+     * The status after the hand-off, off the change's path (the writer
+     * hashes every object's entries: 1-3 ms at 10,000 routes); s lives
+     * on, the incremental compiler holds it until the next build.
+     */
+    gm_watcher_status(w, s, full);
 
     /*
      * The first sync parses every manifest and leaves most of that memory
@@ -498,7 +504,7 @@ gm_watcher_heap_free(void)
 }
 
 
-/* before the hand-off: afterwards the snapshot is the event loop's */
+/* the status writer's and the file source's log: s held by w->incr */
 static void
 gm_watcher_status(gm_watcher_t *w, const gm_snapshot_t *s, int full)
 {
