@@ -37,7 +37,7 @@ static gm_session_t *gm_compile_session(gm_compile_ctx_t *ctx,
     const gm_session_t *src, const gm_str_t *policy);
 static int gm_compile_session_path(gm_compile_ctx_t *ctx, gm_rule_t *rule,
     const gm_http_rule_t *hr);
-static void gm_compile_session_flags(gm_compile_ctx_t *ctx);
+static int gm_compile_session_flags(gm_compile_ctx_t *ctx);
 
 
 int
@@ -48,8 +48,7 @@ gm_compile_backend_traffic(gm_compile_ctx_t *ctx)
 
     n = gm_store_count(ctx->store, GM_KIND_XBACKENDTRAFFICPOLICY);
     if (n == 0) {
-        gm_compile_session_flags(ctx);
-        return 0;
+        return gm_compile_session_flags(ctx);
     }
 
     list.ctx = ctx;
@@ -84,19 +83,18 @@ gm_compile_backend_traffic(gm_compile_ctx_t *ctx)
         }
     }
 
-    gm_compile_session_flags(ctx);
-
-    return 0;
+    return gm_compile_session_flags(ctx);
 }
 
 
 /*
  * Once every backend has its session: a rule with none, its own or a
- * backend's, costs a request no session work (ngx_http_gamma_session.c).
- * A patched snapshot copies the flag with the rule: its backends keep
- * their sessions (gm_compile_patch.c changes only endpoints).
+ * backend's, costs a request no session work (ngx_http_gamma_session.c),
+ * and needs no cookie Path.  A patched snapshot copies the flag and the
+ * Path with the rule: its backends keep their sessions
+ * (gm_compile_patch.c changes only endpoints).
  */
-static void
+static int
 gm_compile_session_flags(gm_compile_ctx_t *ctx)
 {
     size_t      i, j, k, nrules;
@@ -118,8 +116,18 @@ gm_compile_session_flags(gm_compile_ctx_t *ctx)
                 rule->has_session = (rule->backends[k].backend->ext->session
                                      != NULL);
             }
+
+            if (rule->has_session
+                && gm_compile_session_path(ctx, rule,
+                       gm_compile_http_rule(&ctx->routes[i], (uint32_t) j))
+                   != 0)
+            {
+                return -1;
+            }
         }
     }
+
+    return 0;
 }
 
 
@@ -307,24 +315,24 @@ gm_compile_session(gm_compile_ctx_t *ctx, const gm_session_t *src,
 }
 
 
-/* rx: the rule's own ext, set when the rule has sessionPersistence */
+/* rx: the rule's own ext, made when the rule has sessionPersistence */
 
 int
-gm_compile_rule_session(gm_compile_ctx_t *ctx, gm_rule_t *rule,
-    gm_rule_ext_t *rx, const gm_http_rule_t *hr)
+gm_compile_rule_session(gm_compile_ctx_t *ctx, gm_rule_ext_t *rx,
+    const gm_http_rule_t *hr)
 {
     const gm_session_t  *session;
 
     session = gm_http_rule_ext(hr)->session;
 
-    if (session != NULL && rx != NULL) {
+    if (session != NULL) {
         rx->session = gm_compile_session(ctx, session, NULL);
         if (rx->session == NULL) {
             return -1;
         }
     }
 
-    return gm_compile_session_path(ctx, rule, hr);
+    return 0;
 }
 
 
@@ -339,6 +347,7 @@ gm_compile_session_path(gm_compile_ctx_t *ctx, gm_rule_t *rule,
 {
     size_t                  i, len;
     gm_str_t                prefix, interned;
+    gm_rule_ext_t          *rx;
     const gm_str_t         *path;
     const gm_http_match_t  *m;
 
@@ -387,8 +396,21 @@ gm_compile_session_path(gm_compile_ctx_t *ctx, gm_rule_t *rule,
         return -1;
     }
 
-    rule->session_path = interned.data;
-    rule->session_path_len = (uint16_t) interned.len;
+    /* a rule without an ext of its own gets one for the Path */
+    if (rule->ext == &gm_rule_ext_none) {
+        rx = gm_arena_alloc(ctx->arena, sizeof(gm_rule_ext_t));
+        if (rx == NULL) {
+            return -1;
+        }
+
+        *rx = gm_rule_ext_none;
+        rule->ext = rx;
+    }
+
+    /* the rule's ext is this compile's: gm_compile_rule_ext() */
+    rx = (gm_rule_ext_t *) rule->ext;
+    rx->session_path = interned.data;
+    rx->session_path_len = (uint16_t) interned.len;
 
     return 0;
 }

@@ -220,9 +220,9 @@ int gm_compile_backend_tls(gm_compile_ctx_t *ctx);
 
 /* XBackendTrafficPolicies on backends (gm_compile_backendtraffic.c) */
 int gm_compile_backend_traffic(gm_compile_ctx_t *ctx);
-/* a rule's own sessionPersistence, and its cookies' default Path (same) */
-int gm_compile_rule_session(gm_compile_ctx_t *ctx, gm_rule_t *rule,
-    gm_rule_ext_t *rx, const gm_http_rule_t *hr);
+/* a rule's own sessionPersistence (same file) */
+int gm_compile_rule_session(gm_compile_ctx_t *ctx, gm_rule_ext_t *rx,
+    const gm_http_rule_t *hr);
 
 /* TrafficPolicies and nginx.conf merged per rule (gm_compile_policy.c) */
 int gm_compile_policies(gm_compile_ctx_t *ctx);

@@ -210,7 +210,6 @@ gm_compile_route(gm_compile_ctx_t *ctx, gm_compile_route_t *cr)
     for (r = 0; r < nrules; r++) {
         cr->rules[r].route = cr->names;
         cr->rules[r].ext = &gm_rule_ext_none;
-        cr->rules[r].session_path = "";
     }
 
     n = 0;
@@ -277,7 +276,7 @@ gm_compile_rule_ext(gm_compile_ctx_t *ctx, gm_rule_t *rule,
         && ext->session == NULL)
     {
         rule->ext = &gm_rule_ext_none;
-        return gm_compile_rule_session(ctx, rule, NULL, hr);
+        return 0;
     }
 
     rx = gm_arena_calloc(ctx->arena, sizeof(gm_rule_ext_t));
@@ -286,6 +285,7 @@ gm_compile_rule_ext(gm_compile_ctx_t *ctx, gm_rule_t *rule,
     }
 
     rule->ext = rx;
+    rx->session_path = "";
     rx->timeout_request_ms = ext->timeout_request_ms;
     rx->timeout_backend_ms = ext->timeout_backend_ms;
     rx->retry_attempts = ext->retry_attempts;
@@ -305,7 +305,7 @@ gm_compile_rule_ext(gm_compile_ctx_t *ctx, gm_rule_t *rule,
         gm_compile_retry_codes_check(ctx, rule);
     }
 
-    return gm_compile_rule_session(ctx, rule, rx, hr);
+    return gm_compile_rule_session(ctx, rx, hr);
 }
 
 
@@ -330,6 +330,11 @@ gm_compile_retry_codes_check(gm_compile_ctx_t *ctx, const gm_rule_t *rule)
         }
     }
 }
+
+
+#if (GM_MAX_RULES > 255 || GM_MAX_BACKEND_REFS > 255)
+#error "gm_rule_t.rule_index and .nbackends are 8-bit"
+#endif
 
 
 /* label: "ns/name/rulename", or "ns/name/rule<index>" when unnamed */

@@ -21,6 +21,7 @@ static void gm_snapshot_release(gm_snapshot_t *s);
 const gm_backend_ext_t  gm_backend_ext_none;
 
 const gm_rule_ext_t  gm_rule_ext_none = {
+    .session_path = "",
     .timeout_request_ms = GM_DURATION_UNSET,
     .timeout_backend_ms = GM_DURATION_UNSET,
     .retry_backoff_ms = GM_DURATION_UNSET,

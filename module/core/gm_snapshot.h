@@ -123,11 +123,17 @@ typedef struct {
     const uint16_t         *retry_codes;
     /* its own sessionPersistence (it beats its backends'), or NULL */
     const gm_session_t     *session;
+    /*
+     * A cookie's default Path, session_path_len bytes, "" when none: set
+     * for a rule with has_session only (gm_compile_backendtraffic.c)
+     */
+    const char             *session_path;
     int64_t                 timeout_request_ms;   /* GM_DURATION_UNSET */
     int64_t                 timeout_backend_ms;   /* GM_DURATION_UNSET */
     int64_t                 retry_backoff_ms;     /* GM_DURATION_UNSET */
     uint32_t                nretry_codes;
     uint32_t                retry_attempts;       /* retries after the 1st */
+    uint16_t                session_path_len;
 } gm_rule_ext_t;
 
 extern const gm_rule_ext_t  gm_rule_ext_none;
@@ -139,17 +145,14 @@ struct gm_rule_s {
      */
     gm_str_t                label;
     const gm_rule_route_t  *route;
-    /* a cookie's default Path, session_path_len bytes; "" when none */
-    const char             *session_path;
     gm_weighted_backend_t  *backends;
     const gm_filters_t     *filters;              /* rule filters, or NULL */
     const gm_rule_ext_t    *ext;                  /* never NULL */
     /* counts and flags last: no padding between them (memory, issue 12) */
     /* at most GM_MAX_BACKEND_REFS of GM_MAX_WEIGHT: 32 bits */
     uint32_t                total_weight; /* 0 ⇒ nothing can be chosen */
-    uint16_t                rule_index;   /* < GM_MAX_RULES */
-    uint16_t                nbackends;    /* <= GM_MAX_BACKEND_REFS */
-    uint16_t                session_path_len;
+    uint8_t                 rule_index;   /* < GM_MAX_RULES, 16 */
+    uint8_t                 nbackends;    /* <= GM_MAX_BACKEND_REFS, 16 */
     unsigned                named:1;         /* the rule has a name */
     unsigned                no_backends:1;   /* rule has no backendRefs */
     unsigned                grpc:1;          /* of a GRPCRoute */

@@ -457,9 +457,9 @@ ngx_http_gamma_session_issue(ngx_http_request_t *r, ngx_http_gamma_ctx_t *ctx)
         path.data = (u_char *) s->path.data;
         path.len = s->path.len;
 
-    } else if (ctx->rule && ctx->rule->session_path_len) {
-        path.data = (u_char *) ctx->rule->session_path;
-        path.len = ctx->rule->session_path_len;
+    } else if (ctx->rule && ctx->rule->ext->session_path_len) {
+        path.data = (u_char *) ctx->rule->ext->session_path;
+        path.len = ctx->rule->ext->session_path_len;
 
     } else {
         ngx_str_set(&path, "/");

@@ -471,9 +471,9 @@ ngx_http_gamma_session_text(const gm_session_t *s, const gm_rule_t *rule,
         path->data = (u_char *) s->path.data;
         path->len = s->path.len;
 
-    } else if (rule && rule->session_path_len) {
-        path->data = (u_char *) rule->session_path;
-        path->len = rule->session_path_len;
+    } else if (rule && rule->ext->session_path_len) {
+        path->data = (u_char *) rule->ext->session_path;
+        path->len = rule->ext->session_path_len;
 
     } else {
         ngx_str_set(path, "/");

@@ -244,7 +244,7 @@ test_compiled(void)
         is_str(sp->name.data, "sid", "rule: cookie.name");
         is_str(sp->path.data, "/x", "rule: cookie.path");
         is_int((int64_t) sp->policy.len, 0, "rule: nobody's policy");
-        is_str(rule->session_path, "/app", "rule: its default Path");
+        is_str(rule->ext->session_path, "/app", "rule: its default Path");
         ok(b != NULL && b->ext->session != NULL, "policy: on the backend");
         ok(gm_session_effective(rule, b) == rule->ext->session,
            "merge: the rule's beats the policy's");
@@ -270,7 +270,7 @@ test_compiled(void)
     ok(rule != NULL && b != NULL && b->ext->session != NULL
        && gm_session_effective(rule, b) == b->ext->session,
        "merge: then the policy's");
-    ok(rule != NULL && rule->session_path_len == 0,
+    ok(rule != NULL && rule->ext->session_path_len == 0,
        "two paths: the default Path is /");
 
     if (b != NULL && b->ext->session != NULL) {
@@ -280,7 +280,33 @@ test_compiled(void)
            "policy {}: a Session cookie, its name generated");
     }
 
+    gm_snapshot_unref(s);
+    gm_store_destroy(store);
+
+    /* the cookie Path of a rule whose session is its backend's */
+    s = test_build(MESH ROUTE("[{path: {type: PathPrefix, value: /a/}}]", "")
+                   XBTP("sp", "1", "{}"), &store);
+    rule = s ? test_rule(s, 80, "/a/1", &b) : NULL;
+    ok(rule != NULL && rule->has_session && rule->ext->session == NULL
+       && rule->ext != &gm_rule_ext_none, "backend's session: an ext");
+    is_str(rule ? rule->ext->session_path : "", "/a",
+           "backend's session: the rule's default Path");
+    gm_snapshot_unref(s);
+    gm_store_destroy(store);
+
+    /* no session anywhere: no Path kept, no ext made */
+    s = test_build(MESH ROUTE("[{path: {type: PathPrefix, value: /a}}]", ""),
+                   &store);
+    rule = s ? test_rule(s, 80, "/a", &b) : NULL;
+    ok(rule != NULL && !rule->has_session && rule->ext == &gm_rule_ext_none
+       && rule->ext->session_path_len == 0, "no session: no Path");
+    gm_snapshot_unref(s);
+    gm_store_destroy(store);
+
     /* passthrough (the admin port has no route): the policy's */
+    s = test_build(MESH ROUTE("[{path: {type: PathPrefix, value: /a}}, "
+                              "{path: {type: Exact, value: /b}}]", "")
+                   XBTP("sp", "1", "{}"), &store);
     (void) test_rule(s, 81, "/", &b);
     ok(b != NULL && b->ext->session != NULL, "passthrough: the policy's");
     ok(gm_session_effective(NULL, NULL) == NULL, "merge: nothing");
