@@ -17,6 +17,8 @@
 static int gm_compile_is_match_all(const gm_http_match_t *hm);
 static int gm_compile_match(gm_compile_ctx_t *ctx, const gm_compile_route_t *cr,
     const gm_http_match_t *hm, const gm_route_match_t **out);
+static int gm_compile_method(const gm_http_match_t *hm,
+    gm_route_match_t *m);
 static int gm_compile_value_tests(gm_compile_ctx_t *ctx,
     const gm_compile_route_t *cr, const gm_kv_match_t *kv, size_t n,
     gm_value_test_t *t, const char *what);
@@ -35,8 +37,7 @@ static const gm_http_match_t  gm_compile_default_match = {
 /* what a PathPrefix "/" match without other tests compiles to */
 static const gm_route_match_t  gm_compile_match_all = {
     .path_type = GM_MATCH_PREFIX,
-    .path = { 0, (char *) "" },
-    .method = { 0, (char *) "" },
+    .path = "",
 };
 
 
@@ -126,7 +127,7 @@ gm_compile_match(gm_compile_ctx_t *ctx, const gm_compile_route_t *cr,
     const gm_http_match_t *hm, const gm_route_match_t **out)
 {
     int                rc;
-    gm_str_t           path;
+    gm_str_t           path, interned;
     gm_route_match_t  *m;
 
     if (gm_compile_is_match_all(hm)) {
@@ -149,11 +150,21 @@ gm_compile_match(gm_compile_ctx_t *ctx, const gm_compile_route_t *cr,
         path.len--;
     }
 
-    if (gm_compile_intern(ctx, &m->path, &path) != 0
-        || gm_compile_intern(ctx, &m->method, &hm->method) != 0)
-    {
+    /* the parsers' bounds: GM_MAX_PATH_VALUE, gm_methods[] */
+    if (path.len > UINT16_MAX || gm_compile_method(hm, m) != 0) {
+        gm_log(ctx->log, GM_LOG_WARN, "%s %s/%s: a path of %zu bytes or "
+               "method \"%s\" the snapshot cannot hold; the match is left "
+               "out", gm_kind_name(cr->route->meta.kind), cr->ns.data,
+               cr->name.data, path.len, hm->method.data);
+        return 1;
+    }
+
+    if (gm_compile_intern(ctx, &interned, &path) != 0) {
         return -1;
     }
+
+    m->path = interned.data;
+    m->path_len = (uint16_t) interned.len;
 
     if (m->path_type == GM_MATCH_REGEX) {
         rc = gm_compile_regex(ctx, cr, &hm->path, "path", &m->path_re);
@@ -190,6 +201,24 @@ gm_compile_match(gm_compile_ctx_t *ctx, const gm_compile_route_t *cr,
     *out = m;
 
     return 0;
+}
+
+
+/* the method's number in gm_route_methods[]; -1: none of them */
+
+static int
+gm_compile_method(const gm_http_match_t *hm, gm_route_match_t *m)
+{
+    size_t  i;
+
+    for (i = 0; i < GM_ROUTE_METHODS; i++) {
+        if (gm_str_eq(&gm_route_methods[i], &hm->method)) {
+            m->method = (uint8_t) i;
+            return 0;
+        }
+    }
+
+    return -1;
 }
 
 

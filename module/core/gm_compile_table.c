@@ -221,7 +221,7 @@ gm_compile_kind_conflict(gm_compile_ctx_t *ctx, gm_compile_attach_t *a,
                    "on that port", a[i].route->route->meta.ns.data,
                    a[i].route->route->meta.name.data,
                    grpc->route->meta.ns.data, grpc->route->meta.name.data,
-                   f->label.data);
+                   f->passthrough->label.data);
         }
     }
 
@@ -314,8 +314,8 @@ gm_compile_entry_cmp(const void *one, const void *two)
         return (a->mlen > b->mlen) ? -1 : 1;
     }
 
-    if ((ma->method.len != 0) != (mb->method.len != 0)) {
-        return (ma->method.len != 0) ? -1 : 1;
+    if ((ma->method != 0) != (mb->method != 0)) {
+        return (ma->method != 0) ? -1 : 1;
     }
 
     if (ma->nheaders != mb->nheaders) {

@@ -119,7 +119,9 @@ gm_route_table_match_policy(const gm_route_table_t *t, const gm_request_t *r,
     for (i = 0; i < t->nentries; i++) {
         mt = t->entries[i].match;
 
-        if (mt->method.len != 0 && !gm_str_eq(&mt->method, &r->method)) {
+        if (mt->method != 0
+            && !gm_str_eq(&gm_route_methods[mt->method], &r->method))
+        {
             continue;
         }
 
@@ -201,19 +203,20 @@ gm_match_path(const gm_route_match_t *mt, const gm_str_t *path,
     /* tests, not a switch: the commonest type is answered first */
     if (mt->path_type != GM_MATCH_PREFIX) {
         return (mt->path_type == GM_MATCH_EXACT)
-               ? gm_str_eq(&mt->path, path)
+               ? (path->len == mt->path_len
+                  && memcmp(path->data, mt->path, mt->path_len) == 0)
                : gm_regex_budget_match(&m->regex, mt->path_re, path);
     }
 
     /* PathPrefix compares whole segments: "/v2" is no prefix of "/v2x" */
-    len = mt->path.len;
+    len = mt->path_len;
 
     if (len == 0) {
         return 1;
     }
 
     return path->len >= len
-           && memcmp(path->data, mt->path.data, len) == 0
+           && memcmp(path->data, mt->path, len) == 0
            && (path->len == len || path->data[len] == '/');
 }
 

@@ -20,6 +20,14 @@ static void gm_snapshot_release(gm_snapshot_t *s);
 
 const gm_backend_ext_t  gm_backend_ext_none;
 
+/* the HTTP methods of the Gateway API, as gm_syntax.c's gm_methods[] */
+const gm_str_t  gm_route_methods[GM_ROUTE_METHODS] = {
+    { 0, (char *) "" }, { 3, (char *) "GET" }, { 4, (char *) "HEAD" },
+    { 4, (char *) "POST" }, { 3, (char *) "PUT" }, { 6, (char *) "DELETE" },
+    { 7, (char *) "CONNECT" }, { 7, (char *) "OPTIONS" },
+    { 5, (char *) "TRACE" }, { 5, (char *) "PATCH" }
+};
+
 const gm_rule_ext_t  gm_rule_ext_none = {
     .session_path = "",
     .timeout_request_ms = GM_DURATION_UNSET,

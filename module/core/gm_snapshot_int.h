@@ -33,15 +33,16 @@ typedef struct {
 /* one HTTPRouteMatch, its tests precompiled */
 typedef struct {
     /* PathPrefix: without its trailing '/', so "/" is the empty string */
-    gm_str_t           path;
-    gm_str_t           method;        /* empty: any method */
+    const char        *path;          /* path_len bytes */
     pcre2_code        *path_re;       /* GM_MATCH_REGEX: full-path match */
     /* the header tests, then the query parameter tests: one array */
     gm_value_test_t   *tests;
-    /* counts and flags last: no padding between them (memory, issue 12) */
-    gm_match_type_e    path_type;
+    /* lengths, counts and types last (memory, issue 12) */
+    uint16_t           path_len;      /* <= GM_MAX_PATH_VALUE */
     uint16_t           nheaders;      /* <= GM_MAX_KV_MATCHES */
     uint16_t           nquery;        /* <= GM_MAX_KV_MATCHES */
+    uint8_t            path_type;     /* gm_match_type_e */
+    uint8_t            method;        /* in gm_route_methods[]; 0: any */
 } gm_route_match_t;
 
 typedef struct {
@@ -110,6 +111,10 @@ gm_frontend_slot_t *gm_snapshot_frontend_slot(const gm_snapshot_t *s,
 int gm_snapshot_remove_frontend(gm_snapshot_t *s, const gm_addr_t *ip,
     uint16_t port, int (*moved)(void *data, gm_snapshot_t *s,
     uint32_t slot), void *data);
+
+/* a match's method by its number: "" (any), "GET", ... "PATCH" */
+extern const gm_str_t  gm_route_methods[];
+#define GM_ROUTE_METHODS  10
 
 /* the order of consumer namespaces: bytes, then length */
 int gm_str_cmp(const char *a, size_t alen, const char *b, size_t blen);

@@ -164,13 +164,14 @@ gm_route_table_entry(const gm_route_table_t *t, size_t i,
 
     mv->match = m;
     mv->path_type = m->path_type;
-    mv->path = m->path;
-    mv->method = m->method;
+    mv->path.data = (char *) m->path;
+    mv->path.len = m->path_len;
+    mv->method = gm_route_methods[m->method];
     mv->nheaders = m->nheaders;
     mv->nquery = m->nquery;
     mv->policy = t->entries[i].policy;
 
-    if (m->path_type == GM_MATCH_PREFIX && m->path.len == 0) {
+    if (m->path_type == GM_MATCH_PREFIX && m->path_len == 0) {
         mv->path.data = gm_walk_slash;
         mv->path.len = 1;
     }
