@@ -201,8 +201,9 @@ gm_compile_incr_ports_one(gm_compile_incr_t *ci, const gm_compile_key_t *key)
             f = gm_snapshot_find_frontend(ci->prev, &svc->cluster_ips[i],
                                           svc->ports[p].port);
 
-            if (f != NULL && (!gm_str_eq(&f->name, &svc->meta.name)
-                              || !gm_str_eq(&f->ns, &svc->meta.ns)))
+            if (f != NULL
+                && (!gm_str_eq(&f->passthrough->name, &svc->meta.name)
+                    || !gm_str_eq(&f->passthrough->ns, &svc->meta.ns)))
             {
                 f = NULL;
             }
@@ -512,8 +513,9 @@ gm_compile_incr_deleted_check(gm_compile_incr_t *ci)
                                       ci->gone[j].port);
 
         if (f == NULL || f->producer != NULL || f->nconsumers != 0
-            || !gm_compile_incr_has(ci->deleted, ci->ndeleted, &f->ns,
-                                    &f->name))
+            || !gm_compile_incr_has(ci->deleted, ci->ndeleted,
+                                    &f->passthrough->ns,
+                                    &f->passthrough->name))
         {
             return 1;
         }

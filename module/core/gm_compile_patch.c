@@ -285,8 +285,9 @@ gm_patch_find_fast(gm_patch_t *p)
                 f = gm_snapshot_find_frontend(p->prev, &svc->cluster_ips[i],
                                               svc->ports[port].port);
 
-                if (f != NULL && gm_str_eq(&f->name, &svc->meta.name)
-                    && gm_str_eq(&f->ns, &svc->meta.ns))
+                if (f != NULL
+                    && gm_str_eq(&f->passthrough->name, &svc->meta.name)
+                    && gm_str_eq(&f->passthrough->ns, &svc->meta.ns))
                 {
                     break;
                 }

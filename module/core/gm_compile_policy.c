@@ -114,7 +114,8 @@ gm_compile_frontend_policies(gm_compile_ctx_t *ctx, gm_cpolicies_t *cp,
     sc.rule = NULL;
     sc.port_name = NULL;
 
-    cs = gm_compile_find_service(ctx, &f->ns, &f->name);
+    cs = gm_compile_find_service(ctx, &f->passthrough->ns,
+                                 &f->passthrough->name);
 
     for (i = 0; cs && i < cs->svc->nports; i++) {
         if (cs->svc->ports[i].port == f->port) {
@@ -289,7 +290,8 @@ gm_compile_candidates(gm_cpolicies_t *cp, const gm_cscope_t *sc)
 {
     cp->ncand = 0;
 
-    gm_compile_candidates_of(cp, 'S', &sc->f->ns, &sc->f->name, sc);
+    gm_compile_candidates_of(cp, 'S', &sc->f->passthrough->ns,
+                             &sc->f->passthrough->name, sc);
 
     if (sc->rule != NULL) {
         gm_compile_candidates_of(cp, 'R', &sc->rule->route->ns,
@@ -520,11 +522,12 @@ gm_compile_op_applies(const gm_operator_entry_t *e, const gm_cscope_t *sc)
         return 1;
 
     case GM_SCOPE_NAMESPACE:
-        return gm_str_eq(&e->ns, &f->ns);
+        return gm_str_eq(&e->ns, &f->passthrough->ns);
 
     case GM_SCOPE_SERVICE:
     case GM_SCOPE_SERVICE_PORT:
-        return gm_str_eq(&e->ns, &f->ns) && gm_str_eq(&e->name, &f->name)
+        return gm_str_eq(&e->ns, &f->passthrough->ns)
+               && gm_str_eq(&e->name, &f->passthrough->name)
                && (e->scope == GM_SCOPE_SERVICE || e->port == f->port);
 
     default:

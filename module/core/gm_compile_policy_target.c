@@ -358,7 +358,8 @@ gm_compile_source_key(const gm_str_t *policy, const gm_ctarget_t *t,
         b = gm_compile_hash(&e->rule, NULL, 'O');
 
         if (e->scope == GM_SCOPE_ALL || e->scope == GM_SCOPE_NAMESPACE) {
-            b ^= gm_compile_hash(&f->ns, &f->name, 'F');
+            b ^= gm_compile_hash(&f->passthrough->ns,
+                                 &f->passthrough->name, 'F');
         }
 
     } else {

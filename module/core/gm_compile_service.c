@@ -210,9 +210,6 @@ gm_compile_service_frontends(gm_compile_ctx_t *ctx, gm_compile_service_t *cs)
             return -1;
         }
 
-        f->ns = cs->ns;
-        f->name = cs->name;
-        f->label = f->passthrough->label;
         f->port = svc->ports[p].port;
 
         for (i = 0; i < svc->ncluster_ips; i++) {
@@ -249,7 +246,8 @@ gm_compile_index_frontend(gm_compile_ctx_t *ctx, gm_compile_service_t *cs,
         return;
     }
 
-    owner = gm_compile_find_service(ctx, &other->ns, &other->name);
+    owner = gm_compile_find_service(ctx, &other->passthrough->ns,
+                                    &other->passthrough->name);
 
     if (owner != NULL && gm_compile_older(cs->svc, owner->svc)) {
         slot->frontend = f;
@@ -259,7 +257,9 @@ gm_compile_index_frontend(gm_compile_ctx_t *ctx, gm_compile_service_t *cs,
 
     gm_log(ctx->log, GM_LOG_WARN,
            "Service %s/%s: ClusterIP %s port %u is also claimed by "
-           "Service %s/%s; %s/%s keeps it", f->ns.data, f->name.data,
-           text, (unsigned) f->port, other->ns.data, other->name.data,
-           slot->frontend->ns.data, slot->frontend->name.data);
+           "Service %s/%s; %s/%s keeps it", f->passthrough->ns.data,
+           f->passthrough->name.data, text, (unsigned) f->port,
+           other->passthrough->ns.data, other->passthrough->name.data,
+           slot->frontend->passthrough->ns.data,
+           slot->frontend->passthrough->name.data);
 }

@@ -182,8 +182,8 @@ gm_compile_subset_backend(const gm_compile_subset_t *sub,
 
         if (f != NULL && f->passthrough != NULL
             && f->passthrough->port == svc->ports[p].port
-            && gm_str_eq(&f->name, &svc->meta.name)
-            && gm_str_eq(&f->ns, &svc->meta.ns))
+            && gm_str_eq(&f->passthrough->name, &svc->meta.name)
+            && gm_str_eq(&f->passthrough->ns, &svc->meta.ns))
         {
             return f->passthrough;
         }
@@ -498,8 +498,10 @@ gm_subset_owned(const gm_snapshot_t *prev, gm_store_t *store,
                                               svc->ports[p].port);
 
                 if (new ? f != NULL
-                        : (f == NULL || !gm_str_eq(&f->name, &svc->meta.name)
-                           || !gm_str_eq(&f->ns, &svc->meta.ns)))
+                        : (f == NULL
+                           || !gm_str_eq(&f->passthrough->name,
+                                         &svc->meta.name)
+                           || !gm_str_eq(&f->passthrough->ns, &svc->meta.ns)))
                 {
                     return -1;
                 }
@@ -621,8 +623,9 @@ gm_subset_insert(gm_subset_t *st, gm_frontend_slot_t *slot,
 
     s = st->snap;
 
-    if (!gm_subset_key_in(st->added, st->nadded, &mini->frontend->ns,
-                          &mini->frontend->name))
+    if (!gm_subset_key_in(st->added, st->nadded,
+                          &mini->frontend->passthrough->ns,
+                          &mini->frontend->passthrough->name))
     {
         return 1;
     }

@@ -203,11 +203,12 @@ typedef enum {
     GM_TABLE_CONSUMER
 } gm_table_kind_e;
 
-/* one Service port as seen through its ClusterIPs */
+/*
+ * One Service port as seen through its ClusterIPs.  Its namespace, name,
+ * "ns/name:port" label and port are its passthrough backend's, never NULL
+ * (memory, issue 12): f->passthrough->ns, ...
+ */
 typedef struct {
-    gm_str_t            ns;
-    gm_str_t            name;
-    gm_str_t            label;            /* "ns/name:port" */
     gm_backend_t       *passthrough;      /* the Service's own endpoints */
     const gm_policy_set_t  *passthrough_policy;
     gm_route_table_t   *producer;         /* NULL when no producer routes */

@@ -722,7 +722,8 @@ ngx_http_gamma_series_label(ngx_http_gamma_ctx_t *ctx,
     rule = ctx ? ctx->rule : NULL;
 
     if (f) {
-        p = ngx_slprintf(p, end, "%s/%s", f->ns.data, f->name.data);
+        p = ngx_slprintf(p, end, "%s/%s", f->passthrough->ns.data,
+                         f->passthrough->name.data);
     }
 
     k->service_len = (uint16_t) (p - k->text);

@@ -263,8 +263,10 @@ ngx_http_gamma_names(ngx_pool_t *pool, gm_snapshot_t *s)
             continue;
         }
 
-        if (ngx_http_gamma_name_push(names, f->ns.data, f->ns.len,
-                                     f->name.data, f->name.len)
+        if (ngx_http_gamma_name_push(names, f->passthrough->ns.data,
+                                     f->passthrough->ns.len,
+                                     f->passthrough->name.data,
+                                     f->passthrough->name.len)
             != NGX_OK)
         {
             return NULL;

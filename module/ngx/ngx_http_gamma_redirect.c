@@ -117,8 +117,8 @@ ngx_http_gamma_redirect_host(ngx_http_request_t *r, ngx_http_gamma_ctx_t *ctx,
         return;
     }
 
-    host->len = ctx->frontend->name.len + 1 + ctx->frontend->ns.len
-                + sizeof(".svc") - 1;
+    host->len = ctx->frontend->passthrough->name.len + 1
+                + ctx->frontend->passthrough->ns.len + sizeof(".svc") - 1;
 
     p = ngx_pnalloc(r->pool, host->len);
     if (p == NULL) {
@@ -127,8 +127,8 @@ ngx_http_gamma_redirect_host(ngx_http_request_t *r, ngx_http_gamma_ctx_t *ctx,
     }
 
     host->data = p;
-    ngx_sprintf(p, "%s.%s.svc", ctx->frontend->name.data,
-                ctx->frontend->ns.data);
+    ngx_sprintf(p, "%s.%s.svc", ctx->frontend->passthrough->name.data,
+                ctx->frontend->passthrough->ns.data);
 }
 
 

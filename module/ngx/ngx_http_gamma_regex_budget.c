@@ -82,7 +82,7 @@ ngx_http_gamma_regex_budget_exceeded(ngx_http_request_t *r,
                   "gamma: a request to %s ran out of the regex budget "
                   "(%uD steps) in rule %s of HTTPRoute %s/%s, answering 400 "
                   "(%ui more such requests since the last line)",
-                  ctx->frontend->label.data,
+                  ctx->frontend->passthrough->label.data,
                   ngx_http_gamma_regex_budget_steps(gmcf), rule->label.data,
                   rule->route->ns.data, rule->route->name.data,
                   ngx_http_gamma_regex_unlogged);

@@ -478,7 +478,7 @@ ngx_http_gamma_choose(ngx_http_request_t *r, ngx_http_gamma_worker_t *w,
                       "gamma: no %s route of %s matches, answering 404",
                       ctx->table_kind == GM_TABLE_CONSUMER
                       ? "consumer" : "producer",
-                      ctx->frontend->label.data);
+                      ctx->frontend->passthrough->label.data);
         return NGX_HTTP_NOT_FOUND;
     }
 

@@ -139,7 +139,7 @@ ngx_http_gamma_session_passthrough(ngx_http_request_t *r,
     }
 
     if (ngx_http_gamma_session_find(r, ctx, b->ext->session,
-                                    &ctx->frontend->label, b)
+                                    &ctx->frontend->passthrough->label, b)
         != NGX_OK)
     {
         ngx_http_gamma_session_start(ctx, NULL, b);
@@ -370,7 +370,7 @@ ngx_http_gamma_session_name(const gm_session_t *s, const gm_str_t *scope,
 static const gm_str_t *
 ngx_http_gamma_session_scope(ngx_http_gamma_ctx_t *ctx)
 {
-    return ctx->rule ? &ctx->rule->label : &ctx->frontend->label;
+    return ctx->rule ? &ctx->rule->label : &ctx->frontend->passthrough->label;
 }
 
 

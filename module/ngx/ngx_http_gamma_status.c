@@ -170,6 +170,7 @@ ngx_http_gamma_status_services(ngx_http_request_t *r, gm_snapshot_t *s,
     size_t                  i, n, nslots;
     gm_addr_t               ip;
     ngx_http_gamma_svc_t   *svc;
+    const gm_backend_t     *b;
     const gm_frontend_t    *f;
     ngx_http_gamma_slot_t  *slots;
 
@@ -183,13 +184,18 @@ ngx_http_gamma_status_services(ngx_http_request_t *r, gm_snapshot_t *s,
     for (n = 0, i = 0; i < nslots; i++) {
         f = gm_snapshot_index_entry(s, i, &ip);
 
-        if (f == NULL
-            || (only->len
-                && (only->len != f->ns.len + 1 + f->name.len
-                    || ngx_strncmp(only->data, f->ns.data, f->ns.len) != 0
-                    || only->data[f->ns.len] != '/'
-                    || ngx_strncmp(only->data + f->ns.len + 1, f->name.data,
-                                   f->name.len) != 0)))
+        if (f == NULL) {
+            continue;
+        }
+
+        b = f->passthrough;
+
+        if (only->len
+            && (only->len != b->ns.len + 1 + b->name.len
+                || ngx_strncmp(only->data, b->ns.data, b->ns.len) != 0
+                || only->data[b->ns.len] != '/'
+                || ngx_strncmp(only->data + b->ns.len + 1, b->name.data,
+                               b->name.len) != 0))
         {
             continue;
         }
@@ -227,18 +233,20 @@ ngx_http_gamma_slot_cmp(const void *one, const void *two)
 {
     const ngx_http_gamma_slot_t  *a = one, *b = two;
 
-    ngx_int_t  rc;
+    ngx_int_t            rc;
+    const gm_backend_t  *pa, *pb;
 
-    rc = ngx_memn2cmp((u_char *) a->frontend->ns.data,
-                      (u_char *) b->frontend->ns.data,
-                      a->frontend->ns.len, b->frontend->ns.len);
+    pa = a->frontend->passthrough;
+    pb = b->frontend->passthrough;
+
+    rc = ngx_memn2cmp((u_char *) pa->ns.data, (u_char *) pb->ns.data,
+                      pa->ns.len, pb->ns.len);
     if (rc) {
         return rc;
     }
 
-    rc = ngx_memn2cmp((u_char *) a->frontend->name.data,
-                      (u_char *) b->frontend->name.data,
-                      a->frontend->name.len, b->frontend->name.len);
+    rc = ngx_memn2cmp((u_char *) pa->name.data, (u_char *) pb->name.data,
+                      pa->name.len, pb->name.len);
     if (rc) {
         return rc;
     }
@@ -301,9 +309,11 @@ ngx_http_gamma_json_service(ngx_http_gamma_out_t *out,
     f = svc->frontend;
 
     ngx_http_gamma_out(out, "{\"namespace\": ");
-    ngx_http_gamma_out_json(out, f->ns.data, f->ns.len);
+    ngx_http_gamma_out_json(out, f->passthrough->ns.data,
+                            f->passthrough->ns.len);
     ngx_http_gamma_out(out, ", \"name\": ");
-    ngx_http_gamma_out_json(out, f->name.data, f->name.len);
+    ngx_http_gamma_out_json(out, f->passthrough->name.data,
+                            f->passthrough->name.len);
     ngx_http_gamma_out(out, ", \"port\": %ui, \"cluster_ips\": [",
                        (ngx_uint_t) f->port);
 
@@ -317,7 +327,7 @@ ngx_http_gamma_json_service(ngx_http_gamma_out_t *out,
     ngx_http_gamma_json_backend(out, f->passthrough, 1, NULL);
     ngx_http_gamma_out(out, ",\n \"passthrough_effective\": ");
     ngx_http_gamma_json_effective(out, f->passthrough_policy, NULL,
-                                  f->passthrough, &f->label);
+                                  f->passthrough, &f->passthrough->label);
 
     ngx_http_gamma_out(out, ",\n \"producer\": ");
     ngx_http_gamma_json_table(out, f->producer);

@@ -124,7 +124,7 @@ ngx_http_gamma_html_service(ngx_http_gamma_out_t *out,
     f = svc->frontend;
 
     ngx_http_gamma_out(out, "<section>\n<h3>Service ");
-    ngx_http_gamma_html_str(out, &f->label);
+    ngx_http_gamma_html_str(out, &f->passthrough->label);
     ngx_http_gamma_out(out, "</h3>\n<p>ClusterIPs:");
 
     for (i = 0; i < svc->nips; i++) {
@@ -138,7 +138,7 @@ ngx_http_gamma_html_service(ngx_http_gamma_out_t *out,
     ngx_http_gamma_html_backend(out, f->passthrough, 0);
     ngx_http_gamma_out(out, "</p>\n<p>Its settings:");
     ngx_http_gamma_html_effective(out, f->passthrough_policy, NULL,
-                                  f->passthrough, &f->label);
+                                  f->passthrough, &f->passthrough->label);
     ngx_http_gamma_out(out, "</p>\n");
 
     ngx_http_gamma_html_table(out, "Producer routes", NULL, f->producer);

@@ -152,7 +152,7 @@ ngx_http_gamma_variable_value(ngx_http_gamma_ctx_t *ctx,
 
     case NGX_HTTP_GAMMA_VAR_SERVICE:
         if (ctx->frontend) {
-            *out = ctx->frontend->label;
+            *out = ctx->frontend->passthrough->label;
         }
         break;
 
@@ -261,12 +261,13 @@ static ngx_int_t
 ngx_http_gamma_service_host(ngx_http_request_t *r, ngx_http_gamma_ctx_t *ctx,
     ngx_str_t *host)
 {
-    u_char               *p;
-    const gm_frontend_t  *fe;
+    u_char              *p;
+    const gm_backend_t  *b;
 
-    fe = ctx->frontend;
+    /* the frontend's names and port are its passthrough's */
+    b = ctx->frontend->passthrough;
 
-    p = ngx_pnalloc(r->pool, fe->name.len + fe->ns.len
+    p = ngx_pnalloc(r->pool, b->name.len + b->ns.len
                              + sizeof("..svc:65535") - 1);
     if (p == NULL) {
         return NGX_ERROR;
@@ -274,11 +275,11 @@ ngx_http_gamma_service_host(ngx_http_request_t *r, ngx_http_gamma_ctx_t *ctx,
 
     host->data = p;
 
-    p = ngx_sprintf(p, "%*s.%*s.svc", fe->name.len, fe->name.data,
-                    fe->ns.len, fe->ns.data);
+    p = ngx_sprintf(p, "%*s.%*s.svc", b->name.len, b->name.data,
+                    b->ns.len, b->ns.data);
 
-    if (fe->port != 80) {
-        p = ngx_sprintf(p, ":%ui", (ngx_uint_t) fe->port);
+    if (b->port != 80) {
+        p = ngx_sprintf(p, ":%ui", (ngx_uint_t) b->port);
     }
 
     host->len = p - host->data;

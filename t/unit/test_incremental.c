@@ -316,7 +316,7 @@ dump(const gm_snapshot_t *s)
 
         memset(&b, 0, sizeof(buf_t));
         inet_ntop(addr.family, addr.addr, ip, sizeof(ip));
-        out(&b, "%s:%u %s pt", ip, f->port, f->label.data);
+        out(&b, "%s:%u %s pt", ip, f->port, f->passthrough->label.data);
         dump_backend(&b, f->passthrough);
         dump_policy(&b, f->passthrough_policy);
         out(&b, "\n producer");

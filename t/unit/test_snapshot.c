@@ -104,8 +104,9 @@ test_frontends(void)
 
     f = frontend(s, "10.96.0.10", 80);
     ok(f != NULL, "IPv4 ClusterIP:80 is a frontend");
-    is_str(f ? f->label.data : NULL, "default/web:80", "its label");
-    is_str(f ? f->name.data : NULL, "web", "its Service name");
+    is_str(f ? f->passthrough->label.data : NULL, "default/web:80",
+           "its label");
+    is_str(f ? f->passthrough->name.data : NULL, "web", "its Service name");
     is_int(f ? f->port : 0, 80, "its port");
 
     f6 = frontend(s, "fd00::10", 80);
@@ -679,9 +680,9 @@ test_conflicts(void)
 
     s = build(store, &fl);
 
-    is_str(frontend(s, "10.96.9.1", 80)->name.data, "older",
+    is_str(frontend(s, "10.96.9.1", 80)->passthrough->name.data, "older",
            "a ClusterIP:port claimed twice: the older Service keeps it");
-    is_str(frontend(s, "10.96.9.2", 80)->name.data, "a",
+    is_str(frontend(s, "10.96.9.2", 80)->passthrough->name.data, "a",
            "same age: the first by ns/name");
     is_int(fl.nwarn, 4, "both conflicts and both missing refs are logged");
 
@@ -778,7 +779,7 @@ test_scale(void)
         }
 
         snprintf(name, sizeof(name), "svc-%d", i);
-        found += strcmp(f->name.data, name) == 0;
+        found += strcmp(f->passthrough->name.data, name) == 0;
         routed += table(f, "client", &kind) != NULL
                   && f->passthrough->nendpoints == 2;
     }

@@ -125,7 +125,7 @@ test_self_contained(void)
     addr = fx_addr("10.96.0.10");
     f = gm_snapshot_find_frontend(s, &addr, 80);
     ok(f != NULL, "the frontend is found");
-    is_str(f ? f->label.data : NULL, "shop/web:80", "its label");
+    is_str(f ? f->passthrough->label.data : NULL, "shop/web:80", "its label");
 
     t = f ? gm_frontend_route_table(f, NULL, 0, &kind) : NULL;
     ok(t != NULL && kind == GM_TABLE_PRODUCER, "the producer table");
