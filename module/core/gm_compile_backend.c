@@ -440,8 +440,9 @@ static int
 gm_compile_sockaddr(gm_compile_ctx_t *ctx, gm_sockaddr_t *sa,
     const gm_compile_endpoint_t *ep)
 {
-    int   n;
-    char  ip[INET6_ADDRSTRLEN], text[INET6_ADDRSTRLEN + 8];
+    int       n;
+    char      ip[INET6_ADDRSTRLEN], text[INET6_ADDRSTRLEN + 8];
+    gm_str_t  copy;
 
     inet_ntop(ep->addr.family, ep->addr.addr, ip, sizeof(ip));
 
@@ -460,7 +461,14 @@ gm_compile_sockaddr(gm_compile_ctx_t *ctx, gm_sockaddr_t *sa,
         n = snprintf(text, sizeof(text), "[%s]:%u", ip, (unsigned) ep->port);
     }
 
-    return gm_arena_strdup(ctx->arena, &sa->text, text, n);
+    if (gm_arena_strdup(ctx->arena, &copy, text, n) != 0) {
+        return -1;
+    }
+
+    sa->text = copy.data;
+    sa->text_len = (uint16_t) copy.len;
+
+    return 0;
 }
 
 

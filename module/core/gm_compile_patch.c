@@ -486,7 +486,10 @@ gm_patch_same_endpoints(const gm_backend_t *a, const gm_backend_t *b)
     }
 
     for (i = 0; i < a->nendpoints; i++) {
-        if (!gm_str_eq(&a->endpoints[i].text, &b->endpoints[i].text)) {
+        if (a->endpoints[i].text_len != b->endpoints[i].text_len
+            || memcmp(a->endpoints[i].text, b->endpoints[i].text,
+                      a->endpoints[i].text_len) != 0)
+        {
             return 0;
         }
     }

@@ -32,9 +32,12 @@ typedef struct {
         struct sockaddr_in6   sin6;
     } u;
     socklen_t   socklen;
-    gm_str_t    text;                 /* "10.0.0.1:8080", "[::1]:80" */
+    /* "10.0.0.1:8080", "[::1]:80", text_len bytes and a NUL */
+    const char *text;
     /* requests in flight (LeastRequest), atomic, like gm_backend_t.rr */
     uint32_t    active;
+    /* last (memory, issue 12): at most INET6_ADDRSTRLEN + 8 */
+    uint16_t    text_len;
 } gm_sockaddr_t;
 
 

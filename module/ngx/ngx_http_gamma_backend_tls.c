@@ -379,8 +379,8 @@ ngx_http_gamma_tls_slot(ngx_http_request_t *r, ngx_http_gamma_ctx_t *ctx)
 
     tls = ctx->backend->ext->tls;
 
-    key = ngx_crc32_long((u_char *) ctx->endpoint->text.data,
-                         ctx->endpoint->text.len);
+    key = ngx_crc32_long((u_char *) ctx->endpoint->text,
+                         ctx->endpoint->text_len);
     key = (key << 32) ^ ngx_crc32_long((u_char *) tls->policy.data,
                                        tls->policy.len);
     key ^= tls->ca_id ^ ngx_crc32_long((u_char *) tls->hostname.data,

@@ -403,8 +403,8 @@ ngx_http_gamma_balancer_get_peer(ngx_peer_connection_t *pc, void *data)
     pd->attempt++;
     pd->ctx->attempts = (uint16_t) ngx_min(pd->attempt, 0xffff);
 
-    pd->name.data = (u_char *) ep->text.data;
-    pd->name.len = ep->text.len;
+    pd->name.data = (u_char *) ep->text;
+    pd->name.len = ep->text_len;
 
     pc->sockaddr = (struct sockaddr *) &ep->u.sa;
     pc->socklen = ep->socklen;

@@ -59,8 +59,8 @@ ngx_http_gamma_lb_start(ngx_http_request_t *r, ngx_http_gamma_ctx_t *ctx,
         best = 0;
 
         for (i = 0; i < b->nendpoints; i++) {
-            h = ngx_http_gamma_lb_hash((u_char *) b->endpoints[i].text.data,
-                                       b->endpoints[i].text.len, key_hash);
+            h = ngx_http_gamma_lb_hash((u_char *) b->endpoints[i].text,
+                                       b->endpoints[i].text_len, key_hash);
 
             if (i == 0 || h > best) {
                 best = h;

@@ -430,8 +430,8 @@ ngx_http_gamma_direct(ngx_http_request_t *r, ngx_http_gamma_ctx_t *ctx,
 
     ngx_memcpy(&ctx->direct->u, &dst->sa, dst->socklen);
     ctx->direct->socklen = dst->socklen;
-    ctx->direct->text.data = (char *) text.data;
-    ctx->direct->text.len = text.len;
+    ctx->direct->text = (char *) text.data;
+    ctx->direct->text_len = (uint16_t) text.len;
     ctx->is_direct = 1;
 
     return NGX_DECLINED;

@@ -321,8 +321,8 @@ ngx_http_gamma_session_try(ngx_http_gamma_ctx_t *ctx,
     for (i = 0; i < lk->backend->nendpoints; i++) {
         ep = &lk->backend->endpoints[i];
 
-        if (gm_session_mac(lk->key, lk->scope, issued, ep->text.data,
-                           ep->text.len)
+        if (gm_session_mac(lk->key, lk->scope, issued, ep->text,
+                           ep->text_len)
             == mac)
         {
             ctx->session = lk->session;
@@ -422,8 +422,8 @@ ngx_http_gamma_session_issue(ngx_http_request_t *r, ngx_http_gamma_ctx_t *ctx)
     scope = ngx_http_gamma_session_scope(ctx);
     now = (uint32_t) ngx_time();
     mac = gm_session_mac(key, gm_session_scope(key, scope->data, scope->len),
-                         now, ctx->endpoint->text.data,
-                         ctx->endpoint->text.len);
+                         now, ctx->endpoint->text,
+                         ctx->endpoint->text_len);
 
     h = ngx_list_push(&r->headers_out.headers);
     if (h == NULL) {

@@ -513,8 +513,8 @@ ngx_http_gamma_json_backend(ngx_http_gamma_out_t *out, const gm_backend_t *b,
 
     for (i = 0; i < b->nendpoints; i++) {
         ngx_http_gamma_out(out, i ? ", " : "");
-        ngx_http_gamma_out_json(out, b->endpoints[i].text.data,
-                                b->endpoints[i].text.len);
+        ngx_http_gamma_out_json(out, b->endpoints[i].text,
+                                b->endpoints[i].text_len);
     }
 
     ngx_http_gamma_out(out, "]}");

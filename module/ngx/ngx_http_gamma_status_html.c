@@ -309,7 +309,8 @@ ngx_http_gamma_html_backend(ngx_http_gamma_out_t *out, const gm_backend_t *b,
 
     for (i = 0; i < b->nendpoints; i++) {
         ngx_http_gamma_out(out, " <code>");
-        ngx_http_gamma_html_str(out, &b->endpoints[i].text);
+        ngx_http_gamma_out_html(out, b->endpoints[i].text,
+                                b->endpoints[i].text_len);
         ngx_http_gamma_out(out, "</code>");
     }
 }

@@ -185,7 +185,8 @@ ngx_http_gamma_variable_value(ngx_http_gamma_ctx_t *ctx,
 
     case NGX_HTTP_GAMMA_VAR_ENDPOINT:
         if (ctx->endpoint) {
-            *out = ctx->endpoint->text;
+            out->data = (char *) ctx->endpoint->text;
+            out->len = ctx->endpoint->text_len;
         }
         break;
 
@@ -238,8 +239,8 @@ ngx_http_gamma_upstream_host(ngx_http_request_t *r,
         }
 
     } else if (ctx->is_direct) {
-        host.data = (u_char *) ctx->direct->text.data;
-        host.len = ctx->direct->text.len;
+        host.data = (u_char *) ctx->direct->text;
+        host.len = ctx->direct->text_len;
 
     } else {
         v->not_found = 1;

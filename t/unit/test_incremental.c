@@ -186,7 +186,7 @@ dump_backend(buf_t *b, const gm_backend_t *be)
         be->ext->traffic ? be->ext->traffic->policy.data : "");
 
     for (i = 0; i < be->nendpoints; i++) {
-        out(b, "%s ", be->endpoints[i].text.data);
+        out(b, "%s ", be->endpoints[i].text);
     }
 
     out(b, "]");
@@ -939,7 +939,7 @@ test_route_sharing(void)
         "endpoints: [{addresses: [10.1.0.9]}]\n");
     s3 = gm_compile_incr_build(ci, &test_logger, NULL, NULL, &full);
     ok(!full && strcmp(gm_snapshot_find_frontend(s3, &a1, 80)->passthrough
-                       ->endpoints[0].text.data, "10.1.0.9:8081") == 0,
+                       ->endpoints[0].text, "10.1.0.9:8081") == 0,
        "a slice moving to another address and port is patched");
 
     gm_snapshot_unref(s1);
@@ -1019,7 +1019,7 @@ test_service_patch(void)
     f = gm_snapshot_find_frontend(s3, &a1, 80);
     g = gm_snapshot_find_frontend(s3, &a2, 80);
     ok(!full && f != gm_snapshot_find_frontend(s2, &a1, 80)
-       && strcmp(f->passthrough->endpoints[0].text.data, "10.1.0.1:8081")
+       && strcmp(f->passthrough->endpoints[0].text, "10.1.0.1:8081")
           == 0
        && g != gm_snapshot_find_frontend(s2, &a2, 80)
        && g->producer->entries[0].rule->backends[0].backend

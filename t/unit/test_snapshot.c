@@ -497,12 +497,12 @@ test_backends(void)
     is_str(wb->backend->label.data, "ns/app:80", "service label");
     is_int(b->status, GM_BACKEND_OK, "app:80 resolved");
     is_int(b->nendpoints, 4, "ready endpoints, de-duplicated");
-    is_str(b->endpoints[0].text.data, "10.1.0.1:8080",
+    is_str(b->endpoints[0].text, "10.1.0.1:8080",
            "through the port name to targetPort 8080 (sorted)");
-    is_str(b->endpoints[1].text.data, "10.1.0.2:8080", "second");
-    is_str(b->endpoints[2].text.data, "10.1.0.3:8080",
+    is_str(b->endpoints[1].text, "10.1.0.2:8080", "second");
+    is_str(b->endpoints[2].text, "10.1.0.3:8080",
            "every address of an endpoint");
-    is_str(b->endpoints[3].text.data, "[fd00::1]:8080", "IPv6 text");
+    is_str(b->endpoints[3].text, "[fd00::1]:8080", "IPv6 text");
     is_int(ntohs(b->endpoints[0].u.sin.sin_port), 8080, "sockaddr port");
     is_int(b->endpoints[0].socklen, sizeof(struct sockaddr_in),
            "sockaddr length");
@@ -522,10 +522,10 @@ test_backends(void)
 
     b = rule->backends[6].backend;
     is_int(b->nendpoints, 1, "slice without ports");
-    is_str(b->endpoints[0].text.data, "10.2.0.1:7070", "uses targetPort");
+    is_str(b->endpoints[0].text, "10.2.0.1:7070", "uses targetPort");
 
     f = frontend(s, "10.96.6.2", 81);
-    is_str(f->passthrough->endpoints[0].text.data, "10.1.0.1:9100",
+    is_str(f->passthrough->endpoints[0].text, "10.1.0.1:9100",
            "the frontend's passthrough: its own port's endpoints");
     ok(frontend(s, "10.96.6.2", 80)->passthrough == rule->backends[0].backend,
        "rules and frontends share one backend (one cursor)");

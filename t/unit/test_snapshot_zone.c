@@ -140,7 +140,7 @@ test_self_contained(void)
     is_str(wb ? wb->backend->label.data : NULL, "shop/web-v2:80",
            "its backend");
     is_str(wb && wb->backend->nendpoints
-           ? wb->backend->endpoints[0].text.data : NULL,
+           ? wb->backend->endpoints[0].text : NULL,
            "10.1.0.3:8080", "its endpoint");
 
     r = fx_request("GET", "/v2/items", NULL, NULL);
