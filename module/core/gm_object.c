@@ -193,7 +193,7 @@ gm_object_parse_in(const gm_kind_def_t *def, json_t *json,
         return NULL;
     }
 
-    *used = ctx.used;
+    *used = ctx.used + ctx.sused;
 
     return obj;
 }

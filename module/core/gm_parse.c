@@ -236,7 +236,7 @@ gm_parse_strdup(gm_parse_ctx_t *ctx, const char *s, size_t len)
         }
 
         /* what the block will take: the arena shares empty strings too */
-        ctx->used += len ? len + 1 : 0;
+        ctx->sused += len ? len + 1 : 0;
 
         return str.data;
     }
@@ -245,10 +245,13 @@ gm_parse_strdup(gm_parse_ctx_t *ctx, const char *s, size_t len)
         return (char *) "";
     }
 
-    p = gm_parse_get(ctx, len + 1, 1);
-    if (p == NULL) {
+    /* strings fill the block from its end, after the last structure */
+    if (ctx->block_size - ctx->used - ctx->sused < len + 1) {
         return NULL;
     }
+
+    ctx->sused += len + 1;
+    p = ctx->block + ctx->block_size - ctx->sused;
 
     memcpy(p, s, len);
     p[len] = '\0';
@@ -334,8 +337,9 @@ gm_name_dup(gm_parse_ctx_t *ctx, gm_str_t *out, const char *s, size_t len)
 
 /*
  * The block is laid out as the arena's memory was counted: structures on
- * 8 bytes (no member needs more), strings packed.  The same allocations
- * in the same order fill it exactly.
+ * 8 bytes (no member needs more) from its start, strings packed from its
+ * end (gm_parse_strdup()).  The same allocations in the same order fill
+ * it exactly.
  */
 static void *
 gm_parse_get(gm_parse_ctx_t *ctx, size_t size, size_t align)
@@ -346,7 +350,9 @@ gm_parse_get(gm_parse_ctx_t *ctx, size_t size, size_t align)
     off = (ctx->used + align - 1) & ~(align - 1);
 
     if (ctx->arena == NULL) {
-        if (off > ctx->block_size || ctx->block_size - off < size) {
+        if (off > ctx->block_size - ctx->sused
+            || ctx->block_size - ctx->sused - off < size)
+        {
             return NULL;
         }
 

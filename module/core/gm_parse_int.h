@@ -58,7 +58,12 @@ typedef struct {
     gm_arena_t       *arena;          /* NULL: the block */
     char             *block;
     size_t            block_size;
-    size_t            used;           /* what the block takes, or would */
+    /*
+     * what the block takes, or would: structures from its start (used),
+     * strings from its end (sused), so that no string pads a structure
+     */
+    size_t            used;
+    size_t            sused;
     const gm_log_t   *log;
     gm_kind_e         kind;
     gm_meta_t        *meta;
