@@ -9,6 +9,7 @@
  * new kind is one parsing file and one table entry.
  */
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,8 +129,8 @@ gm_object_free(gm_object_t *obj)
     }
 
     /* the object itself lives in its arena, or in its block */
-    if (obj->arena != NULL) {
-        gm_arena_destroy(obj->arena);
+    if (obj->in_arena) {
+        gm_arena_destroy(gm_object_arena(obj));
 
     } else {
         free(obj);
@@ -209,7 +210,7 @@ gm_object_create(gm_kind_e kind, size_t block)
     body = gm_body_size(kind);
 
     if (block != 0) {
-        if (block > UINT32_MAX) {
+        if (block > INT32_MAX) {
             return NULL;
         }
 
@@ -231,15 +232,8 @@ gm_object_create(gm_kind_e kind, size_t block)
         return NULL;
     }
 
-    obj = gm_arena_calloc(arena, sizeof(gm_object_t));
+    obj = gm_object_in_arena(arena, body);
     if (obj == NULL) {
-        gm_arena_destroy(arena);
-        return NULL;
-    }
-
-    obj->arena = arena;
-    obj->body = gm_arena_calloc(arena, body);
-    if (obj->body == NULL) {
         gm_arena_destroy(arena);
         return NULL;
     }
@@ -247,6 +241,43 @@ gm_object_create(gm_kind_e kind, size_t block)
     obj->body->meta.kind = kind;
 
     return obj;
+}
+
+
+/* an object in an arena: the arena's pointer, then the object */
+typedef struct {
+    gm_arena_t   *arena;
+    gm_object_t   obj;
+} gm_object_arena_t;
+
+
+gm_object_t *
+gm_object_in_arena(gm_arena_t *arena, size_t body)
+{
+    gm_object_arena_t  *oa;
+
+    oa = gm_arena_calloc(arena, sizeof(gm_object_arena_t));
+    if (oa == NULL) {
+        return NULL;
+    }
+
+    oa->arena = arena;
+    oa->obj.in_arena = 1;
+    oa->obj.body = gm_arena_calloc(arena, body);
+
+    return oa->obj.body ? &oa->obj : NULL;
+}
+
+
+gm_arena_t *
+gm_object_arena(const gm_object_t *obj)
+{
+    if (!obj->in_arena) {
+        return NULL;
+    }
+
+    return ((const gm_object_arena_t *) ((const char *) obj
+               - offsetof(gm_object_arena_t, obj)))->arena;
 }
 
 

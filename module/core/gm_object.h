@@ -45,12 +45,17 @@ typedef struct gm_object_s  gm_object_t;
  * from the first parse of a document lives in a growing arena instead.
  */
 struct gm_object_s {
-    gm_arena_t         *arena;        /* NULL: one block */
     gm_object_body_t   *body;         /* body->meta.kind tells the member */
     /* the store's: the next object of the bucket, the hash of the key */
     gm_object_t        *next;
     uint32_t            hash;
-    uint32_t            size;         /* of the block behind the body */
+    /*
+     * of the block behind the body; in_arena: the object lives in an
+     * arena, whose pointer is just before it (gm_object_arena()): 24
+     * bytes an object, not 32 (memory, issue 12)
+     */
+    uint32_t            size:31;
+    uint32_t            in_arena:1;
 };
 
 
@@ -59,6 +64,13 @@ const char *gm_kind_name(gm_kind_e kind);
 /* gm_object_parse(), from JSON, is in gm_object_parse.h */
 
 void gm_object_free(gm_object_t *obj);
+/* the arena the object lives in; NULL: one block */
+gm_arena_t *gm_object_arena(const gm_object_t *obj);
+/*
+ * A zeroed object and a zeroed body of that size in the arena, which
+ * gm_object_free() destroys (the first parse, the tests' fixtures).
+ */
+gm_object_t *gm_object_in_arena(gm_arena_t *arena, size_t body);
 /* the body of the object's kind (its member of the union) takes */
 size_t gm_object_body_size(const gm_object_t *obj);
 

@@ -37,10 +37,10 @@ gm_parse_ctx_init(gm_parse_ctx_t *ctx, gm_object_t *obj, const gm_log_t *log)
 {
     memset(ctx, 0, sizeof(gm_parse_ctx_t));
 
-    ctx->arena = obj->arena;
-    ctx->block = obj->arena ? NULL : (char *) obj->body
+    ctx->arena = gm_object_arena(obj);
+    ctx->block = ctx->arena ? NULL : (char *) obj->body
                                    + gm_object_body_size(obj);
-    ctx->block_size = obj->arena ? 0 : obj->size;
+    ctx->block_size = ctx->arena ? 0 : obj->size;
     ctx->log = log;
     ctx->kind = obj->body->meta.kind;
     ctx->meta = &obj->body->meta;

@@ -52,7 +52,7 @@ fx_service(const char *ns, const char *name, const char *ips,
 
     for (p = ips; p && *p; ) {
         p = fx_token(p, ',', buf, sizeof(buf));
-        *(gm_addr_t *) FX_PUSH(obj->arena, svc->cluster_ips,
+        *(gm_addr_t *) FX_PUSH(gm_object_arena(obj), svc->cluster_ips,
                                svc->ncluster_ips) = fx_addr(buf);
     }
 
@@ -77,7 +77,7 @@ fx_slice(const char *ns, const char *name, const char *service,
     obj = fx_new(GM_KIND_ENDPOINTSLICE, ns, name);
     eps = &obj->body->endpointslice;
     eps->family = AF_INET;
-    fx_str(obj->arena, &eps->service_name, service, strlen(service));
+    fx_str(gm_object_arena(obj), &eps->service_name, service, strlen(service));
 
     for (p = ports; p && *p; ) {
         p = fx_token(p, ',', buf, sizeof(buf));
@@ -120,7 +120,7 @@ fx_parent(gm_object_t *route, const char *ns, const char *name,
     gm_httproute_t   *rt;
     gm_parent_ref_t  *ref;
 
-    a = route->arena;
+    a = gm_object_arena(route);
     rt = &route->body->httproute;
     ref = FX_PUSH(a, rt->parents, rt->nparents);
 
@@ -142,10 +142,10 @@ fx_rule(gm_object_t *route, const char *name)
     gm_http_rule_t  *rule;
 
     rt = &route->body->httproute;
-    rule = FX_PUSH(route->arena, rt->rules, rt->nrules);
+    rule = FX_PUSH(gm_object_arena(route), rt->rules, rt->nrules);
 
     if (name != NULL && name[0] != '\0') {
-        fx_str(route->arena, &fx_rule_ext(route, rule)->name, name,
+        fx_str(gm_object_arena(route), &fx_rule_ext(route, rule)->name, name,
                strlen(name));
     }
 
@@ -160,7 +160,7 @@ fx_rule_ext(gm_object_t *route, gm_http_rule_t *rule)
 
     if (rule->ext == NULL) {
         /* the unset values, read before the rule has its own */
-        ext = gm_arena_alloc(route->arena, sizeof(gm_http_rule_ext_t));
+        ext = gm_arena_alloc(gm_object_arena(route), sizeof(gm_http_rule_ext_t));
         *ext = *gm_http_rule_ext(rule);
         rule->ext = ext;
     }
@@ -176,7 +176,7 @@ fx_match(gm_object_t *route, gm_match_type_e type, const char *path)
     gm_http_match_t  *m;
 
     rule = fx_last_rule(route);
-    m = FX_PUSH(route->arena, rule->matches, rule->nmatches);
+    m = FX_PUSH(gm_object_arena(route), rule->matches, rule->nmatches);
 
     if (path == NULL) {
         type = GM_MATCH_PREFIX;
@@ -184,8 +184,8 @@ fx_match(gm_object_t *route, gm_match_type_e type, const char *path)
     }
 
     m->path_type = type;
-    fx_str(route->arena, &m->path, path, strlen(path));
-    fx_str(route->arena, &m->method, "", 0);
+    fx_str(gm_object_arena(route), &m->path, path, strlen(path));
+    fx_str(gm_object_arena(route), &m->method, "", 0);
 
     return m;
 }
@@ -197,7 +197,7 @@ fx_method(gm_object_t *route, const char *method)
     gm_http_match_t  *m;
 
     m = fx_last_match(route);
-    fx_str(route->arena, &m->method, method, strlen(method));
+    fx_str(gm_object_arena(route), &m->method, method, strlen(method));
 }
 
 
@@ -209,10 +209,10 @@ fx_header(gm_object_t *route, gm_match_type_e type, const char *name,
     gm_http_match_t  *m;
 
     m = fx_last_match(route);
-    kv = FX_PUSH(route->arena, m->headers, m->nheaders);
+    kv = FX_PUSH(gm_object_arena(route), m->headers, m->nheaders);
     kv->type = type;
-    fx_str(route->arena, &kv->name, name, strlen(name));
-    fx_str(route->arena, &kv->value, value, strlen(value));
+    fx_str(gm_object_arena(route), &kv->name, name, strlen(name));
+    fx_str(gm_object_arena(route), &kv->value, value, strlen(value));
 }
 
 
@@ -224,10 +224,10 @@ fx_query(gm_object_t *route, gm_match_type_e type, const char *name,
     gm_http_match_t  *m;
 
     m = fx_last_match(route);
-    kv = FX_PUSH(route->arena, m->query, m->nquery);
+    kv = FX_PUSH(gm_object_arena(route), m->query, m->nquery);
     kv->type = type;
-    fx_str(route->arena, &kv->name, name, strlen(name));
-    fx_str(route->arena, &kv->value, value, strlen(value));
+    fx_str(gm_object_arena(route), &kv->name, name, strlen(name));
+    fx_str(gm_object_arena(route), &kv->value, value, strlen(value));
 }
 
 
@@ -239,11 +239,11 @@ fx_backend(gm_object_t *route, const char *ns, const char *name,
     gm_backend_ref_t  *ref;
 
     rule = fx_last_rule(route);
-    ref = FX_PUSH(route->arena, rule->backends, rule->nbackends);
+    ref = FX_PUSH(gm_object_arena(route), rule->backends, rule->nbackends);
 
     ref->gk = &gm_group_kind_service;
-    fx_str(route->arena, &ref->ns, ns, strlen(ns));
-    fx_str(route->arena, &ref->name, name, strlen(name));
+    fx_str(gm_object_arena(route), &ref->ns, ns, strlen(ns));
+    fx_str(gm_object_arena(route), &ref->name, name, strlen(name));
     ref->port = port;
     ref->weight = weight;
 
@@ -311,13 +311,11 @@ fx_new(gm_kind_e kind, const char *ns, const char *name)
 
     /* as gm_object_parse() does: the object lives in its own arena */
     arena = gm_arena_create(1024);
-    obj = gm_arena_calloc(arena, sizeof(gm_object_t));
-    obj->arena = arena;
-    obj->body = gm_arena_calloc(arena, sizeof(gm_object_body_t));
+    obj = gm_object_in_arena(arena, sizeof(gm_object_body_t));
 
     obj->body->meta.kind = kind;
-    fx_str(obj->arena, &obj->body->meta.ns, ns, strlen(ns));
-    fx_str(obj->arena, &obj->body->meta.name, name, strlen(name));
+    fx_str(gm_object_arena(obj), &obj->body->meta.ns, ns, strlen(ns));
+    fx_str(gm_object_arena(obj), &obj->body->meta.name, name, strlen(name));
     obj->body->meta.resource_version = "";
 
     return obj;
@@ -430,7 +428,7 @@ fx_service_port(gm_object_t *obj, const char *spec)
     gm_service_port_t  *sp;
 
     svc = &obj->body->service;
-    sp = FX_PUSH(obj->arena, svc->ports, svc->nports);
+    sp = FX_PUSH(gm_object_arena(obj), svc->ports, svc->nports);
 
     snprintf(buf, sizeof(buf), "%s", spec);
     colon = strchr(buf, ':');
@@ -445,22 +443,22 @@ fx_service_port(gm_object_t *obj, const char *spec)
     if (colon != NULL) {
         *colon = '\0';
         num = colon + 1;
-        fx_str(obj->arena, &sp->name, buf, strlen(buf));
+        fx_str(gm_object_arena(obj), &sp->name, buf, strlen(buf));
 
     } else {
-        fx_str(obj->arena, &sp->name, "", 0);
+        fx_str(gm_object_arena(obj), &sp->name, "", 0);
     }
 
     sp->port = (uint16_t) atoi(num);
     sp->protocol = GM_PROTOCOL_TCP;
-    fx_str(obj->arena, &sp->app_protocol, "", 0);
-    fx_str(obj->arena, &sp->target_port_name, "", 0);
+    fx_str(gm_object_arena(obj), &sp->app_protocol, "", 0);
+    fx_str(gm_object_arena(obj), &sp->target_port_name, "", 0);
 
     if (gt != NULL && *gt >= '0' && *gt <= '9') {
         sp->target_port = (uint16_t) atoi(gt);
 
     } else if (gt != NULL) {
-        fx_str(obj->arena, &sp->target_port_name, gt, strlen(gt));
+        fx_str(gm_object_arena(obj), &sp->target_port_name, gt, strlen(gt));
     }
 }
 
@@ -473,12 +471,12 @@ fx_slice_port(gm_object_t *obj, const char *spec)
     gm_endpointslice_t  *eps;
 
     eps = &obj->body->endpointslice;
-    ep = FX_PUSH(obj->arena, eps->ports, eps->nports);
+    ep = FX_PUSH(gm_object_arena(obj), eps->ports, eps->nports);
 
     colon = strchr(spec, ':');
     num = colon ? colon + 1 : spec;
 
-    fx_str(obj->arena, &ep->name, spec, colon ? (size_t) (colon - spec) : 0);
+    fx_str(gm_object_arena(obj), &ep->name, spec, colon ? (size_t) (colon - spec) : 0);
     ep->port = (uint16_t) atoi(num);
 }
 
@@ -492,7 +490,7 @@ fx_endpoint(gm_object_t *obj, const char *spec)
     gm_endpointslice_t  *eps;
 
     eps = &obj->body->endpointslice;
-    ep = FX_PUSH(obj->arena, eps->endpoints, eps->nendpoints);
+    ep = FX_PUSH(gm_object_arena(obj), eps->endpoints, eps->nendpoints);
 
     ep->ready = (*spec != '!');
     ep->serving = ep->ready;
@@ -500,7 +498,7 @@ fx_endpoint(gm_object_t *obj, const char *spec)
 
     while (*p) {
         p = fx_token(p, ',', buf, sizeof(buf));
-        *(gm_addr_t *) FX_PUSH(obj->arena, ep->addrs, ep->naddrs) =
+        *(gm_addr_t *) FX_PUSH(gm_object_arena(obj), ep->addrs, ep->naddrs) =
                                                                 fx_addr(buf);
     }
 

@@ -1844,7 +1844,7 @@ test_one_block(void)
 
     route = &obj->body->httproute;
 
-    ok(obj->arena == NULL, "one block: no arena");
+    ok(gm_object_arena(obj) == NULL, "one block: no arena");
     ok((void *) obj->body == (void *) (obj + 1), "one block: the body next");
     is_int(gm_object_body_size(obj), sizeof(gm_httproute_t),
            "one block: the body of an HTTPRoute, not the union");
