@@ -18,20 +18,26 @@
 #include <string.h>
 
 #include "gm_file_source_int.h"
+#include "gm_limits.h"
 #include "gm_object_parse.h"
 #include "gm_reject.h"
 
 
 static int gm_file_define(gm_file_load_t *ld, gm_object_t *obj,
     uint64_t hash);
+static int gm_file_define_key(gm_file_load_t *ld, gm_object_t *obj,
+    uint64_t hash, gm_file_key_t *key_in);
 static uint64_t gm_file_doc_hash(json_t *doc);
 static int gm_file_unchanged(gm_file_load_t *ld, gm_file_key_t *key,
     uint64_t hash);
 static void gm_file_keep_invalid(gm_file_load_t *ld, json_t *doc);
-static gm_file_key_t *gm_file_keys_add(gm_file_load_t *ld, gm_kind_e kind,
-    const char *ns, const char *name, uint64_t hash, unsigned owner);
+static int gm_file_key_init(gm_file_key_t *key, unsigned kind,
+    const char *ns, const char *name, char *buf, size_t size, char **alloc);
+static gm_file_key_t *gm_file_keys_add(gm_file_load_t *ld,
+    const gm_file_key_t *key, uint64_t hash, unsigned owner);
 static int gm_file_key_cmp(const void *one, const void *two);
 static void gm_file_keys_pack(gm_file_load_t *ld);
+static size_t gm_file_key_size(const gm_file_key_t *key);
 
 
 void
@@ -79,13 +85,35 @@ gm_file_doc(void *data, json_t *doc, size_t index)
 static int
 gm_file_define(gm_file_load_t *ld, gm_object_t *obj, uint64_t hash)
 {
+    int             rc;
+    char            buf[GM_MAX_LABEL + GM_MAX_OBJECT_NAME + 2], *alloc;
+    gm_file_key_t   key;
+
+    if (gm_file_key_init(&key, obj->body->meta.kind,
+                         obj->body->meta.ns.data, obj->body->meta.name.data,
+                         buf, sizeof(buf), &alloc)
+        != 0)
+    {
+        gm_object_free(obj);
+        return 0;
+    }
+
+    rc = gm_file_define_key(ld, obj, hash, &key);
+    free(alloc);
+
+    return rc;
+}
+
+
+static int
+gm_file_define_key(gm_file_load_t *ld, gm_object_t *obj, uint64_t hash,
+    gm_file_key_t *key_in)
+{
     gm_file_t      *f, *other, *first;
     gm_file_key_t   key, *k, *ok;
 
     f = ld->file;
-    key.kind = obj->body->meta.kind;
-    key.ns = (char *) obj->body->meta.ns.data;
-    key.name = (char *) obj->body->meta.name.data;
+    key = *key_in;
 
     first = f;
     other = NULL;
@@ -107,14 +135,13 @@ gm_file_define(gm_file_load_t *ld, gm_object_t *obj, uint64_t hash)
         gm_log(&ld->fs->limit.log, GM_LOG_WARN,
                "%s %s/%s is defined in \"%s\" and in \"%s\": the one in "
                "\"%s\" is used (the first file by name wins)",
-               gm_kind_name(key.kind), key.ns, key.name,
+               gm_kind_name(key.kind), key.ns, gm_file_key_name(&key),
                first == ld->file ? ld->file->path : first->path,
                first == ld->file ? other->path : ld->file->path,
                first->path);
     }
 
-    k = gm_file_keys_add(ld, key.kind, key.ns, key.name, hash,
-                         first == ld->file);
+    k = gm_file_keys_add(ld, &key, hash, first == ld->file);
 
     if (k == NULL || first != ld->file
         || (other == NULL && gm_file_unchanged(ld, &key, hash)))
@@ -185,7 +212,8 @@ gm_file_unchanged(gm_file_load_t *ld, gm_file_key_t *key, uint64_t hash)
     prev->again = 1;
 
     return hash != 0 && prev->owner && prev->hash == hash
-           && gm_store_get(ld->fs->store, key->kind, key->ns, key->name)
+           && gm_store_get(ld->fs->store, key->kind, key->ns,
+                           gm_file_key_name(key))
               != NULL;
 }
 
@@ -194,8 +222,10 @@ gm_file_unchanged(gm_file_load_t *ld, gm_file_key_t *key, uint64_t hash)
 static void
 gm_file_keep_invalid(gm_file_load_t *ld, json_t *doc)
 {
+    char            buf[GM_MAX_LABEL + GM_MAX_OBJECT_NAME + 2], *alloc;
     json_t         *meta;
-    const char     *kind, *ns, *name;
+    unsigned        k;
+    const char     *kind, *ns, *name, *kname;
     gm_file_key_t   key, *prev;
 
     kind = json_string_value(json_object_get(doc, "kind"));
@@ -207,36 +237,87 @@ gm_file_keep_invalid(gm_file_load_t *ld, json_t *doc)
         return;
     }
 
-    key.ns = (char *) (ns ? ns : "default");
-    key.name = (char *) name;
-
-    for (key.kind = 0; key.kind < GM_KIND_MAX; key.kind++) {
-        if (strcmp(kind, gm_kind_name(key.kind)) != 0) {
+    for (k = 0; k < GM_KIND_MAX; k++) {
+        if (strcmp(kind, gm_kind_name(k)) != 0) {
             continue;
         }
 
+        if (gm_file_key_init(&key, k, ns ? ns : "default", name, buf,
+                             sizeof(buf), &alloc)
+            != 0)
+        {
+            return;
+        }
+
+        kname = gm_file_key_name(&key);
         prev = gm_file_keys_find(ld->file->keys, ld->file->nkeys, &key);
 
         if (prev && prev->owner
-            && gm_store_get(ld->fs->store, key.kind, key.ns, key.name))
+            && gm_store_get(ld->fs->store, key.kind, key.ns, kname))
         {
-            gm_file_keys_add(ld, key.kind, key.ns, key.name, prev->hash, 1);
+            gm_file_keys_add(ld, &key, prev->hash, 1);
 
-        } else if (gm_store_get(ld->fs->store, key.kind, key.ns, key.name)
+        } else if (gm_store_get(ld->fs->store, key.kind, key.ns, kname)
                    == NULL)
         {
             /* never valid: the key stays, its rejection goes with it */
-            gm_file_keys_add(ld, key.kind, key.ns, key.name, 0, 1);
+            gm_file_keys_add(ld, &key, 0, 1);
         }
+
+        free(alloc);
     }
 }
 
 
-static gm_file_key_t *
-gm_file_keys_add(gm_file_load_t *ld, gm_kind_e kind, const char *ns,
-    const char *name, uint64_t hash, unsigned owner)
+/*
+ * A key to look for: the two names one after the other, in buf or, when
+ * they do not fit, in an allocation (*alloc, to free; NULL if none).
+ */
+static int
+gm_file_key_init(gm_file_key_t *key, unsigned kind, const char *ns,
+    const char *name, char *buf, size_t size, char **alloc)
 {
-    size_t          ns_len, name_len;
+    size_t  ns_len, name_len;
+
+    ns_len = strlen(ns);
+    name_len = strlen(name);
+    *alloc = NULL;
+
+    if (ns_len + name_len + 2 > size) {
+        buf = malloc(ns_len + name_len + 2);
+        if (buf == NULL) {
+            return -1;
+        }
+
+        *alloc = buf;
+    }
+
+    memcpy(buf, ns, ns_len + 1);
+    memcpy(buf + ns_len + 1, name, name_len + 1);
+
+    key->ns = buf;
+    key->hash = 0;
+    key->kind = kind;
+    key->owner = 0;
+    key->again = 0;
+    key->packed = 0;
+
+    return 0;
+}
+
+
+const char *
+gm_file_key_name(const gm_file_key_t *key)
+{
+    return key->ns + strlen(key->ns) + 1;
+}
+
+
+static gm_file_key_t *
+gm_file_keys_add(gm_file_load_t *ld, const gm_file_key_t *from,
+    uint64_t hash, unsigned owner)
+{
+    size_t          len;
     gm_file_key_t  *keys, key;
 
     if (ld->nkeys == ld->cap) {
@@ -250,23 +331,20 @@ gm_file_keys_add(gm_file_load_t *ld, gm_kind_e kind, const char *ns,
     }
 
     /* the two names in one allocation, freed with key.ns */
-    ns_len = strlen(ns);
-    name_len = strlen(name);
+    len = gm_file_key_size(from);
 
-    key.kind = kind;
+    key.kind = from->kind;
     key.hash = hash;
     key.owner = owner;
     key.again = 0;
     key.packed = 0;
-    key.ns = malloc(ns_len + name_len + 2);
+    key.ns = malloc(len);
 
     if (key.ns == NULL) {
         return NULL;
     }
 
-    memcpy(key.ns, ns, ns_len + 1);
-    key.name = key.ns + ns_len + 1;
-    memcpy(key.name, name, name_len + 1);
+    memcpy(key.ns, from->ns, len);
 
     ld->keys[ld->nkeys++] = key;
 
@@ -289,7 +367,7 @@ gm_file_key_cmp(const void *one, const void *two)
 
     rc = strcmp(a->ns, b->ns);
 
-    return rc ? rc : strcmp(a->name, b->name);
+    return rc ? rc : strcmp(gm_file_key_name(a), gm_file_key_name(b));
 }
 
 
@@ -334,7 +412,7 @@ gm_file_keys_sort(gm_file_load_t *ld)
             gm_log(&ld->fs->limit.log, GM_LOG_WARN,
                    "%s %s/%s appears twice in \"%s\", the later one wins",
                    gm_kind_name(ld->keys[i].kind), ld->keys[i].ns,
-                   ld->keys[i].name, ld->file->path);
+                   gm_file_key_name(&ld->keys[i]), ld->file->path);
         }
     }
 }
@@ -356,7 +434,7 @@ gm_file_keys_pack(gm_file_load_t *ld)
 
     for (i = 0; i < ld->nkeys; i++) {
         k = &ld->keys[i];
-        size += (size_t) (k->name - k->ns) + strlen(k->name) + 1;
+        size += gm_file_key_size(k);
     }
 
     keys = malloc(size);
@@ -370,11 +448,10 @@ gm_file_keys_pack(gm_file_load_t *ld)
         k = &ld->keys[i];
         keys[i] = *k;
 
-        len = (size_t) (k->name - k->ns) + strlen(k->name) + 1;
+        len = gm_file_key_size(k);
         memcpy(p, k->ns, len);
 
         keys[i].ns = p;
-        keys[i].name = p + (k->name - k->ns);
         keys[i].packed = 1;
         p += len;
 
@@ -453,10 +530,22 @@ gm_file_forget(gm_file_source_t *fs, gm_file_t *f, gm_file_key_t *key)
     if (shared) {
         gm_log(fs->log, GM_LOG_NOTICE, "%s %s/%s left \"%s\": another file "
                "that defines it provides it now", gm_kind_name(key->kind),
-               key->ns, key->name, f->path);
+               key->ns, gm_file_key_name(key), f->path);
         return 0;
     }
 
-    return gm_store_delete(fs->store, key->kind, key->ns, key->name);
+    return gm_store_delete(fs->store, key->kind, key->ns,
+                           gm_file_key_name(key));
 }
 
+
+/* the two names and their NULs */
+static size_t
+gm_file_key_size(const gm_file_key_t *key)
+{
+    const char  *name;
+
+    name = gm_file_key_name(key);
+
+    return (size_t) (name - key->ns) + strlen(name) + 1;
+}

@@ -19,13 +19,14 @@
 
 
 /*
- * A key: kind, namespace and name.  While a file is read, the two names
- * of a key are one allocation; once the keys are sorted, all of them are
- * in the keys' own block, after the array (packed).
+ * A key: kind, namespace and name.  The name follows the namespace and
+ * its NUL (gm_file_key_name()): 24 bytes a key, not 32 (memory, issue
+ * 12).  While a file is read, the two names of a key are one allocation;
+ * once the keys are sorted, all of them are in the keys' own block, after
+ * the array (packed).
  */
 typedef struct {
     char       *ns;
-    char       *name;
     uint64_t    hash;               /* of the document, JSON with keys sorted */
     unsigned    kind:8;             /* gm_kind_e */
     unsigned    owner:1;            /* this file's version is the one used */
@@ -92,6 +93,8 @@ void gm_file_keys_sort(gm_file_load_t *ld);
 gm_file_key_t *gm_file_keys_find(gm_file_key_t *keys, size_t n,
     gm_file_key_t *key);
 void gm_file_keys_free(gm_file_key_t *keys, size_t n);
+/* the key's name: after its namespace */
+const char *gm_file_key_name(const gm_file_key_t *key);
 /* the file's objects leave: returns 1 when the store changed */
 int gm_file_drop(gm_file_source_t *fs, gm_file_t *f);
 int gm_file_forget(gm_file_source_t *fs, gm_file_t *f, gm_file_key_t *key);
