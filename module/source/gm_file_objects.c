@@ -300,7 +300,6 @@ gm_file_key_init(gm_file_key_t *key, unsigned kind, const char *ns,
     key->kind = kind;
     key->owner = 0;
     key->again = 0;
-    key->packed = 0;
 
     return 0;
 }
@@ -318,6 +317,7 @@ gm_file_keys_add(gm_file_load_t *ld, const gm_file_key_t *from,
     uint64_t hash, unsigned owner)
 {
     size_t          len;
+    gm_str_t        names;
     gm_file_key_t  *keys, key;
 
     if (ld->nkeys == ld->cap) {
@@ -330,21 +330,26 @@ gm_file_keys_add(gm_file_load_t *ld, const gm_file_key_t *from,
         ld->keys = keys;
     }
 
-    /* the two names in one allocation, freed with key.ns */
+    if (ld->names == NULL) {
+        ld->names = gm_arena_create(4096);
+
+        if (ld->names == NULL) {
+            return NULL;
+        }
+    }
+
+    /* the two names, the first NUL among the bytes copied */
     len = gm_file_key_size(from);
+
+    if (gm_arena_strdup(ld->names, &names, from->ns, len - 1) != 0) {
+        return NULL;
+    }
 
     key.kind = from->kind;
     key.hash = hash;
     key.owner = owner;
     key.again = 0;
-    key.packed = 0;
-    key.ns = malloc(len);
-
-    if (key.ns == NULL) {
-        return NULL;
-    }
-
-    memcpy(key.ns, from->ns, len);
+    key.ns = names.data;
 
     ld->keys[ld->nkeys++] = key;
 
@@ -386,6 +391,8 @@ gm_file_keys_sort(gm_file_load_t *ld)
     gm_file_key_t  *keys;
 
     if (ld->nkeys == 0) {
+        gm_arena_destroy(ld->names);
+        ld->names = NULL;
         return;
     }
 
@@ -420,8 +427,9 @@ gm_file_keys_sort(gm_file_load_t *ld)
 
 /*
  * The keys stay as long as the file: one block of the array and the
- * names after it, instead of the growing array and an allocation a key
- * (about 40 bytes a key less: the allocations' headers and rounding).
+ * names after it, instead of the growing array and the load's arena.
+ * If that block cannot be had, the names stay in the arena, which the
+ * file keeps.
  */
 static void
 gm_file_keys_pack(gm_file_load_t *ld)
@@ -452,32 +460,22 @@ gm_file_keys_pack(gm_file_load_t *ld)
         memcpy(p, k->ns, len);
 
         keys[i].ns = p;
-        keys[i].packed = 1;
         p += len;
-
-        if (!k->packed) {
-            free(k->ns);
-        }
     }
 
     free(ld->keys);
+    gm_arena_destroy(ld->names);
+    ld->names = NULL;
     ld->keys = keys;
     ld->cap = ld->nkeys;
 }
 
 
 void
-gm_file_keys_free(gm_file_key_t *keys, size_t n)
+gm_file_keys_free(gm_file_key_t *keys, gm_arena_t *names)
 {
-    size_t  i;
-
-    for (i = 0; i < n; i++) {
-        if (!keys[i].packed) {
-            free(keys[i].ns);
-        }
-    }
-
     free(keys);
+    gm_arena_destroy(names);
 }
 
 
@@ -493,9 +491,10 @@ gm_file_drop(gm_file_source_t *fs, gm_file_t *f)
         changed |= gm_file_forget(fs, f, &f->keys[i]);
     }
 
-    gm_file_keys_free(f->keys, f->nkeys);
+    gm_file_keys_free(f->keys, f->names);
     f->keys = NULL;
     f->nkeys = 0;
+    f->names = NULL;
 
     return changed;
 }

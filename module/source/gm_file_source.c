@@ -448,7 +448,7 @@ gm_file_load(gm_file_source_t *fs, gm_file_t *f)
     {
         /* the parser said why; the file's previous objects stay */
         free(buf);
-        gm_file_keys_free(ld.keys, ld.nkeys);
+        gm_file_keys_free(ld.keys, ld.names);
         return 0;
     }
 
@@ -463,9 +463,10 @@ gm_file_load(gm_file_source_t *fs, gm_file_t *f)
         }
     }
 
-    gm_file_keys_free(f->keys, f->nkeys);
+    gm_file_keys_free(f->keys, f->names);
     f->keys = ld.keys;
     f->nkeys = ld.nkeys;
+    f->names = ld.names;
     f->parsed = 1;
 
     gm_log(fs->log, GM_LOG_INFO, "manifest \"%s\": %zu objects", f->path,
@@ -642,7 +643,7 @@ gm_file_reload_stale(gm_file_source_t *fs)
 static void
 gm_file_free(gm_file_t *f)
 {
-    gm_file_keys_free(f->keys, f->nkeys);
+    gm_file_keys_free(f->keys, f->names);
     free(f->path);
     free(f);
 }

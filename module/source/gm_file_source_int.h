@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+#include "gm_arena.h"
 #include "gm_file_notify.h"
 #include "gm_file_source.h"
 
@@ -21,9 +22,12 @@
 /*
  * A key: kind, namespace and name.  The name follows the namespace and
  * its NUL (gm_file_key_name()): 24 bytes a key, not 32 (memory, issue
- * 12).  While a file is read, the two names of a key are one allocation;
- * once the keys are sorted, all of them are in the keys' own block, after
- * the array (packed).
+ * 12).  While a file is read, the names of its keys are in the load's
+ * arena; once the keys are sorted, all of them are in the keys' own
+ * block, after the array, and the arena goes: no small allocation a key
+ * is left behind, freed among the objects the read put in the store,
+ * where its page stays (about 30,000 such holes of 32 bytes at 10,000
+ * Services, 0.8 MB, before).
  */
 typedef struct {
     char       *ns;
@@ -31,7 +35,6 @@ typedef struct {
     unsigned    kind:8;             /* gm_kind_e */
     unsigned    owner:1;            /* this file's version is the one used */
     unsigned    again:1;            /* a previous key seen in this read */
-    unsigned    packed:1;           /* the names are in the keys' block */
 } gm_file_key_t;
 
 /* what tells a changed file from an unchanged one */
@@ -55,6 +58,7 @@ struct gm_file_s {
     int64_t         gone_since;     /* not found since then, or -1 */
     gm_file_key_t  *keys;
     size_t          nkeys;
+    gm_arena_t     *names;          /* the keys' names if not in their block */
     unsigned        seen:1;
     unsigned        loaded:1;       /* "read" is valid */
     unsigned        failed:1;       /* the last read failed: retried */
@@ -81,6 +85,7 @@ typedef struct {
     gm_file_key_t     *keys;
     size_t             nkeys;
     size_t             cap;
+    gm_arena_t        *names;       /* the keys' names until sorted */
     int                changed;
 } gm_file_load_t;
 
@@ -92,7 +97,8 @@ void gm_file_keys_sort(gm_file_load_t *ld);
 /* keys must be sorted */
 gm_file_key_t *gm_file_keys_find(gm_file_key_t *keys, size_t n,
     gm_file_key_t *key);
-void gm_file_keys_free(gm_file_key_t *keys, size_t n);
+/* the keys and the arena of their names if any */
+void gm_file_keys_free(gm_file_key_t *keys, gm_arena_t *names);
 /* the key's name: after its namespace */
 const char *gm_file_key_name(const gm_file_key_t *key);
 /* the file's objects leave: returns 1 when the store changed */
