@@ -149,7 +149,12 @@ gm_store_put(gm_store_t *store, gm_object_t *obj)
         return 0;
     }
 
-    if (t->nelts >= t->nbuckets && gm_store_grow(t) != 0) {
+    /*
+     * two objects a bucket on average before it grows: the chains stay
+     * short (the hash is compared first) and the buckets take 4 to 8
+     * bytes an object, not 8 to 16 (memory, issue 12)
+     */
+    if (t->nelts >= 2 * t->nbuckets && gm_store_grow(t) != 0) {
         gm_object_free(obj);
         return -1;
     }
