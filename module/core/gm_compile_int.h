@@ -236,13 +236,16 @@ typedef struct {
 /*
  * A Service's EndpointSlices, then the HTTPRoutes and GRPCRoutes naming
  * it as a parent, as the store holds them now: one array, objs[0] to
- * objs[nobjs - 1] the slices, the routes after them
+ * objs[nobjs - 1] the slices, the routes after them; up to two of them
+ * (most Services: a slice and a route) objs is inl, in the entry, not an
+ * allocation of its own
  */
 typedef struct {
     gm_compile_key_t               key;
     gm_object_t                  **objs;
     uint32_t                       nobjs;
     uint32_t                       nroutes;
+    gm_object_t                   *inl[2];
 } gm_compile_svc_slices_t;
 
 /*

@@ -88,7 +88,9 @@ gm_compile_slices_free(gm_compile_slices_t *sl)
     size_t  i;
 
     for (i = 0; i < sl->n; i++) {
-        free(sl->svcs[i].objs);
+        if (sl->svcs[i].objs != sl->svcs[i].inl) {
+            free(sl->svcs[i].objs);
+        }
     }
 
     free(sl->svcs);
@@ -201,7 +203,10 @@ gm_compile_slices_remove(gm_compile_slices_t *sl, gm_object_t *obj,
      * keep their pages from going back to the system (t/018).
      */
     if (svc->nobjs + svc->nroutes == 0) {
-        free(svc->objs);
+        if (svc->objs != svc->inl) {
+            free(svc->objs);
+        }
+
         svc->objs = NULL;
     }
 }
@@ -226,13 +231,20 @@ gm_compile_slices_add(gm_compile_slices_t *sl, gm_object_t *obj,
         return -1;
     }
 
-    if (gm_compile_slices_room(n + 1) > gm_compile_slices_room(n)
-        || svc->objs == NULL)
-    {
-        objs = gm_realloc(svc->objs, gm_compile_slices_room(n + 1)
-                                     * sizeof(gm_object_t *));
+    if (svc->objs == NULL) {
+        svc->objs = svc->inl;
+
+    } else if (gm_compile_slices_room(n + 1) > gm_compile_slices_room(n)) {
+        /* past the two in the entry, an array of its own */
+        objs = gm_realloc(svc->objs == svc->inl ? NULL : svc->objs,
+                          gm_compile_slices_room(n + 1)
+                          * sizeof(gm_object_t *));
         if (objs == NULL) {
             return -1;
+        }
+
+        if (svc->objs == svc->inl) {
+            memcpy(objs, svc->inl, sizeof(svc->inl));
         }
 
         svc->objs = objs;
@@ -380,20 +392,34 @@ gm_compile_slices_grow(gm_compile_slices_t *sl)
 static int
 gm_compile_slices_more(gm_compile_slices_t *sl)
 {
-    size_t                    nalloc;
+    size_t                    i, nalloc;
     gm_compile_svc_slices_t  *svcs;
 
     nalloc = sl->nalloc ? sl->nalloc * 2 : 512;
 
-    svcs = gm_realloc(sl->svcs, nalloc * sizeof(gm_compile_svc_slices_t));
-    if (svcs == NULL) {
-        return -1;
+    /* an array in its entry moves with it: NULL with objects says so */
+    for (i = 0; i < sl->n; i++) {
+        if (sl->svcs[i].objs == sl->svcs[i].inl) {
+            sl->svcs[i].objs = NULL;
+        }
     }
 
-    sl->svcs = svcs;
-    sl->nalloc = nalloc;
+    svcs = gm_realloc(sl->svcs, nalloc * sizeof(gm_compile_svc_slices_t));
 
-    return 0;
+    if (svcs != NULL) {
+        sl->svcs = svcs;
+        sl->nalloc = nalloc;
+    }
+
+    for (i = 0; i < sl->n; i++) {
+        if (sl->svcs[i].objs == NULL
+            && sl->svcs[i].nobjs + sl->svcs[i].nroutes != 0)
+        {
+            sl->svcs[i].objs = sl->svcs[i].inl;
+        }
+    }
+
+    return svcs != NULL ? 0 : -1;
 }
 
 
