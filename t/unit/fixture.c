@@ -160,7 +160,8 @@ fx_rule_ext(gm_object_t *route, gm_http_rule_t *rule)
 
     if (rule->ext == NULL) {
         /* the unset values, read before the rule has its own */
-        ext = gm_arena_alloc(gm_object_arena(route), sizeof(gm_http_rule_ext_t));
+        ext = gm_arena_alloc(gm_object_arena(route),
+                             sizeof(gm_http_rule_ext_t));
         *ext = *gm_http_rule_ext(rule);
         rule->ext = ext;
     }
@@ -476,7 +477,8 @@ fx_slice_port(gm_object_t *obj, const char *spec)
     colon = strchr(spec, ':');
     num = colon ? colon + 1 : spec;
 
-    fx_str(gm_object_arena(obj), &ep->name, spec, colon ? (size_t) (colon - spec) : 0);
+    fx_str(gm_object_arena(obj), &ep->name, spec,
+           colon ? (size_t) (colon - spec) : 0);
     ep->port = (uint16_t) atoi(num);
 }
 
