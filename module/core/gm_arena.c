@@ -174,6 +174,13 @@ gm_arena_get(gm_arena_t *a, size_t size, size_t align)
 
 
 void *
+gm_arena_bytes(gm_arena_t *a, size_t size)
+{
+    return gm_arena_get(a, size, 1);
+}
+
+
+void *
 gm_arena_calloc(gm_arena_t *a, size_t size)
 {
     void  *p;

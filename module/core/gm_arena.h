@@ -45,6 +45,8 @@ void gm_arena_destroy(gm_arena_t *a);
 /* 8-byte aligned (no structure needs more); NULL on allocation failure */
 void *gm_arena_alloc(gm_arena_t *a, size_t size);
 void *gm_arena_calloc(gm_arena_t *a, size_t size);
+/* unaligned, for bytes (strings packed one after the other) */
+void *gm_arena_bytes(gm_arena_t *a, size_t size);
 /* the bytes handed out so far, alignment included */
 size_t gm_arena_used(const gm_arena_t *a);
 /* the block_size of an arena whose first block holds "used" bytes */

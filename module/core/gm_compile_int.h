@@ -238,14 +238,18 @@ typedef struct {
  * it as a parent, as the store holds them now: one array, objs[0] to
  * objs[nobjs - 1] the slices, the routes after them; up to two of them
  * (most Services: a slice and a route) objs is inl, in the entry, not an
- * allocation of its own
+ * allocation of its own.  The Service's namespace and name are one
+ * copy, the name after the namespace and its NUL: 48 bytes an entry
+ * (memory, issue 12).
  */
 typedef struct {
-    gm_compile_key_t               key;
+    const char                    *names;
     gm_object_t                  **objs;
+    gm_object_t                   *inl[2];
     uint32_t                       nobjs;
     uint32_t                       nroutes;
-    gm_object_t                   *inl[2];
+    uint32_t                       ns_len;
+    uint32_t                       name_len;
 } gm_compile_svc_slices_t;
 
 /*

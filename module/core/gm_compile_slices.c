@@ -285,6 +285,7 @@ static gm_compile_svc_slices_t *
 gm_compile_slices_key(gm_compile_slices_t *sl, const gm_str_t *ns,
     const gm_str_t *name)
 {
+    char                     *names;
     uint32_t                 *slot;
     gm_compile_svc_slices_t  *svc;
 
@@ -313,13 +314,23 @@ gm_compile_slices_key(gm_compile_slices_t *sl, const gm_str_t *ns,
     svc = &sl->svcs[sl->n];
     memset(svc, 0, sizeof(gm_compile_svc_slices_t));
 
-    if (gm_arena_strdup(sl->strings, &svc->key.ns, ns->data, ns->len) != 0
-        || gm_arena_strdup(sl->strings, &svc->key.name, name->data,
-                           name->len)
-           != 0)
-    {
+    if (ns->len > UINT32_MAX - 2 - name->len) {
         return NULL;
     }
+
+    names = gm_arena_bytes(sl->strings, ns->len + name->len + 2);
+    if (names == NULL) {
+        return NULL;
+    }
+
+    memcpy(names, ns->data, ns->len);
+    names[ns->len] = '\0';
+    memcpy(names + ns->len + 1, name->data, name->len);
+    names[ns->len + 1 + name->len] = '\0';
+
+    svc->names = names;
+    svc->ns_len = (uint32_t) ns->len;
+    svc->name_len = (uint32_t) name->len;
 
     *slot = (uint32_t) ++sl->n;
 
@@ -343,7 +354,11 @@ gm_compile_slices_slot(const gm_compile_slices_t *sl, const gm_str_t *ns,
 
         svc = &sl->svcs[sl->index[i] - 1];
 
-        if (gm_str_eq(&svc->key.name, name) && gm_str_eq(&svc->key.ns, ns)) {
+        if (svc->name_len == name->len && svc->ns_len == ns->len
+            && memcmp(svc->names + svc->ns_len + 1, name->data, name->len)
+               == 0
+            && memcmp(svc->names, ns->data, ns->len) == 0)
+        {
             return &sl->index[i];
         }
 
@@ -357,8 +372,10 @@ gm_compile_slices_slot(const gm_compile_slices_t *sl, const gm_str_t *ns,
 static int
 gm_compile_slices_grow(gm_compile_slices_t *sl)
 {
-    size_t     i, size;
-    uint32_t  *index, *old, *slot;
+    size_t                    i, size;
+    uint32_t                 *index, *old, *slot;
+    gm_str_t                  ns, name;
+    gm_compile_svc_slices_t  *svc;
 
     if (sl->n >= UINT32_MAX / 2) {
         return -1;
@@ -376,8 +393,13 @@ gm_compile_slices_grow(gm_compile_slices_t *sl)
     sl->size = size;
 
     for (i = 0; i < sl->n; i++) {
-        slot = gm_compile_slices_slot(sl, &sl->svcs[i].key.ns,
-                                      &sl->svcs[i].key.name);
+        svc = &sl->svcs[i];
+        ns.data = (char *) svc->names;
+        ns.len = svc->ns_len;
+        name.data = (char *) svc->names + svc->ns_len + 1;
+        name.len = svc->name_len;
+
+        slot = gm_compile_slices_slot(sl, &ns, &name);
         *slot = (uint32_t) (i + 1);
     }
 
