@@ -94,18 +94,21 @@ gm_route_table_match(const gm_route_table_t *t, const gm_request_t *r,
 
 
 /*
- * The tests of one match are ANDed, cheapest first: the method and the
- * path here, the headers and query parameters (rarer, and costlier) out of
- * line, which keeps this loop light for the common match on a path alone.
- * The rule of the entry that matched, and its policy settings.
+ * The tests of one match are ANDed, cheapest first: the path's length
+ * (a path too short for a prefix, an exact path of another length: most
+ * entries a request passes by), the method and the path here, the headers
+ * and query parameters (rarer, and costlier) out of line, which keeps this
+ * loop light for the common match on a path alone.  The rule of the entry
+ * that matched, and its policy settings.
  */
 const gm_rule_t *
 gm_route_table_match_policy(const gm_route_table_t *t, const gm_request_t *r,
     gm_matcher_t *m, const gm_policy_set_t **policy)
 {
     int                      rc;
-    size_t                   i;
+    size_t                   plen;
     const gm_route_match_t  *mt;
+    const gm_route_entry_t  *e, *last;
 
     *policy = NULL;
 
@@ -116,8 +119,18 @@ gm_route_table_match_policy(const gm_route_table_t *t, const gm_request_t *r,
         return NULL;
     }
 
-    for (i = 0; i < t->nentries; i++) {
-        mt = t->entries[i].match;
+    plen = r->path.len;
+    last = t->entries + t->nentries;
+
+    for (e = t->entries; e < last; e++) {
+        mt = e->match;
+
+        if (mt->path_type == GM_MATCH_PREFIX
+            ? plen < mt->path_len
+            : mt->path_type == GM_MATCH_EXACT && plen != mt->path_len)
+        {
+            continue;
+        }
 
         if (mt->method != 0
             && !gm_str_eq(&gm_route_methods[mt->method], &r->method))
@@ -132,13 +145,13 @@ gm_route_table_match_policy(const gm_route_table_t *t, const gm_request_t *r,
         }
 
         if (rc == 1) {
-            *policy = t->entries[i].policy;
-            return t->entries[i].rule;
+            *policy = e->policy;
+            return e->rule;
         }
 
         if (rc < 0) {
             /* a later rule might not be the one this request is for */
-            m->exhausted = t->entries[i].rule;
+            m->exhausted = e->rule;
             return NULL;
         }
     }

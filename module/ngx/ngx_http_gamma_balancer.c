@@ -50,6 +50,8 @@ static void ngx_http_gamma_balancer_timeouts(ngx_http_upstream_conf_t *conf,
 static ngx_uint_t ngx_http_gamma_retry_mask(const gm_policy_values_t *v);
 static ngx_int_t ngx_http_gamma_balancer_get_peer(ngx_peer_connection_t *pc,
     void *data);
+static ngx_int_t ngx_http_gamma_balancer_arm(ngx_peer_connection_t *pc,
+    ngx_http_gamma_peer_data_t *pd) __attribute__((noinline));
 static void ngx_http_gamma_balancer_free_peer(ngx_peer_connection_t *pc,
     void *data, ngx_uint_t state);
 static ngx_msec_t ngx_http_gamma_backoff_delay(ngx_http_gamma_peer_data_t *pd);
@@ -383,9 +385,7 @@ ngx_http_gamma_balancer_get_peer(ngx_peer_connection_t *pc, void *data)
 {
     ngx_http_gamma_peer_data_t  *pd = data;
 
-    ngx_msec_t                 delay, ms;
-    const gm_sockaddr_t       *ep;
-    const gm_policy_values_t  *v;
+    const gm_sockaddr_t  *ep;
 
     /* no retry past the budget: the failure is answered as 503 */
     if (pd->attempt > 0 && !pd->ctx->is_direct
@@ -427,6 +427,18 @@ ngx_http_gamma_balancer_get_peer(ngx_peer_connection_t *pc, void *data)
     if (pd->timers == NULL) {
         return NGX_OK;
     }
+
+    return ngx_http_gamma_balancer_arm(pc, pd);
+}
+
+
+/* out of line: the common request has no timers, and a lighter frame */
+static ngx_int_t
+ngx_http_gamma_balancer_arm(ngx_peer_connection_t *pc,
+    ngx_http_gamma_peer_data_t *pd)
+{
+    ngx_msec_t                 delay, ms;
+    const gm_policy_values_t  *v;
 
     v = pd->ctx->eff ? &pd->ctx->eff->v : NULL;
     delay = (pd->attempt > 1) ? ngx_http_gamma_backoff_delay(pd) : 0;

@@ -49,18 +49,21 @@ static ngx_http_gamma_ctx_t *ngx_http_gamma_create_ctx(ngx_http_request_t *r,
 static void ngx_http_gamma_cleanup(void *data);
 static ngx_http_gamma_dst_t *ngx_http_gamma_connection_dst(
     ngx_http_request_t *r);
+static ngx_http_gamma_dst_t *ngx_http_gamma_connection_dst_add(
+    ngx_http_request_t *r) __attribute__((noinline));
 static void ngx_http_gamma_dst_cleanup(void *data);
 static ngx_int_t ngx_http_gamma_destination(ngx_http_request_t *r,
     ngx_http_gamma_dst_t *dst);
 static ngx_int_t ngx_http_gamma_route(ngx_http_request_t *r,
     ngx_http_gamma_worker_t *w, ngx_http_gamma_ctx_t *ctx);
+/* out of line: a connection's later requests need neither */
 static ngx_int_t ngx_http_gamma_find(ngx_http_request_t *r,
     ngx_http_gamma_ctx_t *ctx, ngx_http_gamma_dst_t *dst,
-    const gm_route_table_t **table, ngx_str_t *nsp);
+    const gm_route_table_t **table, ngx_str_t *nsp) __attribute__((noinline));
 static ngx_int_t ngx_http_gamma_direct(ngx_http_request_t *r,
     ngx_http_gamma_ctx_t *ctx, ngx_http_gamma_dst_t *dst);
 static ngx_int_t ngx_http_gamma_passthrough(ngx_http_request_t *r,
-    ngx_http_gamma_ctx_t *ctx, ngx_str_t *ns);
+    ngx_http_gamma_ctx_t *ctx, ngx_str_t *ns) __attribute__((noinline));
 static ngx_int_t ngx_http_gamma_choose(ngx_http_request_t *r,
     ngx_http_gamma_worker_t *w, ngx_http_gamma_ctx_t *ctx,
     const gm_route_table_t *table, ngx_str_t *ns);
@@ -152,8 +155,9 @@ ngx_http_gamma_create_ctx(ngx_http_request_t *r, ngx_http_gamma_worker_t *w)
     }
 
     /* the rest is set where it is used: fewer bytes to zero */
-    ngx_memzero(&ctx->frontend, offsetof(ngx_http_gamma_ctx_t, cleanup)
+    ngx_memzero(&ctx->frontend, offsetof(ngx_http_gamma_ctx_t, endpoint)
                                 - offsetof(ngx_http_gamma_ctx_t, frontend));
+    ctx->endpoint = NULL;
 
     /* the generation lives until the last request that routed with it ends */
     ctx->gen = w->current;
@@ -319,6 +323,16 @@ ngx_http_gamma_connection_dst(ngx_http_request_t *r)
             return cln->data;
         }
     }
+
+    return ngx_http_gamma_connection_dst_add(r);
+}
+
+
+/* the first request of a connection */
+static ngx_http_gamma_dst_t *
+ngx_http_gamma_connection_dst_add(ngx_http_request_t *r)
+{
+    ngx_pool_cleanup_t  *cln;
 
     cln = ngx_pool_cleanup_add(r->connection->pool,
                                sizeof(ngx_http_gamma_dst_t));
