@@ -280,3 +280,20 @@ Test::More::is($mirrored, $echo, 'mirrored exactly when echo was chosen');
 --- request
 GET /echo-log/none
 --- error_code: 404
+
+
+
+=== TEST 9: a body that comes after the request head is read before the mirrors go; both backends get it
+--- user_files eval
+[["mesh/base.yaml", $main::Mesh], ["mesh/routes.yaml", main::mirror_route("shadow")]]
+--- init
+GammaEcho::reset();
+--- request eval
+[["POST /late\n", {value => "later", delay_before => 0.3}], ["GET ", {value => "/echo-log/127.11.0.7.log", delay_before => 0.3}]]
+--- more_headers eval
+["X-Test-To: 127.10.0.6:18080", ""]
+--- response_body eval
+["echo 127.11.0.6:18092\nPOST /late HTTP/1.1\nHost: 127.10.0.6:18080\nContent-Length: 5\nbody: later\n",
+ "POST /late HTTP/1.1|Host: 127.10.0.6:18080|Content-Length: 5|body: later\n"]
+--- no_error_log
+[error]

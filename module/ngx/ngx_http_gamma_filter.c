@@ -63,7 +63,7 @@ ngx_http_gamma_filter_init(ngx_conf_t *cf)
     ngx_http_next_header_filter = ngx_http_top_header_filter;
     ngx_http_top_header_filter = ngx_http_gamma_header_filter;
 
-    return ngx_http_gamma_mirror_init(cf);
+    return NGX_OK;
 }
 
 

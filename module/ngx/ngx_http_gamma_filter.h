@@ -42,8 +42,8 @@ struct ngx_http_gamma_filter_ctx_s {
     ngx_uint_t                   nresponse;
     ngx_array_t                 *mirrors;     /* ngx_http_gamma_mirror_t */
     ngx_http_gamma_mirror_t     *mirror;      /* in a mirror subrequest */
-    ngx_int_t                    mirror_rc;   /* once the body is read */
-    unsigned                     mirrors_sent:1;
+    /* the location's content handler, which the mirrors' wraps */
+    ngx_http_handler_pt          content;
     unsigned                     preflight:1; /* answering a CORS preflight */
     unsigned                     headers_own:1;   /* not the parent's list */
 };
@@ -91,7 +91,6 @@ ngx_int_t ngx_http_gamma_redirect(ngx_http_request_t *r,
 /* ngx_http_gamma_mirror.c */
 ngx_int_t ngx_http_gamma_mirror_add(ngx_http_request_t *r,
     ngx_http_gamma_filter_ctx_t *fctx, const gm_mirror_t *m);
-ngx_int_t ngx_http_gamma_mirror_init(ngx_conf_t *cf);
 
 /* ngx_http_gamma_cors.c */
 ngx_int_t ngx_http_gamma_cors_preflight(ngx_http_request_t *r,

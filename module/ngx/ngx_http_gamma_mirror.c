@@ -2,11 +2,12 @@
  * nginx-gamma: RequestMirror, after nginx's mirror module.
  *
  * A mirror filter takes its share of requests and records the request as
- * the filters listed before it left it (path, query, headers, Host).  In
- * the precontent phase, once the body is read, each recorded mirror
- * becomes a background subrequest that clones the location: it skips
- * routing, carries the mirror backend in its own context and goes through
- * gamma_balancer like any request.  Only the response header is waited
+ * the filters listed before it left it (path, query, headers, Host).
+ * Before the location's content handler (which the first mirror of a
+ * request wraps: no phase handler runs for the requests without one), once
+ * the body is read, each recorded mirror becomes a background subrequest
+ * that clones the location: it skips routing, carries the mirror backend in
+ * its own context and goes through gamma_balancer like any request.  Only the response header is waited
  * for (header_only); the client's response never waits for a mirror, a
  * mirror's failure is logged and nothing else, and a mirror that does not
  * answer within NGX_HTTP_GAMMA_MIRROR_TIMEOUT is cut off like an upstream
@@ -21,7 +22,7 @@
 #include "ngx_http_gamma_filter.h"
 
 
-static ngx_int_t ngx_http_gamma_mirror_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_gamma_mirror_content(ngx_http_request_t *r);
 static void ngx_http_gamma_mirror_body_handler(ngx_http_request_t *r);
 static void ngx_http_gamma_mirror_send_all(ngx_http_request_t *r,
     ngx_http_gamma_ctx_t *ctx);
@@ -36,25 +37,6 @@ static ngx_int_t ngx_http_gamma_mirror_done(ngx_http_request_t *sr,
     void *data, ngx_int_t rc);
 static void ngx_http_gamma_mirror_timeout(ngx_event_t *ev);
 static void ngx_http_gamma_mirror_cleanup(void *data);
-
-
-ngx_int_t
-ngx_http_gamma_mirror_init(ngx_conf_t *cf)
-{
-    ngx_http_handler_pt        *h;
-    ngx_http_core_main_conf_t  *cmcf;
-
-    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
-
-    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PRECONTENT_PHASE].handlers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    *h = ngx_http_gamma_mirror_handler;
-
-    return NGX_OK;
-}
 
 
 ngx_int_t
@@ -80,11 +62,20 @@ ngx_http_gamma_mirror_add(ngx_http_request_t *r,
     }
 
     if (fctx->mirrors == NULL) {
+        /* as before: a subrequest's mirrors are not sent */
+        if (r != r->main || r->content_handler == NULL) {
+            return NGX_DECLINED;
+        }
+
         fctx->mirrors = ngx_array_create(r->pool, 2,
                                          sizeof(ngx_http_gamma_mirror_t));
         if (fctx->mirrors == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
+
+        /* the mirrors go first (their clones set it again) */
+        fctx->content = r->content_handler;
+        r->content_handler = ngx_http_gamma_mirror_content;
     }
 
     mr = ngx_array_push(fctx->mirrors);
@@ -117,8 +108,13 @@ ngx_http_gamma_mirror_add(ngx_http_request_t *r,
 }
 
 
+/*
+ * The content handler of a request with mirrors and of its mirror
+ * subrequests (clones): past the access phase, as nginx's mirror module
+ * in the precontent phase, and then the location's own handler.
+ */
 static ngx_int_t
-ngx_http_gamma_mirror_handler(ngx_http_request_t *r)
+ngx_http_gamma_mirror_content(ngx_http_request_t *r)
 {
     ngx_int_t                     rc;
     ngx_http_gamma_ctx_t         *ctx;
@@ -126,8 +122,8 @@ ngx_http_gamma_mirror_handler(ngx_http_request_t *r)
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_gamma_module);
 
-    if (ctx == NULL || ctx->filter == NULL) {
-        return NGX_DECLINED;
+    if (ctx == NULL || ctx->filter == NULL || ctx->filter->content == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     fctx = ctx->filter;
@@ -135,33 +131,20 @@ ngx_http_gamma_mirror_handler(ngx_http_request_t *r)
     if (fctx->mirror) {
         /* a mirror subrequest, on its way to the mirror backend */
         ngx_http_gamma_mirror_start(r, fctx->mirror);
-        return NGX_DECLINED;
-    }
-
-    if (r != r->main || fctx->mirrors == NULL) {
-        return NGX_DECLINED;
-    }
-
-    if (fctx->mirrors_sent) {
-        return fctx->mirror_rc;
+        return fctx->content(r);
     }
 
     if (r->headers_in.content_length_n <= 0 && !r->headers_in.chunked) {
-        fctx->mirrors_sent = 1;
         ngx_http_gamma_mirror_send_all(r, ctx);
-        return NGX_DECLINED;
+        return fctx->content(r);
     }
 
     /* the mirrors need the whole body, as nginx's mirror module does */
-    fctx->mirror_rc = NGX_DECLINED;
-
     rc = ngx_http_read_client_request_body(r,
                                            ngx_http_gamma_mirror_body_handler);
     if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
         return rc;
     }
-
-    ngx_http_finalize_request(r, NGX_DONE);
 
     return NGX_DONE;
 }
@@ -174,13 +157,13 @@ ngx_http_gamma_mirror_body_handler(ngx_http_request_t *r)
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_gamma_module);
 
-    ctx->filter->mirrors_sent = 1;
     ngx_http_gamma_mirror_send_all(r, ctx);
 
     r->preserve_body = 1;
 
-    r->write_event_handler = ngx_http_core_run_phases;
-    ngx_http_core_run_phases(r);
+    /* what ngx_http_core_content_phase() does */
+    r->write_event_handler = ngx_http_request_empty_handler;
+    ngx_http_finalize_request(r, ctx->filter->content(r));
 }
 
 
@@ -237,6 +220,9 @@ ngx_http_gamma_mirror_send(ngx_http_request_t *r, ngx_http_gamma_ctx_t *ctx,
 
     mr->sr = sr;
 
+    /* a clone takes the location's handler again: it starts the timer */
+    sr->content_handler = ngx_http_gamma_mirror_content;
+
     /* the response is of no interest: the upstream stops at its header */
     sr->header_only = 1;
     sr->headers_in.headers = mr->headers;
@@ -270,6 +256,7 @@ ngx_http_gamma_mirror_ctx(ngx_http_request_t *r, ngx_http_request_t *sr,
 
     sfctx->upstream_host = mr->host;
     sfctx->mirror = mr;
+    sfctx->content = ctx->filter->content;
 
     ngx_http_set_ctx(sr, sctx, ngx_http_gamma_module);
 
