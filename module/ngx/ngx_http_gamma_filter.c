@@ -27,6 +27,8 @@ static ngx_int_t ngx_http_gamma_filter_apply(ngx_http_request_t *r,
     ngx_http_gamma_ctx_t *ctx, ngx_http_gamma_filter_ctx_t *fctx,
     const gm_route_filter_t *f);
 static ngx_int_t ngx_http_gamma_header_filter(ngx_http_request_t *r);
+static ngx_int_t ngx_http_gamma_header_filter_main(ngx_http_request_t *r,
+    ngx_http_gamma_ctx_t *ctx) __attribute__((noinline));
 static ngx_int_t ngx_http_gamma_header_filter_run(ngx_http_request_t *r,
     ngx_http_gamma_filter_ctx_t *fctx) __attribute__((noinline));
 
@@ -172,12 +174,26 @@ ngx_http_gamma_header_filter(ngx_http_request_t *r)
 {
     ngx_http_gamma_ctx_t  *ctx;
 
-    if (r != r->main) {
-        return ngx_http_next_header_filter(r);
-    }
-
     ctx = ngx_http_get_module_ctx(r, ngx_http_gamma_module);
 
+    if (r == r->main
+        && ((ctx != NULL
+             && (ctx->session != NULL || ctx->retry_denied == 1
+                 || ctx->filter != NULL))
+            || r->err_status >= NGX_HTTP_BAD_REQUEST))
+    {
+        return ngx_http_gamma_header_filter_main(r, ctx);
+    }
+
+    return ngx_http_next_header_filter(r);
+}
+
+
+/* out of line: the common response has none of it, and a lighter frame */
+static ngx_int_t
+ngx_http_gamma_header_filter_main(ngx_http_request_t *r,
+    ngx_http_gamma_ctx_t *ctx)
+{
     if (ctx != NULL) {
         if (ctx->session != NULL
             && ngx_http_gamma_session_header(r, ctx) != NGX_OK)

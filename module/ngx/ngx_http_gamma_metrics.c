@@ -156,6 +156,7 @@ ngx_http_gamma_metrics_create_main_conf(ngx_conf_t *cf)
      *     mmcf->sh = NULL;
      *     mmcf->row = 0;
      *     mmcf->cache = NULL;
+     *     mmcf->last = NULL;
      */
 
     mmcf->off = NGX_CONF_UNSET;
@@ -577,6 +578,11 @@ ngx_http_gamma_mirror_failures(ngx_http_gamma_ctx_t *ctx)
 
 
 /* the series of this routing decision: the worker's cache, else the zone */
+#define ngx_http_gamma_series_hit(e, gen, fe, rl, be, kd)                   \
+    ((e)->generation == (gen) && (e)->frontend == (fe) && (e)->rule == (rl) \
+     && (e)->backend == (be) && (e)->kind == (kd) && (e)->index > 0)
+
+
 static ngx_int_t
 ngx_http_gamma_series(ngx_http_gamma_metrics_main_conf_t *mmcf,
     ngx_http_gamma_ctx_t *ctx)
@@ -594,13 +600,19 @@ ngx_http_gamma_series(ngx_http_gamma_metrics_main_conf_t *mmcf,
     be = ctx ? ctx->backend : NULL;
     kind = ctx ? ctx->table_kind : GM_TABLE_NONE;
 
+    /* a run of requests to one route: the same entry, no hash */
+    e = mmcf->last;
+
+    if (e != NULL && ngx_http_gamma_series_hit(e, gen, fe, rule, be, kind)) {
+        return e->index - 1;
+    }
+
     h = ((uintptr_t) fe >> 4) ^ ((uintptr_t) rule >> 3)
         ^ ((uintptr_t) be >> 5) ^ kind;
     e = &mmcf->cache[(h ^ (h >> 10)) & (NGX_HTTP_GAMMA_CACHE_SIZE - 1)];
+    mmcf->last = e;
 
-    if (e->generation == gen && e->frontend == fe && e->rule == rule
-        && e->backend == be && e->kind == kind && e->index > 0)
-    {
+    if (ngx_http_gamma_series_hit(e, gen, fe, rule, be, kind)) {
         return e->index - 1;
     }
 

@@ -89,6 +89,8 @@ typedef struct {
     ngx_slab_pool_t         *shpool;
     ngx_uint_t               row;          /* this worker's, 0: shared */
     ngx_http_gamma_series_cache_t *cache;  /* this worker's */
+    /* the entry the last request counted in, tried before the hash */
+    ngx_http_gamma_series_cache_t *last;
 } ngx_http_gamma_metrics_main_conf_t;
 
 
