@@ -7,12 +7,13 @@
  * request wraps: no phase handler runs for the requests without one), once
  * the body is read, each recorded mirror becomes a background subrequest
  * that clones the location: it skips routing, carries the mirror backend in
- * its own context and goes through gamma_balancer like any request.  Only the response header is waited
- * for (header_only); the client's response never waits for a mirror, a
- * mirror's failure is logged and nothing else, and a mirror that does not
- * answer within NGX_HTTP_GAMMA_MIRROR_TIMEOUT is cut off like an upstream
- * read timeout.  As with nginx's mirror module, the client connection
- * takes its next keep-alive request once the mirrors are done.
+ * its own context and goes through gamma_balancer like any request.  Only
+ * the response header is waited for (header_only); the client's response
+ * never waits for a mirror, a mirror's failure is logged and nothing else,
+ * and a mirror that does not answer within NGX_HTTP_GAMMA_MIRROR_TIMEOUT
+ * is cut off like an upstream read timeout.  As with nginx's mirror
+ * module, the client connection takes its next keep-alive request once
+ * the mirrors are done.
  */
 
 #include <ngx_config.h>
