@@ -397,18 +397,11 @@ gm_compile_session_path(gm_compile_ctx_t *ctx, gm_rule_t *rule,
     }
 
     /* a rule without an ext of its own gets one for the Path */
-    if (rule->ext == &gm_rule_ext_none) {
-        rx = gm_arena_alloc(ctx->arena, sizeof(gm_rule_ext_t));
-        if (rx == NULL) {
-            return -1;
-        }
-
-        *rx = gm_rule_ext_none;
-        rule->ext = rx;
+    rx = gm_compile_rule_own_ext(ctx, rule);
+    if (rx == NULL) {
+        return -1;
     }
 
-    /* the rule's ext is this compile's: gm_compile_rule_ext() */
-    rx = (gm_rule_ext_t *) rule->ext;
     rx->session_path = interned.data;
     rx->session_path_len = (uint16_t) interned.len;
 

@@ -121,7 +121,7 @@ gm_compile_deps_table(gm_compile_deps_t *d, const gm_route_table_t *t,
     for (i = 0; i < t->nentries; i++) {
         r = t->entries[i].rule;
 
-        if (gm_compile_deps_filters(d, r->filters) != 0) {
+        if (gm_compile_deps_filters(d, r->ext->filters) != 0) {
             return -1;
         }
 

@@ -220,7 +220,10 @@ int gm_compile_backend_tls(gm_compile_ctx_t *ctx);
 
 /* XBackendTrafficPolicies on backends (gm_compile_backendtraffic.c) */
 int gm_compile_backend_traffic(gm_compile_ctx_t *ctx);
-/* a rule's own sessionPersistence (same file) */
+/* the rule's ext, its own to write (gm_compile_route.c); NULL: no memory */
+gm_rule_ext_t *gm_compile_rule_own_ext(gm_compile_ctx_t *ctx,
+    gm_rule_t *rule);
+/* a rule's own sessionPersistence (gm_compile_backendtraffic.c) */
 int gm_compile_rule_session(gm_compile_ctx_t *ctx, gm_rule_ext_t *rx,
     const gm_http_rule_t *hr);
 

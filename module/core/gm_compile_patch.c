@@ -349,7 +349,7 @@ gm_patch_find_table(gm_patch_t *p, const gm_route_table_t *t)
             gm_patch_find_filters(p, r->backends[j].filters);
         }
 
-        gm_patch_find_filters(p, r->filters);
+        gm_patch_find_filters(p, r->ext->filters);
     }
 }
 

@@ -344,7 +344,9 @@ gm_compile_rule(gm_compile_ctx_t *ctx, gm_compile_route_t *cr, uint32_t index)
 {
     int                    rc;
     gm_rule_t             *rule;
+    gm_rule_ext_t         *rx;
     const gm_http_rule_t  *hr;
+    const gm_filters_t    *filters;
 
     rule = &cr->rules[index];
     hr = gm_compile_http_rule(cr, index);
@@ -370,12 +372,44 @@ gm_compile_rule(gm_compile_ctx_t *ctx, gm_compile_route_t *cr, uint32_t index)
 
     if (rc != 0
         || gm_compile_filters(ctx, rule, hr, hr->filters, hr->nfilters,
-                              &rule->filters) != 0)
+                              &filters) != 0)
     {
         return -1;
     }
 
+    if (filters != NULL) {
+        rx = gm_compile_rule_own_ext(ctx, rule);
+        if (rx == NULL) {
+            return -1;
+        }
+
+        rx->filters = filters;
+        rule->has_filters = 1;
+    }
+
     return gm_compile_rule_backends(ctx, rule, hr);
+}
+
+
+/* the rule's ext, its own (a copy of gm_rule_ext_none if it had none) */
+
+gm_rule_ext_t *
+gm_compile_rule_own_ext(gm_compile_ctx_t *ctx, gm_rule_t *rule)
+{
+    gm_rule_ext_t  *rx;
+
+    if (rule->ext == &gm_rule_ext_none) {
+        rx = gm_arena_alloc(ctx->arena, sizeof(gm_rule_ext_t));
+        if (rx == NULL) {
+            return NULL;
+        }
+
+        *rx = gm_rule_ext_none;
+        rule->ext = rx;
+    }
+
+    /* else made by gm_compile_rule_ext(), for this rule of this compile */
+    return (gm_rule_ext_t *) rule->ext;
 }
 
 

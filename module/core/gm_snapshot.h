@@ -123,6 +123,7 @@ typedef struct {
  * sets none points to gm_rule_ext_none, static data, never NULL.
  */
 typedef struct {
+    const gm_filters_t     *filters;      /* rule filters, or NULL */
     const uint16_t         *retry_codes;
     /* its own sessionPersistence (it beats its backends'), or NULL */
     const gm_session_t     *session;
@@ -149,7 +150,6 @@ struct gm_rule_s {
     gm_str_t                label;
     const gm_rule_route_t  *route;
     gm_weighted_backend_t  *backends;
-    const gm_filters_t     *filters;              /* rule filters, or NULL */
     const gm_rule_ext_t    *ext;                  /* never NULL */
     /* counts and flags last: no padding between them (memory, issue 12) */
     /* at most GM_MAX_BACKEND_REFS of GM_MAX_WEIGHT: 32 bits */
@@ -162,6 +162,7 @@ struct gm_rule_s {
     /* its own or a backend's sessionPersistence: else no session work */
     unsigned                has_session:1;
     unsigned                has_retry:1;
+    unsigned                has_filters:1;   /* ext->filters is set */
 };
 
 /* where an effective field came from: gm_effective_t.origin[] */

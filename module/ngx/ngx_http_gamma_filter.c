@@ -39,11 +39,11 @@ static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
 ngx_int_t
 ngx_http_gamma_filter_rule(ngx_http_request_t *r, ngx_http_gamma_ctx_t *ctx)
 {
-    if (ctx->rule == NULL || ctx->rule->filters == NULL) {
+    if (ctx->rule == NULL || !ctx->rule->has_filters) {
         return NGX_DECLINED;
     }
 
-    return ngx_http_gamma_filter_run(r, ctx, ctx->rule->filters);
+    return ngx_http_gamma_filter_run(r, ctx, ctx->rule->ext->filters);
 }
 
 

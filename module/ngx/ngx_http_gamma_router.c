@@ -503,7 +503,7 @@ ngx_http_gamma_choose(ngx_http_request_t *r, ngx_http_gamma_worker_t *w,
         }
     }
 
-    if (rule->filters) {
+    if (rule->has_filters) {
         rc = ngx_http_gamma_filter_rule(r, ctx);
         if (rc != NGX_DECLINED) {
             return rc;

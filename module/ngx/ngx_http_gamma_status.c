@@ -429,7 +429,7 @@ ngx_http_gamma_json_rule(ngx_http_gamma_out_t *out, const gm_rule_t *rule)
     size_t  i;
 
     ngx_http_gamma_out(out, ",\n   \"filters\": ");
-    ngx_http_gamma_json_filters(out, rule->filters);
+    ngx_http_gamma_json_filters(out, rule->ext->filters);
 
     ngx_http_gamma_out(out, ", \"timeouts\": {");
 

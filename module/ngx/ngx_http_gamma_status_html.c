@@ -191,7 +191,7 @@ ngx_http_gamma_html_table(ngx_http_gamma_out_t *out, const char *title,
         ngx_http_gamma_out(out, "</td><td>");
         ngx_http_gamma_html_match(out, &mv);
         ngx_http_gamma_out(out, "</td><td>");
-        ngx_http_gamma_html_filters(out, rule->filters);
+        ngx_http_gamma_html_filters(out, rule->ext->filters);
         ngx_http_gamma_out(out, "</td><td>");
         ngx_http_gamma_html_policy(out, rule);
         ngx_http_gamma_html_effective(out, mv.policy, rule, NULL, NULL);

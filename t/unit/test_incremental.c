@@ -271,7 +271,7 @@ dump_table(buf_t *b, const gm_route_table_t *t)
             (unsigned long long) r->total_weight,
             (long long) r->ext->timeout_request_ms,
             (long long) r->ext->timeout_backend_ms, r->ext->retry_attempts);
-        dump_filters(b, r->filters);
+        dump_filters(b, r->ext->filters);
         dump_policy(b, t->entries[i].policy);
 
         for (j = 0; j < r->nbackends; j++) {

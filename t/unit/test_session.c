@@ -11,6 +11,7 @@
 
 #include "tap.h"
 #include "fixture.h"
+#include "gm_filter.h"
 #include "gm_manifest.h"
 #include "gm_object_parse.h"
 #include "gm_session.h"
@@ -299,7 +300,20 @@ test_compiled(void)
                    &store);
     rule = s ? test_rule(s, 80, "/a", &b) : NULL;
     ok(rule != NULL && !rule->has_session && rule->ext == &gm_rule_ext_none
-       && rule->ext->session_path_len == 0, "no session: no Path");
+       && rule->ext->session_path_len == 0 && !rule->has_filters
+       && rule->ext->filters == NULL, "no session, no filters: no ext");
+    gm_snapshot_unref(s);
+    gm_store_destroy(store);
+
+    /* the ext out of line holds the rule's filters too */
+    s = test_build(MESH ROUTE("[{path: {type: PathPrefix, value: /a}}]",
+                              "    filters: [{type: RequestHeaderModifier, "
+                              "requestHeaderModifier: {set: [{name: x-a, "
+                              "value: b}]}}]\n"), &store);
+    rule = s ? test_rule(s, 80, "/a", &b) : NULL;
+    ok(rule != NULL && rule->has_filters && rule->ext != &gm_rule_ext_none
+       && rule->ext->filters != NULL && rule->ext->filters->nfilters == 1
+       && rule->ext->session_path_len == 0, "filters: in the rule's ext");
     gm_snapshot_unref(s);
     gm_store_destroy(store);
 
