@@ -14,30 +14,31 @@
  * recompiles what depends on that route.
  */
 
+/* qsort_r() */
+#define _GNU_SOURCE
+
 #include <stdlib.h>
 #include <string.h>
 
 #include "gm_file_source_int.h"
-#include "gm_limits.h"
 #include "gm_object_parse.h"
 #include "gm_reject.h"
 
 
 static int gm_file_define(gm_file_load_t *ld, gm_object_t *obj,
     uint64_t hash);
-static int gm_file_define_key(gm_file_load_t *ld, gm_object_t *obj,
-    uint64_t hash, gm_file_key_t *key_in);
 static uint64_t gm_file_doc_hash(json_t *doc);
-static int gm_file_unchanged(gm_file_load_t *ld, gm_file_key_t *key,
+static int gm_file_unchanged(gm_file_load_t *ld, const gm_file_name_t *key,
     uint64_t hash);
 static void gm_file_keep_invalid(gm_file_load_t *ld, json_t *doc);
-static int gm_file_key_init(gm_file_key_t *key, unsigned kind,
-    const char *ns, const char *name, char *buf, size_t size, char **alloc);
 static gm_file_key_t *gm_file_keys_add(gm_file_load_t *ld,
-    const gm_file_key_t *key, uint64_t hash, unsigned owner);
-static int gm_file_key_cmp(const void *one, const void *two);
+    const gm_file_name_t *key, uint64_t hash, unsigned owner);
+static int gm_file_key_cmp(const void *one, const void *two, void *base);
+static int gm_file_name_cmp(const gm_file_name_t *a, const char *base,
+    const gm_file_key_t *b);
 static void gm_file_keys_pack(gm_file_load_t *ld);
-static size_t gm_file_key_size(const gm_file_key_t *key);
+static gm_file_key_t *gm_file_find(const gm_file_t *f,
+    const gm_file_name_t *key);
 
 
 void
@@ -85,42 +86,19 @@ gm_file_doc(void *data, json_t *doc, size_t index)
 static int
 gm_file_define(gm_file_load_t *ld, gm_object_t *obj, uint64_t hash)
 {
-    int             rc;
-    char            buf[GM_MAX_LABEL + GM_MAX_OBJECT_NAME + 2], *alloc;
-    gm_file_key_t   key;
+    gm_file_t       *f, *other, *first;
+    gm_file_key_t   *k, *ok;
+    gm_file_name_t   key;
 
-    if (gm_file_key_init(&key, obj->body->meta.kind,
-                         obj->body->meta.ns.data, obj->body->meta.name.data,
-                         buf, sizeof(buf), &alloc)
-        != 0)
-    {
-        gm_object_free(obj);
-        return 0;
-    }
+    key.kind = obj->body->meta.kind;
+    key.ns = obj->body->meta.ns.data;
+    key.name = obj->body->meta.name.data;
 
-    rc = gm_file_define_key(ld, obj, hash, &key);
-    free(alloc);
-
-    return rc;
-}
-
-
-static int
-gm_file_define_key(gm_file_load_t *ld, gm_object_t *obj, uint64_t hash,
-    gm_file_key_t *key_in)
-{
-    gm_file_t      *f, *other, *first;
-    gm_file_key_t   key, *k, *ok;
-
-    f = ld->file;
-    key = *key_in;
-
-    first = f;
+    first = ld->file;
     other = NULL;
 
     for (f = ld->fs->files; f; f = f->next) {
-        if (f == ld->file || gm_file_keys_find(f->keys, f->nkeys, &key) == 0)
-        {
+        if (f == ld->file || gm_file_find(f, &key) == NULL) {
             continue;
         }
 
@@ -135,7 +113,7 @@ gm_file_define_key(gm_file_load_t *ld, gm_object_t *obj, uint64_t hash,
         gm_log(&ld->fs->limit.log, GM_LOG_WARN,
                "%s %s/%s is defined in \"%s\" and in \"%s\": the one in "
                "\"%s\" is used (the first file by name wins)",
-               gm_kind_name(key.kind), key.ns, gm_file_key_name(&key),
+               gm_kind_name(key.kind), key.ns, key.name,
                first == ld->file ? ld->file->path : first->path,
                first == ld->file ? other->path : ld->file->path,
                first->path);
@@ -152,8 +130,7 @@ gm_file_define_key(gm_file_load_t *ld, gm_object_t *obj, uint64_t hash,
 
     /* the others' versions are no longer the ones in the store */
     for (f = ld->fs->files; other && f; f = f->next) {
-        ok = (f == ld->file) ? NULL : gm_file_keys_find(f->keys, f->nkeys,
-                                                        &key);
+        ok = (f == ld->file) ? NULL : gm_file_find(f, &key);
         if (ok) {
             ok->owner = 0;
         }
@@ -195,11 +172,12 @@ gm_file_doc_hash(json_t *doc)
  * Not for a key that appears twice in the file (the later one wins).
  */
 static int
-gm_file_unchanged(gm_file_load_t *ld, gm_file_key_t *key, uint64_t hash)
+gm_file_unchanged(gm_file_load_t *ld, const gm_file_name_t *key,
+    uint64_t hash)
 {
     gm_file_key_t  *prev;
 
-    prev = gm_file_keys_find(ld->file->keys, ld->file->nkeys, key);
+    prev = gm_file_find(ld->file, key);
 
     if (prev == NULL) {
         return 0;
@@ -212,8 +190,7 @@ gm_file_unchanged(gm_file_load_t *ld, gm_file_key_t *key, uint64_t hash)
     prev->again = 1;
 
     return hash != 0 && prev->owner && prev->hash == hash
-           && gm_store_get(ld->fs->store, key->kind, key->ns,
-                           gm_file_key_name(key))
+           && gm_store_get(ld->fs->store, key->kind, key->ns, key->name)
               != NULL;
 }
 
@@ -222,102 +199,79 @@ gm_file_unchanged(gm_file_load_t *ld, gm_file_key_t *key, uint64_t hash)
 static void
 gm_file_keep_invalid(gm_file_load_t *ld, json_t *doc)
 {
-    char            buf[GM_MAX_LABEL + GM_MAX_OBJECT_NAME + 2], *alloc;
-    json_t         *meta;
-    unsigned        k;
-    const char     *kind, *ns, *name, *kname;
-    gm_file_key_t   key, *prev;
+    json_t          *meta;
+    const char      *kind;
+    gm_file_key_t   *prev;
+    gm_file_name_t   key;
 
     kind = json_string_value(json_object_get(doc, "kind"));
     meta = json_object_get(doc, "metadata");
-    name = json_string_value(json_object_get(meta, "name"));
-    ns = json_string_value(json_object_get(meta, "namespace"));
+    key.name = json_string_value(json_object_get(meta, "name"));
+    key.ns = json_string_value(json_object_get(meta, "namespace"));
 
-    if (kind == NULL || name == NULL) {
+    if (kind == NULL || key.name == NULL) {
         return;
     }
 
-    for (k = 0; k < GM_KIND_MAX; k++) {
-        if (strcmp(kind, gm_kind_name(k)) != 0) {
+    if (key.ns == NULL) {
+        key.ns = "default";
+    }
+
+    for (key.kind = 0; key.kind < GM_KIND_MAX; key.kind++) {
+        if (strcmp(kind, gm_kind_name(key.kind)) != 0) {
             continue;
         }
 
-        if (gm_file_key_init(&key, k, ns ? ns : "default", name, buf,
-                             sizeof(buf), &alloc)
-            != 0)
-        {
-            return;
-        }
-
-        kname = gm_file_key_name(&key);
-        prev = gm_file_keys_find(ld->file->keys, ld->file->nkeys, &key);
+        prev = gm_file_find(ld->file, &key);
 
         if (prev && prev->owner
-            && gm_store_get(ld->fs->store, key.kind, key.ns, kname))
+            && gm_store_get(ld->fs->store, key.kind, key.ns, key.name))
         {
             gm_file_keys_add(ld, &key, prev->hash, 1);
 
-        } else if (gm_store_get(ld->fs->store, key.kind, key.ns, kname)
+        } else if (gm_store_get(ld->fs->store, key.kind, key.ns, key.name)
                    == NULL)
         {
             /* never valid: the key stays, its rejection goes with it */
             gm_file_keys_add(ld, &key, 0, 1);
         }
-
-        free(alloc);
     }
 }
 
 
-/*
- * A key to look for: the two names one after the other, in buf or, when
- * they do not fit, in an allocation (*alloc, to free; NULL if none).
- */
-static int
-gm_file_key_init(gm_file_key_t *key, unsigned kind, const char *ns,
-    const char *name, char *buf, size_t size, char **alloc)
+/* the names of a key in its set (a file's or a load's) */
+gm_file_name_t
+gm_file_key_names(const char *base, const gm_file_key_t *key)
 {
-    size_t  ns_len, name_len;
+    gm_file_name_t  n;
 
-    ns_len = strlen(ns);
-    name_len = strlen(name);
-    *alloc = NULL;
+    n.kind = key->kind;
+    n.ns = base + key->names;
+    n.name = n.ns + strlen(n.ns) + 1;
 
-    if (ns_len + name_len + 2 > size) {
-        buf = malloc(ns_len + name_len + 2);
-        if (buf == NULL) {
-            return -1;
-        }
-
-        *alloc = buf;
-    }
-
-    memcpy(buf, ns, ns_len + 1);
-    memcpy(buf + ns_len + 1, name, name_len + 1);
-
-    key->ns = buf;
-    key->hash = 0;
-    key->kind = kind;
-    key->owner = 0;
-    key->again = 0;
-
-    return 0;
+    return n;
 }
 
 
+/* the names of a file's keys: after the array, or the load's buffer */
 const char *
-gm_file_key_name(const gm_file_key_t *key)
+gm_file_names(const gm_file_t *f)
 {
-    return key->ns + strlen(key->ns) + 1;
+    if (f->names != NULL || f->keys == NULL) {
+        return f->names;
+    }
+
+    return (const char *) (f->keys + f->nkeys);
 }
 
 
+/* the names the load appends to: "ns\0name\0", an offset each */
 static gm_file_key_t *
-gm_file_keys_add(gm_file_load_t *ld, const gm_file_key_t *from,
+gm_file_keys_add(gm_file_load_t *ld, const gm_file_name_t *from,
     uint64_t hash, unsigned owner)
 {
-    size_t          len;
-    gm_str_t        names;
+    char           *names;
+    size_t          ns_len, name_len, cap;
     gm_file_key_t  *keys, key;
 
     if (ld->nkeys == ld->cap) {
@@ -330,141 +284,182 @@ gm_file_keys_add(gm_file_load_t *ld, const gm_file_key_t *from,
         ld->keys = keys;
     }
 
-    if (ld->names == NULL) {
-        ld->names = gm_arena_create(4096);
+    ns_len = strlen(from->ns);
+    name_len = strlen(from->name);
 
-        if (ld->names == NULL) {
-            return NULL;
-        }
-    }
-
-    /* the two names, the first NUL among the bytes copied */
-    len = gm_file_key_size(from);
-
-    if (gm_arena_strdup(ld->names, &names, from->ns, len - 1) != 0) {
+    if (ld->names_len + ns_len + name_len + 2 > UINT32_MAX) {
         return NULL;
     }
 
-    key.kind = from->kind;
+    if (ld->names_len + ns_len + name_len + 2 > ld->names_cap) {
+        cap = ld->names_cap ? ld->names_cap * 2 : 4096;
+
+        while (cap < ld->names_len + ns_len + name_len + 2) {
+            cap *= 2;
+        }
+
+        names = realloc(ld->names, cap);
+        if (names == NULL) {
+            return NULL;
+        }
+
+        ld->names = names;
+        ld->names_cap = cap;
+    }
+
+    memcpy(ld->names + ld->names_len, from->ns, ns_len + 1);
+    memcpy(ld->names + ld->names_len + ns_len + 1, from->name, name_len + 1);
+
     key.hash = hash;
+    key.names = (uint32_t) ld->names_len;
+    key.kind = from->kind;
     key.owner = owner;
     key.again = 0;
-    key.ns = names.data;
 
+    ld->names_len += ns_len + name_len + 2;
     ld->keys[ld->nkeys++] = key;
 
     return &ld->keys[ld->nkeys - 1];
 }
 
 
+/* base: the names of both keys */
 static int
-gm_file_key_cmp(const void *one, const void *two)
+gm_file_key_cmp(const void *one, const void *two, void *base)
 {
-    int                   rc;
-    const gm_file_key_t  *a, *b;
+    gm_file_name_t  a;
 
-    a = one;
-    b = two;
+    a = gm_file_key_names(base, one);
 
-    if (a->kind != b->kind) {
-        return a->kind < b->kind ? -1 : 1;
+    return gm_file_name_cmp(&a, base, two);
+}
+
+
+static int
+gm_file_name_cmp(const gm_file_name_t *a, const char *base,
+    const gm_file_key_t *key)
+{
+    int             rc;
+    gm_file_name_t  b;
+
+    b = gm_file_key_names(base, key);
+
+    if (a->kind != b.kind) {
+        return a->kind < b.kind ? -1 : 1;
     }
 
-    rc = strcmp(a->ns, b->ns);
+    rc = strcmp(a->ns, b.ns);
 
-    return rc ? rc : strcmp(gm_file_key_name(a), gm_file_key_name(b));
+    return rc ? rc : strcmp(a->name, b.name);
+}
+
+
+static gm_file_key_t *
+gm_file_find(const gm_file_t *f, const gm_file_name_t *key)
+{
+    return gm_file_keys_find(f->keys, f->nkeys, gm_file_names(f), key);
 }
 
 
 gm_file_key_t *
-gm_file_keys_find(gm_file_key_t *keys, size_t n, gm_file_key_t *key)
+gm_file_keys_find(gm_file_key_t *keys, size_t n, const char *base,
+    const gm_file_name_t *key)
 {
-    return n ? bsearch(key, keys, n, sizeof(gm_file_key_t), gm_file_key_cmp)
-             : NULL;
+    int     rc;
+    size_t  lo, hi, mid;
+
+    lo = 0;
+    hi = n;
+
+    while (lo < hi) {
+        mid = lo + (hi - lo) / 2;
+        rc = gm_file_name_cmp(key, base, &keys[mid]);
+
+        if (rc == 0) {
+            return &keys[mid];
+        }
+
+        if (rc < 0) {
+            hi = mid;
+
+        } else {
+            lo = mid + 1;
+        }
+    }
+
+    return NULL;
 }
 
 
 void
 gm_file_keys_sort(gm_file_load_t *ld)
 {
-    size_t          i;
-    gm_file_key_t  *keys;
+    size_t           i;
+    const char      *base;
+    gm_file_name_t   n;
 
     if (ld->nkeys == 0) {
-        gm_arena_destroy(ld->names);
+        free(ld->names);
         ld->names = NULL;
         return;
     }
 
     gm_file_keys_pack(ld);
 
-    /* without memory for that, at least without the growth's slack */
-    if (ld->nkeys < ld->cap) {
-        keys = realloc(ld->keys, ld->nkeys * sizeof(gm_file_key_t));
+    base = gm_file_load_names(ld);
 
-        if (keys != NULL) {
-            ld->keys = keys;
-            ld->cap = ld->nkeys;
-        }
-    }
-
-    qsort(ld->keys, ld->nkeys, sizeof(gm_file_key_t), gm_file_key_cmp);
+    qsort_r(ld->keys, ld->nkeys, sizeof(gm_file_key_t), gm_file_key_cmp,
+            (void *) base);
 
     for (i = 1; i < ld->nkeys; i++) {
-        if (gm_file_key_cmp(&ld->keys[i - 1], &ld->keys[i]) == 0) {
+        if (gm_file_key_cmp(&ld->keys[i - 1], &ld->keys[i], (void *) base)
+            == 0)
+        {
             /* which one the next read finds is not known: put it again */
             ld->keys[i - 1].hash = 0;
             ld->keys[i].hash = 0;
 
+            n = gm_file_key_names(base, &ld->keys[i]);
             gm_log(&ld->fs->limit.log, GM_LOG_WARN,
                    "%s %s/%s appears twice in \"%s\", the later one wins",
-                   gm_kind_name(ld->keys[i].kind), ld->keys[i].ns,
-                   gm_file_key_name(&ld->keys[i]), ld->file->path);
+                   gm_kind_name(n.kind), n.ns, n.name, ld->file->path);
         }
     }
 }
 
 
+const char *
+gm_file_load_names(const gm_file_load_t *ld)
+{
+    if (ld->names != NULL || ld->keys == NULL) {
+        return ld->names;
+    }
+
+    return (const char *) (ld->keys + ld->nkeys);
+}
+
+
 /*
  * The keys stay as long as the file: one block of the array and the
- * names after it, instead of the growing array and the load's arena.
- * If that block cannot be had, the names stay in the arena, which the
- * file keeps.
+ * names after it (the offsets stay), instead of the growing array and
+ * the load's buffer.  If that block cannot be had, the file keeps the
+ * array and the buffer.
  */
 static void
 gm_file_keys_pack(gm_file_load_t *ld)
 {
-    char           *p;
-    size_t          i, size, len;
-    gm_file_key_t  *keys, *k;
+    gm_file_key_t  *keys;
 
-    size = ld->nkeys * sizeof(gm_file_key_t);
-
-    for (i = 0; i < ld->nkeys; i++) {
-        k = &ld->keys[i];
-        size += gm_file_key_size(k);
-    }
-
-    keys = malloc(size);
+    keys = malloc(ld->nkeys * sizeof(gm_file_key_t) + ld->names_len);
     if (keys == NULL) {
         return;
     }
 
-    p = (char *) (keys + ld->nkeys);
-
-    for (i = 0; i < ld->nkeys; i++) {
-        k = &ld->keys[i];
-        keys[i] = *k;
-
-        len = gm_file_key_size(k);
-        memcpy(p, k->ns, len);
-
-        keys[i].ns = p;
-        p += len;
-    }
+    memcpy(keys, ld->keys, ld->nkeys * sizeof(gm_file_key_t));
+    memcpy(keys + ld->nkeys, ld->names, ld->names_len);
 
     free(ld->keys);
-    gm_arena_destroy(ld->names);
+    free(ld->names);
     ld->names = NULL;
     ld->keys = keys;
     ld->cap = ld->nkeys;
@@ -472,10 +467,10 @@ gm_file_keys_pack(gm_file_load_t *ld)
 
 
 void
-gm_file_keys_free(gm_file_key_t *keys, gm_arena_t *names)
+gm_file_keys_free(gm_file_key_t *keys, char *names)
 {
     free(keys);
-    gm_arena_destroy(names);
+    free(names);
 }
 
 
@@ -509,18 +504,19 @@ gm_file_drop(gm_file_source_t *fs, gm_file_t *f)
 int
 gm_file_forget(gm_file_source_t *fs, gm_file_t *f, gm_file_key_t *key)
 {
-    int         shared;
-    gm_file_t  *other;
+    int              shared;
+    gm_file_t       *other;
+    gm_file_name_t   n;
 
     if (!key->owner) {
         return 0;
     }
 
+    n = gm_file_key_names(gm_file_names(f), key);
     shared = 0;
 
     for (other = fs->files; other; other = other->next) {
-        if (other != f && gm_file_keys_find(other->keys, other->nkeys, key))
-        {
+        if (other != f && gm_file_find(other, &n)) {
             other->stale = 1;
             shared = 1;
         }
@@ -528,23 +524,10 @@ gm_file_forget(gm_file_source_t *fs, gm_file_t *f, gm_file_key_t *key)
 
     if (shared) {
         gm_log(fs->log, GM_LOG_NOTICE, "%s %s/%s left \"%s\": another file "
-               "that defines it provides it now", gm_kind_name(key->kind),
-               key->ns, gm_file_key_name(key), f->path);
+               "that defines it provides it now", gm_kind_name(n.kind),
+               n.ns, n.name, f->path);
         return 0;
     }
 
-    return gm_store_delete(fs->store, key->kind, key->ns,
-                           gm_file_key_name(key));
-}
-
-
-/* the two names and their NULs */
-static size_t
-gm_file_key_size(const gm_file_key_t *key)
-{
-    const char  *name;
-
-    name = gm_file_key_name(key);
-
-    return (size_t) (name - key->ns) + strlen(name) + 1;
+    return gm_store_delete(fs->store, n.kind, n.ns, n.name);
 }

@@ -429,6 +429,7 @@ gm_file_load(gm_file_source_t *fs, gm_file_t *f)
 {
     char            *buf;
     size_t           len, i;
+    gm_file_name_t   n;
     gm_file_load_t   ld;
 
     buf = gm_file_read(fs, f, &len);
@@ -458,7 +459,11 @@ gm_file_load(gm_file_source_t *fs, gm_file_t *f)
 
     /* objects the file no longer holds */
     for (i = 0; i < f->nkeys; i++) {
-        if (gm_file_keys_find(ld.keys, ld.nkeys, &f->keys[i]) == NULL) {
+        n = gm_file_key_names(gm_file_names(f), &f->keys[i]);
+
+        if (gm_file_keys_find(ld.keys, ld.nkeys, gm_file_load_names(&ld), &n)
+            == NULL)
+        {
             ld.changed |= gm_file_forget(fs, f, &f->keys[i]);
         }
     }

@@ -14,24 +14,30 @@
 
 #include <jansson.h>
 
-#include "gm_arena.h"
 #include "gm_file_notify.h"
 #include "gm_file_source.h"
 
 
+/* a key looked for, or a key's names */
+typedef struct {
+    unsigned      kind;             /* gm_kind_e */
+    const char   *ns;
+    const char   *name;
+} gm_file_name_t;
+
 /*
- * A key: kind, namespace and name.  The name follows the namespace and
- * its NUL (gm_file_key_name()): 24 bytes a key, not 32 (memory, issue
- * 12).  While a file is read, the names of its keys are in the load's
- * arena; once the keys are sorted, all of them are in the keys' own
- * block, after the array, and the arena goes: no small allocation a key
- * is left behind, freed among the objects the read put in the store,
- * where its page stays (about 30,000 such holes of 32 bytes at 10,000
- * Services, 0.8 MB, before).
+ * A key: kind, namespace and name.  Its names, "ns\0name\0", are at an
+ * offset into the names of its set (gm_file_key_names()): 16 bytes a key
+ * (memory, issue 12).  While a file is read, the names of its keys are
+ * appended to the load's buffer; once the keys are sorted, the array and
+ * the names are one block, the names after the array, and the buffer
+ * goes: no small allocation a key is left behind, freed among the
+ * objects the read put in the store, where its page stays (about 30,000
+ * such holes of 32 bytes at 10,000 Services, 0.8 MB, before).
  */
 typedef struct {
-    char       *ns;
     uint64_t    hash;               /* of the document, JSON with keys sorted */
+    uint32_t    names;              /* offset in the set's names */
     unsigned    kind:8;             /* gm_kind_e */
     unsigned    owner:1;            /* this file's version is the one used */
     unsigned    again:1;            /* a previous key seen in this read */
@@ -58,7 +64,7 @@ struct gm_file_s {
     int64_t         gone_since;     /* not found since then, or -1 */
     gm_file_key_t  *keys;
     size_t          nkeys;
-    gm_arena_t     *names;          /* the keys' names if not in their block */
+    char           *names;          /* the keys' names if not in their block */
     unsigned        seen:1;
     unsigned        loaded:1;       /* "read" is valid */
     unsigned        failed:1;       /* the last read failed: retried */
@@ -85,7 +91,9 @@ typedef struct {
     gm_file_key_t     *keys;
     size_t             nkeys;
     size_t             cap;
-    gm_arena_t        *names;       /* the keys' names until sorted */
+    char              *names;       /* the keys' names until packed */
+    size_t             names_len;
+    size_t             names_cap;
     int                changed;
 } gm_file_load_t;
 
@@ -94,13 +102,16 @@ typedef struct {
 void gm_file_doc(void *data, json_t *doc, size_t index);
 /* sorts the keys of a load and reports an object it holds twice */
 void gm_file_keys_sort(gm_file_load_t *ld);
-/* keys must be sorted */
+/* keys must be sorted; base: their names */
 gm_file_key_t *gm_file_keys_find(gm_file_key_t *keys, size_t n,
-    gm_file_key_t *key);
-/* the keys and the arena of their names if any */
-void gm_file_keys_free(gm_file_key_t *keys, gm_arena_t *names);
-/* the key's name: after its namespace */
-const char *gm_file_key_name(const gm_file_key_t *key);
+    const char *base, const gm_file_name_t *key);
+/* the keys and their names' buffer if any */
+void gm_file_keys_free(gm_file_key_t *keys, char *names);
+/* a key's names in the names of its set (base) */
+gm_file_name_t gm_file_key_names(const char *base, const gm_file_key_t *key);
+/* the names of a file's keys, of a load's */
+const char *gm_file_names(const gm_file_t *f);
+const char *gm_file_load_names(const gm_file_load_t *ld);
 /* the file's objects leave: returns 1 when the store changed */
 int gm_file_drop(gm_file_source_t *fs, gm_file_t *f);
 int gm_file_forget(gm_file_source_t *fs, gm_file_t *f, gm_file_key_t *key);
