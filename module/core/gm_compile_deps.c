@@ -127,7 +127,8 @@ gm_compile_deps_table(gm_compile_deps_t *d, const gm_route_table_t *t,
 
         for (j = 0; j < r->nbackends; j++) {
             if (gm_compile_deps_add(d, r->backends[j].backend, slot, 0) != 0
-                || gm_compile_deps_filters(d, r->backends[j].filters) != 0)
+                || gm_compile_deps_filters(d, gm_rule_backend_filters(r, j))
+                   != 0)
             {
                 return -1;
             }

@@ -346,7 +346,7 @@ gm_patch_find_table(gm_patch_t *p, const gm_route_table_t *t)
 
         for (j = 0; j < r->nbackends; j++) {
             gm_patch_find_backend(p, r->backends[j].backend);
-            gm_patch_find_filters(p, r->backends[j].filters);
+            gm_patch_find_filters(p, gm_rule_backend_filters(r, j));
         }
 
         gm_patch_find_filters(p, r->ext->filters);

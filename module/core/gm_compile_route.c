@@ -21,6 +21,8 @@ static void gm_compile_retry_codes_check(gm_compile_ctx_t *ctx,
     const gm_rule_t *rule);
 static int gm_compile_rule(gm_compile_ctx_t *ctx, gm_compile_route_t *cr,
     uint32_t index);
+static int gm_compile_backend_filters(gm_compile_ctx_t *ctx, gm_rule_t *rule,
+    size_t n, size_t i, const gm_filters_t *fs);
 static int gm_compile_rule_backends(gm_compile_ctx_t *ctx, gm_rule_t *rule,
     const gm_http_rule_t *hr);
 static int gm_compile_filters(gm_compile_ctx_t *ctx, const gm_rule_t *rule,
@@ -424,6 +426,7 @@ gm_compile_rule_backends(gm_compile_ctx_t *ctx, gm_rule_t *rule,
 {
     size_t                  i, n;
     gm_backend_t           *b;
+    const gm_filters_t     *fs;
     gm_weighted_backend_t  *wb;
 
     /*
@@ -455,12 +458,42 @@ gm_compile_rule_backends(gm_compile_ctx_t *ctx, gm_rule_t *rule,
         rule->total_weight += wb->weight;
 
         if (gm_compile_filters(ctx, rule, hr, hr->backends[i].filters,
-                               hr->backends[i].nfilters, &wb->filters)
-            != 0)
+                               hr->backends[i].nfilters, &fs)
+            != 0
+            || (fs != NULL
+                && gm_compile_backend_filters(ctx, rule, n, i, fs) != 0))
         {
             return -1;
         }
     }
+
+    return 0;
+}
+
+
+/* backend i's filters, in an array of n the rule's ext gets on first use */
+
+static int
+gm_compile_backend_filters(gm_compile_ctx_t *ctx, gm_rule_t *rule, size_t n,
+    size_t i, const gm_filters_t *fs)
+{
+    gm_rule_ext_t  *rx;
+
+    rx = gm_compile_rule_own_ext(ctx, rule);
+    if (rx == NULL) {
+        return -1;
+    }
+
+    if (rx->backend_filters == NULL) {
+        rx->backend_filters = gm_arena_calloc(ctx->arena,
+                                              n * sizeof(gm_filters_t *));
+        if (rx->backend_filters == NULL) {
+            return -1;
+        }
+    }
+
+    rx->backend_filters[i] = fs;
+    rule->has_backend_filters = 1;
 
     return 0;
 }

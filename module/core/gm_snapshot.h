@@ -105,10 +105,12 @@ typedef struct {
 /* compiled HTTPRoute filters, laid out by gm_filter.h */
 typedef struct gm_filters_s  gm_filters_t;
 
-/* its "ns/name:port" is backend->label */
+/*
+ * Its "ns/name:port" is backend->label; its backendRef filters are out of
+ * line (memory, issue 12): gm_rule_backend_filters().
+ */
 typedef struct {
     gm_backend_t        *backend;
-    const gm_filters_t  *filters;     /* backendRef filters, or NULL */
     uint32_t             weight;      /* 0: only sessions come to it */
 } gm_weighted_backend_t;
 
@@ -124,6 +126,8 @@ typedef struct {
  */
 typedef struct {
     const gm_filters_t     *filters;      /* rule filters, or NULL */
+    /* per backend, its backendRef filters; NULL when none has any */
+    const gm_filters_t    **backend_filters;
     const uint16_t         *retry_codes;
     /* its own sessionPersistence (it beats its backends'), or NULL */
     const gm_session_t     *session;
@@ -163,7 +167,12 @@ struct gm_rule_s {
     unsigned                has_session:1;
     unsigned                has_retry:1;
     unsigned                has_filters:1;   /* ext->filters is set */
+    unsigned                has_backend_filters:1;
 };
+
+/* the backendRef filters of the rule's backend i, or NULL */
+#define gm_rule_backend_filters(rule, i)                                     \
+    ((rule)->ext->backend_filters ? (rule)->ext->backend_filters[i] : NULL)
 
 /* where an effective field came from: gm_effective_t.origin[] */
 #define GM_ORIGIN_OP_OVERRIDE     1       /* gamma_override */

@@ -51,11 +51,22 @@ ngx_int_t
 ngx_http_gamma_filter_backend(ngx_http_request_t *r,
     ngx_http_gamma_ctx_t *ctx)
 {
-    if (ctx->weighted == NULL || ctx->weighted->filters == NULL) {
+    const gm_filters_t  *fs;
+
+    if (ctx->weighted == NULL || ctx->rule == NULL
+        || !ctx->rule->has_backend_filters)
+    {
         return NGX_DECLINED;
     }
 
-    return ngx_http_gamma_filter_run(r, ctx, ctx->weighted->filters);
+    /* ctx->weighted is one of ctx->rule's backends */
+    fs = gm_rule_backend_filters(ctx->rule,
+                                 ctx->weighted - ctx->rule->backends);
+    if (fs == NULL) {
+        return NGX_DECLINED;
+    }
+
+    return ngx_http_gamma_filter_run(r, ctx, fs);
 }
 
 

@@ -538,7 +538,7 @@ ngx_http_gamma_choose(ngx_http_request_t *r, ngx_http_gamma_worker_t *w,
         return ngx_http_gamma_backend_status(r, ctx->backend);
     }
 
-    if (wb->filters) {
+    if (rule->has_backend_filters) {
         rc = ngx_http_gamma_filter_backend(r, ctx);
         if (rc != NGX_DECLINED) {
             return rc;

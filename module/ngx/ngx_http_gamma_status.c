@@ -469,7 +469,7 @@ ngx_http_gamma_json_rule(ngx_http_gamma_out_t *out, const gm_rule_t *rule)
         ngx_http_gamma_out(out, i ? ", " : "");
         ngx_http_gamma_json_backend(out, rule->backends[i].backend,
                                     rule->backends[i].weight,
-                                    rule->backends[i].filters);
+                                    gm_rule_backend_filters(rule, i));
     }
 
     ngx_http_gamma_out(out, "]");

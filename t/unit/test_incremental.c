@@ -278,7 +278,7 @@ dump_table(buf_t *b, const gm_route_table_t *t)
             out(b, "\n     %s w%u", r->backends[j].backend->label.data,
                 r->backends[j].weight);
             dump_backend(b, r->backends[j].backend);
-            dump_filters(b, r->backends[j].filters);
+            dump_filters(b, gm_rule_backend_filters(r, j));
         }
 
         out(b, "\n");

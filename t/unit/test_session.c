@@ -317,6 +317,31 @@ test_compiled(void)
     gm_snapshot_unref(s);
     gm_store_destroy(store);
 
+    /* a backendRef's filters: out of line too, by the backend's index */
+    s = test_build(MESH
+                   "apiVersion: gateway.networking.k8s.io/v1\n"
+                   "kind: HTTPRoute\n"
+                   "metadata: {name: rt, namespace: prod}\n"
+                   "spec:\n"
+                   "  parentRefs: [{group: \"\", kind: Service, name: svc, "
+                   "port: 80}]\n"
+                   "  rules:\n"
+                   "  - backendRefs:\n"
+                   "    - {name: svc, port: 80}\n"
+                   "    - name: svc\n"
+                   "      port: 81\n"
+                   "      filters: [{type: RequestHeaderModifier, "
+                   "requestHeaderModifier: {add: [{name: x-b, value: c}]}}]\n",
+                   &store);
+    rule = s ? test_rule(s, 80, "/", &b) : NULL;
+    ok(rule != NULL && rule->has_backend_filters && !rule->has_filters
+       && rule->nbackends == 2 && gm_rule_backend_filters(rule, 0) == NULL
+       && gm_rule_backend_filters(rule, 1) != NULL
+       && gm_rule_backend_filters(rule, 1)->nfilters == 1,
+       "backendRef filters: in the rule's ext, by index");
+    gm_snapshot_unref(s);
+    gm_store_destroy(store);
+
     /* passthrough (the admin port has no route): the policy's */
     s = test_build(MESH ROUTE("[{path: {type: PathPrefix, value: /a}}, "
                               "{path: {type: Exact, value: /b}}]", "")
