@@ -173,6 +173,28 @@ test_valid(void)
 
     gm_snapshot_unref(s);
     gm_store_destroy(store);
+
+    /* the entries of accepted, resolved routes share one condition array */
+    store = mesh();
+    route(store, "one", "web", "v1", 80);
+    route(store, "two", "web", "v1", 80);
+    route(store, "bad", "web", "gone", 80);
+    s = build(store);
+
+    ok(cond(s, "one", 0, "Accepted") != NULL
+       && cond(s, "one", 0, "Accepted") == cond(s, "two", 0, "Accepted"),
+       "valid: two accepted routes share their conditions");
+    ok(cond(s, "bad", 0, "Accepted") != NULL
+       && cond(s, "bad", 0, "Accepted") != cond(s, "one", 0, "Accepted"),
+       "valid: a route with an unresolved ref has its own");
+    c = cond(s, "two", 0, "ResolvedRefs");
+    is_str(c ? msg(c) : NULL, "All references resolved",
+           "valid: the shared ResolvedRefs message");
+    c = cond(s, "bad", 0, "ResolvedRefs");
+    ok(c && !c->status, "valid: the unresolved one's ResolvedRefs=False");
+
+    gm_snapshot_unref(s);
+    gm_store_destroy(store);
 }
 
 
