@@ -132,8 +132,8 @@ gm_compile_port_backend(gm_compile_ctx_t *ctx, gm_compile_service_t *cs,
     }
 
     /* spec 1.16: the port speaks HTTP/2 without TLS */
-    b->h2c = gm_str_eq_cstr(&cs->svc->ports[p].app_protocol,
-                            "kubernetes.io/h2c");
+    b->h2c = (strcmp(cs->svc->ports[p].app_protocol, "kubernetes.io/h2c")
+              == 0);
 
     cs->backends[p] = b;
     ctx->nbackends++;
@@ -319,7 +319,7 @@ gm_compile_slice_port(const gm_endpointslice_t *eps,
         target = sp->target_port;
 
     } else {
-        target = (sp->target_port_name.len == 0) ? sp->port : 0;
+        target = (sp->target_port_name[0] == '\0') ? sp->port : 0;
     }
 
     if (eps->nports == 0) {

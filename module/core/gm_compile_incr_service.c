@@ -78,15 +78,14 @@ gm_compile_incr_service(gm_compile_incr_t *ci, const gm_service_t *old,
         b = &svc->ports[i];
 
         if (a->port != b->port || a->protocol != b->protocol
-            || !gm_compile_incr_same_str(&a->app_protocol, &b->app_protocol))
+            || strcmp(a->app_protocol, b->app_protocol) != 0)
         {
             return -1;
         }
 
         if (a->target_port != b->target_port
             || !gm_compile_incr_same_str(&a->name, &b->name)
-            || !gm_compile_incr_same_str(&a->target_port_name,
-                                         &b->target_port_name))
+            || strcmp(a->target_port_name, b->target_port_name) != 0)
         {
             named = 1;
         }

@@ -36,10 +36,15 @@ typedef struct {
 typedef struct {
     gm_str_t     ns;
     gm_str_t     name;
-    int64_t      created;             /* creationTimestamp, unix seconds */
     int64_t      generation;          /* 0 when absent */
     /* compared and copied whole: its length is not kept (issue 12) */
     const char  *resource_version;    /* "" when absent */
+    /*
+     * creationTimestamp, unix seconds, 0 when absent; 32 bits (memory,
+     * issue 12): a time before 1970 is 0, one after 2106 UINT32_MAX (only
+     * the order of objects reads it)
+     */
+    uint32_t     created;
     /* metadata.uid is checked (a string), not kept: nothing reads it */
     gm_kind_e    kind;
 } gm_meta_t;

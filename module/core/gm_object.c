@@ -407,6 +407,7 @@ gm_meta_time(gm_parse_ctx_t *ctx, json_t *md)
 {
     int          rc;
     size_t       len;
+    int64_t      t;
     const char  *s;
 
     rc = gm_get_cstr(ctx, md, "creationTimestamp", 0,
@@ -415,10 +416,14 @@ gm_meta_time(gm_parse_ctx_t *ctx, json_t *md)
         return rc;
     }
 
-    if (gm_time_parse(s, len, &ctx->meta->created) != 0) {
+    if (gm_time_parse(s, len, &t) != 0) {
         return gm_reject(ctx, "creationTimestamp",
                          "must be an RFC 3339 time");
     }
+
+    ctx->meta->created = (t < 0) ? 0
+                         : (t > (int64_t) UINT32_MAX) ? UINT32_MAX
+                         : (uint32_t) t;
 
     return 0;
 }

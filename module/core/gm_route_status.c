@@ -590,9 +590,7 @@ gm_status_ref(gm_compile_ctx_t *ctx, const gm_httproute_t *route,
         }
 
         for (k = 0; gm_status_tls_protocols[k]; k++) {
-            if (gm_str_eq_cstr(&sp->app_protocol,
-                               gm_status_tls_protocols[k]))
-            {
+            if (strcmp(sp->app_protocol, gm_status_tls_protocols[k]) == 0) {
                 *why = "a TLS appProtocol is not supported";
                 return "UnsupportedProtocol";
             }

@@ -190,7 +190,8 @@ gm_service_ports(gm_parse_ctx_t *ctx, json_t *spec, gm_service_t *svc)
 static int
 gm_service_port_parse(gm_parse_ctx_t *ctx, json_t *item, gm_service_port_t *sp)
 {
-    int  rc, proto;
+    int       rc, proto;
+    gm_str_t  ap;
 
     if (gm_check_object(ctx, item) != 0
         || gm_get_name(ctx, item, "name", GM_NAME_LABEL, GM_EMPTY_OK,
@@ -208,13 +209,16 @@ gm_service_port_parse(gm_parse_ctx_t *ctx, json_t *item, gm_service_port_t *sp)
     sp->protocol = (uint8_t) (rc > 0 ? proto : GM_PROTOCOL_TCP);
 
     if (rc < 0
-        || gm_service_target_port(ctx, item, sp) != 0)
+        || gm_service_target_port(ctx, item, sp) != 0
+        || gm_get_string(ctx, item, "appProtocol", 0, GM_MAX_APP_PROTOCOL,
+                         &ap) < 0)
     {
         return -1;
     }
 
-    return gm_get_string(ctx, item, "appProtocol", 0, GM_MAX_APP_PROTOCOL,
-                         &sp->app_protocol) < 0 ? -1 : 0;
+    sp->app_protocol = ap.data;
+
+    return 0;
 }
 
 
@@ -224,11 +228,10 @@ gm_service_target_port(gm_parse_ctx_t *ctx, json_t *item, gm_service_port_t *sp)
     int64_t      port;
     json_t      *v;
     size_t       len;
+    gm_str_t     name;
     const char  *s;
 
-    if (gm_str_set(ctx, &sp->target_port_name, "") != 0) {
-        return -1;
-    }
+    sp->target_port_name = "";
 
     v = gm_field(item, "targetPort");
 
@@ -271,7 +274,13 @@ gm_service_target_port(gm_parse_ctx_t *ctx, json_t *item, gm_service_port_t *sp)
         return -1;
     }
 
-    return gm_strdup(ctx, &sp->target_port_name, s, len);
+    if (gm_strdup(ctx, &name, s, len) != 0) {
+        return -1;
+    }
+
+    sp->target_port_name = name.data;
+
+    return 0;
 }
 
 

@@ -26,8 +26,9 @@ typedef enum {
 
 typedef struct {
     gm_str_t    name;                 /* empty when unnamed */
-    gm_str_t    target_port_name;     /* empty unless targetPort is a name */
-    gm_str_t    app_protocol;         /* empty when absent */
+    /* C strings, 8 bytes each, not 16 (memory, issue 12): no NUL inside */
+    const char *target_port_name;     /* "" unless targetPort is a name */
+    const char *app_protocol;         /* "" when absent */
     /* numbers last: no padding between them (memory, issue 12) */
     uint16_t    port;
     uint16_t    target_port;          /* 0 when unset or named */

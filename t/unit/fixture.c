@@ -427,6 +427,7 @@ fx_service_port(gm_object_t *obj, const char *spec)
     const char         *num;
     gm_service_t       *svc;
     gm_service_port_t  *sp;
+    gm_str_t            tpn;
 
     svc = &obj->body->service;
     sp = FX_PUSH(gm_object_arena(obj), svc->ports, svc->nports);
@@ -452,14 +453,15 @@ fx_service_port(gm_object_t *obj, const char *spec)
 
     sp->port = (uint16_t) atoi(num);
     sp->protocol = GM_PROTOCOL_TCP;
-    fx_str(gm_object_arena(obj), &sp->app_protocol, "", 0);
-    fx_str(gm_object_arena(obj), &sp->target_port_name, "", 0);
+    sp->app_protocol = "";
+    sp->target_port_name = "";
 
     if (gt != NULL && *gt >= '0' && *gt <= '9') {
         sp->target_port = (uint16_t) atoi(gt);
 
     } else if (gt != NULL) {
-        fx_str(gm_object_arena(obj), &sp->target_port_name, gt, strlen(gt));
+        fx_str(gm_object_arena(obj), &tpn, gt, strlen(gt));
+        sp->target_port_name = tpn.data;
     }
 }
 

@@ -340,14 +340,14 @@ test_service(void)
     is_str(p->name.data, "http", "service: port name");
     is_int(p->port, 80, "service: port");
     is_int(p->target_port, 8080, "service: numeric targetPort");
-    is_str(p->target_port_name.data, "", "service: no named targetPort");
+    is_str(p->target_port_name, "", "service: no named targetPort");
     is_int(p->protocol, GM_PROTOCOL_TCP,
            "service: protocol defaults to TCP");
-    is_str(p->app_protocol.data, "http", "service: appProtocol");
+    is_str(p->app_protocol, "http", "service: appProtocol");
 
     p = &svc->ports[1];
     is_int(p->target_port, 0, "service: named targetPort has no number");
-    is_str(p->target_port_name.data, "grpc-port", "service: named targetPort");
+    is_str(p->target_port_name, "grpc-port", "service: named targetPort");
 
     p = &svc->ports[2];
     is_int(p->target_port, 53, "service: quoted targetPort read as a number");
@@ -376,6 +376,27 @@ test_service(void)
        "service: ExternalName");
     ok(obj && obj->body->meta.created == 1704164645,
        "service: timestamp with fraction and offset");
+    gm_object_free(obj);
+
+    /* 32 bits of seconds: the times outside them keep their order */
+    obj = test_parse("apiVersion: v1\nkind: Service\nmetadata: {name: x, "
+                     "creationTimestamp: \"1969-12-31T23:59:59Z\"}\n"
+                     "spec: {type: ExternalName, externalName: a.b}\n");
+    ok(obj && obj->body->meta.created == 0, "service: before 1970 is 0");
+    gm_object_free(obj);
+
+    obj = test_parse("apiVersion: v1\nkind: Service\nmetadata: {name: x, "
+                     "creationTimestamp: \"2106-02-07T06:28:16Z\"}\n"
+                     "spec: {type: ExternalName, externalName: a.b}\n");
+    ok(obj && obj->body->meta.created == UINT32_MAX,
+       "service: after 2106-02-07T06:28:15Z is the last second");
+    gm_object_free(obj);
+
+    obj = test_parse("apiVersion: v1\nkind: Service\nmetadata: {name: x, "
+                     "creationTimestamp: \"2106-02-07T06:28:15Z\"}\n"
+                     "spec: {type: ExternalName, externalName: a.b}\n");
+    ok(obj && obj->body->meta.created == UINT32_MAX,
+       "service: 2106-02-07T06:28:15Z is UINT32_MAX");
     gm_object_free(obj);
 }
 

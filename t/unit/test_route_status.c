@@ -262,8 +262,7 @@ test_backends(void)
     rt = route(store, "kind", "web", "v1", 80);
     rt->body->httproute.rules[0].backends[0].gk = &pod;
     svc = fx_service("shop", "tls", "10.96.0.9", "https:443");
-    svc->body->service.ports[0].app_protocol.data = (char *) "https";
-    svc->body->service.ports[0].app_protocol.len = 5;
+    svc->body->service.ports[0].app_protocol = "https";
     gm_store_put(store, svc);
     route(store, "proto", "web", "tls", 443);
     s = build(store);
