@@ -31,7 +31,6 @@ static int gm_compile_regex(gm_compile_ctx_t *ctx,
 static const gm_http_match_t  gm_compile_default_match = {
     .path_type = GM_MATCH_PREFIX,
     .path = { 1, (char *) "/" },
-    .method = { 0, (char *) "" },
 };
 
 /* what a PathPrefix "/" match without other tests compiles to */
@@ -116,7 +115,7 @@ gm_compile_is_match_all(const gm_http_match_t *hm)
 {
     return hm->path_type == GM_MATCH_PREFIX
            && hm->path.len == 1 && hm->path.data[0] == '/'
-           && hm->method.len == 0 && hm->nheaders == 0 && hm->nquery == 0;
+           && hm->method == 0 && hm->nheaders == 0 && hm->nquery == 0;
 }
 
 
@@ -155,7 +154,7 @@ gm_compile_match(gm_compile_ctx_t *ctx, const gm_compile_route_t *cr,
         gm_log(ctx->log, GM_LOG_WARN, "%s %s/%s: a path of %zu bytes or "
                "method \"%s\" the snapshot cannot hold; the match is left "
                "out", gm_kind_name(cr->route->meta.kind), cr->ns.data,
-               cr->name.data, path.len, hm->method.data);
+               cr->name.data, path.len, gm_http_method_name(hm->method));
         return 1;
     }
 
@@ -204,21 +203,18 @@ gm_compile_match(gm_compile_ctx_t *ctx, const gm_compile_route_t *cr,
 }
 
 
-/* the method's number in gm_route_methods[]; -1: none of them */
+/* the method's number in gm_route_methods[] (the store's); -1: out of it */
 
 static int
 gm_compile_method(const gm_http_match_t *hm, gm_route_match_t *m)
 {
-    size_t  i;
-
-    for (i = 0; i < GM_ROUTE_METHODS; i++) {
-        if (gm_str_eq(&gm_route_methods[i], &hm->method)) {
-            m->method = (uint8_t) i;
-            return 0;
-        }
+    if (hm->method >= GM_ROUTE_METHODS) {
+        return -1;
     }
 
-    return -1;
+    m->method = hm->method;
+
+    return 0;
 }
 
 

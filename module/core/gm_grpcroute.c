@@ -182,9 +182,7 @@ gm_grpc_match_parse(gm_parse_ctx_t *ctx, json_t *item, gm_http_match_t *m)
 
     m->path_type = GM_MATCH_PREFIX;
 
-    if (gm_str_set(ctx, &m->path, "/") != 0
-        || gm_str_set(ctx, &m->method, "") != 0)
-    {
+    if (gm_str_set(ctx, &m->path, "/") != 0) {
         return -1;
     }
 

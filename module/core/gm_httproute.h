@@ -50,13 +50,18 @@ typedef struct {
 
 typedef struct {
     gm_str_t          path;           /* defaulted: "/" */
-    gm_str_t          method;         /* empty when unset */
     gm_kv_match_t    *headers;        /* duplicates removed, first wins */
     gm_kv_match_t    *query;          /* duplicates removed, first wins */
     /* counts last, 8 bytes in all (memory, issue 12) */
     uint8_t           nheaders;       /* at most GM_MAX_KV_MATCHES */
     uint8_t           nquery;         /* at most GM_MAX_KV_MATCHES */
     uint8_t           path_type;      /* gm_match_type_e; PathPrefix */
+    /*
+     * 0 when unset, else 1 + its index in the API's list of methods, as
+     * the snapshot's gm_route_methods[] (a byte, not a 16-byte string:
+     * memory, issue 12); gm_http_method_name() names it
+     */
+    uint8_t           method;
     /*
      * GRPCRoute: what the method match as written counts for in
      * precedence (spec 1.18), its service and its method: an Exact
@@ -222,6 +227,10 @@ typedef struct {
 
 /* a rule's name, reason, timeouts, retry and sessionPersistence */
 const gm_http_rule_ext_t *gm_http_rule_ext(const gm_http_rule_t *rule);
+
+
+/* the name of a match's method: "" when unset */
+const char *gm_http_method_name(unsigned method);
 
 
 #endif /* GM_HTTPROUTE_H */

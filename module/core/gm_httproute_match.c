@@ -39,7 +39,6 @@ static const char *const  gm_kv_types[] = {
  */
 static const gm_http_match_t  gm_default_match = {
     .path = { .len = 1, .data = (char *) "/" },
-    .method = { .len = 0, .data = (char *) "" },
     .path_type = GM_MATCH_PREFIX
 };
 
@@ -103,11 +102,11 @@ gm_match_parse(gm_parse_ctx_t *ctx, json_t *item, gm_http_match_t *m)
     }
 
     rc = gm_get_enum(ctx, item, "method", gm_methods, &method);
-    if (rc < 0
-        || gm_str_set(ctx, &m->method, rc ? gm_methods[method] : "") != 0)
-    {
+    if (rc < 0) {
         return -1;
     }
+
+    m->method = (uint8_t) (rc ? method + 1 : 0);
 
     if (gm_kv_matches_parse(ctx, item, "headers", GM_MAX_HEADER_VALUE,
                             &m->headers, &m->nheaders) != 0
@@ -280,4 +279,19 @@ gm_kv_match_duplicate(gm_kv_match_t *kv, size_t n)
     }
 
     return 0;
+}
+
+
+const char *
+gm_http_method_name(unsigned method)
+{
+    unsigned  i;
+
+    for (i = 1; gm_methods[i - 1] != NULL; i++) {
+        if (i == method) {
+            return gm_methods[i - 1];
+        }
+    }
+
+    return "";
 }

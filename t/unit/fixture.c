@@ -186,7 +186,7 @@ fx_match(gm_object_t *route, gm_match_type_e type, const char *path)
 
     m->path_type = type;
     fx_str(gm_object_arena(route), &m->path, path, strlen(path));
-    fx_str(gm_object_arena(route), &m->method, "", 0);
+    m->method = 0;
 
     return m;
 }
@@ -195,10 +195,20 @@ fx_match(gm_object_t *route, gm_match_type_e type, const char *path)
 void
 fx_method(gm_object_t *route, const char *method)
 {
+    unsigned          i;
     gm_http_match_t  *m;
 
     m = fx_last_match(route);
-    fx_str(gm_object_arena(route), &m->method, method, strlen(method));
+
+    for (i = 1; *gm_http_method_name(i) != '\0'; i++) {
+        if (strcmp(gm_http_method_name(i), method) == 0) {
+            m->method = (uint8_t) i;
+            return;
+        }
+    }
+
+    fprintf(stderr, "fixture: unknown method %s\n", method);
+    abort();
 }
 
 
