@@ -9,6 +9,8 @@
 #include <strings.h>
 
 #include "fixture.h"
+#include "gm_manifest.h"
+#include "gm_object_parse.h"
 
 
 /* appends to arr, whatever the width of its count n */
@@ -589,4 +591,39 @@ fx_log_handler(void *data, gm_log_level_e level, const char *msg)
     if (level < GM_LOG_INFO) {
         printf("# [%s] %s\n", names[level], msg);
     }
+}
+
+
+typedef struct {
+    gm_store_t       *store;
+    const gm_log_t   *log;
+} fx_put_ctx_t;
+
+
+static void
+fx_put_one(void *data, json_t *doc, size_t index)
+{
+    fx_put_ctx_t  *pc = data;
+
+    gm_object_t  *obj;
+
+    (void) index;
+
+    obj = gm_object_parse(doc, pc->log, NULL);
+
+    if (obj != NULL) {
+        gm_store_put(pc->store, obj);
+    }
+}
+
+
+void
+fx_put_yaml(gm_store_t *store, const char *yaml, const gm_log_t *log)
+{
+    fx_put_ctx_t  pc;
+
+    pc.store = store;
+    pc.log = log;
+
+    gm_manifest_parse(yaml, strlen(yaml), "t.yaml", fx_put_one, &pc, log);
 }

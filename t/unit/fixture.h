@@ -68,5 +68,8 @@ gm_log_t fx_logger(fx_log_t *fl);
 
 gm_addr_t fx_addr(const char *text);
 
+/* every object of a YAML text parsed and put into store, log told why not */
+void fx_put_yaml(gm_store_t *store, const char *yaml, const gm_log_t *log);
+
 
 #endif /* GM_FIXTURE_H */

@@ -105,25 +105,9 @@ out(buf_t *b, const char *fmt, ...)
 
 
 static void
-put_one(void *data, json_t *doc, size_t index)
-{
-    gm_object_t  *obj;
-
-    (void) index;
-
-    obj = gm_object_parse(doc, &test_logger, NULL);
-
-    if (obj != NULL) {
-        gm_store_put(data, obj);
-    }
-}
-
-
-static void
 put(gm_store_t *store, const char *yaml)
 {
-    gm_manifest_parse(yaml, strlen(yaml), "t.yaml", put_one, store,
-                      &test_logger);
+    fx_put_yaml(store, yaml, &test_logger);
 }
 
 

@@ -89,25 +89,6 @@ msg(const gm_condition_t *c)
 
 
 static void
-put_one(void *data, json_t *doc, size_t index)
-{
-    fx_log_t      fl;
-    gm_log_t      log;
-    gm_object_t  *obj;
-
-    (void) index;
-
-    memset(&fl, 0, sizeof(fx_log_t));
-    log = fx_logger(&fl);
-    obj = gm_object_parse(doc, &log, NULL);
-
-    if (obj != NULL) {
-        gm_store_put(data, obj);
-    }
-}
-
-
-static void
 put(gm_store_t *store, const char *yaml)
 {
     fx_log_t  fl;
@@ -115,7 +96,7 @@ put(gm_store_t *store, const char *yaml)
 
     memset(&fl, 0, sizeof(fx_log_t));
     log = fx_logger(&fl);
-    gm_manifest_parse(yaml, strlen(yaml), "t.yaml", put_one, store, &log);
+    fx_put_yaml(store, yaml, &log);
 }
 
 

@@ -15,8 +15,7 @@
 #include <string.h>
 
 #include "tap.h"
-#include "gm_manifest.h"
-#include "gm_object_parse.h"
+#include "fixture.h"
 #include "gm_route_status.h"
 #include "gm_snapshot_int.h"
 
@@ -56,25 +55,9 @@ quiet(void *data, gm_log_level_e level, const char *msg)
 
 
 static void
-put_one(void *data, json_t *doc, size_t index)
-{
-    gm_object_t  *obj;
-
-    (void) index;
-
-    obj = gm_object_parse(doc, &test_logger, NULL);
-
-    if (obj != NULL) {
-        gm_store_put(data, obj);
-    }
-}
-
-
-static void
 put(gm_store_t *store, const char *yaml)
 {
-    gm_manifest_parse(yaml, strlen(yaml), "t.yaml", put_one, store,
-                      &test_logger);
+    fx_put_yaml(store, yaml, &test_logger);
 }
 
 
