@@ -221,7 +221,7 @@ gm_compile_incr_ports_one(gm_compile_incr_t *ci, const gm_compile_key_t *key)
         for (p = 0; p < route->nparents; p++) {
             ref = &route->parents[p];
 
-            if (ref->section_name.len != 0
+            if (ref->section_name[0] != '\0'
                 && gm_compile_is_service_parent(ref)
                 && gm_str_eq(&ref->name, &key->name)
                 && gm_str_eq(&ref->ns, &key->ns))

@@ -136,7 +136,7 @@ gm_compile_attach_ref(gm_compile_ctx_t *ctx, gm_compile_route_t *cr,
                cr->route->meta.name.data,
                ref->ns.data, ref->name.data,
                (unsigned) ref->port,
-               ref->section_name.data ? ref->section_name.data : "");
+               ref->section_name);
         return 0;
     }
 
@@ -153,8 +153,8 @@ gm_compile_port_applies(const gm_service_port_t *sp, const gm_parent_ref_t *ref)
         return 0;
     }
 
-    if (ref->section_name.len != 0
-        && !gm_str_eq(&ref->section_name, &sp->name))
+    if (ref->section_name[0] != '\0'
+        && !gm_str_eq_cstr(&sp->name, ref->section_name))
     {
         return 0;
     }

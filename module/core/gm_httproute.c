@@ -190,7 +190,7 @@ gm_parent_refs_parse(gm_parse_ctx_t *ctx, json_t *spec, gm_httproute_t *route)
 static int
 gm_parent_ref_parse(gm_parse_ctx_t *ctx, json_t *item, gm_parent_ref_t *p)
 {
-    gm_str_t  group, kind;
+    gm_str_t  group, kind, section;
 
     if (gm_check_object(ctx, item) != 0
         || gm_get_name_def(ctx, item, "group", GM_NAME_GROUP,
@@ -201,11 +201,12 @@ gm_parent_ref_parse(gm_parse_ctx_t *ctx, json_t *item, gm_parent_ref_t *p)
         || gm_get_name(ctx, item, "name", GM_NAME_OBJECT, GM_REQUIRED,
                        &p->name) < 0
         || gm_get_name(ctx, item, "sectionName", GM_NAME_SUBDOMAIN, 0,
-                       &p->section_name) < 0)
+                       &section) < 0)
     {
         return -1;
     }
 
+    p->section_name = section.data;
     p->gk = gm_group_kind(ctx, &group, &kind);
     if (p->gk == NULL) {
         return -1;
@@ -237,15 +238,15 @@ gm_parent_ref_unique(gm_parse_ctx_t *ctx, gm_parent_ref_t *refs, size_t i)
             continue;
         }
 
-        if ((a->section_name.len == 0 && a->port == 0)
-            || (b->section_name.len == 0 && b->port == 0))
+        if ((a->section_name[0] == '\0' && a->port == 0)
+            || (b->section_name[0] == '\0' && b->port == 0))
         {
             return gm_reject(ctx, NULL, "sectionName or port must be "
                              "specified when parentRefs includes 2 or more "
                              "references to the same parent");
         }
 
-        if (gm_str_eq(&a->section_name, &b->section_name)
+        if (strcmp(a->section_name, b->section_name) == 0
             && a->port == b->port)
         {
             return gm_reject(ctx, NULL, "sectionName or port must be unique "

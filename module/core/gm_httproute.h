@@ -32,7 +32,8 @@ typedef struct {
     const gm_group_kind_t  *gk;       /* defaulted: gm_group_kind_gateway */
     gm_str_t    ns;                   /* defaulted: the route's namespace */
     gm_str_t    name;
-    gm_str_t    section_name;         /* empty when unset */
+    /* a C string, 8 bytes, not 16 (memory, issue 12): no NUL inside */
+    const char *section_name;         /* "" when unset */
     uint16_t    port;                 /* 0 when unset */
 } gm_parent_ref_t;
 

@@ -398,7 +398,7 @@ gm_status_parent(gm_compile_ctx_t *ctx, const gm_status_kinds_t *k,
     gm_status_printf(msg, "Service %s/%s has no port matching port %u "
                      "sectionName \"%s\"", ref->ns.data, ref->name.data,
                      (unsigned) ref->port,
-                     ref->section_name.data ? ref->section_name.data : "");
+                     ref->section_name);
 
     return "NoMatchingParent";
 }
@@ -761,6 +761,7 @@ static int
 gm_status_copy_ref(gm_compile_ctx_t *ctx, gm_parent_ref_t *dst,
     const gm_parent_ref_t *src)
 {
+    gm_str_t          section, copy;
     gm_group_kind_t  *gk;
 
     dst->port = src->port;
@@ -781,10 +782,19 @@ gm_status_copy_ref(gm_compile_ctx_t *ctx, gm_parent_ref_t *dst,
         dst->gk = gk;
     }
 
-    return (gm_compile_intern(ctx, &dst->ns, &src->ns) != 0
-            || gm_compile_intern(ctx, &dst->name, &src->name) != 0
-            || gm_compile_intern(ctx, &dst->section_name,
-                                 &src->section_name) != 0) ? -1 : 0;
+    section.data = (char *) src->section_name;
+    section.len = strlen(src->section_name);
+
+    if (gm_compile_intern(ctx, &dst->ns, &src->ns) != 0
+        || gm_compile_intern(ctx, &dst->name, &src->name) != 0
+        || gm_compile_intern(ctx, &copy, &section) != 0)
+    {
+        return -1;
+    }
+
+    dst->section_name = copy.data;
+
+    return 0;
 }
 
 

@@ -172,8 +172,8 @@ gm_status_hash(const gm_status_entry_t *e, size_t n)
         h = gm_status_fnv(h, &e[i].index, sizeof(uint32_t));
         h = gm_status_fnv(h, e[i].ref.ns.data, e[i].ref.ns.len);
         h = gm_status_fnv(h, e[i].ref.name.data, e[i].ref.name.len);
-        h = gm_status_fnv(h, e[i].ref.section_name.data,
-                          e[i].ref.section_name.len);
+        h = gm_status_fnv(h, e[i].ref.section_name,
+                          strlen(e[i].ref.section_name));
         h = gm_status_fnv(h, &e[i].ref.port, sizeof(uint16_t));
 
         for (k = 0; k < e[i].nconds; k++) {

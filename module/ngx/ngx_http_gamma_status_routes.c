@@ -171,10 +171,10 @@ ngx_http_gamma_json_parent(ngx_http_gamma_out_t *out,
         ngx_http_gamma_out(out, ", \"port\": %ui", (ngx_uint_t) ref->port);
     }
 
-    if (ref->section_name.len) {
+    if (ref->section_name[0] != '\0') {
         ngx_http_gamma_out(out, ", \"sectionName\": ");
-        ngx_http_gamma_out_json(out, ref->section_name.data,
-                                ref->section_name.len);
+        ngx_http_gamma_out_json(out, ref->section_name,
+                                ngx_strlen(ref->section_name));
     }
 
     ngx_http_gamma_out(out, "}");
@@ -199,10 +199,10 @@ ngx_http_gamma_html_parent(ngx_http_gamma_out_t *out,
         ngx_http_gamma_out(out, ":%ui", (ngx_uint_t) ref->port);
     }
 
-    if (ref->section_name.len) {
+    if (ref->section_name[0] != '\0') {
         ngx_http_gamma_out(out, " (");
-        ngx_http_gamma_out_html(out, ref->section_name.data,
-                                ref->section_name.len);
+        ngx_http_gamma_out_html(out, ref->section_name,
+                                ngx_strlen(ref->section_name));
         ngx_http_gamma_out(out, ")");
     }
 }

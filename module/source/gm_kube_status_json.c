@@ -98,10 +98,9 @@ gm_status_ref_json(const gm_parent_ref_t *ref)
         return NULL;
     }
 
-    if (ref->section_name.len != 0) {
+    if (ref->section_name[0] != '\0') {
         json_object_set_new(r, "sectionName",
-                            json_stringn(ref->section_name.data,
-                                         ref->section_name.len));
+                            json_string(ref->section_name));
     }
 
     if (ref->port != 0) {

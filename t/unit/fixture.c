@@ -120,6 +120,7 @@ fx_parent(gm_object_t *route, const char *ns, const char *name,
 {
     gm_arena_t       *a;
     gm_httproute_t   *rt;
+    gm_str_t          s;
     gm_parent_ref_t  *ref;
 
     a = gm_object_arena(route);
@@ -129,8 +130,8 @@ fx_parent(gm_object_t *route, const char *ns, const char *name,
     ref->gk = &gm_group_kind_service;
     fx_str(a, &ref->ns, ns, strlen(ns));
     fx_str(a, &ref->name, name, strlen(name));
-    fx_str(a, &ref->section_name, section ? section : "",
-           section ? strlen(section) : 0);
+    fx_str(a, &s, section ? section : "", section ? strlen(section) : 0);
+    ref->section_name = s.data;
     ref->port = port;
 
     return ref;

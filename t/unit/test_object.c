@@ -680,7 +680,7 @@ test_route(void)
     ok(p->gk == &gm_group_kind_gateway,
        "route: a Gateway's group and kind are the shared pair");
     is_str(p->ns.data, "faces", "route: parent namespace default");
-    is_str(p->section_name.data, "", "route: no sectionName");
+    is_str(p->section_name, "", "route: no sectionName");
     is_int(p->port, 0, "route: no port");
 
     p = &route->parents[1];
@@ -690,7 +690,7 @@ test_route(void)
 
     p = &route->parents[2];
     is_str(p->ns.data, "other", "route: parent namespace");
-    is_str(p->section_name.data, "http", "route: sectionName");
+    is_str(p->section_name, "http", "route: sectionName");
 
     is_int(route->nrules, 3, "route: rules");
 
