@@ -20,8 +20,14 @@ static const gm_status_entry_t *gm_subset_prev(const gm_snapshot_t *prev,
 static int gm_subset_ranges(gm_subset_t *st);
 static int gm_subset_add_range(gm_subset_t *st, const char *kind,
     const gm_str_t *ns, const gm_str_t *name);
+static size_t gm_subset_search(const gm_status_list_t *list,
+    const gm_status_entry_t *key,
+    int (*cmp)(const gm_status_entry_t *, const gm_status_entry_t *),
+    int upper);
 static size_t gm_subset_bound(const gm_snapshot_t *prev,
     const gm_status_entry_t *key, int upper);
+static int gm_subset_entry_cmp(const gm_status_entry_t *a,
+    const gm_status_entry_t *b);
 static size_t gm_subset_lower(const gm_snapshot_t *prev,
     const gm_status_entry_t *e);
 static int gm_subset_key_cmp(const gm_status_entry_t *a,
@@ -217,15 +223,33 @@ static size_t
 gm_subset_bound(const gm_snapshot_t *prev, const gm_status_entry_t *key,
     int upper)
 {
+    gm_status_list_t  list;
+
+    gm_snapshot_status(prev, &list);
+
+    return gm_subset_search(&list, key, gm_subset_key_cmp, upper);
+}
+
+
+/*
+ * The binary search of a sorted list of entries: the first entry not
+ * before key by cmp (upper: the first after it).
+ */
+
+static size_t
+gm_subset_search(const gm_status_list_t *list, const gm_status_entry_t *key,
+    int (*cmp)(const gm_status_entry_t *, const gm_status_entry_t *),
+    int upper)
+{
     int     c;
     size_t  lo, hi, mid;
 
     lo = 0;
-    hi = prev->nstatus;
+    hi = list->n;
 
     while (lo < hi) {
         mid = lo + (hi - lo) / 2;
-        c = gm_subset_key_cmp(gm_subset_prev(prev, mid), key);
+        c = cmp(gm_status_at(list, mid), key);
 
         if (c < 0 || (c == 0 && upper)) {
             lo = mid + 1;
@@ -239,28 +263,23 @@ gm_subset_bound(const gm_snapshot_t *prev, const gm_status_entry_t *key,
 }
 
 
+static int
+gm_subset_entry_cmp(const gm_status_entry_t *a, const gm_status_entry_t *b)
+{
+    return gm_compile_status_cmp(a, b);
+}
+
+
 /* the first previous entry not before e, by the whole order */
 
 static size_t
 gm_subset_lower(const gm_snapshot_t *prev, const gm_status_entry_t *e)
 {
-    size_t  lo, hi, mid;
+    gm_status_list_t  list;
 
-    lo = 0;
-    hi = prev->nstatus;
+    gm_snapshot_status(prev, &list);
 
-    while (lo < hi) {
-        mid = lo + (hi - lo) / 2;
-
-        if (gm_compile_status_cmp(gm_subset_prev(prev, mid), e) < 0) {
-            lo = mid + 1;
-
-        } else {
-            hi = mid;
-        }
-    }
-
-    return lo;
+    return gm_subset_search(&list, e, gm_subset_entry_cmp, 0);
 }
 
 
@@ -361,25 +380,18 @@ static size_t
 gm_subset_mini_bound(const gm_subset_t *st, const gm_status_entry_t *key,
     int upper)
 {
-    int     c;
-    size_t  lo, hi, mid;
+    gm_status_list_t   list;
+    gm_status_chunk_t  one;
 
-    lo = 0;
-    hi = st->nmini;
+    /* the subset's entries, one array: a list of one chunk */
+    one.entries = st->mini;
+    one.n = (uint32_t) st->nmini;
+    one.first = 0;
+    list.chunks = &one;
+    list.nchunks = 1;
+    list.n = st->nmini;
 
-    while (lo < hi) {
-        mid = lo + (hi - lo) / 2;
-        c = gm_subset_key_cmp(&st->mini[mid], key);
-
-        if (c < 0 || (c == 0 && upper)) {
-            lo = mid + 1;
-
-        } else {
-            hi = mid;
-        }
-    }
-
-    return lo;
+    return gm_subset_search(&list, key, gm_subset_key_cmp, upper);
 }
 
 
