@@ -12,7 +12,7 @@
 # enforced.  Working files go to build/bench/; every process it starts is
 # stopped when it ends, however it ends.
 #
-# --only throughput,instructions,scale,propagation,reload runs some
+# --only throughput,side,instructions,scale,propagation,reload runs some
 # sections (results in build/bench/full-only/); --report FILE writes
 # results.md and the plots again from a run's results.json.
 #
@@ -25,7 +25,8 @@
 # BENCH_GAP_MS (the quiet time before each propagation change, 100 ms:
 # more than the sources' 50 ms between two snapshots, so that a change is
 # timed alone, not batched with the one before it),
-# BENCH_DEBUG (say which process had to be killed).
+# BENCH_QUOTA (the CPU quota of the two proxies side by side: 0.7 of one
+# CPU; "none"), BENCH_DEBUG (say which process had to be killed).
 
 use strict;
 use warnings;
@@ -43,8 +44,9 @@ use GammaBench::Http;
 use GammaBench::Kube;
 use GammaBench::Mesh;
 use IO::Socket::INET;
-use GammaBench::Proc qw(spawn run_cmd cpu_seconds rss pss tree wait_log
-                        shell_join);
+use GammaBench::Proc qw(spawn run_cmd cpu_seconds run_seconds rss pss tree
+                        wait_log shell_join reap);
+use GammaBench::Quota;
 use GammaBench::Report;
 use GammaBench::Servers;
 use GammaBench::Stats qw(median percentile);
@@ -62,6 +64,9 @@ my %SIZES = (
         sequential   => 1000,         # requests counted (strace, callgrind)
         callgrind    => 'all',
         throughput   => [1, 1000, 10000],
+        # side by side with plain nginx: rounds, Services of nginx-gamma
+        side_rounds  => 16,
+        side         => [1, 10000],
         scale        => [1000, 10000, 50000],
         static_scale => [1000, 10000],
         scale_changes => 5,           # changes at each scale size
@@ -90,6 +95,8 @@ my %SIZES = (
         sequential   => 50,
         callgrind    => 'gamma',      # the smallest only
         throughput   => [1, 10],
+        side_rounds  => 1,
+        side         => [10],
         scale        => [10, 100],
         static_scale => [10],
         scale_changes => 2,
@@ -252,6 +259,7 @@ $SIG{INT} = $SIG{TERM} = $SIG{HUP} = sub { die "interrupted\n" };
 
 END {
     GammaBench::Proc::stop_all();
+    GammaBench::Quota::remove_all();
 }
 
 main();
@@ -268,6 +276,7 @@ sub main {
     fail('backend', $_) for grep { $_ } $backend->check;
 
     section(throughput => \&throughput);
+    section(side => \&side_by_side);
     section(instructions => \&instructions);
     section(scale => \&scale);
     section(instance => \&instance);
@@ -605,6 +614,147 @@ sub throughput {
 
     $R{throughput} = \@configs;
     $_->stop for @servers;
+}
+
+
+# ---- side by side ---------------------------------------------------------
+
+# Plain nginx and one other proxy loaded at the same moments, each by its
+# own wrk on the client CPU, both on the server CPU under one CPU quota
+# (BENCH_QUOTA of one CPU, 0.7; "none" for none): the two proxies, not wrk
+# or the backend, are the bottleneck, and the scheduler gives each the same
+# CPU time.  Runs seconds apart see a machine whose speed changes by a
+# third from one second to the next (the throughput section's ranges);
+# side by side, both see the same machine, and the ratios of their req/s,
+# p99 and CPU a request keep only what differs between them.  A second
+# plain nginx ("plain twin") is the control: its ratios are the method's
+# own noise.  The contenders take turns within each round.
+sub side_by_side {
+    my $p = $ctx->{ports};
+    my $plain = server('plain', 'side-plain', port => $p->{plain});
+    my @others = (
+        server('plain', 'side-twin', port => $p->{plain} + 2),
+        server('haproxy', 'side-haproxy', port => $p->{haproxy}),
+    );
+    my $i = 0;
+
+    for my $n (@{$C->{side}}) {
+        push @others, gamma_server("side-gamma-$n", $n, $p->{gamma} + $i++);
+        $others[-1]{services} = $n;
+    }
+
+    $_->start for $plain, @others;
+    $_->wait_ready(120) for $plain, @others;
+
+    my %side = (quota => side_quota(), rounds => $C->{side_rounds},
+                duration => $C->{duration}, conns => $C->{conns});
+    my $q = $side{quota}{q};
+
+    for my $s ($plain, @others) {
+        my $why = $s->check('/');
+        fail("$s->{name} side by side", $why) if $why;
+        $q->add($s->pids) or fail($s->{name}, "cgroup: $!") if $q;
+        wrk_run("http://$s->{addr}/", $C->{warmup}) if $C->{warmup};
+    }
+
+    for my $round (0 .. $C->{side_rounds} - 1) {
+        my @order = (@others[$round % @others .. $#others],
+                     @others[0 .. $round % @others - 1]);
+
+        for my $o (@order) {
+            my $label = $o->{name} eq 'side-twin' ? 'plain twin' : label($o);
+            my $pair = wrk_pair($round % 2, $plain, $o);
+            push @{$side{runs}{$label}}, $pair;
+            note(sprintf '%-12s / plain: req/s %.3f  p99 %.3f  CPU/req %.3f',
+                 $label, map { $pair->[1]{$_} / $pair->[0]{$_} }
+                             qw(rps p99_us cpu_req));
+        }
+    }
+
+    $q->release(map { $_->pids } $plain, @others) if $q;
+    delete $side{quota}{q};
+    $R{side} = \%side;
+    $_->stop for $plain, @others;
+}
+
+
+# the quota of the side-by-side runs: {q => object, q_text} or {text}
+sub side_quota {
+    my $share = $ENV{BENCH_QUOTA} // 0.7;
+
+    return { text => 'no CPU quota (BENCH_QUOTA=none)' }
+        if $share eq 'none';
+    $share =~ /^(0\.\d+|1)$/ or die "BENCH_QUOTA: a share of one CPU\n";
+
+    my ($q, $why) = GammaBench::Quota->new(share => $share);
+
+    return $q ? { q => $q, q_text => 'a CPU quota of ' . $q->describe }
+              : { text => "no CPU quota: $why" };
+}
+
+
+# one wrk run against each of two servers at once (the second's wrk first
+# if $swap): [their results], each with the CPU a request and, in the
+# first, the busy share of both CPUs
+sub wrk_pair {
+    my ($swap, @s) = @_;
+    my @log = map { "$ctx->{work}/wrk-$_->{name}.log" } @s;
+    unlink @log;
+
+    my $busy = cpu_busy();
+    my @cpu = map { run_seconds($_->pids) } @s;
+    my %pid = map {
+        $_ => spawn(cmd => [wrk_cmd("http://$s[$_]{addr}/", $C->{duration},
+                                    $C->{conns})], log => $log[$_])
+    } $swap ? (1, 0) : (0, 1);
+    reap($_) for values %pid;
+    my @r;
+
+    for my $k (0, 1) {
+        my $out = GammaBench::Mesh::read_file($log[$k]);
+        my $r = wrk_parse($out) // die "wrk failed: $out\n";
+        $r->{cpu} = run_seconds($s[$k]->pids) - $cpu[$k];
+        $r->{cpu_req} = $r->{requests} ? $r->{cpu} / $r->{requests} : 0;
+        fail("$s[$k]{name} side by side", "$r->{errors} errors")
+            if $r->{errors} || !$r->{requests};
+        push @r, $r;
+    }
+
+    $r[0]{busy} = cpu_busy($busy);
+
+    return \@r;
+}
+
+
+# /proc/stat's counters of the client and server CPUs; with $since, the
+# share of the time each was busy since then: {client, server}
+sub cpu_busy {
+    my ($since) = @_;
+    my %now;
+
+    open my $fh, '<', '/proc/stat' or return {};
+
+    while (my $line = <$fh>) {
+        my ($cpu, @f) = split ' ', $line;
+        next unless $cpu =~ /^cpu(\d+)$/;
+        # idle and iowait are fields 4 and 5
+        $now{$1} = [$f[0] + $f[1] + $f[2] + $f[5] + $f[6] + $f[7],
+                    $f[3] + $f[4]];
+    }
+
+    return \%now unless $since;
+
+    my %busy;
+
+    for my $role (qw(client server)) {
+        my $cpu = $ctx->{"cpu_$role"} // next;
+        my ($b0, $i0) = @{$since->{$cpu} || next};
+        my ($b1, $i1) = @{$now{$cpu}};
+        my $all = $b1 - $b0 + $i1 - $i0;
+        $busy{$role} = $all ? ($b1 - $b0) / $all : undef;
+    }
+
+    return \%busy;
 }
 
 

@@ -8,6 +8,7 @@ package GammaBench::Kube;
 use strict;
 use warnings;
 
+use GammaBench::Mesh ();
 use GammaBench::Proc qw(spawn wait_for);
 use JSON::PP;
 use Mojo::UserAgent;
@@ -39,7 +40,7 @@ sub start {
         -f "$self->{dir}/ca.crt" && $self->control('ping');
     });
 
-    chomp($self->{token} = slurp("$self->{dir}/token"));
+    chomp($self->{token} = GammaBench::Mesh::read_file("$self->{dir}/token"));
 
     return $self;
 }
@@ -131,13 +132,6 @@ sub numbers {
     }
 
     return $v;
-}
-
-
-sub slurp {
-    open my $fh, '<', $_[0] or die "$_[0]: $!\n";
-    local $/;
-    return <$fh>;
 }
 
 

@@ -383,4 +383,13 @@ sub write_file {
 }
 
 
+sub read_file {
+    my ($path) = @_;
+
+    open my $fh, '<', $path or die "$path: $!\n";
+    local $/;
+    return <$fh>;
+}
+
+
 1;

@@ -12,8 +12,9 @@ use Exporter 'import';
 use POSIX qw(:sys_wait_h _exit);
 use Time::HiRes qw(sleep time);
 
-our @EXPORT_OK = qw(spawn stop stop_all run_cmd cpu_seconds rss pss
-                    children worker_of wait_for wait_log tree shell_join);
+our @EXPORT_OK = qw(spawn stop stop_all run_cmd cpu_seconds run_seconds
+                    rss pss children worker_of wait_for wait_log tree
+                    shell_join reap);
 
 my %running;            # pid => name
 our $NICE = 0;          # the priority everything we start runs at
@@ -87,6 +88,17 @@ sub alive {
 }
 
 
+# waits for a child spawn() started to exit: its exit code
+sub reap {
+    my ($pid) = @_;
+
+    waitpid $pid, 0;
+    delete $running{$pid};
+
+    return $? >> 8;
+}
+
+
 sub stop_all {
     stop($_, 'TERM', 3) for keys %running;
 }
@@ -125,6 +137,24 @@ sub cpu_seconds {
         $line =~ s/^.*\) //;
         my @f = split ' ', $line;
         $sum += ($f[11] + $f[12]) / $ticks;      # utime, stime
+    }
+
+    return $sum;
+}
+
+
+# the time processes ran on a CPU, in seconds, to the nanosecond
+# (/proc/PID/schedstat; the tick-counted CPU time where it is missing)
+sub run_seconds {
+    my (@pids) = @_;
+    my $sum = 0;
+
+    for my $pid (@pids) {
+        if (open my $fh, '<', "/proc/$pid/schedstat") {
+            $sum += (split ' ', scalar <$fh>)[0] / 1e9;
+        } else {
+            $sum += cpu_seconds($pid);
+        }
     }
 
     return $sum;

@@ -32,6 +32,7 @@ sub write {
     $self->{dir} = $dir;
     $self->header;
     $self->throughput;
+    $self->side;
     $self->instructions;
     $self->scale;
     $self->instance;
@@ -194,6 +195,77 @@ sub throughput {
              'after the runs.'), '');
     $self->table(['', 'CPU s/1k req', 'CPU use', 'syscalls/req',
                   'RSS MB'], @cost);
+}
+
+
+# the side-by-side runs: per contender, the median and range of its
+# ratios to plain nginx over the rounds
+sub side {
+    my ($self) = @_;
+    my $sd = $self->{r}{side} or return;
+    my (@rows, @busy);
+
+    my $q = $sd->{quota};
+    my $how = $q->{q_text}
+        ? "both on the server CPU under $q->{q_text}: the two proxies " .
+          'are the bottleneck'
+        : "both on the server CPU ($q->{text}: the server CPU is the " .
+          'bottleneck only where it is busier than the client CPU, ' .
+          'below)';
+
+    $self->p('## Side by side', '',
+        wrap('Plain nginx and one other proxy loaded at the same ' .
+             "moments, each by its own wrk ($sd->{conns} connections, " .
+             "$sd->{duration} s) on the client CPU, $how; the scheduler " .
+             'gives each proxy the same CPU time, so the one that costs ' .
+             'more a request serves fewer. Both see the same machine at ' .
+             'every moment, which runs seconds apart (above) do not. ' .
+             "$sd->{rounds} round" . ($sd->{rounds} == 1 ? '' : 's') .
+             ', the contenders in turn within each; the median of the ' .
+             'ratios to plain nginx over the rounds, and their range. ' .
+             '"plain twin" is a second plain nginx: its ratios are the ' .
+             "method's own noise. CPU/req: the time the server's " .
+             'processes ran (schedstat) a request.'), '');
+
+    for my $label (sort { side_order($a) <=> side_order($b) || $a cmp $b }
+                   keys %{$sd->{runs}})
+    {
+        my @pairs = @{$sd->{runs}{$label}};
+        my @cells = ($label);
+
+        for my $key (qw(rps p99_us cpu_req)) {
+            my @v = sort { $a <=> $b }
+                    map { $_->[0]{$key} ? $_->[1]{$key} / $_->[0]{$key}
+                                        : () } @pairs;
+            $self->{side}{$label}{$key} = median(@v);
+            push @cells, !@v ? '-'
+                         : sprintf('%.3f (%.2f-%.2f)', median(@v), $v[0],
+                                   $v[-1]);
+        }
+
+        push @rows, \@cells;
+        push @busy, map { $_->[0]{busy} } @pairs;
+    }
+
+    $self->table(['/ plain (range)', 'req/s', 'p99', 'CPU/req'], @rows);
+
+    my %b = map {
+        my $role = $_;
+        ($role => median(grep { defined } map { $_->{$role} } @busy))
+    } qw(client server);
+
+    $self->p(wrap(sprintf('The CPUs were busy (median over the runs): ' .
+                          'the server CPU %.0f%%, the client CPU %.0f%%.',
+                          100 * ($b{server} // 0), 100 * ($b{client} // 0))),
+             '') if defined $b{server};
+}
+
+
+sub side_order {
+    my ($label) = @_;
+
+    return $label eq 'plain twin' ? 0 : $label eq 'haproxy' ? 1
+         : $label =~ /(\d+)$/ ? 2 + $1 : 3;
 }
 
 
@@ -518,14 +590,28 @@ sub targets {
     my $plain = $tp->{plain};
     my @rows;
 
+    my ($sbig) = sort { $b <=> $a } @{$r->{sizes}{side} || []};
+    my $sg = $sbig && $self->{side}{"gamma $sbig"};
+
+    if ($sg) {
+        my $n = fmt_int($sbig);
+        push @rows, target("req/s, $n Svc / plain, side by side",
+                           '>= 0.97', $sg->{rps}, 0.97, 1);
+        push @rows, target("p99, $n Svc / plain, side by side",
+                           '<= 1.03', $sg->{p99_us}, 1.03, 0);
+        push @rows, target("CPU/req, $n Svc / plain, side by side",
+                           '<= 1.03', $sg->{cpu_req}, 1.03, 0);
+    }
+
     if ($g && $plain) {
         my $n = fmt_int($big);
-        push @rows, target("req/s, $n Svc / plain", '>= 0.97',
-                           $g->{rps_b}, 0.97, 1);
-        push @rows, target("p99, $n Svc / plain", '<= 1.03',
+        push @rows, target("req/s, $n Svc / plain, runs apart",
+                           '>= 0.97', $g->{rps_b}, 0.97, 1);
+        push @rows, target("p99, $n Svc / plain, runs apart", '<= 1.03',
                            $g->{p99_b}, 1.03, 0);
-        push @rows, target("CPU-bound: CPU/req, $n / plain", '<= 1.03',
-                           $g->{cpu_1k} / $plain->{cpu_1k}, 1.03, 0)
+        push @rows, target("CPU/req, $n Svc / plain, runs apart",
+                           '<= 1.03', $g->{cpu_1k} / $plain->{cpu_1k},
+                           1.03, 0)
             if $g->{cpu_1k} && $plain->{cpu_1k};
     }
 
