@@ -84,7 +84,7 @@ GET /
 X-Test-To: 127.10.0.5:18080
 --- error_code: 503
 --- error_log eval
-qr{\[error\] \d+#\d+: gamma: kubernetes: cannot load libcurl \(libcurl\.so\.4, Debian package libcurl4\): \S+/badcurl/libcurl\.so\.4: (file too short|invalid ELF header)}
+qr{\[error\] \d+#\d+: gamma: kubernetes: cannot load libcurl \(libcurl\.so\.4, Debian package libcurl4 or libcurl4t64\): \S+/badcurl/libcurl\.so\.4: (file too short|invalid ELF header)}
 --- no_error_log
 exited on signal
 [alert]

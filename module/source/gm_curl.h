@@ -31,7 +31,8 @@
 #ifndef GM_CURL_LIBRARY
 #define GM_CURL_LIBRARY         "libcurl.so.4"
 #endif
-#define GM_CURL_PACKAGE         "libcurl4"
+/* its Debian package: libcurl4 up to Debian 12, libcurl4t64 from 13 */
+#define GM_CURL_PACKAGE         "libcurl4 or libcurl4t64"
 
 /* CURLOPT_CA_CACHE_TIMEOUT and CURL_WRITEFUNC_ERROR, as config checks */
 #define GM_CURL_VERSION_MIN     0x075700

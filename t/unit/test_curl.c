@@ -46,8 +46,9 @@ test_missing(void)
     is_int(gm_curl_load_file("libgamma-no-such-curl.so.4", err, sizeof(err)),
            -1, "a missing library: -1");
     is_str(err, "kubernetes: cannot load libcurl (libgamma-no-such-curl.so.4, "
-           "Debian package libcurl4): libgamma-no-such-curl.so.4: cannot open "
-           "shared object file: No such file or directory",
+           "Debian package libcurl4 or libcurl4t64): "
+           "libgamma-no-such-curl.so.4: cannot open shared object file: "
+           "No such file or directory",
            "names the file, the package and says dlerror()'s why");
     ok(!gm_curl_loaded(), "nothing loaded");
     ok(gm_curl.easy_setopt == NULL, "the table stays empty");
