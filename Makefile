@@ -109,7 +109,7 @@ $(UNIT_AR): $(UNIT_OBJS)
 	ar rcs $@ $^
 
 $(BUILD)/unit/%: t/unit/%.c $(UNIT_AR) $(CORE_HDRS) $(SOURCE_HDRS) \
-        t/unit/tap.h $(wildcard t/unit/fixture.[ch])
+        t/unit/tap.h t/unit/tap_parse.h $(wildcard t/unit/fixture.[ch])
 	@mkdir -p $(BUILD)/unit
 	$(CC) $(UNIT_CFLAGS) -o $@ $< $(wildcard t/unit/fixture.c) \
 	    $(UNIT_AR) $(UNIT_LIBS)
