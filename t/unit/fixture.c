@@ -317,6 +317,15 @@ fx_addr(const char *text)
 }
 
 
+uint32_t
+fx_rand(uint32_t *seed, uint32_t n)
+{
+    *seed = *seed * 1103515245 + 12345;
+
+    return (*seed >> 8) % n;
+}
+
+
 static gm_object_t *
 fx_new(gm_kind_e kind, const char *ns, const char *name)
 {

@@ -68,6 +68,9 @@ gm_log_t fx_logger(fx_log_t *fl);
 
 gm_addr_t fx_addr(const char *text);
 
+/* below n, the same sequence from the same *seed on every machine (an LCG) */
+uint32_t fx_rand(uint32_t *seed, uint32_t n);
+
 /* every object of a YAML text parsed and put into store, log told why not */
 void fx_put_yaml(gm_store_t *store, const char *yaml, const gm_log_t *log);
 

@@ -35,9 +35,7 @@ static unsigned    test_rv;
 static uint32_t
 rnd(uint32_t n)
 {
-    test_seed = test_seed * 1103515245 + 12345;
-
-    return (test_seed >> 8) % n;
+    return fx_rand(&test_seed, n);
 }
 
 
