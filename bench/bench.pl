@@ -285,6 +285,8 @@ sub main {
 
     $backend->stop;
     $R{elapsed} = time - $t0;
+    $R{time} = time;
+    $R{machine} = GammaBench::Report::machine($root);
     $R{load_end} = loadavg();
 
     my $out = $opt{out}
