@@ -191,8 +191,14 @@ bench-smoke: deps module
 	perl bench/bench.pl --smoke
 
 DEMO := $(BUILD)/demo
+# as root, the workers and the source process run as the checkout's owner:
+# nginx's default user, nobody, cannot read a checkout in a 0700 home
+# directory or in /root (the demo would never get its mesh)
+DEMO_USER = $(shell [ "$$(id -u)" = 0 ] && stat -c '%U %G' $(CURDIR) | \
+                    grep -v UNKNOWN)
 DEMO_GLOBALS = daemon off; pid $(CURDIR)/$(DEMO)/logs/nginx.pid; \
-               load_module $(CURDIR)/$(MODULE);
+               load_module $(CURDIR)/$(MODULE); \
+               $(if $(DEMO_USER),user $(DEMO_USER);)
 
 run: deps module
 	@mkdir -p $(DEMO)/logs
