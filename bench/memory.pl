@@ -9,7 +9,8 @@
 #   bench/memory.pl [--workers W] [--changes C] [--keep] N...
 #
 # --changes C: then C changes of a route (one generation each), and the
-# same figures once the last generation before is freed.
+# same figures once the last generation before is freed.  --keep: leaves
+# the instance running (one N) and says how to stop it.
 #
 # Environment: BENCH_PORT (first port, 28600), GAMMA_MODULE (the module,
 # build/ngx_http_gamma_module.so).
@@ -48,7 +49,13 @@ my $ctx = {
     ports   => { backend => $base + 90, probe => $base + 91 },
 };
 
-END { GammaBench::Proc::stop_all() }
+my @kept;                       # --keep: left running when we exit
+
+# a run that failed stops everything, kept or not
+END { GammaBench::Proc::stop_all() unless @kept && $? == 0 }
+
+die "--keep: one N (the instances share their port)\n"
+    if $opt{keep} && @ARGV > 1;
 
 remove_tree($work);
 make_path($work);
@@ -57,6 +64,9 @@ copy($ENV{GAMMA_MODULE} // "$root/build/ngx_http_gamma_module.so",
     or die "copy: $!\n";
 
 run($_) for @ARGV;
+
+printf "kept running: master pid %d, prefix %s; stop it with kill %d\n",
+       $_->{pid}, $_->{dir}, $_->{pid} for @kept;
 
 
 sub run {
@@ -96,7 +106,11 @@ sub run {
         report($n, $s, "after $opt{changes} changes");
     }
 
-    $s->stop unless $opt{keep};
+    if ($opt{keep}) {
+        push @kept, $s;
+    } else {
+        $s->stop;
+    }
 }
 
 
