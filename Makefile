@@ -201,7 +201,7 @@ DEMO_GLOBALS = daemon off; pid $(CURDIR)/$(DEMO)/logs/nginx.pid; \
                $(if $(DEMO_USER),user $(DEMO_USER);)
 
 run: deps module
-	@mkdir -p $(DEMO)/logs
+	@mkdir -p $(DEMO)/logs $(DEMO)/temp
 	@tools/demo-help
 	exec $(NGINX_BIN) -p $(CURDIR)/$(DEMO)/ -c $(CURDIR)/conf/demo/nginx.conf \
 	    -e stderr -g '$(DEMO_GLOBALS)'

@@ -361,6 +361,12 @@ my $ready = wait_for(sub {
 ok($ready, 'the demo is ready (every worker serves the mesh)')
     or give_up(log_tail('nginx'));
 
+# not in the system's /var/lib/nginx, which a root nginx chowns
+my ($prefix_at) = grep { $nginx[$_ - 1] eq '-p' } 1 .. $#nginx;
+ok($prefix_at && -d "$nginx[$prefix_at]/temp/body"
+   && -d "$nginx[$prefix_at]/temp/proxy",
+   "nginx's temporary files are under the demo's prefix (temp/)");
+
 # the master and its children (workers, the source process)
 sub family {
     my @kids;
