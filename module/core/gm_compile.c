@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "gm_compile_int.h"
+#include "gm_hash.h"
 
 
 static int gm_compile_init(gm_compile_ctx_t *ctx);
@@ -232,24 +233,16 @@ gm_compile_reserve(void **p, size_t *size, size_t n, size_t elt)
 uint64_t
 gm_compile_hash(const gm_str_t *a, const gm_str_t *b, uint32_t n)
 {
-    size_t    i;
     uint64_t  h;
 
-    h = 14695981039346656037ULL;
-
-    for (i = 0; i < a->len; i++) {
-        h = (h ^ (unsigned char) a->data[i]) * 1099511628211ULL;
-    }
+    h = gm_fnv64_add(GM_FNV64_BASIS, a->data, a->len);
 
     if (b != NULL) {
-        h = (h ^ '/') * 1099511628211ULL;
-
-        for (i = 0; i < b->len; i++) {
-            h = (h ^ (unsigned char) b->data[i]) * 1099511628211ULL;
-        }
+        h = gm_fnv64_byte(h, '/');
+        h = gm_fnv64_add(h, b->data, b->len);
     }
 
-    h = (h ^ n) * 1099511628211ULL;
+    h = gm_fnv64_value(h, n);
 
     h ^= h >> 33;
     h *= 0xff51afd7ed558ccdULL;

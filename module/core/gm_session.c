@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "gm_hash.h"
 #include "gm_session.h"
 #include "gm_snapshot.h"
 
@@ -199,15 +200,11 @@ void
 gm_session_default_name(char *out, const char *scope, size_t len)
 {
     int                i;
-    size_t             j, n;
+    size_t             n;
     uint32_t           h;
     static const char  hex[] = "0123456789abcdef";
 
-    h = 2166136261u;
-
-    for (j = 0; j < len; j++) {
-        h = (h ^ (uint8_t) scope[j]) * 16777619u;
-    }
+    h = gm_fnv32_add(GM_FNV32_BASIS, scope, len);
 
     n = sizeof(GM_SESSION_NAME_PREFIX) - 1;
     memcpy(out, GM_SESSION_NAME_PREFIX, n);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "gm_hash.h"
 #include "gm_snapshot_int.h"
 
 
@@ -418,19 +419,14 @@ gm_str_cmp(const char *a, size_t alen, const char *b, size_t blen)
 static uint64_t
 gm_frontend_hash(const gm_addr_t *ip, uint16_t port)
 {
-    size_t    i, alen;
+    size_t    alen;
     uint64_t  h;
 
     alen = (ip->family == AF_INET) ? 4 : 16;
-    h = 14695981039346656037ULL;
-    h = (h ^ (uint64_t) ip->family) * 1099511628211ULL;
-
-    for (i = 0; i < alen; i++) {
-        h = (h ^ ip->addr[i]) * 1099511628211ULL;
-    }
-
-    h = (h ^ (port >> 8)) * 1099511628211ULL;
-    h = (h ^ (port & 0xff)) * 1099511628211ULL;
+    h = gm_fnv64_value(GM_FNV64_BASIS, (uint64_t) ip->family);
+    h = gm_fnv64_add(h, ip->addr, alen);
+    h = gm_fnv64_byte(h, port >> 8);
+    h = gm_fnv64_byte(h, port & 0xff);
 
     /* FNV's low bits mix poorly: a finalizer spreads the high ones */
     h ^= h >> 33;

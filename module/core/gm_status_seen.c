@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gm_hash.h"
 #include "gm_snapshot_int.h"
 
 
@@ -145,16 +146,8 @@ gm_status_chunks(const gm_status_entry_t *e, size_t n,
 static uint64_t
 gm_status_fnv(uint64_t h, const void *p, size_t len)
 {
-    size_t                i;
-    const unsigned char  *c;
-
-    c = p;
-
-    for (i = 0; i < len; i++) {
-        h = (h ^ c[i]) * 1099511628211ULL;
-    }
-
-    return (h ^ 0xff) * 1099511628211ULL;
+    /* 0xff after each field: "ab" + "c" is not "a" + "bc" */
+    return gm_fnv64_byte(gm_fnv64_add(h, p, len), 0xff);
 }
 
 
@@ -165,7 +158,7 @@ gm_status_hash(const gm_status_entry_t *e, size_t n)
     uint64_t               h;
     const gm_condition_t  *c;
 
-    h = 14695981039346656037ULL;
+    h = GM_FNV64_BASIS;
 
     for (i = 0; i < n; i++) {
         h = gm_status_fnv(h, &e[i].generation, sizeof(int64_t));
@@ -187,7 +180,7 @@ gm_status_hash(const gm_status_entry_t *e, size_t n)
         }
     }
 
-    return h ? h : 1;
+    return gm_fnv64_nonzero(h);
 }
 
 
@@ -196,12 +189,11 @@ gm_status_key(const gm_status_entry_t *e)
 {
     uint64_t  h;
 
-    h = 14695981039346656037ULL;
-    h = gm_status_fnv(h, e->kind, strlen(e->kind));
+    h = gm_status_fnv(GM_FNV64_BASIS, e->kind, strlen(e->kind));
     h = gm_status_fnv(h, e->ns.data, e->ns.len);
     h = gm_status_fnv(h, e->name.data, e->name.len);
 
-    return h ? h : 1;
+    return gm_fnv64_nonzero(h);
 }
 
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gm_hash.h"
 #include "gm_limits.h"
 #include "gm_store.h"
 
@@ -344,20 +345,11 @@ static uint32_t
 gm_store_hash(const char *ns, size_t ns_len, const char *name,
     size_t name_len)
 {
-    size_t    i;
     uint64_t  h;
 
-    h = 14695981039346656037ULL;
-
-    for (i = 0; i < ns_len; i++) {
-        h = (h ^ (unsigned char) ns[i]) * 1099511628211ULL;
-    }
-
-    h = (h ^ 0) * 1099511628211ULL;
-
-    for (i = 0; i < name_len; i++) {
-        h = (h ^ (unsigned char) name[i]) * 1099511628211ULL;
-    }
+    h = gm_fnv64_add(GM_FNV64_BASIS, ns, ns_len);
+    h = gm_fnv64_byte(h, '\0');
+    h = gm_fnv64_add(h, name, name_len);
 
     return (uint32_t) (h ^ (h >> 32));
 }

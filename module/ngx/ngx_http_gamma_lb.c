@@ -14,6 +14,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "gm_hash.h"
 #include "ngx_http_gamma_module.h"
 
 
@@ -53,8 +54,7 @@ ngx_http_gamma_lb_start(ngx_http_request_t *r, ngx_http_gamma_ctx_t *ctx,
             break;
         }
 
-        key_hash = ngx_http_gamma_lb_hash(key.data, key.len,
-                                          14695981039346656037ULL);
+        key_hash = ngx_http_gamma_lb_hash(key.data, key.len, GM_FNV64_BASIS);
         at = 0;
         best = 0;
 
@@ -193,11 +193,7 @@ ngx_http_gamma_request_cookie(ngx_http_request_t *r, ngx_str_t *name,
 static uint64_t
 ngx_http_gamma_lb_hash(const u_char *p, size_t len, uint64_t h)
 {
-    size_t  i;
-
-    for (i = 0; i < len; i++) {
-        h = (h ^ p[i]) * 1099511628211ULL;
-    }
+    h = gm_fnv64_add(h, p, len);
 
     h ^= h >> 33;
     h *= 0xff51afd7ed558ccdULL;

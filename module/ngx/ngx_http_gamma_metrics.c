@@ -11,6 +11,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "gm_hash.h"
 #include "ngx_http_gamma_metrics.h"
 #include "ngx_http_gamma_filter.h"
 
@@ -638,22 +639,15 @@ static ngx_int_t
 ngx_http_gamma_series_find(ngx_http_gamma_metrics_main_conf_t *mmcf,
     ngx_http_gamma_ctx_t *ctx)
 {
-    size_t                        i, len;
-    uint64_t                      h;
+    size_t                        len;
     ngx_http_gamma_series_key_t   want;
 
     ngx_http_gamma_series_label(ctx, &want);
 
     len = want.service_len + want.route_len + want.backend_len;
 
-    /* FNV-1a */
-    h = 14695981039346656037ULL ^ want.kind;
-
-    for (i = 0; i < len; i++) {
-        h = (h ^ want.text[i]) * 1099511628211ULL;
-    }
-
-    want.hash = h;
+    /* FNV-1a, the kind in the start value */
+    want.hash = gm_fnv64_add(GM_FNV64_BASIS ^ want.kind, want.text, len);
 
     return ngx_http_gamma_series_claim(mmcf->sh, &want);
 }

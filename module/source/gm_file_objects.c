@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "gm_file_source_int.h"
+#include "gm_hash.h"
 #include "gm_object_parse.h"
 #include "gm_reject.h"
 
@@ -147,7 +148,7 @@ gm_file_define(gm_file_load_t *ld, gm_object_t *obj, uint64_t hash)
 static uint64_t
 gm_file_doc_hash(json_t *doc)
 {
-    char      *text, *p;
+    char      *text;
     uint64_t   h;
 
     text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
@@ -155,15 +156,11 @@ gm_file_doc_hash(json_t *doc)
         return 0;
     }
 
-    h = 14695981039346656037ULL;
-
-    for (p = text; *p; p++) {
-        h = (h ^ (unsigned char) *p) * 1099511628211ULL;
-    }
+    h = gm_fnv64_add_str(GM_FNV64_BASIS, text);
 
     free(text);
 
-    return h ? h : 1;
+    return gm_fnv64_nonzero(h);
 }
 
 

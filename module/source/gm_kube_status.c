@@ -23,6 +23,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "gm_hash.h"
 #include "gm_kube_resource.h"
 #include "gm_kube_status_int.h"
 
@@ -387,26 +388,14 @@ gm_status_writer_update(gm_status_writer_t *sw, const gm_status_list_t *list)
 static uint64_t
 gm_status_key_of(const gm_status_entry_t *e)
 {
-    size_t    i;
     uint64_t  h;
 
-    h = 14695981039346656037ULL;
+    h = gm_fnv64_add_str(GM_FNV64_BASIS, e->kind);
+    h = gm_fnv64_add(h, e->ns.data, e->ns.len);
+    h = gm_fnv64_byte(h, '/');
+    h = gm_fnv64_add(h, e->name.data, e->name.len);
 
-    for (i = 0; e->kind[i]; i++) {
-        h = (h ^ (unsigned char) e->kind[i]) * 1099511628211ULL;
-    }
-
-    for (i = 0; i < e->ns.len; i++) {
-        h = (h ^ (unsigned char) e->ns.data[i]) * 1099511628211ULL;
-    }
-
-    h = (h ^ '/') * 1099511628211ULL;
-
-    for (i = 0; i < e->name.len; i++) {
-        h = (h ^ (unsigned char) e->name.data[i]) * 1099511628211ULL;
-    }
-
-    return h ? h : 1;
+    return gm_fnv64_nonzero(h);
 }
 
 
