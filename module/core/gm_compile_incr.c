@@ -54,6 +54,7 @@ static int gm_compile_incr_patchable(gm_compile_incr_t *ci,
     unsigned require_grants);
 static int gm_compile_incr_deps(gm_compile_incr_t *ci);
 static void gm_compile_incr_clear(gm_compile_incr_t *ci);
+static void gm_compile_incr_number(gm_compile_incr_t *ci, gm_snapshot_t *s);
 
 
 gm_compile_incr_t *
@@ -143,6 +144,7 @@ gm_compile_incr_build(gm_compile_incr_t *ci, const gm_log_t *log,
         ci->deps_read = 0;
     }
 
+    gm_compile_incr_number(ci, s);
     gm_snapshot_unhold(ci->prev);
     gm_snapshot_hold(s);
     ci->prev = s;
@@ -152,6 +154,32 @@ gm_compile_incr_build(gm_compile_incr_t *ci, const gm_log_t *log,
     gm_compile_incr_clear(ci);
 
     return s;
+}
+
+
+/*
+ * The status chunks s made get serials, never given again by this
+ * compiler; those it shares with prev keep theirs (gm_route_status.h).
+ * A directory of prev's has no chunk without one: it is not written.
+ */
+
+static void
+gm_compile_incr_number(gm_compile_incr_t *ci, gm_snapshot_t *s)
+{
+    size_t              c;
+    gm_status_chunk_t  *chunks;
+
+    if (ci->prev != NULL && s->status == ci->prev->status) {
+        return;
+    }
+
+    chunks = (gm_status_chunk_t *) s->status;
+
+    for (c = 0; c < s->nstatus_chunks; c++) {
+        if (chunks[c].serial == 0) {
+            chunks[c].serial = ++ci->status_serial;
+        }
+    }
 }
 
 

@@ -19,6 +19,8 @@ struct gm_compile_incr_s {
     unsigned                       full:1;      /* a change not patchable */
     unsigned                       deps_read:1;
     gm_compile_deps_t              deps;        /* prev's, once read */
+    /* the last serial given to a status chunk (gm_route_status.h) */
+    uint64_t                       status_serial;
     /* the store's slices and routes by Service, always */
     gm_compile_slices_t            slices;
     gm_arena_t                    *keys_arena;  /* the keys' strings */

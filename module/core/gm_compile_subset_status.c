@@ -387,6 +387,7 @@ gm_subset_mini_bound(const gm_subset_t *st, const gm_status_entry_t *key,
     one.entries = st->mini;
     one.n = (uint32_t) st->nmini;
     one.first = 0;
+    one.serial = 0;
     list.chunks = &one;
     list.nchunks = 1;
     list.n = st->nmini;
@@ -495,6 +496,7 @@ gm_subset_merge_chunk(gm_subset_t *st, const gm_status_chunk_t *pc,
     gm_status_chunk_t **dir, size_t *ndir, size_t *dir_size)
 {
     size_t                    i, j, k, m, end;
+    uint64_t                  serial;
     gm_status_entry_t        *all;
     const gm_subset_range_t  *ranges;
 
@@ -505,9 +507,11 @@ gm_subset_merge_chunk(gm_subset_t *st, const gm_status_chunk_t *pc,
         m = (pc->n != 0);
         all = (gm_status_entry_t *) pc->entries;
         k = pc->n;
+        serial = pc->serial;           /* shared: the same chunk */
         goto add;
     }
 
+    serial = 0;                        /* a new one */
     m = pc->n + (jend - jstart);
     all = gm_arena_alloc(st->snap->arena, m * sizeof(gm_status_entry_t));
     if (all == NULL) {
@@ -561,6 +565,7 @@ add:
     if (m == 1) {
         (*dir)[*ndir].entries = all;
         (*dir)[*ndir].n = (uint32_t) k;
+        (*dir)[*ndir].serial = serial;
 
     } else {
         (void) gm_status_chunks(all, k, &(*dir)[*ndir], 0);

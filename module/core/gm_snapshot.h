@@ -266,8 +266,9 @@ gm_snapshot_t *gm_snapshot_build_opts(gm_store_t *store,
  * builds each snapshot from the previous one when only EndpointSlices
  * changed (the backends of their Services resolved again, the rest
  * shared), else with a full compile.  The result is the same as
- * gm_snapshot_build_opts() on the same store; one reference is the
- * caller's, the compiler keeps another until its next build.
+ * gm_snapshot_build_opts() on the same store, but for the serials of its
+ * status chunks (gm_route_status.h); one reference is the caller's, the
+ * compiler keeps another until its next build.
  */
 typedef struct gm_compile_incr_s  gm_compile_incr_t;
 

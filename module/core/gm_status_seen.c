@@ -18,10 +18,16 @@ typedef struct {
 } gm_status_slot_t;
 
 struct gm_status_seen_s {
-    gm_status_slot_t  *slots;
-    size_t             size;          /* a power of two */
-    size_t             n;
+    gm_status_slot_t   *slots;
+    size_t              size;         /* a power of two */
+    size_t              n;
+    gm_status_delta_t  *delta;        /* the chunks of the last log */
 };
+
+typedef struct {
+    gm_status_seen_t   *seen;
+    const gm_log_t     *log;
+} gm_status_log_ctx_t;
 
 
 static const gm_status_chunk_t *gm_status_chunk_of(
@@ -33,6 +39,8 @@ static uint64_t gm_status_key(const gm_status_entry_t *e);
 static gm_status_slot_t *gm_status_slot(gm_status_seen_t *seen,
     uint64_t key);
 static int gm_status_grow(gm_status_seen_t *seen);
+static uint64_t gm_status_log_object(void *data, const gm_status_entry_t *e,
+    size_t n);
 
 
 void
@@ -133,6 +141,7 @@ gm_status_chunks(const gm_status_entry_t *e, size_t n,
             chunks[k].entries = &e[start];
             chunks[k].n = (uint32_t) (i - start);
             chunks[k].first = (uint32_t) (first + start);
+            chunks[k].serial = 0;      /* numbered by the compiler */
         }
 
         k++;
@@ -209,8 +218,10 @@ gm_status_seen_create(void)
 
     seen->size = 64;
     seen->slots = calloc(seen->size, sizeof(gm_status_slot_t));
-    if (seen->slots == NULL) {
-        free(seen);
+    seen->delta = gm_status_delta_create();
+
+    if (seen->slots == NULL || seen->delta == NULL) {
+        gm_status_seen_destroy(seen);
         return NULL;
     }
 
@@ -222,6 +233,7 @@ void
 gm_status_seen_destroy(gm_status_seen_t *seen)
 {
     if (seen) {
+        gm_status_delta_destroy(seen->delta);
         free(seen->slots);
         free(seen);
     }
@@ -233,6 +245,7 @@ gm_status_seen_clear(gm_status_seen_t *seen)
 {
     memset(seen->slots, 0, seen->size * sizeof(gm_status_slot_t));
     seen->n = 0;
+    gm_status_delta_reset(seen->delta);
 }
 
 
@@ -328,32 +341,48 @@ void
 gm_status_log_changes(gm_status_seen_t *seen, const gm_status_list_t *list,
     const gm_log_t *log)
 {
-    char                      buf[GM_STATUS_MESSAGE_MAX];
-    size_t                    i, n, j, k;
-    gm_str_t                  msg;
-    const gm_status_entry_t  *e;
-    const gm_condition_t     *c;
+    gm_status_walk_t     walk;
+    gm_status_log_ctx_t  ctx;
 
-    for (i = 0; i < list->n; i += n) {
-        n = gm_status_object_len(list, i);
-        e = gm_status_at(list, i);
+    ctx.seen = seen;
+    ctx.log = log;
+    walk.object = gm_status_log_object;
+    walk.gone = NULL;
+    walk.data = &ctx;
 
-        if (!gm_status_seen_changed(seen, e, n)) {
-            continue;
-        }
+    (void) gm_status_delta_walk(seen->delta, list, &walk);
+}
 
-        (void) gm_status_seen_set(seen, e, n);
 
-        for (j = 0; j < n; j++) {
-            for (k = 0; k < e[j].nconds; k++) {
-                c = &e[j].conds[k];
-                gm_condition_message(&e[j], c, buf, &msg);
-                gm_log(log, GM_LOG_NOTICE,
-                       "status: %s %s/%s parentRef %s/%s: %s=%s %s: %s",
-                       e[j].kind, e[j].ns.data, e[j].name.data,
-                       e[j].ref.ns.data, e[j].ref.name.data, c->type,
-                       c->status ? "True" : "False", c->reason, msg.data);
-            }
+/* an object of a chunk not logged last; 0: not recorded (out of memory) */
+
+static uint64_t
+gm_status_log_object(void *data, const gm_status_entry_t *e, size_t n)
+{
+    char                   buf[GM_STATUS_MESSAGE_MAX];
+    size_t                 j, k;
+    uint64_t               rc;
+    gm_str_t               msg;
+    gm_status_log_ctx_t   *ctx = data;
+    const gm_condition_t  *c;
+
+    if (!gm_status_seen_changed(ctx->seen, e, n)) {
+        return 1;
+    }
+
+    rc = (gm_status_seen_set(ctx->seen, e, n) == 0);
+
+    for (j = 0; j < n; j++) {
+        for (k = 0; k < e[j].nconds; k++) {
+            c = &e[j].conds[k];
+            gm_condition_message(&e[j], c, buf, &msg);
+            gm_log(ctx->log, GM_LOG_NOTICE,
+                   "status: %s %s/%s parentRef %s/%s: %s=%s %s: %s",
+                   e[j].kind, e[j].ns.data, e[j].name.data,
+                   e[j].ref.ns.data, e[j].ref.name.data, c->type,
+                   c->status ? "True" : "False", c->reason, msg.data);
         }
     }
+
+    return rc;
 }

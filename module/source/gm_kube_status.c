@@ -3,12 +3,13 @@
  *
  * The watcher hands it the entries of every snapshot; it keeps, per
  * object, our entries as JSON and a hash of them, and marks an object
- * dirty when the hash differs from what it last wrote.  While it holds
- * the Lease it takes one dirty object at a time: it reads the object,
- * merges our entries into its status (gm_kube_status_json.c) and, only
- * when that changes something, writes it to /status with the
- * resourceVersion it read.  A 409 reads again.  A new holder checks every
- * object once (reads, and writes only what is stale).
+ * dirty when the hash differs from what it last wrote
+ * (gm_kube_status_table.c).  While it holds the Lease it takes one dirty
+ * object at a time: it reads the object, merges our entries into its
+ * status (gm_kube_status_json.c) and, only when that changes something,
+ * writes it to /status with the resourceVersion it read.  A 409 reads
+ * again.  A new holder checks every object once (reads, and writes only
+ * what is stale).
  */
 
 #define _GNU_SOURCE
@@ -23,26 +24,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "gm_hash.h"
-#include "gm_kube_resource.h"
 #include "gm_kube_status_int.h"
 
-
-#define GM_STATUS_PATH_MAX  768
-
-
-typedef struct {
-    uint64_t    key;                  /* 0: a free slot */
-    uint64_t    hash;                 /* of the entries */
-    uint64_t    written;              /* hash last written or found */
-    uint64_t    batch;                /* the last update it was in */
-    int64_t     generation;
-    int64_t     retry_ms;
-    char       *path;                 /* the object's */
-    char       *entries;              /* JSON array of ours */
-    unsigned    ancestors:1;
-    unsigned    dirty:1;
-} gm_status_obj_t;
 
 /* the object being written: copies, the lock is not held meanwhile */
 typedef struct {
@@ -64,11 +47,7 @@ struct gm_status_writer_s {
     int                       efd;     /* wakes the thread */
     pthread_mutex_t           lock;
     /* under lock */
-    gm_status_obj_t          *objs;    /* open addressing */
-    size_t                    size;
-    size_t                    n;
-    size_t                    ndirty;
-    uint64_t                  batch;
+    gm_status_table_t         table;
     unsigned                  stop:1;
     unsigned                  leader:1;
     /* the thread's */
@@ -84,19 +63,11 @@ static void gm_status_loop(gm_status_writer_t *sw);
 static void gm_status_release(gm_status_writer_t *sw);
 static void gm_status_leader(void *data, int leader);
 static void gm_status_wake(gm_status_writer_t *sw);
-static gm_status_obj_t *gm_status_slot(gm_status_writer_t *sw,
-    uint64_t key);
-static int gm_status_grow(gm_status_writer_t *sw);
-static void gm_status_put(gm_status_writer_t *sw, const gm_status_entry_t *e,
-    size_t n);
-static char *gm_status_path(const gm_status_entry_t *e);
-static void gm_status_sweep(gm_status_writer_t *sw);
 static void gm_status_next(gm_status_writer_t *sw);
 static void gm_status_read(gm_status_writer_t *sw);
 static void gm_status_got(void *data, gm_kube_result_t *res);
 static void gm_status_wrote(void *data, gm_kube_result_t *res);
 static void gm_status_done(gm_status_writer_t *sw, int ok);
-static uint64_t gm_status_key_of(const gm_status_entry_t *e);
 
 
 gm_status_writer_t *
@@ -114,11 +85,9 @@ gm_status_writer_start(const gm_status_writer_conf_t *conf)
     sw->lease_ns = strdup(conf->lease_ns);
     sw->lease_name = strdup(conf->lease_name);
     sw->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    sw->size = 64;
-    sw->objs = calloc(sw->size, sizeof(gm_status_obj_t));
 
     if (sw->lease_ns == NULL || sw->lease_name == NULL || sw->efd == -1
-        || sw->objs == NULL)
+        || gm_status_table_init(&sw->table) != 0)
     {
         goto failed;
     }
@@ -142,7 +111,7 @@ failed:
         close(sw->efd);
     }
 
-    free(sw->objs);
+    gm_status_table_free(&sw->table);
     free(sw->lease_ns);
     free(sw->lease_name);
     free(sw);
@@ -154,8 +123,6 @@ failed:
 void
 gm_status_writer_stop(gm_status_writer_t *sw)
 {
-    size_t  i;
-
     if (sw == NULL) {
         return;
     }
@@ -167,14 +134,9 @@ gm_status_writer_stop(gm_status_writer_t *sw)
     gm_status_wake(sw);
     pthread_join(sw->tid, NULL);
 
-    for (i = 0; i < sw->size; i++) {
-        free(sw->objs[i].path);
-        free(sw->objs[i].entries);
-    }
-
     pthread_mutex_destroy(&sw->lock);
     close(sw->efd);
-    free(sw->objs);
+    gm_status_table_free(&sw->table);
     free(sw->lease_ns);
     free(sw->lease_name);
     free(sw);
@@ -263,7 +225,7 @@ gm_status_loop(gm_status_writer_t *sw)
             }
 
             pthread_mutex_lock(&sw->lock);
-            ndirty = sw->ndirty;
+            ndirty = sw->table.ndirty;
             pthread_mutex_unlock(&sw->lock);
 
             busy |= (ndirty != 0);
@@ -331,7 +293,6 @@ gm_status_release(gm_status_writer_t *sw)
 static void
 gm_status_leader(void *data, int leader)
 {
-    size_t               i;
     gm_status_writer_t  *sw = data;
 
     pthread_mutex_lock(&sw->lock);
@@ -339,16 +300,7 @@ gm_status_leader(void *data, int leader)
     sw->leader = leader;
 
     if (leader) {
-        sw->ndirty = 0;
-
-        for (i = 0; i < sw->size; i++) {
-            if (sw->objs[i].key != 0 && sw->objs[i].path != NULL) {
-                sw->objs[i].written = 0;
-                sw->objs[i].dirty = 1;
-                sw->objs[i].retry_ms = 0;
-                sw->ndirty++;
-            }
-        }
+        gm_status_table_lead(&sw->table);
     }
 
     pthread_mutex_unlock(&sw->lock);
@@ -362,209 +314,18 @@ gm_status_leader(void *data, int leader)
 void
 gm_status_writer_update(gm_status_writer_t *sw, const gm_status_list_t *list)
 {
-    size_t  i, n;
+    size_t  n;
 
     pthread_mutex_lock(&sw->lock);
 
-    sw->batch++;
-
-    for (i = 0; i < list->n; i += n) {
-        n = gm_status_object_len(list, i);
-        gm_status_put(sw, gm_status_at(list, i), n);
-    }
-
-    gm_status_sweep(sw);
-
-    n = sw->ndirty;
+    gm_status_table_update(&sw->table, list);
+    n = sw->table.ndirty;
 
     pthread_mutex_unlock(&sw->lock);
 
     if (n) {
         gm_status_wake(sw);
     }
-}
-
-
-static uint64_t
-gm_status_key_of(const gm_status_entry_t *e)
-{
-    uint64_t  h;
-
-    h = gm_fnv64_add_str(GM_FNV64_BASIS, e->kind);
-    h = gm_fnv64_add(h, e->ns.data, e->ns.len);
-    h = gm_fnv64_byte(h, '/');
-    h = gm_fnv64_add(h, e->name.data, e->name.len);
-
-    return gm_fnv64_nonzero(h);
-}
-
-
-/* under lock: a changed object gets its new entries and is dirty */
-
-static void
-gm_status_put(gm_status_writer_t *sw, const gm_status_entry_t *e, size_t n)
-{
-    char             *entries, *path;
-    uint64_t          key, hash;
-    gm_status_obj_t  *o;
-
-    if ((sw->n + 1) * 2 > sw->size && gm_status_grow(sw) != 0) {
-        return;
-    }
-
-    key = gm_status_key_of(e);
-    hash = gm_status_hash(e, n);
-    o = gm_status_slot(sw, key);
-
-    o->batch = sw->batch;
-
-    if (o->key != 0 && o->hash == hash && o->path != NULL) {
-        return;
-    }
-
-    entries = gm_status_entries_json(e, n);
-    path = o->path ? o->path : gm_status_path(e);
-
-    if (entries == NULL || path == NULL) {
-        free(entries);
-        return;
-    }
-
-    if (o->key == 0) {
-        o->key = key;
-        sw->n++;
-    }
-
-    free(o->entries);
-    o->entries = entries;
-    o->path = path;
-    o->hash = hash;
-    o->generation = e->generation;
-    o->ancestors = e->ancestors;
-    o->retry_ms = 0;
-
-    if (!o->dirty && o->written != hash) {
-        o->dirty = 1;
-        sw->ndirty++;
-    }
-}
-
-
-/* under lock: an object without entries now gets ours removed */
-
-static void
-gm_status_sweep(gm_status_writer_t *sw)
-{
-    size_t            i;
-    char             *none;
-    gm_status_obj_t  *o;
-
-    for (i = 0; i < sw->size; i++) {
-        o = &sw->objs[i];
-
-        if (o->key == 0 || o->path == NULL || o->batch == sw->batch
-            || o->hash == 1)
-        {
-            continue;
-        }
-
-        none = strdup("[]");
-        if (none == NULL) {
-            continue;
-        }
-
-        free(o->entries);
-        o->entries = none;
-        o->hash = 1;                   /* the hash of no entries */
-
-        if (!o->dirty) {
-            o->dirty = 1;
-            sw->ndirty++;
-        }
-    }
-}
-
-
-static char *
-gm_status_path(const gm_status_entry_t *e)
-{
-    int                        k, len;
-    char                       buf[GM_STATUS_PATH_MAX], *p;
-    const gm_kube_resource_t  *res;
-
-    res = NULL;
-
-    for (k = 0; k < GM_KIND_MAX; k++) {
-        if (strcmp(gm_kind_name((gm_kind_e) k), e->kind) == 0) {
-            res = gm_kube_resource((gm_kind_e) k);
-            break;
-        }
-    }
-
-    if (res == NULL) {
-        return NULL;
-    }
-
-    len = gm_kube_resource_path(res, 0, e->ns.data, buf, sizeof(buf));
-    if (len < 0 || (size_t) len + e->name.len + 2 > sizeof(buf)) {
-        return NULL;
-    }
-
-    if (asprintf(&p, "%s/%s", buf, e->name.data) == -1) {
-        return NULL;
-    }
-
-    return p;
-}
-
-
-static gm_status_obj_t *
-gm_status_slot(gm_status_writer_t *sw, uint64_t key)
-{
-    size_t  i;
-
-    i = key & (sw->size - 1);
-
-    while (sw->objs[i].key != 0 && sw->objs[i].key != key) {
-        i = (i + 1) & (sw->size - 1);
-    }
-
-    return &sw->objs[i];
-}
-
-
-static int
-gm_status_grow(gm_status_writer_t *sw)
-{
-    size_t            i, j, size;
-    gm_status_obj_t  *objs;
-
-    size = sw->size * 2;
-
-    objs = calloc(size, sizeof(gm_status_obj_t));
-    if (objs == NULL) {
-        return -1;
-    }
-
-    for (i = 0; i < sw->size; i++) {
-        if (sw->objs[i].key == 0) {
-            continue;
-        }
-
-        j = sw->objs[i].key & (size - 1);
-
-        while (objs[j].key != 0) {
-            j = (j + 1) & (size - 1);
-        }
-
-        objs[j] = sw->objs[i];
-    }
-
-    free(sw->objs);
-    sw->objs = objs;
-    sw->size = size;
-
-    return 0;
 }
 
 
@@ -581,8 +342,8 @@ gm_status_next(gm_status_writer_t *sw)
 
     pthread_mutex_lock(&sw->lock);
 
-    for (i = 0; sw->ndirty && i < sw->size; i++) {
-        o = &sw->objs[i];
+    for (i = 0; sw->table.ndirty && i < sw->table.size; i++) {
+        o = &sw->table.objs[i];
 
         if (o->key == 0 || !o->dirty || o->retry_ms > now) {
             continue;
@@ -737,7 +498,7 @@ gm_status_done(gm_status_writer_t *sw, int ok)
 
     pthread_mutex_lock(&sw->lock);
 
-    o = gm_status_slot(sw, sw->job.key);
+    o = gm_status_table_slot(&sw->table, sw->job.key);
 
     if (o->key == sw->job.key && o->dirty) {
         if (ok) {
@@ -746,7 +507,7 @@ gm_status_done(gm_status_writer_t *sw, int ok)
 
         if (o->hash == o->written) {
             o->dirty = 0;
-            sw->ndirty--;
+            sw->table.ndirty--;
 
         } else if (!ok) {
             o->retry_ms = gm_kube_now_ms() + GM_STATUS_RETRY_MS;

@@ -1,6 +1,6 @@
 /*
  * nginx-gamma: what the status writer's files share (gm_kube_status.c,
- * gm_kube_status_json.c, gm_kube_xmesh.c).
+ * gm_kube_status_table.c, gm_kube_status_json.c, gm_kube_xmesh.c).
  */
 
 #ifndef GM_KUBE_STATUS_INT_H
@@ -11,6 +11,45 @@
 
 #include "gm_kube_status.h"
 
+
+/* an object we have entries of */
+typedef struct {
+    uint64_t    key;                  /* 0: a free slot */
+    uint64_t    hash;                 /* of the entries */
+    uint64_t    written;              /* hash last written or found */
+    uint64_t    batch;                /* the last update it was in */
+    int64_t     generation;
+    int64_t     retry_ms;
+    char       *path;                 /* the object's */
+    char       *entries;              /* JSON array of ours */
+    unsigned    ancestors:1;
+    unsigned    dirty:1;
+} gm_status_obj_t;
+
+/* the writer's objects by key (open addressing), under its lock */
+typedef struct {
+    gm_status_obj_t    *objs;
+    size_t              size;         /* a power of two */
+    size_t              n;
+    size_t              ndirty;
+    uint64_t            batch;
+    gm_status_delta_t  *delta;        /* the chunks of the last update */
+} gm_status_table_t;
+
+/* -1: out of memory */
+int gm_status_table_init(gm_status_table_t *t);
+void gm_status_table_free(gm_status_table_t *t);
+/*
+ * The entries of a new snapshot: an object whose entries changed is
+ * dirty, one without entries now gets [] and is dirty
+ * (gm_kube_status_table.c).
+ */
+void gm_status_table_update(gm_status_table_t *t,
+    const gm_status_list_t *list);
+/* a new holder: every object is dirty until checked */
+void gm_status_table_lead(gm_status_table_t *t);
+/* the slot holding key, or the free slot where it belongs */
+gm_status_obj_t *gm_status_table_slot(gm_status_table_t *t, uint64_t key);
 
 /*
  * Our entries of an object as JSON (an array, no lastTransitionTime);
