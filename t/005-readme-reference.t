@@ -1,6 +1,7 @@
 # README's reference against the code: every directive of the command
 # tables (module/ngx/*.c) in README's table of directives with its
-# contexts, and a section with its syntax and context; every variable of
+# contexts, and a Syntax block with its context and as many arguments as
+# its NGX_CONF_NOARGS/FLAG/TAKE*/1MORE take; every variable of
 # the variable tables in README's table of variables; every metric the
 # exporter writes in README's table of metrics, with its type; every
 # shipped conf/*.conf described, and every gamma_* directive in conf/ one
@@ -76,10 +77,35 @@ for my $name (sort keys %code) {
     my ($ctx) = $mine =~ /^    Context: (.*)$/m;
     is($ctx, $want, "$name: its Syntax block's context is $want");
 
+    # its arguments: "a | b c | d [e] | f ..." as the fewest and the most
+    my ($args) = $mine =~ /(?:^|\|)\s*(?:Syntax:\s+)?\Q$name\E([^;]*);/m;
+    my ($min, $max) = (1e9, 0);
+    my @alts = split /\|/, $args // '';
+    ($min, $max) = (0, 0) unless @alts;
+    for my $alt (@alts) {
+        my $opt = join ' ', $alt =~ /\[([^\]]*)\]/g;
+        (my $req = $alt) =~ s/\[[^\]]*\]//g;
+        my @req = split ' ', $req;
+        my @opt = split ' ', $opt;
+        my $n = @req;
+        my $m = (grep { $_ eq '...' } @req, @opt) ? 1e9 : @req + @opt;
+        $n-- if grep { $_ eq '...' } @req;
+        $m-- if $m < 1e9 && grep { $_ eq '...' } @opt;
+        $min = $n if $n < $min;
+        $max = $m if $m > $max;
+    }
+
     my $flags = $code{$name}{flags};
-    if ($flags =~ /NGX_CONF_NOARGS/) {
-        like($mine, qr/\b\Q$name\E;/, "$name takes no argument");
-    } elsif ($flags =~ /NGX_CONF_FLAG/) {
+    my %arity = (NOARGS => [0, 0], FLAG => [1, 1], TAKE1 => [1, 1],
+                 TAKE2 => [2, 2], TAKE3 => [3, 3], TAKE12 => [1, 2],
+                 TAKE123 => [1, 3], '1MORE' => [1, 1e9]);
+    my ($kind) = grep { $flags =~ /NGX_CONF_\Q$_\E\b/ } keys %arity;
+
+    ok($kind, "$name: its arity is one of the known ones") or next;
+    is("$min-$max", join('-', @{$arity{$kind}}),
+       "$name: the syntax's arguments are NGX_CONF_${kind}'s");
+
+    if ($kind eq 'FLAG') {
         like($mine, qr/\b\Q$name\E on \| off;/, "$name is on | off");
     }
 }
