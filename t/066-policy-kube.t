@@ -86,3 +86,28 @@ GET /
 --- more_headers
 X-Test-To: 127.10.0.5:18080
 --- error_code: 200
+
+
+
+=== TEST 4: a selector for every resource narrows the CA-bundle ConfigMaps
+--- http_config
+    gamma_kubernetes_label_selector "mesh=on";
+--- post_setup_server_root
+FakeKube::reset($GammaTest::Base);
+--- init
+FakeKube::wait_watches();
+my @cm = grep { $_->{path} eq '/api/v1/configmaps' }
+         @{ FakeKube::requests() };
+Test::More::ok(scalar @cm >= 1, 'ConfigMaps are listed');
+Test::More::is(scalar(grep { $_->{query} !~
+    /(^|&)labelSelector=policy\.nginx-gamma\.dev%2Fca-bundle%2Cmesh%3Don(&|$)/
+    } @cm), 0, 'every ConfigMap request carries both selectors');
+my @svc = grep { $_->{path} eq '/api/v1/services' }
+          @{ FakeKube::requests() };
+Test::More::is(scalar(grep {
+    $_->{query} !~ /(^|&)labelSelector=mesh%3Don(&|$)/ } @svc), 0, 'every Service request carries the selector alone');
+--- request
+GET /
+--- more_headers
+X-Test-To: 127.10.0.5:18080
+--- error_code: 421

@@ -23,6 +23,8 @@ static char *ngx_http_gamma_kube_in_cluster(ngx_conf_t *cf,
     ngx_http_gamma_main_conf_t *gmcf);
 static char *ngx_http_gamma_kube_url(ngx_conf_t *cf,
     ngx_http_gamma_main_conf_t *gmcf, const char *host, const char *port);
+static const char *ngx_http_gamma_kube_selector_all(ngx_conf_t *cf,
+    ngx_uint_t kind, ngx_str_t *sel);
 
 
 char *
@@ -243,7 +245,11 @@ ngx_http_gamma_kube_namespaces(ngx_conf_t *cf, ngx_command_t *cmd,
 }
 
 
-/* "<selector>" for every resource, or "<selector> <resource> ..." */
+/*
+ * "<selector>" for every resource, or "<selector> <resource> ...".  The
+ * first narrows what a resource with a selector of its own reads (CA
+ * bundle ConfigMaps), never widens it: both must match.
+ */
 char *
 ngx_http_gamma_kube_selector(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
@@ -266,7 +272,11 @@ ngx_http_gamma_kube_selector(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             return "is duplicate";
         }
 
-        gmcf->kube.selectors[k] = (const char *) value[1].data;
+        gmcf->kube.selectors[k] = ngx_http_gamma_kube_selector_all(cf, k,
+                                                                   &value[1]);
+        if (gmcf->kube.selectors[k] == NULL) {
+            return NGX_CONF_ERROR;
+        }
     }
 
     for (i = 2; i < cf->args->nelts; i++) {
@@ -289,6 +299,31 @@ ngx_http_gamma_kube_selector(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     return NGX_CONF_OK;
+}
+
+
+static const char *
+ngx_http_gamma_kube_selector_all(ngx_conf_t *cf, ngx_uint_t kind,
+    ngx_str_t *sel)
+{
+    u_char      *p;
+    const char  *own;
+
+    own = gm_source_default_selector((int) kind);
+
+    if (own == NULL) {
+        return (const char *) sel->data;
+    }
+
+    /* a label selector's terms are ANDed, comma-separated */
+    p = ngx_pnalloc(cf->pool, ngx_strlen(own) + 1 + sel->len + 1);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    *ngx_sprintf(p, "%s,%V", own, sel) = '\0';
+
+    return (const char *) p;
 }
 
 
@@ -318,7 +353,7 @@ ngx_http_gamma_kube_time(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
               : NGX_HTTP_GAMMA_KUBE_TIME_MAX_S * 1000;
 
     if (t == NGX_ERROR || t == 0 || t > max) {
-        return "has an invalid time";
+        return "has an invalid time: it must be more than 0 and at most 24h";
     }
 
     *field = (unsigned) t;

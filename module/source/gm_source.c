@@ -25,3 +25,14 @@ gm_source_kind_by_resource(const char *plural)
 
     return (res != NULL) ? (int) res->kind : -1;
 }
+
+
+const char *
+gm_source_default_selector(int kind)
+{
+    const gm_kube_resource_t  *res;
+
+    res = gm_kube_resource((gm_kind_e) kind);
+
+    return (res != NULL) ? res->selector : NULL;
+}

@@ -39,6 +39,8 @@ char *gm_source_read_small_file(const char *path, size_t max);
 
 /* the object kind of an API resource plural ("services"), or -1 */
 int gm_source_kind_by_resource(const char *plural);
+/* the label selector a kind is listed with unless configured, or NULL */
+const char *gm_source_default_selector(int kind);
 
 
 #endif /* GM_SOURCE_H */
