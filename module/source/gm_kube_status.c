@@ -494,25 +494,10 @@ gm_status_wrote(void *data, gm_kube_result_t *res)
 static void
 gm_status_done(gm_status_writer_t *sw, int ok)
 {
-    gm_status_obj_t  *o;
-
     pthread_mutex_lock(&sw->lock);
 
-    o = gm_status_table_slot(&sw->table, sw->job.key);
-
-    if (o->key == sw->job.key && o->dirty) {
-        if (ok) {
-            o->written = sw->job.hash;
-        }
-
-        if (o->hash == o->written) {
-            o->dirty = 0;
-            sw->table.ndirty--;
-
-        } else if (!ok) {
-            o->retry_ms = gm_kube_now_ms() + GM_STATUS_RETRY_MS;
-        }
-    }
+    gm_status_table_done(&sw->table, sw->job.key, sw->job.hash, ok,
+                         gm_kube_now_ms() + GM_STATUS_RETRY_MS);
 
     pthread_mutex_unlock(&sw->lock);
 

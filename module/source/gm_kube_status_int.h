@@ -46,8 +46,18 @@ void gm_status_table_free(gm_status_table_t *t);
  */
 void gm_status_table_update(gm_status_table_t *t,
     const gm_status_list_t *list);
-/* a new holder: every object is dirty until checked */
+/*
+ * A new holder: every object is dirty until checked (those forgotten are
+ * not: nothing of ours is left on them).
+ */
 void gm_status_table_lead(gm_status_table_t *t);
+/*
+ * The write of key's entries of hash ended: ok, the object says them (or
+ * it is gone, a 404); else tried again at retry_ms.  An object whose []
+ * is written is forgotten (its key is new if it comes back).
+ */
+void gm_status_table_done(gm_status_table_t *t, uint64_t key, uint64_t hash,
+    int ok, int64_t retry_ms);
 /* the slot holding key, or the free slot where it belongs */
 gm_status_obj_t *gm_status_table_slot(gm_status_table_t *t, uint64_t key);
 

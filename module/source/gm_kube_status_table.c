@@ -3,8 +3,9 @@
  * object our entries as JSON and a hash of them, dirty when the hash
  * differs from what was last written.  A snapshot's update reads only the
  * chunks of its list the last update did not (gm_status_delta_t): the
- * others are the same entries.  The writer holds its lock around all of
- * this.
+ * others are the same entries.  An object whose entries are gone ([])
+ * is forgotten once that is written, so routes that come and go leave
+ * nothing behind.  The writer holds its lock around all of this.
  */
 
 #define _GNU_SOURCE
@@ -27,6 +28,7 @@ static uint64_t gm_status_put(void *data, const gm_status_entry_t *e,
 static int gm_status_gone(void *data, uint64_t key);
 static int gm_status_clear(gm_status_table_t *t, gm_status_obj_t *o);
 static void gm_status_sweep(gm_status_table_t *t);
+static void gm_status_forget(gm_status_table_t *t, gm_status_obj_t *o);
 static char *gm_status_path(const gm_status_entry_t *e);
 static int gm_status_grow(gm_status_table_t *t);
 static uint64_t gm_status_key_of(const gm_status_entry_t *e);
@@ -67,7 +69,11 @@ gm_status_table_free(gm_status_table_t *t)
 }
 
 
-/* a new holder checks every object once */
+/*
+ * A new holder checks every object once.  The forgotten ones are not in
+ * the table: their [] was written, or they were gone (a 404), so nothing
+ * of ours is left on them.
+ */
 
 void
 gm_status_table_lead(gm_status_table_t *t)
@@ -234,6 +240,91 @@ gm_status_clear(gm_status_table_t *t, gm_status_obj_t *o)
     }
 
     return 0;
+}
+
+
+/*
+ * An object is forgotten when the write of its [] ends, not when it is
+ * swept (the [] is still to write then).  The writer's thread has one
+ * job at a time and this is its end, so no write in flight is of an
+ * object forgotten; the job holds copies of the path and entries and
+ * finds its object by key (gm_kube_status.c): one back under that key
+ * meanwhile has other entries than the job's [] and stays dirty.  A 404
+ * of an object that still has entries (the watcher has not seen the
+ * deletion yet) keeps it, clean, as before: its [] comes with the next
+ * snapshot, and that 404 forgets it.
+ */
+
+void
+gm_status_table_done(gm_status_table_t *t, uint64_t key, uint64_t hash,
+    int ok, int64_t retry_ms)
+{
+    gm_status_obj_t  *o;
+
+    o = gm_status_table_slot(t, key);
+
+    if (o->key != key || !o->dirty) {
+        return;
+    }
+
+    if (ok) {
+        o->written = hash;
+    }
+
+    if (o->hash != o->written) {
+        if (!ok) {
+            o->retry_ms = retry_ms;
+        }
+
+        return;
+    }
+
+    o->dirty = 0;
+    t->ndirty--;
+
+    if (o->hash == 1) {
+        gm_status_forget(t, o);        /* nothing of ours is left on it */
+    }
+}
+
+
+/*
+ * A clean object leaves; backward shift (as gm_snapshot.c): no tombstone,
+ * a probe stays plain.
+ */
+
+static void
+gm_status_forget(gm_status_table_t *t, gm_status_obj_t *o)
+{
+    size_t  i, j, k, mask;
+
+    free(o->path);
+    free(o->entries);
+    t->n--;
+
+    mask = t->size - 1;
+    i = (size_t) (o - t->objs);
+    j = i;
+
+    for ( ;; ) {
+        j = (j + 1) & mask;
+
+        if (t->objs[j].key == 0) {
+            break;
+        }
+
+        k = t->objs[j].key & mask;
+
+        /* j's home is cyclically in (i, j]: it stays */
+        if ((i <= j) ? (i < k && k <= j) : (i < k || k <= j)) {
+            continue;
+        }
+
+        t->objs[i] = t->objs[j];
+        i = j;
+    }
+
+    memset(&t->objs[i], 0, sizeof(gm_status_obj_t));
 }
 
 

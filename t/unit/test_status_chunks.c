@@ -333,7 +333,7 @@ readers_update(readers_t *rd, const gm_snapshot_t *s)
 }
 
 
-/* both tables hold the same objects, entries, hashes, dirt */
+/* both hold the same objects, entries, hashes, dirt; no [] written */
 
 static int
 tables_same(gm_status_table_t *a, gm_status_table_t *b)
@@ -355,6 +355,7 @@ tables_same(gm_status_table_t *a, gm_status_table_t *b)
         p = gm_status_table_slot(a, o->key);
 
         if (p->key != o->key || p->hash != o->hash || p->dirty != o->dirty
+            || (o->hash == 1 && !o->dirty)
             || p->written != o->written || p->generation != o->generation
             || strcmp(p->entries, o->entries) != 0
             || strcmp(p->path, o->path) != 0)
@@ -385,8 +386,11 @@ coin(readers_t *rd, uint32_t n)
 static void
 readers_write(readers_t *rd)
 {
-    size_t            i;
+    size_t            i, n;
+    uint64_t          keys[NROUTE], hashes[NROUTE];
     gm_status_obj_t  *o, *p;
+
+    n = 0;
 
     for (i = 0; i < rd->whole.table.size; i++) {
         o = &rd->whole.table.objs[i];
@@ -397,18 +401,20 @@ readers_write(readers_t *rd)
 
         p = gm_status_table_slot(&rd->delta.table, o->key);
 
-        if (p->key != o->key || !p->dirty) {
+        if (p->key != o->key || !p->dirty || n == NROUTE) {
             rd->same = 0;
             continue;
         }
 
-        rd->swept += (o->hash == 1);
-        o->written = o->hash;
-        o->dirty = 0;
-        rd->whole.table.ndirty--;
-        p->written = p->hash;
-        p->dirty = 0;
-        rd->delta.table.ndirty--;
+        keys[n] = o->key;
+        hashes[n++] = o->hash;
+    }
+
+    /* after the walk: a [] written is forgotten, the others shift */
+    for (i = 0; i < n; i++) {
+        rd->swept += (hashes[i] == 1);
+        gm_status_table_done(&rd->whole.table, keys[i], hashes[i], 1, 0);
+        gm_status_table_done(&rd->delta.table, keys[i], hashes[i], 1, 0);
     }
 
     if (coin(rd, 40) == 0) {
@@ -624,15 +630,17 @@ test_chunks(void)
 static const char *
 table_written(gm_status_table_t *t)
 {
-    size_t            i, len;
+    size_t            i, len, n;
+    uint64_t          keys[300], hashes[300];
     const char       *name;
     gm_status_obj_t  *o;
     static char       names[300 * 8];
 
     len = 0;
+    n = 0;
     names[0] = '\0';
 
-    for (i = 0; i < t->size; i++) {
+    for (i = 0; i < t->size && n < 300; i++) {
         o = &t->objs[i];
 
         if (o->key == 0 || !o->dirty) {
@@ -643,9 +651,12 @@ table_written(gm_status_table_t *t)
         len += snprintf(names + len, sizeof(names) - len, "%s%s%s",
                         len ? " " : "", name,
                         strcmp(o->entries, "[]") == 0 ? " []" : "");
-        o->written = o->hash;
-        o->dirty = 0;
-        t->ndirty--;
+        keys[n] = o->key;
+        hashes[n++] = o->hash;
+    }
+
+    for (i = 0; i < n; i++) {
+        gm_status_table_done(t, keys[i], hashes[i], 1, 0);
     }
 
     return names;
@@ -742,13 +753,16 @@ test_writer(void)
     gm_store_delete(store, GM_KIND_HTTPROUTE, "a", "r100");
     (void) build(ci, &s, &list, &t);
     is_str(table_written(&t), "r100 []", "a route deleted: [] to write");
+    ok(t.n == n - 1, "its [] written, it is forgotten (%zu of %zu)", t.n,
+       n);
+    n = t.n;
 
     (void) build(ci, &s, &list, &t);
     is_str(table_written(&t), "", "the same list again: nothing dirty");
 
     gm_status_table_lead(&t);
-    ok(t.ndirty == n, "a new holder: every object dirty (%zu of %zu)",
-       t.ndirty, n);
+    ok(t.ndirty == n, "a new holder: every object dirty but the one "
+       "forgotten (%zu of %zu)", t.ndirty, n);
     (void) table_written(&t);
 
     put_route(store, 100, 1);
