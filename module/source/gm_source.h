@@ -27,6 +27,8 @@
 #define GM_SOURCE_FILE_INTERVAL_MS     50
 /* an unreadable file source is tried again this often */
 #define GM_SOURCE_FILE_RETRY_MS        1000
+/* a source that cannot be watched is said once in this many retries */
+#define GM_SOURCE_FILE_RETRY_LOG       60
 /* a Kubernetes namespace name is a DNS label, its file a few bytes more */
 #define GM_SOURCE_NAMESPACE_FILE_MAX   253
 

@@ -54,6 +54,7 @@ struct gm_watcher_s {
 
 static void *gm_watcher_main(void *data);
 static int gm_watcher_curl(gm_watcher_t *w);
+static int gm_watcher_can_watch(const char *path);
 static void gm_watcher_files(gm_watcher_t *w);
 static void gm_watcher_kube(gm_watcher_t *w);
 static int gm_watcher_timeout(gm_watcher_t *w, int synced);
@@ -230,30 +231,79 @@ gm_watcher_main(void *data)
 }
 
 
+/* what the file source watches can be read: the path, or its directory */
+
+static int
+gm_watcher_can_watch(const char *path)
+{
+    int    rc;
+    char  *dir, *slash;
+
+    if (access(path, R_OK) == 0) {
+        return 1;
+    }
+
+    dir = strdup(path);
+    if (dir == NULL) {
+        return 1;
+    }
+
+    slash = strrchr(dir, '/');
+
+    if (slash == NULL) {
+        rc = access(".", R_OK | X_OK) == 0;
+
+    } else {
+        /* "/mesh" is watched in "/" */
+        *(slash == dir ? slash + 1 : slash) = '\0';
+        rc = access(dir, R_OK | X_OK) == 0;
+    }
+
+    free(dir);
+
+    return rc;
+}
+
+
 static void
 gm_watcher_files(gm_watcher_t *w)
 {
-    int  rc;
+    int       rc;
+    unsigned  tries;
 
     /*
      * Until the source can be read (a ConfigMap not mounted yet, wrong
      * permissions) nothing is published: the worker answers 503, as
-     * before any first sync, rather than serve an empty mesh.
+     * before any first sync, rather than serve an empty mesh.  It is
+     * tried every second but said once a minute: after the first failure
+     * it is tried again only once the path can be read, so that the
+     * reason is not logged every second either.
      */
-    for ( ;; ) {
-        w->fs = gm_file_source_create(w->file_path, w->store, &w->conf.log);
-
-        if (w->fs) {
-            break;
+    for (tries = 0; ; tries++) {
+        if (tries == 0 || gm_watcher_can_watch(w->file_path)) {
+            w->fs = gm_file_source_create(w->file_path, w->store,
+                                          &w->conf.log);
+            if (w->fs) {
+                break;
+            }
         }
 
-        gm_log(&w->conf.log, GM_LOG_ERR,
-               "file source \"%s\" cannot be watched, retrying in 1 s",
-               w->file_path);
+        if (tries % GM_SOURCE_FILE_RETRY_LOG == 0) {
+            gm_log(&w->conf.log, GM_LOG_ERR,
+                   "file source \"%s\" cannot be watched, retrying every "
+                   "%d ms (said again once a minute)", w->file_path,
+                   GM_SOURCE_FILE_RETRY_MS);
+        }
 
         if (gm_watcher_wait(w, -1, GM_SOURCE_FILE_RETRY_MS) == -1) {
             return;
         }
+    }
+
+    if (tries != 0) {
+        gm_log(&w->conf.log, GM_LOG_NOTICE,
+               "file source \"%s\" watched after %u retries",
+               w->file_path, tries);
     }
 
     gm_file_source_scan(w->fs);

@@ -1,7 +1,9 @@
 /*
  * nginx-gamma: the watcher thread with the file source, outside nginx:
  * snapshots follow file edits, a broken file keeps the old state, and a
- * thousand swaps leak nothing (run under ASan).
+ * thousand swaps leak nothing (run under ASan); a path that cannot be
+ * watched at start is said once, not every second, and read once it is
+ * there.
  */
 
 #include <pthread.h>
@@ -92,6 +94,30 @@ test_services(test_mailbox_t *mb)
 }
 
 
+/* the lines of a watcher's log that contain a word, counted */
+typedef struct {
+    pthread_mutex_t   lock;
+    unsigned          unwatched;      /* "cannot be watched" */
+    unsigned          reason;         /* "cannot watch" */
+    unsigned          watched;        /* "watched after" */
+} test_lines_t;
+
+
+static void
+test_log(void *data, gm_log_level_e level, const char *msg)
+{
+    test_lines_t  *tl = data;
+
+    (void) level;
+
+    pthread_mutex_lock(&tl->lock);
+    tl->unwatched += strstr(msg, "cannot be watched") != NULL;
+    tl->reason += strstr(msg, "cannot watch") != NULL;
+    tl->watched += strstr(msg, "watched after") != NULL;
+    pthread_mutex_unlock(&tl->lock);
+}
+
+
 static const char  *svc_fmt =
     "apiVersion: v1\n"
     "kind: Service\n"
@@ -99,6 +125,71 @@ static const char  *svc_fmt =
     "spec:\n"
     "  clusterIP: 127.10.0.%d\n"
     "  ports: [{port: 80}]\n";
+
+
+static void
+test_missing_at_start(void)
+{
+    char                dir[] = "/tmp/gamma-watcher-XXXXXX", path[256];
+    char                body[512];
+    gm_watcher_t       *w;
+    test_lines_t        tl;
+    test_mailbox_t      mb;
+    gm_watcher_conf_t   wc;
+
+    if (mkdtemp(dir) == NULL) {
+        ok(0, "mkdtemp");
+        return;
+    }
+
+    memset(&mb, 0, sizeof(mb));
+    pthread_mutex_init(&mb.lock, NULL);
+    memset(&tl, 0, sizeof(tl));
+    pthread_mutex_init(&tl.lock, NULL);
+
+    /* a missing path is a single file to wait for in its directory */
+    snprintf(path, sizeof(path), "%s/not-yet/mesh", dir);
+
+    memset(&wc, 0, sizeof(wc));
+    wc.file_path = path;
+    wc.publish = test_publish;
+    wc.publish_data = &mb;
+    wc.interval_ms = 10;
+    wc.log.handler = test_log;
+    wc.log.data = &tl;
+
+    w = gm_watcher_start(&wc);
+    ok(w != NULL, "a watcher of a path not there yet starts");
+
+    /* three retries, a second apart */
+    usleep(3300000);
+    pthread_mutex_lock(&tl.lock);
+    is_int(tl.unwatched, 1, "3 s of retries: said once");
+    is_int(tl.reason, 1, "and its reason once");
+    pthread_mutex_unlock(&tl.lock);
+    is_int(mb.published, 0, "nothing is published meanwhile");
+
+    snprintf(body, sizeof(body), "mkdir -p %s", path);
+
+    if (system(body) == 0) {
+        snprintf(body, sizeof(body), svc_fmt, 1, 1);
+        test_write(path, "a.yaml", body);
+    }
+
+    is_int(test_wait(&mb, 0), 1, "read once it is there");
+    is_int(test_services(&mb), 1, "with its Service");
+    pthread_mutex_lock(&tl.lock);
+    is_int(tl.watched, 1, "and that is said");
+    pthread_mutex_unlock(&tl.lock);
+
+    gm_watcher_stop(w);
+    gm_snapshot_unref(mb.current);
+
+    snprintf(body, sizeof(body), "rm -rf %s", dir);
+    if (system(body) != 0) {
+        ok(0, "cleanup");
+    }
+}
 
 
 int
@@ -162,6 +253,8 @@ main(void)
     if (system(cmd) != 0) {
         ok(0, "cleanup");
     }
+
+    test_missing_at_start();
 
     return done_testing();
 }
