@@ -26,6 +26,16 @@ spec:
     retry: {attempts: 2, codes: [503]}
 _EOY_
 
+# the requests for a resource path, and how many of them lack a selector
+sub selector_check {
+    my ($path, $selector) = @_;
+    my @req = grep { $_->{path} eq $path } @{ FakeKube::requests() };
+    my $missing = grep {
+        $_->{query} !~ /(^|&)labelSelector=\Q$selector\E(&|$)/
+    } @req;
+    return (scalar @req, $missing);
+}
+
 run_tests();
 
 __DATA__
@@ -75,12 +85,10 @@ X-Gamma-Policy: faces/smiley-policy
 FakeKube::reset($GammaTest::Base);
 --- init
 FakeKube::wait_watches();
-my @cm = grep { $_->{path} eq '/api/v1/configmaps' }
-         @{ FakeKube::requests() };
-Test::More::ok(scalar @cm >= 1, 'ConfigMaps are listed');
-Test::More::is(scalar(grep { $_->{query} !~
-    /(^|&)labelSelector=policy\.nginx-gamma\.dev%2Fca-bundle(&|$)/ } @cm),
-    0, 'every request carries the label selector');
+my ($n, $missing) = main::selector_check('/api/v1/configmaps',
+    'policy.nginx-gamma.dev%2Fca-bundle');
+Test::More::ok($n >= 1, 'ConfigMaps are listed');
+Test::More::is($missing, 0, 'every request carries the label selector');
 --- request
 GET /
 --- more_headers
@@ -96,16 +104,13 @@ X-Test-To: 127.10.0.5:18080
 FakeKube::reset($GammaTest::Base);
 --- init
 FakeKube::wait_watches();
-my @cm = grep { $_->{path} eq '/api/v1/configmaps' }
-         @{ FakeKube::requests() };
-Test::More::ok(scalar @cm >= 1, 'ConfigMaps are listed');
-Test::More::is(scalar(grep { $_->{query} !~
-    /(^|&)labelSelector=policy\.nginx-gamma\.dev%2Fca-bundle%2Cmesh%3Don(&|$)/
-    } @cm), 0, 'every ConfigMap request carries both selectors');
-my @svc = grep { $_->{path} eq '/api/v1/services' }
-          @{ FakeKube::requests() };
-Test::More::is(scalar(grep {
-    $_->{query} !~ /(^|&)labelSelector=mesh%3Don(&|$)/ } @svc), 0, 'every Service request carries the selector alone');
+my ($n, $missing) = main::selector_check('/api/v1/configmaps',
+    'policy.nginx-gamma.dev%2Fca-bundle%2Cmesh%3Don');
+Test::More::ok($n >= 1, 'ConfigMaps are listed');
+Test::More::is($missing, 0, 'every ConfigMap request carries both selectors');
+($n, $missing) = main::selector_check('/api/v1/services', 'mesh%3Don');
+Test::More::ok($n >= 1, 'Services are listed');
+Test::More::is($missing, 0, 'every Service request carries the selector alone');
 --- request
 GET /
 --- more_headers
