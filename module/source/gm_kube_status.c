@@ -318,7 +318,13 @@ gm_status_writer_update(gm_status_writer_t *sw, const gm_status_list_t *list)
 
     pthread_mutex_lock(&sw->lock);
 
+    sw->table.now_ms = gm_kube_now_ms();
     gm_status_table_update(&sw->table, list);
+
+    if (!sw->leader) {
+        gm_status_table_expire(&sw->table, GM_STATUS_FORGET_MS);
+    }
+
     n = sw->table.ndirty;
 
     pthread_mutex_unlock(&sw->lock);

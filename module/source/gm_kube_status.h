@@ -20,6 +20,8 @@
 #define GM_STATUS_XMESH_NAME  "nginx-gamma"
 /* a write that failed (not a 409) is tried again after this */
 #define GM_STATUS_RETRY_MS    1000
+/* not the holder: a route's [] is forgotten this long after (the holder's) */
+#define GM_STATUS_FORGET_MS   600000
 /* 409s in a row before an object waits for the retry time */
 #define GM_STATUS_CONFLICTS   5
 

@@ -20,6 +20,7 @@ typedef struct {
     uint64_t    batch;                /* the last update it was in */
     int64_t     generation;
     int64_t     retry_ms;
+    int64_t     cleared_ms;           /* when its entries became [] */
     char       *path;                 /* the object's */
     char       *entries;              /* JSON array of ours */
     unsigned    ancestors:1;
@@ -33,6 +34,8 @@ typedef struct {
     size_t              n;
     size_t              ndirty;
     uint64_t            batch;
+    int64_t             now_ms;       /* of this update, set by the writer */
+    int64_t             expired_ms;   /* the last gm_status_table_expire() */
     gm_status_delta_t  *delta;        /* the chunks of the last update */
 } gm_status_table_t;
 
@@ -58,6 +61,12 @@ void gm_status_table_lead(gm_status_table_t *t);
  */
 void gm_status_table_done(gm_status_table_t *t, uint64_t key, uint64_t hash,
     int ok, int64_t retry_ms);
+/*
+ * Not the holder: an object whose entries have been [] for grace_ms is
+ * forgotten (the holder wrote that [] long ago), at most every grace_ms / 2;
+ * without it a process that never holds keeps every route it ever saw.
+ */
+void gm_status_table_expire(gm_status_table_t *t, int64_t grace_ms);
 /* the slot holding key, or the free slot where it belongs */
 gm_status_obj_t *gm_status_table_slot(gm_status_table_t *t, uint64_t key);
 

@@ -233,6 +233,7 @@ gm_status_clear(gm_status_table_t *t, gm_status_obj_t *o)
     free(o->entries);
     o->entries = none;
     o->hash = 1;                       /* the hash of no entries */
+    o->cleared_ms = t->now_ms;
 
     if (!o->dirty) {
         o->dirty = 1;
@@ -284,6 +285,44 @@ gm_status_table_done(gm_status_table_t *t, uint64_t key, uint64_t hash,
 
     if (o->hash == 1) {
         gm_status_forget(t, o);        /* nothing of ours is left on it */
+    }
+}
+
+
+/*
+ * A slot freed by the backward shift takes a later object: the same slot
+ * is looked at again.  One that wraps from the table's start to a slot
+ * already passed waits for the next pass.
+ */
+
+void
+gm_status_table_expire(gm_status_table_t *t, int64_t grace_ms)
+{
+    size_t            i;
+    gm_status_obj_t  *o;
+
+    if (t->now_ms - t->expired_ms < grace_ms / 2) {
+        return;
+    }
+
+    t->expired_ms = t->now_ms;
+
+    for (i = 0; i < t->size; /* void */) {
+        o = &t->objs[i];
+
+        if (o->key == 0 || o->path == NULL || o->hash != 1
+            || t->now_ms - o->cleared_ms < grace_ms)
+        {
+            i++;
+            continue;
+        }
+
+        if (o->dirty) {
+            o->dirty = 0;
+            t->ndirty--;
+        }
+
+        gm_status_forget(t, o);
     }
 }
 

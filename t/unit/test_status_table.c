@@ -3,7 +3,8 @@
  * is written (gm_status_table_done(), gm_kube_status_table.c): a route
  * deleted leaves nothing behind, one back is new, a write that ends after
  * the object changed keeps it, and routes that come and go under names
- * never used again keep the table at the live number.
+ * never used again keep the table at the live number; a process that is
+ * not the holder forgets a [] after the grace (gm_status_table_expire()).
  */
 
 #include <stdio.h>
@@ -19,6 +20,7 @@
 
 #define LIVE    10
 #define CYCLES  1500
+#define GRACE   600000
 
 
 static gm_log_t  test_logger;
@@ -216,6 +218,51 @@ test_forget(gm_store_t *store, gm_compile_incr_t *ci, gm_snapshot_t **s,
 }
 
 
+/* not the holder: nothing is written, a [] goes after the grace */
+
+static void
+test_expire(gm_store_t *store, gm_compile_incr_t *ci, gm_snapshot_t **s,
+    gm_status_table_t *t)
+{
+    gm_status_obj_t  *o;
+
+    t->now_ms = 1000;
+    gm_store_delete(store, GM_KIND_HTTPROUTE, "a", "r1");
+    gm_store_delete(store, GM_KIND_HTTPROUTE, "a", "r2");
+    update(ci, s, t);
+    ok(t->n == LIVE && t->ndirty == 2, "r1 and r2 deleted, not written: "
+       "%zu objects, %zu dirty", t->n, t->ndirty);
+
+    t->now_ms = 1000 + GRACE - 1;
+    gm_status_table_expire(t, GRACE);
+    ok(find(t, "r1") && find(t, "r2") && t->n == LIVE, "within the grace: "
+       "both kept");
+
+    t->now_ms = 1000 + GRACE;
+    gm_status_table_expire(t, GRACE);
+    ok(find(t, "r1") && find(t, "r2"), "due, but half a grace has not "
+       "passed since the last pass: kept");
+
+    t->now_ms = 1000 + GRACE - 1 + GRACE / 2;
+    gm_status_table_expire(t, GRACE);
+    ok(find(t, "r1") == NULL && find(t, "r2") == NULL && t->n == LIVE - 2
+       && t->ndirty == 0 && table_valid(t), "after it: both forgotten, the "
+       "%zu others kept, every one found", t->n);
+
+    put_route(store, "r1");
+    put_route(store, "r2");
+    update(ci, s, t);
+    o = find(t, "r1");
+    ok(o && o->dirty && o->hash != 1 && o->written == 0 && t->n == LIVE,
+       "r1 back: new, with its entries");
+
+    t->now_ms = 1000 + 4 * GRACE;
+    gm_status_table_expire(t, GRACE);
+    ok(t->n == LIVE, "an object with entries is never forgotten");
+    write_all(t, 1);
+}
+
+
 /* routes with names never used again, 3 a cycle, created and deleted */
 
 static void
@@ -291,6 +338,7 @@ main(void)
                 "port: 80}]}\n", &test_logger);
 
     test_forget(store, ci, &s, &t);
+    test_expire(store, ci, &s, &t);
     test_cycles(store, ci, &s, &t);
 
     gm_snapshot_unref(s);
