@@ -52,6 +52,7 @@
 #define GM_FILE_LOG_BURST  100
 
 
+static int gm_file_source_where(const char *path, char **dir, char **only);
 static int gm_file_wanted(const char *name);
 static int gm_file_scan_dir(gm_file_source_t *fs);
 static int gm_file_scan_one(gm_file_source_t *fs, const char *path);
@@ -69,13 +70,66 @@ static int gm_file_reload_stale(gm_file_source_t *fs);
 static void gm_file_free(gm_file_t *f);
 
 
+/*
+ * The directory watched (*dir) and, for a single file, its name (*only,
+ * else NULL): a single file's directory is watched, so renames are seen
+ * too.  -1: out of memory.
+ */
+
+static int
+gm_file_source_where(const char *path, char **dir, char **only)
+{
+    char         *slash;
+    struct stat   st;
+
+    *only = NULL;
+
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        *dir = strdup(path);
+        return (*dir != NULL) ? 0 : -1;
+    }
+
+    slash = strrchr(path, '/');
+    *dir = slash == NULL ? strdup(".")
+         : slash == path ? strdup("/")
+         : strndup(path, slash - path);
+    *only = strdup(slash ? slash + 1 : path);
+
+    if (*dir == NULL || *only == NULL) {
+        free(*dir);
+        free(*only);
+        *dir = *only = NULL;
+        return -1;
+    }
+
+    return 0;
+}
+
+
+int
+gm_file_source_watchable(const char *path)
+{
+    int    rc;
+    char  *dir, *only;
+
+    if (gm_file_source_where(path, &dir, &only) != 0) {
+        return 1;                      /* let the source say what failed */
+    }
+
+    rc = access(dir, R_OK | X_OK) == 0;
+
+    free(dir);
+    free(only);
+
+    return rc;
+}
+
+
 gm_file_source_t *
 gm_file_source_create(const char *path, gm_store_t *store,
     const gm_log_t *log)
 {
-    char               *slash;
-    struct stat         st;
-    gm_file_source_t   *fs;
+    gm_file_source_t  *fs;
 
     fs = calloc(1, sizeof(gm_file_source_t));
     if (fs == NULL) {
@@ -91,26 +145,7 @@ gm_file_source_create(const char *path, gm_store_t *store,
         goto failed;
     }
 
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-        fs->dir = strdup(path);
-
-    } else {
-        /* a single file: watch its directory, so renames are seen too */
-        slash = strrchr(fs->path, '/');
-        fs->dir = slash ? strndup(fs->path, slash - fs->path) : strdup(".");
-        fs->only = strdup(slash ? slash + 1 : fs->path);
-
-        if (fs->only == NULL) {
-            goto failed;
-        }
-
-        if (fs->dir && fs->dir[0] == '\0') {
-            free(fs->dir);
-            fs->dir = strdup("/");
-        }
-    }
-
-    if (fs->dir == NULL) {
+    if (gm_file_source_where(path, &fs->dir, &fs->only) != 0) {
         goto failed;
     }
 

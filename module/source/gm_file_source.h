@@ -18,6 +18,8 @@ typedef struct gm_file_source_s  gm_file_source_t;
 gm_file_source_t *gm_file_source_create(const char *path, gm_store_t *store,
     const gm_log_t *log);
 void gm_file_source_destroy(gm_file_source_t *fs);
+/* 1 when what create() would watch can be read (path, or a file's dir) */
+int gm_file_source_watchable(const char *path);
 
 /* the inotify descriptor to poll for POLLIN */
 int gm_file_source_fd(gm_file_source_t *fs);

@@ -54,7 +54,6 @@ struct gm_watcher_s {
 
 static void *gm_watcher_main(void *data);
 static int gm_watcher_curl(gm_watcher_t *w);
-static int gm_watcher_can_watch(const char *path);
 static void gm_watcher_files(gm_watcher_t *w);
 static void gm_watcher_kube(gm_watcher_t *w);
 static int gm_watcher_timeout(gm_watcher_t *w, int synced);
@@ -231,40 +230,6 @@ gm_watcher_main(void *data)
 }
 
 
-/* what the file source watches can be read: the path, or its directory */
-
-static int
-gm_watcher_can_watch(const char *path)
-{
-    int    rc;
-    char  *dir, *slash;
-
-    if (access(path, R_OK) == 0) {
-        return 1;
-    }
-
-    dir = strdup(path);
-    if (dir == NULL) {
-        return 1;
-    }
-
-    slash = strrchr(dir, '/');
-
-    if (slash == NULL) {
-        rc = access(".", R_OK | X_OK) == 0;
-
-    } else {
-        /* "/mesh" is watched in "/" */
-        *(slash == dir ? slash + 1 : slash) = '\0';
-        rc = access(dir, R_OK | X_OK) == 0;
-    }
-
-    free(dir);
-
-    return rc;
-}
-
-
 static void
 gm_watcher_files(gm_watcher_t *w)
 {
@@ -280,7 +245,7 @@ gm_watcher_files(gm_watcher_t *w)
      * reason is not logged every second either.
      */
     for (tries = 0; ; tries++) {
-        if (tries == 0 || gm_watcher_can_watch(w->file_path)) {
+        if (tries == 0 || gm_file_source_watchable(w->file_path)) {
             w->fs = gm_file_source_create(w->file_path, w->store,
                                           &w->conf.log);
             if (w->fs) {
